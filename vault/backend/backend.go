@@ -1,0 +1,112 @@
+// Package backend defines the contract between a vault and the store that
+// holds its sealed envelopes.
+//
+// A Backend stores opaque blobs (sealed envelopes) under object IDs. It never
+// sees a scope, a key or a plaintext value: the vault seals a secret before
+// it reaches the backend and derives the object ID from scope and key with a
+// one-way hash. Every implementation must pass the conformance suite in
+// package backendtest.
+//
+// Error contract: implementations wrap exactly these sentinels so callers can
+// use errors.Is:
+//
+//   - ErrNotFound from Get when no object has that ID;
+//   - ErrUnavailable when the store cannot be reached or used at all
+//     (service missing, collection locked, prompt dismissed, timeout);
+//   - ErrTooLarge from Put when the blob exceeds MaxBlobSize;
+//   - ErrPermission when the store exists but its permissions are unsafe or
+//     deny access.
+//
+// Errors never contain blob contents.
+package backend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+)
+
+// Kind names a backend. It is what the vault writes in its backend.kind
+// marker, so the values are stable on-disk identifiers.
+type Kind string
+
+// The backend kinds this module knows.
+const (
+	// KindAuto is not a backend: it asks Open to choose the most secure
+	// backend the host offers.
+	KindAuto Kind = "auto"
+	// KindEncryptedFile stores one file per object under the vault root.
+	KindEncryptedFile Kind = "encrypted_file"
+	// KindSecretService stores items in the freedesktop Secret Service over D-Bus.
+	KindSecretService Kind = "linux_secret_service"
+	// KindKeychain stores generic passwords in the macOS login keychain.
+	KindKeychain Kind = "macos_keychain"
+	// KindDPAPI stores CryptProtectData blobs as files on Windows.
+	KindDPAPI Kind = "windows_dpapi"
+)
+
+// Sentinel errors of the backend contract.
+var (
+	// ErrNotFound means no object has the requested ID.
+	ErrNotFound = errors.New("object not found")
+	// ErrUnavailable means the backend cannot be used on this host right now.
+	ErrUnavailable = errors.New("backend unavailable")
+	// ErrTooLarge means a blob exceeds the backend's MaxBlobSize.
+	ErrTooLarge = errors.New("object too large for backend")
+	// ErrPermission means unsafe or denied permissions on the backing store.
+	ErrPermission = errors.New("permission problem")
+)
+
+// ObjectID names one stored object: "obj_" followed by 64 lowercase hex
+// digits (see docs/FORMAT.md for its derivation). It reveals neither the
+// scope nor the key of the secret it holds.
+type ObjectID string
+
+var objectIDPattern = regexp.MustCompile(`^obj_[0-9a-f]{64}$`)
+
+// Valid reports whether id has the form obj_<64 lowercase hex digits>.
+// Backends must refuse invalid IDs, since file backends use them as names.
+func (id ObjectID) Valid() bool { return objectIDPattern.MatchString(string(id)) }
+
+// CheckID returns an error naming the rule when id is not a valid ObjectID.
+func CheckID(id ObjectID) error {
+	if !id.Valid() {
+		return fmt.Errorf("invalid object id %q: must be \"obj_\" followed by 64 lowercase hex digits", string(id))
+	}
+	return nil
+}
+
+// Backend stores sealed blobs by object ID. Implementations are safe for
+// concurrent use by multiple goroutines. Cross-process writers are serialised
+// by the vault's lock, not by the backend; still, every Put must be atomic
+// (a reader sees the old blob or the new one, never a mix) and durable once
+// it returns nil.
+type Backend interface {
+	// Kind reports which backend this is.
+	Kind() Kind
+	// MaxBlobSize is the largest blob Put accepts, in bytes.
+	MaxBlobSize() int
+	// Put stores blob under id, replacing any previous blob. It fails with
+	// ErrTooLarge (before touching the store) when len(blob) > MaxBlobSize().
+	Put(ctx context.Context, id ObjectID, blob []byte) error
+	// Get returns the blob stored under id, or an error wrapping ErrNotFound.
+	Get(ctx context.Context, id ObjectID) ([]byte, error)
+	// Delete removes the object. It reports whether an object existed;
+	// deleting a missing object is not an error.
+	Delete(ctx context.Context, id ObjectID) (existed bool, err error)
+	// List returns the IDs of every stored object, in no particular order.
+	List(ctx context.Context) ([]ObjectID, error)
+	// Close releases connections and handles. The backend is unusable after.
+	Close() error
+}
+
+// HeaderReader is implemented by backends that can return the first bytes of
+// a blob more cheaply than the whole blob (for example by reading only the
+// start of a file). The vault uses it to list secrets without reading
+// ciphertext.
+type HeaderReader interface {
+	// GetPrefix returns at most n bytes from the start of the blob under id,
+	// or an error wrapping ErrNotFound.
+	GetPrefix(ctx context.Context, id ObjectID, n int) ([]byte, error)
+}
