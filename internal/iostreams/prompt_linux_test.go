@@ -1,0 +1,93 @@
+package iostreams
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
+)
+
+// TestPromptTerminalReadsWithoutEcho drives the real prompt through a
+// pseudo-terminal: the prompt reaches the terminal, the typed line comes
+// back without its newline, and the terminal never echoes it.
+func TestPromptTerminalReadsWithoutEcho(t *testing.T) {
+	ctrl, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	defer ctrl.Close()
+	defer tty.Close()
+
+	type result struct {
+		line []byte
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		line, err := promptTerminal(tty, tty, "Value: ")
+		done <- result{line, err}
+	}()
+	waitEchoOff(t, tty)
+	if _, err := ctrl.Write([]byte("sk-typed-123\n")); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.err != nil || string(r.line) != "sk-typed-123" {
+		t.Fatalf("promptTerminal = %q, %v; want %q, nil", r.line, r.err, "sk-typed-123")
+	}
+	tty.Close()
+	seen, _ := io.ReadAll(ctrl) // ends with EIO once the tty side is closed
+	if !bytes.Contains(seen, []byte("Value: ")) {
+		t.Errorf("terminal output %q lacks the prompt", seen)
+	}
+	if bytes.Contains(seen, []byte("sk-typed")) {
+		t.Errorf("terminal echoed the secret: %q", seen)
+	}
+}
+
+// TestPromptTerminalRestoresEcho checks the terminal's echo flag is back on
+// after a prompt.
+func TestPromptTerminalRestoresEcho(t *testing.T) {
+	ctrl, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	defer ctrl.Close()
+	defer tty.Close()
+	go io.Copy(io.Discard, ctrl)
+	done := make(chan error, 1)
+	go func() {
+		_, err := promptTerminal(tty, io.Discard, "Value: ")
+		done <- err
+	}()
+	waitEchoOff(t, tty)
+	ctrl.Write([]byte("x\n"))
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !echoOn(t, tty) {
+		t.Fatal("echo still off after the prompt returned")
+	}
+}
+
+func echoOn(t *testing.T, f *os.File) bool {
+	t.Helper()
+	tio, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tio.Lflag&unix.ECHO != 0
+}
+
+// waitEchoOff waits until the prompt has switched the terminal's echo off,
+// so that input written afterwards cannot be echoed by the line discipline.
+func waitEchoOff(t *testing.T, f *os.File) {
+	t.Helper()
+	for echoOn(t, f) { // the test binary's deadline bounds this loop
+		time.Sleep(time.Millisecond)
+	}
+}
