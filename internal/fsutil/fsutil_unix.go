@@ -1,0 +1,73 @@
+//go:build unix
+
+package fsutil
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"syscall"
+)
+
+// openNoFollow opens path read-only. O_NOFOLLOW makes the open fail when the
+// last component is a symlink; O_NONBLOCK keeps a FIFO from blocking the open
+// (it has no effect on regular files, and openRegular rejects anything else).
+func openNoFollow(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+}
+
+// lockOpenFlags are the flags the lock file is opened with: created if
+// missing, never through a symlink.
+const lockOpenFlags = os.O_CREATE | os.O_RDONLY | syscall.O_NOFOLLOW
+
+// checkOwnerAndMode verifies that fi (from Lstat of path) belongs to the
+// effective user and that group and others cannot write it (dirs) or have
+// any access to it (files).
+func checkOwnerAndMode(path string, fi fs.FileInfo, isDir bool) error {
+	what, fixMode, bad := "file", "600", fs.FileMode(0o077)
+	if isDir {
+		what, fixMode, bad = "directory", "700", 0o022
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		if uid := os.Geteuid(); int(st.Uid) != uid {
+			return unsafe(what, path,
+				fmt.Sprintf("is owned by uid %d, not by the current user (uid %d)", st.Uid, uid),
+				fmt.Sprintf("run chown %d %q or use a %s you own", uid, path, what))
+		}
+	}
+	perm := fi.Mode().Perm()
+	if perm&bad == 0 {
+		return nil
+	}
+	var problem string
+	switch {
+	case isDir && perm&0o020 != 0:
+		problem = "is group-writable"
+	case isDir:
+		problem = "is world-writable"
+	case perm&0o022 != 0:
+		problem = "is writable by group or others"
+	default:
+		problem = "is readable by group or others"
+	}
+	return unsafe(what, path,
+		fmt.Sprintf("%s (mode %04o)", problem, uint32(perm)),
+		fmt.Sprintf("run chmod %s %q", fixMode, path))
+}
+
+// syncDir fsyncs a directory so entry changes in it are durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	if err := d.Sync(); err != nil {
+		d.Close()
+		return err
+	}
+	return d.Close()
+}
+
+// checkLockPath has nothing to do on Unix: O_NOFOLLOW in lockOpenFlags
+// refuses a symlinked lock file at open time.
+func checkLockPath(string) error { return nil }

@@ -1,0 +1,76 @@
+package fsutil
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"time"
+
+	"github.com/gofrs/flock"
+)
+
+// lockPollInterval is how often LockExclusive retries a held lock.
+const lockPollInterval = 50 * time.Millisecond
+
+// LockExclusive takes an exclusive advisory lock (flock(2) on Unix,
+// LockFileEx on Windows) on the lock file at path, creating it with mode 0600
+// if it is missing. When another holder has it, LockExclusive retries every
+// 50 ms until it gets the lock or ctx is done; then it returns an error
+// wrapping ctx.Err().
+//
+// The lock belongs to an open file, so it also excludes other goroutines of
+// this process that call LockExclusive on the same path, and the kernel
+// drops it when the holding process exits or is killed: there is no stale
+// lock to clean up. The lock file itself is never removed (removing it would
+// let two processes lock two different files). A lock file that is a
+// symbolic link is refused with an error wrapping ErrUnsafe.
+//
+// unlock releases the lock and closes the file; calling it again does nothing.
+func LockExclusive(ctx context.Context, path string) (unlock func() error, err error) {
+	if err := checkLockPath(path); err != nil {
+		return nil, err
+	}
+	fl := newFlock(path)
+	ok, err := fl.TryLockContext(ctx, lockPollInterval)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+			return nil, fmt.Errorf("waiting for lock %q (another process holds it): %w", path, err)
+		}
+		return nil, lockError(path, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("waiting for lock %q: not acquired", path)
+	}
+	return fl.Unlock, nil
+}
+
+// TryLockExclusive is LockExclusive without waiting: when another holder has
+// the lock it returns ok false, a nil unlock and a nil error.
+func TryLockExclusive(path string) (unlock func() error, ok bool, err error) {
+	if err := checkLockPath(path); err != nil {
+		return nil, false, err
+	}
+	fl := newFlock(path)
+	ok, err = fl.TryLock()
+	if err != nil {
+		return nil, false, lockError(path, err)
+	}
+	if !ok {
+		return nil, false, nil
+	}
+	return fl.Unlock, true, nil
+}
+
+func newFlock(path string) *flock.Flock {
+	return flock.New(path, flock.SetFlag(lockOpenFlags), flock.SetPermissions(0o600))
+}
+
+// lockError explains a failure to open or lock the lock file.
+func lockError(path string, err error) error {
+	if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		return unsafe("lock file", path, "is a symbolic link", "remove the link")
+	}
+	return fmt.Errorf("locking %q: %w", path, err)
+}
