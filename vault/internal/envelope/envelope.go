@@ -11,7 +11,8 @@
 //
 // Parsing is bounded: every length is checked against the bytes actually
 // present before anything is allocated, and malformed input returns an error
-// wrapping ErrMalformed, never a panic.
+// wrapping ErrMalformed, never a panic. Errors never contain the value or any
+// key material.
 package envelope
 
 import (
@@ -23,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"time"
 )
 
@@ -94,9 +96,12 @@ type Header struct {
 	ValueSize uint32
 }
 
-// Envelope is a parsed envelope. Raw aliases the parsed bytes.
+// Envelope is a parsed envelope, as returned by Parse. Its unexported fields
+// alias the bytes it was parsed from.
 type Envelope struct {
-	Header     Header
+	// Header is the envelope's plaintext header.
+	Header Header
+	// KEKID identifies the KEK that wrapped the envelope's DEK (see KEK.ID).
 	KEKID      [KEKIDSize]byte
 	headerLen  int
 	raw        []byte
@@ -113,18 +118,31 @@ type Sealer struct {
 	Rand io.Reader
 }
 
-// Seal returns the envelope for value under h.Scope and h.Key. h.ValueSize
-// is set from len(value). A fresh DEK and fresh nonces are drawn from
-// s.Rand. It fails if a name is empty or too long, or value exceeds 2^32-1
-// bytes; it does not validate the scope and key grammar (the vault does).
+// Seal returns the envelope for value under h.Scope and h.Key, Header.Size
+// + Overhead + len(value) bytes long. h.ValueSize is set from len(value).
+// A fresh 32-byte DEK and two fresh 12-byte nonces are drawn from s.Rand, in
+// that order (DEK, DEK nonce, value nonce). It fails, without reading
+// randomness, when s.KEK is nil, a name breaks the grammar of docs/FORMAT.md
+// (empty, too long, or a character outside it), a time lies outside the
+// range of int64 Unix nanoseconds (1677-09-21 to 2262-04-11), or value exceeds 2^32-1
+// bytes. Errors never contain the value.
 func (s Sealer) Seal(h Header, value []byte) ([]byte, error) {
-	if len(h.Scope) == 0 || len(h.Scope) > MaxScopeLen {
-		return nil, fmt.Errorf("sealing envelope: scope length %d out of range 1..%d", len(h.Scope), MaxScopeLen)
+	if s.KEK == nil {
+		return nil, errors.New("sealing envelope: no key-encryption key")
 	}
-	if len(h.Key) == 0 || len(h.Key) > MaxKeyLen {
-		return nil, fmt.Errorf("sealing envelope: key length %d out of range 1..%d", len(h.Key), MaxKeyLen)
+	if err := checkScope(h.Scope); err != nil {
+		return nil, fmt.Errorf("sealing envelope: %w", err)
 	}
-	if uint64(len(value)) > 0xffffffff {
+	if err := checkKey(h.Key); err != nil {
+		return nil, fmt.Errorf("sealing envelope: %w", err)
+	}
+	if err := checkTime("created", h.Created); err != nil {
+		return nil, err
+	}
+	if err := checkTime("updated", h.Updated); err != nil {
+		return nil, err
+	}
+	if uint64(len(value)) > math.MaxUint32 {
 		return nil, fmt.Errorf("sealing envelope: value of %d bytes exceeds 2^32-1", len(value))
 	}
 	r := s.Rand
@@ -170,6 +188,27 @@ func appendKeyBlock(out, hdr []byte, kek *KEK, dek, dekNonce []byte) ([]byte, er
 	return newGCM(kek[:]).Seal(out, dekNonce, dek, aad), nil
 }
 
+var (
+	minTime = time.Unix(0, math.MinInt64)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
+
+// checkTime reports whether t fits the header's int64 Unix nanoseconds.
+func checkTime(field string, t time.Time) error {
+	if t.Before(minTime) || t.After(maxTime) {
+		return fmt.Errorf("sealing envelope: %s time %s outside the range of int64 Unix nanoseconds (%s to %s)",
+			field, t.UTC().Format(time.RFC3339), minTime.UTC().Format(time.RFC3339), maxTime.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// Size returns the length in bytes of h's encoding: the header part of an
+// envelope, from the magic through the value length.
+func (h Header) Size() int {
+	return MagicSize + 1 + 2 + len(h.Scope) + 2 + len(h.Key) + 8 + 8 + 4
+}
+
+// marshalHeader encodes h. The caller has checked the name lengths.
 func marshalHeader(h Header) []byte {
 	b := make([]byte, 0, MaxHeaderSize)
 	b = append(b, Magic[:]...)
@@ -185,14 +224,21 @@ func marshalHeader(h Header) []byte {
 }
 
 // ParseHeader parses the header at the start of b, which may be a whole
-// envelope or only its first MaxHeaderSize bytes. It returns the header and
-// its length in bytes.
+// envelope or only its first MaxHeaderSize bytes (or fewer, if the envelope
+// is shorter). It returns the header and its length in bytes, which is at
+// most len(b) and at most MaxHeaderSize. It fails with an error wrapping
+// ErrMalformed on a bad magic, an unknown version, a name that is empty, too
+// long or outside the grammar, or bytes that end before the header does.
+// It checks nothing after the header: use Parse for that.
 func ParseHeader(b []byte) (Header, int, error) {
 	var h Header
 	r := reader{b: b}
 	magic := r.next(MagicSize)
-	if magic == nil || [MagicSize]byte(magic) != Magic {
-		return h, 0, fmt.Errorf("%w: bad magic (not a palyra vault envelope)", ErrMalformed)
+	if magic == nil {
+		return h, 0, fmt.Errorf("%w: %d bytes, too short for the magic", ErrMalformed, len(b))
+	}
+	if [MagicSize]byte(magic) != Magic {
+		return h, 0, fmt.Errorf("%w: bad magic %q, want %q (not a palyra vault envelope)", ErrMalformed, magic, Magic[:])
 	}
 	v := r.next(1)
 	if v == nil {
@@ -205,9 +251,15 @@ func ParseHeader(b []byte) (Header, int, error) {
 	if err != nil {
 		return h, 0, err
 	}
+	if err := checkScope(string(scope)); err != nil {
+		return h, 0, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
 	key, err := r.name("key", MaxKeyLen)
 	if err != nil {
 		return h, 0, err
+	}
+	if err := checkKey(string(key)); err != nil {
+		return h, 0, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	fixed := r.next(8 + 8 + 4)
 	if fixed == nil {
@@ -220,7 +272,10 @@ func ParseHeader(b []byte) (Header, int, error) {
 	return h, r.off, nil
 }
 
-// Parse parses a whole envelope without decrypting it. The result aliases b.
+// Parse parses a whole envelope without decrypting it: the header as in
+// ParseHeader, then the rule that len(b) equals the header length plus
+// Overhead plus the header's value length exactly. Failures wrap
+// ErrMalformed. The result aliases b.
 func Parse(b []byte) (*Envelope, error) {
 	h, n, err := ParseHeader(b)
 	if err != nil {
@@ -241,10 +296,14 @@ func Parse(b []byte) (*Envelope, error) {
 	return e, nil
 }
 
-// Open authenticates and decrypts the envelope b under kek. The header must
-// name scope and key, else it fails with ErrAuthentication: an envelope
-// copied or swapped to another object never yields its value. The returned
-// slice is freshly allocated; the caller should clear it when done.
+// Open authenticates and decrypts the envelope b under kek, following the
+// reading procedure of docs/FORMAT.md in order. It fails with an error
+// wrapping ErrMalformed when b does not parse; ErrAuthentication when the
+// header names another scope or key than the ones given (an envelope copied
+// or swapped to another object never yields its value) or when either AEAD
+// check fails (the envelope was altered); ErrWrongKey when b was sealed under
+// another KEK. The returned value is freshly allocated; the caller should
+// clear it when done. Errors never contain the value.
 func Open(kek *KEK, scope, key string, b []byte) (Header, []byte, error) {
 	e, err := Parse(b)
 	if err != nil {
@@ -269,8 +328,8 @@ func (e *Envelope) unwrapDEK(kek *KEK) ([]byte, error) {
 	if kek == nil {
 		return nil, errors.New("opening envelope: no key-encryption key")
 	}
-	if kek.ID() != e.KEKID {
-		return nil, ErrWrongKey
+	if id := kek.ID(); id != e.KEKID {
+		return nil, fmt.Errorf("%w (envelope's key id starts %x, given key's %x)", ErrWrongKey, e.KEKID[:4], id[:4])
 	}
 	hdr := e.raw[:e.headerLen]
 	aad := make([]byte, 0, len(hdr)+KEKIDSize)
