@@ -1,0 +1,58 @@
+package vault
+
+import (
+	"fmt"
+	"log/slog"
+)
+
+// Redacted is what every printable form of SensitiveBytes shows.
+const Redacted = "[REDACTED]"
+
+// SensitiveBytes holds a secret value. Every way Go prints or encodes a value
+// (String, fmt verbs including %v %+v %#v %q %x %s, JSON, text marshalling,
+// log/slog) shows Redacted instead of the bytes. Only Reveal gives them out.
+// Call Wipe when the value is no longer needed.
+//
+// A SensitiveBytes is not safe for concurrent Wipe and Reveal.
+type SensitiveBytes struct {
+	b []byte
+}
+
+// NewSensitiveBytes takes ownership of b: the caller must not use b again.
+func NewSensitiveBytes(b []byte) SensitiveBytes { return SensitiveBytes{b: b} }
+
+// Reveal returns the secret bytes themselves (not a copy). Use them, do not
+// keep them: after Wipe they are zero.
+func (s SensitiveBytes) Reveal() []byte { return s.b }
+
+// Len returns the value's length in bytes. The length is not secret.
+func (s SensitiveBytes) Len() int { return len(s.b) }
+
+// Wipe overwrites the bytes with zeros. Copies made with Reveal share the
+// memory and are wiped too.
+func (s SensitiveBytes) Wipe() { clear(s.b) }
+
+// String returns Redacted.
+func (s SensitiveBytes) String() string { return Redacted }
+
+// GoString returns Redacted, for %#v.
+func (s SensitiveBytes) GoString() string { return Redacted }
+
+// Format writes Redacted for every verb and flag.
+func (s SensitiveBytes) Format(f fmt.State, verb rune) {
+	if verb == 'q' {
+		fmt.Fprintf(f, "%q", Redacted)
+		return
+	}
+	_, _ = f.Write([]byte(Redacted))
+}
+
+// MarshalJSON encodes the value as the JSON string "[REDACTED]".
+func (s SensitiveBytes) MarshalJSON() ([]byte, error) { return []byte(`"` + Redacted + `"`), nil }
+
+// MarshalText returns Redacted, so encoders that use text (TOML, YAML, XML
+// attributes) never see the value.
+func (s SensitiveBytes) MarshalText() ([]byte, error) { return []byte(Redacted), nil }
+
+// LogValue makes log/slog record Redacted.
+func (s SensitiveBytes) LogValue() slog.Value { return slog.StringValue(Redacted) }

@@ -1,0 +1,393 @@
+// Package vault stores secrets (API keys, tokens, encryption keys) addressed
+// by a scope and a key, sealed so that the store that holds them learns
+// nothing but their size.
+//
+// Each secret is sealed in an envelope (docs/FORMAT.md) under a fresh data key
+// that is itself wrapped by the vault's key-encryption key (KEK), and handed
+// to a backend under an object ID that hides the scope and key. The envelope's
+// header (scope, key, times, size) is readable without the KEK, so List never
+// decrypts a value, and it is authenticated, so a moved or edited object fails
+// to open instead of yielding the wrong secret.
+//
+// Writers in every process serialise on an advisory file lock in the vault
+// root that the kernel releases when a process dies; readers take no lock,
+// because backends replace objects atomically. Each Put, Get and Delete costs
+// a constant number of backend operations, whatever the number of secrets.
+package vault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/palyra/palyra-vault/internal/fsutil"
+	"github.com/palyra/palyra-vault/vault/backend"
+	"github.com/palyra/palyra-vault/vault/internal/envelope"
+)
+
+// DefaultMaxSecretSize is the largest value Put accepts unless the Config
+// says otherwise: 64 KiB.
+const DefaultMaxSecretSize = 64 << 10
+
+// Names of the files in the vault root.
+const (
+	markerFile = "backend.kind"
+	lockFile   = "lock"
+)
+
+// Config says where a vault lives and how to open it. The zero Config opens
+// the default vault of the current user with the automatically chosen backend.
+type Config struct {
+	// Root is the vault root. Empty means $PALYRA_VAULT_DIR, else
+	// <StateRoot>/vault.
+	Root string
+	// StateRoot holds the device key and, by default, the vault root. Empty
+	// means $PALYRA_STATE_ROOT, else DefaultStateRoot().
+	StateRoot string
+	// Backend is the backend a new vault uses. Empty means
+	// $PALYRA_VAULT_BACKEND, else "auto". An existing vault's backend.kind
+	// marker always wins over this preference.
+	Backend backend.Kind
+	// MaxSecretSize is the largest value Put accepts, in bytes. Zero means
+	// DefaultMaxSecretSize.
+	MaxSecretSize int
+}
+
+// Metadata describes one secret. It never holds the value.
+type Metadata struct {
+	Scope   string    `json:"scope"`
+	Key     string    `json:"key"`
+	Created time.Time `json:"created"`
+	Updated time.Time `json:"updated"`
+	// Size is the value's length in bytes.
+	Size int `json:"size"`
+}
+
+// Ref returns the metadata's scope and key as a reference.
+func (m Metadata) Ref() Ref { return Ref{Scope: m.Scope, Key: m.Key} }
+
+// Info describes an open vault.
+type Info struct {
+	Root      string       `json:"vault_root"`
+	StateRoot string       `json:"state_root"`
+	Backend   backend.Kind `json:"backend"`
+	KeySource string       `json:"key_source"`
+	// MaxSecretSize is the largest value this vault accepts.
+	MaxSecretSize int `json:"max_secret_size"`
+}
+
+// Vault is an open vault. It is safe for concurrent use by multiple
+// goroutines and, through its file lock, by multiple processes.
+type Vault struct {
+	info    Info
+	backend backend.Backend
+	kek     *envelope.KEK
+	mu      sync.Mutex // serialises writers inside this process
+	cleaned bool       // stale temp files were removed by this process
+	now     func() time.Time
+}
+
+// Open opens the vault the config describes, creating it on first use. It
+// refuses a vault root that is a symlink, not owned by the current user, or
+// writable by group or others, and a backend.kind marker that names a
+// backend this host cannot open; both errors say how to fix the problem.
+func Open(ctx context.Context, cfg Config) (*Vault, error) {
+	stateRoot, root, err := resolvePaths(cfg)
+	if err != nil {
+		return nil, err
+	}
+	maxSize := cfg.MaxSecretSize
+	if maxSize == 0 {
+		maxSize = DefaultMaxSecretSize
+	}
+	if maxSize < 0 {
+		return nil, fmt.Errorf("opening vault: max secret size %d must not be negative", maxSize)
+	}
+	if err := fsutil.EnsurePrivateDir(root); err != nil {
+		return nil, permissionError("vault root", err)
+	}
+	kind, err := readMarker(root)
+	if err != nil {
+		return nil, err
+	}
+	v := &Vault{
+		info: Info{Root: root, StateRoot: stateRoot, MaxSecretSize: maxSize},
+		now:  func() time.Time { return time.Now().UTC() },
+	}
+	if kind == "" {
+		kind, err = v.create(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+	}
+	v.info.Backend = kind
+	if v.backend == nil {
+		if v.backend, err = openBackend(ctx, kind, root); err != nil {
+			return nil, err
+		}
+	}
+	ks, err := loadDeviceKey(stateRoot)
+	if err != nil {
+		v.backend.Close()
+		return nil, err
+	}
+	v.kek, v.info.KeySource = ks, "device"
+	return v, nil
+}
+
+// create chooses the backend for a new vault and writes its marker under the
+// writer lock. When another process won the race it adopts that process's
+// marker instead.
+func (v *Vault) create(ctx context.Context, cfg Config) (backend.Kind, error) {
+	unlock, err := fsutil.LockExclusive(ctx, filepath.Join(v.info.Root, lockFile))
+	if err != nil {
+		return "", fmt.Errorf("locking vault: %w", err)
+	}
+	defer unlock()
+	if kind, err := readMarker(v.info.Root); err != nil || kind != "" {
+		return kind, err
+	}
+	pref := cfg.Backend
+	if pref == "" {
+		pref = backend.Kind(os.Getenv(EnvBackend))
+	}
+	b, err := chooseBackend(ctx, pref, v.info.Root)
+	if err != nil {
+		return "", err
+	}
+	if err := fsutil.WriteFileAtomic(filepath.Join(v.info.Root, markerFile), []byte(string(b.Kind())+"\n"), 0o600); err != nil {
+		b.Close()
+		return "", fmt.Errorf("writing backend marker: %w", err)
+	}
+	v.backend = b
+	return b.Kind(), nil
+}
+
+// readMarker returns the kind named by the vault's backend.kind marker, or ""
+// when there is none yet.
+func readMarker(root string) (backend.Kind, error) {
+	path := filepath.Join(root, markerFile)
+	data, err := fsutil.ReadFileLimited(path, 256)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading backend marker: %w", err)
+	}
+	kind := backend.Kind(strings.TrimSpace(string(data)))
+	if !knownKind(kind) {
+		return "", fmt.Errorf("%w: %s names backend %q, which this build does not know (known: %s); restore the vault's original marker or open it with a newer palyra",
+			ErrBackendUnavailable, path, truncate(string(kind)), strings.Join(kindNames(), ", "))
+	}
+	return kind, nil
+}
+
+func permissionError(what string, err error) error {
+	if errors.Is(err, fsutil.ErrUnsafe) || errors.Is(err, os.ErrPermission) {
+		return fmt.Errorf("%w: %s: %w", ErrPermission, what, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// Info describes the open vault.
+func (v *Vault) Info() Info { return v.info }
+
+// Close releases the backend. The vault is unusable afterwards.
+func (v *Vault) Close() error {
+	err := v.backend.Close()
+	if v.kek != nil {
+		clear(v.kek[:])
+	}
+	return err
+}
+
+// Put stores value under scope and key, replacing any previous value and
+// keeping its creation time. It returns the new metadata. It fails with
+// ErrInvalidScope or ErrInvalidKey for bad names and ErrTooLarge (before
+// anything is written) when the value exceeds the vault's or the backend's
+// limit. Put does not keep value.
+func (v *Vault) Put(ctx context.Context, scope, key string, value []byte) (Metadata, error) {
+	if err := (Ref{scope, key}).Validate(); err != nil {
+		return Metadata{}, err
+	}
+	if len(value) > v.info.MaxSecretSize {
+		return Metadata{}, fmt.Errorf("%w: value is %d bytes, the vault's limit is %d", ErrTooLarge, len(value), v.info.MaxSecretSize)
+	}
+	if max := v.maxValueSize(scope, key); len(value) > max {
+		return Metadata{}, fmt.Errorf("%w: value is %d bytes, the %s backend holds at most %d for this scope and key", ErrTooLarge, len(value), v.info.Backend, max)
+	}
+	unlock, err := v.lock(ctx)
+	if err != nil {
+		return Metadata{}, err
+	}
+	defer unlock()
+
+	id := envelope.ObjectID(scope, key)
+	now := v.now()
+	created := now
+	if old, err := v.header(ctx, id); err == nil && old.Scope == scope && old.Key == key {
+		created = old.Created
+	}
+	h := envelope.Header{Scope: scope, Key: key, Created: created, Updated: now}
+	blob, err := envelope.Sealer{KEK: v.kek}.Seal(h, value)
+	if err != nil {
+		return Metadata{}, err
+	}
+	if err := v.backend.Put(ctx, id, blob); err != nil {
+		return Metadata{}, fmt.Errorf("storing %s: %w", Ref{scope, key}, translate(err))
+	}
+	return Metadata{Scope: scope, Key: key, Created: created, Updated: now, Size: len(value)}, nil
+}
+
+// maxValueSize is the largest value the backend can hold for scope and key.
+func (v *Vault) maxValueSize(scope, key string) int {
+	hdr := envelope.MagicSize + 1 + 2 + len(scope) + 2 + len(key) + 8 + 8 + 4
+	return v.backend.MaxBlobSize() - hdr - envelope.Overhead
+}
+
+// lock takes the in-process mutex and the cross-process file lock, and on
+// the first write of this Vault removes temp files that a crashed writer
+// left behind.
+func (v *Vault) lock(ctx context.Context) (func(), error) {
+	v.mu.Lock()
+	unlock, err := fsutil.LockExclusive(ctx, filepath.Join(v.info.Root, lockFile))
+	if err != nil {
+		v.mu.Unlock()
+		return nil, fmt.Errorf("locking vault: %w", err)
+	}
+	if !v.cleaned {
+		if c, ok := v.backend.(interface{ RemoveStaleTemps() (int, error) }); ok {
+			_, _ = c.RemoveStaleTemps() // best effort: readers ignore temps anyway
+		}
+		v.cleaned = true
+	}
+	return func() { unlock(); v.mu.Unlock() }, nil
+}
+
+// header reads and parses the header of object id, reading only its first
+// bytes when the backend allows it.
+func (v *Vault) header(ctx context.Context, id backend.ObjectID) (envelope.Header, error) {
+	var b []byte
+	var err error
+	if hr, ok := v.backend.(backend.HeaderReader); ok {
+		b, err = hr.GetPrefix(ctx, id, envelope.MaxHeaderSize)
+	} else {
+		b, err = v.backend.Get(ctx, id)
+	}
+	if err != nil {
+		return envelope.Header{}, translate(err)
+	}
+	h, _, err := envelope.ParseHeader(b)
+	if err != nil {
+		return envelope.Header{}, translate(fmt.Errorf("object %s: %w", id, err))
+	}
+	if envelope.ObjectID(h.Scope, h.Key) != id {
+		return envelope.Header{}, translate(fmt.Errorf("object %s: %w: header names another scope or key", id, envelope.ErrAuthentication))
+	}
+	return h, nil
+}
+
+// Get returns the value stored under scope and key. It fails with
+// ErrNotFound when there is none, ErrWrongKey when the object was sealed
+// under another KEK, and ErrCorrupt when the object was damaged or moved.
+// The caller should Wipe the result when done.
+func (v *Vault) Get(ctx context.Context, scope, key string) (SensitiveBytes, Metadata, error) {
+	ref := Ref{scope, key}
+	if err := ref.Validate(); err != nil {
+		return SensitiveBytes{}, Metadata{}, err
+	}
+	blob, err := v.backend.Get(ctx, envelope.ObjectID(scope, key))
+	if err != nil {
+		return SensitiveBytes{}, Metadata{}, fmt.Errorf("reading %s: %w", ref, translate(err))
+	}
+	h, value, err := envelope.Open(v.kek, scope, key, blob)
+	if err != nil {
+		if errors.Is(err, envelope.ErrWrongKey) {
+			return SensitiveBytes{}, Metadata{}, fmt.Errorf("opening %s: %w: it was sealed under a different key-encryption key than this vault's %s key", ref, ErrWrongKey, v.info.KeySource)
+		}
+		return SensitiveBytes{}, Metadata{}, fmt.Errorf("opening %s: %w", ref, translate(err))
+	}
+	return NewSensitiveBytes(value), metadataOf(h), nil
+}
+
+// Stat returns the metadata of the secret under scope and key without
+// decrypting its value.
+func (v *Vault) Stat(ctx context.Context, scope, key string) (Metadata, error) {
+	ref := Ref{scope, key}
+	if err := ref.Validate(); err != nil {
+		return Metadata{}, err
+	}
+	h, err := v.header(ctx, envelope.ObjectID(scope, key))
+	if err != nil {
+		return Metadata{}, fmt.Errorf("reading %s: %w", ref, err)
+	}
+	return metadataOf(h), nil
+}
+
+func metadataOf(h envelope.Header) Metadata {
+	return Metadata{Scope: h.Scope, Key: h.Key, Created: h.Created, Updated: h.Updated, Size: int(h.ValueSize)}
+}
+
+// List returns the metadata of every secret in scope, or in every scope when
+// scope is "", sorted by scope then key. It reads only headers, never a
+// value. Objects whose header is damaged are left out of the result and
+// reported together in an error wrapping ErrCorrupt, returned alongside the
+// secrets that could be read.
+func (v *Vault) List(ctx context.Context, scope string) ([]Metadata, error) {
+	if scope != "" {
+		if err := ValidateScope(scope); err != nil {
+			return nil, err
+		}
+	}
+	ids, err := v.backend.List(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing objects: %w", translate(err))
+	}
+	var out []Metadata
+	var errs []error
+	for _, id := range ids {
+		h, err := v.header(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			continue // deleted since List
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if scope == "" || h.Scope == scope {
+			out = append(out, metadataOf(h))
+		}
+	}
+	slices.SortFunc(out, func(a, b Metadata) int {
+		if c := strings.Compare(a.Scope, b.Scope); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Key, b.Key)
+	})
+	return out, errors.Join(errs...)
+}
+
+// Delete removes the secret under scope and key and reports whether it
+// existed. Deleting a missing secret is not an error.
+func (v *Vault) Delete(ctx context.Context, scope, key string) (bool, error) {
+	ref := Ref{scope, key}
+	if err := ref.Validate(); err != nil {
+		return false, err
+	}
+	unlock, err := v.lock(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
+	existed, err := v.backend.Delete(ctx, envelope.ObjectID(scope, key))
+	if err != nil {
+		return false, fmt.Errorf("deleting %s: %w", ref, translate(err))
+	}
+	return existed, nil
+}
