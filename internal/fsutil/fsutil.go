@@ -10,8 +10,9 @@
 // there the functions still refuse symbolic links and wrong file types, and
 // directory fsync is a no-op because Windows cannot open a directory for it.
 //
-// Every unsafe condition found is reported as an error wrapping ErrUnsafe
-// whose message names the path, says what is wrong and how to fix it.
+// Every unsafe condition found is reported as an *UnsafeError, which wraps
+// ErrUnsafe and whose message names the path, says what is wrong and how to
+// fix it.
 package fsutil
 
 import (
@@ -28,8 +29,8 @@ import (
 
 // ErrUnsafe is wrapped by every error that refuses a path because of its type
 // (a symbolic link, not a directory, not a regular file), its owner, or its
-// permission bits.
-var ErrUnsafe = errors.New("unsafe file permissions")
+// permission bits. Those errors are of type *UnsafeError.
+var ErrUnsafe = errors.New("unsafe path")
 
 // ErrTooLarge is wrapped by ReadFileLimited's error when a file holds more
 // bytes than the caller's limit.
@@ -48,9 +49,28 @@ const maxTempBase = 200
 // temporary file made by WriteFileAtomic.
 func IsTemp(name string) bool { return strings.HasPrefix(name, TempPrefix) }
 
-// unsafe builds an ErrUnsafe error: "<what> <path> <problem>: <fix>".
+// UnsafeError reports a path refused for its type, owner or permissions.
+// Its message reads "<What> <Path quoted> <Problem>: <Fix>", for example
+// `directory "/x" is group-writable (mode 0775): run chmod 700 "/x"`, and
+// it wraps ErrUnsafe.
+type UnsafeError struct {
+	What    string // "directory", "file" or "lock file"
+	Path    string // the path refused
+	Problem string // what is wrong, e.g. "is a symbolic link"
+	Fix     string // how to fix it, e.g. `run chmod 700 "/x"`
+}
+
+// Error returns the message described on UnsafeError.
+func (e *UnsafeError) Error() string {
+	return fmt.Sprintf("%s %q %s: %s", e.What, e.Path, e.Problem, e.Fix)
+}
+
+// Unwrap returns ErrUnsafe, so errors.Is(err, ErrUnsafe) holds.
+func (e *UnsafeError) Unwrap() error { return ErrUnsafe }
+
+// unsafe builds an *UnsafeError.
 func unsafe(what, path, problem, fix string) error {
-	return fmt.Errorf("%s %q %s: %s: %w", what, path, problem, fix, ErrUnsafe)
+	return &UnsafeError{What: what, Path: path, Problem: problem, Fix: fix}
 }
 
 // WriteFileAtomic replaces the file at path with data so that a reader, or

@@ -258,8 +258,12 @@ func TestEnsurePrivateDirChecksModeAndLeavesDirAlone(t *testing.T) {
 					t.Fatalf("EnsurePrivateDir: %v, want ErrUnsafe", err)
 				}
 				want := fmt.Sprintf("directory %q %s %q", path, tt.wantErr, path)
-				if !strings.Contains(err.Error(), want) {
-					t.Errorf("error %q\ndoes not contain %q", err, want)
+				if err.Error() != want {
+					t.Errorf("error %q\nwant      %q", err, want)
+				}
+				var ue *UnsafeError
+				if !errors.As(err, &ue) || ue.Path != path {
+					t.Errorf("error is not an *UnsafeError for %q: %#v", path, err)
 				}
 			}
 			fi, err := os.Lstat(path)
@@ -328,8 +332,8 @@ func TestCheckPrivateFileChecksMode(t *testing.T) {
 				return
 			}
 			want := fmt.Sprintf("file %q %s %q", path, tt.wantErr, path)
-			if !errors.Is(err, ErrUnsafe) || !strings.Contains(err.Error(), want) {
-				t.Errorf("CheckPrivateFile: %v\nwant ErrUnsafe containing %q", err, want)
+			if !errors.Is(err, ErrUnsafe) || err.Error() != want {
+				t.Errorf("CheckPrivateFile: %v\nwant ErrUnsafe %q", err, want)
 			}
 		})
 	}
