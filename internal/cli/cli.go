@@ -1,0 +1,137 @@
+// Package cli is the palyra command line: Main builds the command tree with
+// injected streams, runs it, prints any error in palyra's format and decides
+// the exit code, all in this one place.
+//
+// UI rules (docs/CLI.md has the full list): results go to stdout and
+// nothing else does; errors, hints and warnings go to stderr prefixed with
+// "palyra: ", one hint per line; prompts go to the terminal; a secret value
+// is printed only by "get --reveal" and never appears in an error.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
+	"github.com/palyra/palyra-vault/internal/iostreams"
+	"github.com/palyra/palyra-vault/vault"
+	"github.com/spf13/cobra"
+)
+
+// Exit codes of the palyra command. They are decided only by exitCode.
+const (
+	// ExitOK means the command did what it was asked.
+	ExitOK = 0
+	// ExitError means the command failed for any reason not listed below:
+	// the vault could not be opened, a value was empty or too large, an
+	// object was damaged, a key was wrong.
+	ExitError = 1
+	// ExitUsage means the command line was wrong: an unknown command or
+	// flag, a wrong number of arguments, or a scope, key or ref that breaks
+	// the naming rules.
+	ExitUsage = 2
+	// ExitNotFound means the secret asked for is not stored.
+	ExitNotFound = 3
+	// ExitInterrupted means the user pressed Ctrl-C at a prompt (128+SIGINT,
+	// as shells report it).
+	ExitInterrupted = 130
+)
+
+// Main runs palyra with the process's arguments and streams and returns the
+// exit code; cmd/palyra passes it to os.Exit.
+func Main() int {
+	return Run(context.Background(), iostreams.System(), os.Args[1:])
+}
+
+// Run runs palyra with args (without the program name) on ios and returns
+// the exit code. It never calls os.Exit, so tests run it in-process.
+func Run(ctx context.Context, ios *iostreams.IOStreams, args []string) int {
+	f := cmdutil.NewFactory(ios)
+	root := NewCmdRoot(f)
+	root.SetArgs(args)
+	root.SetIn(ios.In)
+	root.SetOut(ios.Out)
+	root.SetErr(ios.ErrOut)
+
+	cmd, err := root.ExecuteContextC(ctx)
+	if cerr := f.Close(); cerr != nil {
+		if err == nil {
+			// The command's writes are already durable; say so rather than fail.
+			fmt.Fprintf(ios.ErrOut, "palyra: warning: closing the vault: %v\n", cerr)
+		}
+	}
+	if err == nil {
+		return ExitOK
+	}
+	printError(ios.ErrOut, cmd, err)
+	return exitCode(err)
+}
+
+// exitCode maps an error to the documented exit code.
+func exitCode(err error) int {
+	var usage *cmdutil.UsageError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &usage),
+		errors.Is(err, vault.ErrInvalidScope),
+		errors.Is(err, vault.ErrInvalidKey),
+		errors.Is(err, vault.ErrInvalidRef):
+		return ExitUsage
+	case errors.Is(err, vault.ErrNotFound):
+		return ExitNotFound
+	case errors.Is(err, iostreams.ErrInterrupted):
+		return ExitInterrupted
+	default:
+		return ExitError
+	}
+}
+
+// printError writes err as "palyra: error: …" (one such line per line of
+// the message), then each hint as "palyra: hint: …".
+func printError(w io.Writer, cmd *cobra.Command, err error) {
+	var b strings.Builder
+	for line := range strings.SplitSeq(strings.TrimRight(err.Error(), "\n"), "\n") {
+		b.WriteString("palyra: error: " + line + "\n")
+	}
+	for _, h := range hintsFor(cmd, err) {
+		b.WriteString("palyra: hint: " + h + "\n")
+	}
+	_, _ = io.WriteString(w, b.String())
+}
+
+// hintsFor returns the hints a command attached to err, else the default
+// hints of err's sentinel; a usage error also points at --help.
+func hintsFor(cmd *cobra.Command, err error) []string {
+	hints := cmdutil.Hints(err)
+	if len(hints) == 0 {
+		hints = defaultHints(err)
+	}
+	var usage *cmdutil.UsageError
+	if errors.As(err, &usage) || exitCode(err) == ExitUsage {
+		if cmd != nil {
+			hints = append(hints, fmt.Sprintf("run %q for usage", cmd.CommandPath()+" --help"))
+		}
+	}
+	return hints
+}
+
+func defaultHints(err error) []string {
+	switch {
+	case errors.Is(err, vault.ErrNotFound):
+		return []string{`run "palyra secrets list" to see what is stored`}
+	case errors.Is(err, vault.ErrPermission):
+		return []string{"palyra keeps its directories at mode 0700 and its files at 0600, owned by you and reached through no symlink; fix the path named above"}
+	case errors.Is(err, vault.ErrWrongKey):
+		return []string{"the secret was sealed under another key: restore the device key (keys/device.key under the state root) that wrote it, or point --state-root at it"}
+	case errors.Is(err, vault.ErrCorrupt):
+		return []string{"the stored object was damaged, truncated, edited or moved; restore it from a backup, or delete the secret and set it again"}
+	case errors.Is(err, vault.ErrBackendUnavailable):
+		return []string{"a vault keeps the backend named in its backend.kind marker; --backend and $" + vault.EnvBackend + " choose the backend of a new vault only"}
+	}
+	return nil
+}

@@ -1,0 +1,64 @@
+package cli
+
+import (
+	"errors"
+
+	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
+	"github.com/palyra/palyra-vault/internal/cli/completion"
+	"github.com/palyra/palyra-vault/internal/cli/secrets"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// NewCmdRoot returns the "palyra" command with every subcommand. Cobra's
+// own error and usage printing is off: Run prints errors in palyra's format.
+func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "palyra <command>",
+		Short: "A secrets vault for the Palyra agent platform",
+		Long: `palyra stores credentials (API keys, tokens, encryption keys) sealed in a
+vault, addressed by a scope and a key, so that configuration files can hold
+a reference such as vault://global/openai_api_key instead of the secret.`,
+		Example: `  printf 'sk-test-123' | palyra secrets set global openai_api_key
+  palyra secrets get global openai_api_key --reveal
+  palyra completion bash`,
+		Args:          cmdutil.NoSubcommand,
+		RunE:          func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.CompletionOptions.DisableDefaultCmd = true // ours has help and examples
+	root.SetFlagErrorFunc(flagError)
+
+	root.AddCommand(secrets.NewCmdSecrets(f))
+	root.AddCommand(completion.NewCmdCompletion(f))
+	return root
+}
+
+// flagError turns pflag's parse errors into usage errors. Its messages
+// name the flag but never repeat a value or a group of short flags from the
+// command line: a mistaken argument may be a secret.
+func flagError(cmd *cobra.Command, err error) error {
+	var (
+		notExist *pflag.NotExistError
+		invalid  *pflag.InvalidValueError
+	)
+	switch {
+	case errors.As(err, &notExist):
+		name := notExist.GetSpecifiedName()
+		if notExist.GetSpecifiedShortnames() != "" {
+			err = cmdutil.UsageErrorf("unknown shorthand flag -%s", name)
+		} else {
+			err = cmdutil.UsageErrorf("unknown flag --%s", name)
+		}
+		if name == "value" || name == "v" {
+			return cmdutil.WithHints(err, valueHint)
+		}
+		return err
+	case errors.As(err, &invalid):
+		return cmdutil.UsageErrorf("invalid value for flag --%s: expected a %s", invalid.GetFlag().Name, invalid.GetFlag().Value.Type())
+	}
+	return &cmdutil.UsageError{Err: err}
+}
+
+const valueHint = `secret values are never read from the command line; pipe them on stdin: printf '%s' "$VALUE" | palyra secrets set <scope> <key>`

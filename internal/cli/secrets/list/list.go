@@ -1,0 +1,126 @@
+// Package list implements "palyra secrets list": the metadata of every
+// secret in a scope, or in every scope, without decrypting any value.
+package list
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"text/tabwriter"
+
+	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
+	"github.com/palyra/palyra-vault/internal/cli/secrets/shared"
+	"github.com/palyra/palyra-vault/internal/iostreams"
+	"github.com/palyra/palyra-vault/vault"
+	"github.com/spf13/cobra"
+)
+
+// ListOptions are the dependencies and flags of "palyra secrets list".
+type ListOptions struct {
+	IO    *iostreams.IOStreams
+	Vault func(context.Context) (*vault.Vault, error)
+
+	// Scope limits the listing to one scope; "" lists every scope.
+	Scope string
+	// JSON prints a JSON array of metadata objects.
+	JSON bool
+}
+
+// NewCmdList returns the "list" command. When runF is not nil it is called
+// with the parsed options instead of listRun, so tests can check parsing.
+func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Command {
+	opts := &ListOptions{IO: f.IOStreams}
+	cmd := &cobra.Command{
+		Use:   "list [<scope>]",
+		Short: "List secrets with their sizes and times, never their values",
+		Long: `List the secrets in one scope, or in every scope when none is given,
+sorted by scope then key. Only the objects' headers are read: no value is
+decrypted.
+
+On a terminal the output is a table with a header; when stdout is piped,
+each secret is one line of tab-separated fields (scope, key, size in bytes,
+created, updated) with no header. --json prints an array of objects (an
+empty array when nothing is stored).
+
+An object whose header is damaged is reported on stderr after the others
+are printed, and the command exits with status 1.`,
+		Example: `  # Everything in the global scope
+  palyra secrets list global
+
+  # Every scope, machine-readable
+  palyra secrets list --json
+
+  # Keys only
+  palyra secrets list plugins/github | cut -f2`,
+		Args: cmdutil.MaxArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				if err := vault.ValidateScope(args[0]); err != nil {
+					return &cmdutil.UsageError{Err: err}
+				}
+				opts.Scope = args[0]
+			}
+			opts.Vault = f.Vault
+			if runF != nil {
+				return runF(opts)
+			}
+			return listRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print a JSON array of metadata objects")
+	return cmd
+}
+
+func listRun(ctx context.Context, opts *ListOptions) error {
+	v, err := opts.Vault(ctx)
+	if err != nil {
+		return err
+	}
+	items, listErr := v.List(ctx, opts.Scope)
+	if listErr == nil || len(items) > 0 {
+		if err := print(opts, items); err != nil {
+			return err
+		}
+	}
+	if listErr != nil && (errors.Is(listErr, vault.ErrCorrupt) || errors.Is(listErr, vault.ErrWrongKey)) {
+		return cmdutil.WithHints(fmt.Errorf("some stored objects could not be read:\n%w", listErr),
+			fmt.Sprintf("a damaged object cannot be listed or read; restore it from a backup, or remove it from %s", filepath.Join(v.Info().Root, "objects")))
+	}
+	return listErr
+}
+
+func print(opts *ListOptions, items []vault.Metadata) error {
+	ios := opts.IO
+	if opts.JSON {
+		out := make([]shared.SecretJSON, 0, len(items))
+		for _, m := range items {
+			out = append(out, shared.FromMetadata(m))
+		}
+		return cmdutil.WriteJSON(ios.Out, out, ios.IsStdoutTTY())
+	}
+	if len(items) == 0 {
+		if ios.IsStdoutTTY() {
+			where := "in any scope"
+			if opts.Scope != "" {
+				where = fmt.Sprintf("in scope %q", opts.Scope)
+			}
+			fmt.Fprintf(ios.ErrOut, "palyra: no secrets stored %s\n", where)
+		}
+		return nil
+	}
+	if !ios.IsStdoutTTY() {
+		for _, m := range items {
+			if _, err := fmt.Fprintf(ios.Out, "%s\t%s\t%d\t%s\t%s\n", m.Scope, m.Key, m.Size, shared.FormatTime(m.Created), shared.FormatTime(m.Updated)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(ios.Out, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "SCOPE\tKEY\tSIZE\tCREATED\tUPDATED")
+	for _, m := range items {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", m.Scope, m.Key, m.Size, shared.FormatTime(m.Created), shared.FormatTime(m.Updated))
+	}
+	return tw.Flush()
+}
