@@ -60,7 +60,8 @@ const kekIDDomain = "palyra-vault kek-id v1\x00"
 
 var (
 	// ErrMalformed means the bytes are not a well-formed envelope: bad magic,
-	// an unknown version, a length out of range, or a size mismatch.
+	// an unknown version, a length out of range, a scope or key outside the
+	// grammar, or a total size other than the header announces.
 	ErrMalformed = errors.New("malformed envelope")
 	// ErrWrongKey means the envelope was sealed under a different KEK than
 	// the one given (its KEK identifier does not match).
@@ -89,10 +90,15 @@ func (k *KEK) ID() [KEKIDSize]byte {
 // Header is the plaintext part of an envelope. It is readable without the
 // KEK and authenticated by it.
 type Header struct {
-	Scope     string
-	Key       string
-	Created   time.Time
-	Updated   time.Time
+	// Scope and Key name the secret; see docs/FORMAT.md for their grammar
+	// (at most MaxScopeLen and MaxKeyLen bytes).
+	Scope string
+	Key   string
+	// Created and Updated are when the secret was first and last stored,
+	// with nanosecond precision. ParseHeader returns them in UTC.
+	Created time.Time
+	Updated time.Time
+	// ValueSize is the length of the plaintext value in bytes.
 	ValueSize uint32
 }
 
@@ -114,7 +120,9 @@ type Envelope struct {
 // Sealer holds what Seal needs besides the value. Rand defaults to
 // crypto/rand.Reader; tests set it to produce the fixed vectors.
 type Sealer struct {
-	KEK  *KEK
+	// KEK wraps each envelope's fresh DEK. It must not be nil.
+	KEK *KEK
+	// Rand supplies the DEK and nonces; nil means crypto/rand.Reader.
 	Rand io.Reader
 }
 
@@ -122,10 +130,10 @@ type Sealer struct {
 // + Overhead + len(value) bytes long. h.ValueSize is set from len(value).
 // A fresh 32-byte DEK and two fresh 12-byte nonces are drawn from s.Rand, in
 // that order (DEK, DEK nonce, value nonce). It fails, without reading
-// randomness, when s.KEK is nil, a name breaks the grammar of docs/FORMAT.md
-// (empty, too long, or a character outside it), a time lies outside the
-// range of int64 Unix nanoseconds (1677-09-21 to 2262-04-11), or value exceeds 2^32-1
-// bytes. Errors never contain the value.
+// randomness, when s.KEK is nil, a name breaks the grammar of
+// docs/FORMAT.md (empty, too long, or a character outside it), a time lies
+// outside the range of int64 Unix nanoseconds (1677-09-21 to 2262-04-11),
+// or value exceeds 2^32-1 bytes. Errors never contain the value.
 func (s Sealer) Seal(h Header, value []byte) ([]byte, error) {
 	if s.KEK == nil {
 		return nil, errors.New("sealing envelope: no key-encryption key")
@@ -152,26 +160,23 @@ func (s Sealer) Seal(h Header, value []byte) ([]byte, error) {
 	h.ValueSize = uint32(len(value))
 	hdr := marshalHeader(h)
 
-	var dek [DEKSize]byte
-	defer clear(dek[:])
 	randBytes := make([]byte, DEKSize+2*NonceSize)
+	defer clear(randBytes)
 	if _, err := io.ReadFull(r, randBytes); err != nil {
 		return nil, fmt.Errorf("sealing envelope: reading randomness: %w", err)
 	}
-	copy(dek[:], randBytes)
+	dek := randBytes[:DEKSize]
 	dekNonce := randBytes[DEKSize : DEKSize+NonceSize]
 	nonce := randBytes[DEKSize+NonceSize:]
 
 	out := make([]byte, 0, len(hdr)+Overhead+len(value))
 	out = append(out, hdr...)
-	out, err := appendKeyBlock(out, hdr, s.KEK, dek[:], dekNonce)
+	out, err := appendKeyBlock(out, hdr, s.KEK, dek, dekNonce)
 	if err != nil {
 		return nil, err
 	}
 	out = append(out, nonce...)
-	out = newGCM(dek[:]).Seal(out, nonce, value, hdr)
-	clear(randBytes)
-	return out, nil
+	return newGCM(dek).Seal(out, nonce, value, hdr), nil
 }
 
 // appendKeyBlock appends kek_id || dek_nonce || AES-256-GCM(kek, dek_nonce,
