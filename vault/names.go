@@ -59,13 +59,13 @@ func checkName(name, extra string) string {
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		alnum := c >= 'a' && c <= 'z' || c >= '0' && c <= '9'
+		if c >= 'A' && c <= 'Z' {
+			return fmt.Sprintf("contains uppercase %q (use lowercase)", rune(c))
+		}
 		if i == 0 && !alnum {
 			return fmt.Sprintf("starts with %q, must start with a lowercase letter or digit", rune(c))
 		}
 		if !alnum && c != '.' && c != '_' && c != '-' && !strings.ContainsRune(extra, rune(c)) {
-			if c >= 'A' && c <= 'Z' {
-				return fmt.Sprintf("contains uppercase %q (use lowercase)", rune(c))
-			}
 			return fmt.Sprintf("contains %q at byte %d", rune(c), i)
 		}
 	}
