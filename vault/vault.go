@@ -57,6 +57,14 @@ type Config struct {
 	// MaxSecretSize is the largest value Put accepts, in bytes. Zero means
 	// DefaultMaxSecretSize.
 	MaxSecretSize int
+	// KeySource chooses where a new vault's key-encryption key comes from.
+	// Empty means $PALYRA_VAULT_KEY_SOURCE, else "device". An existing
+	// vault keeps the key source it was created with.
+	KeySource string
+	// Passphrase supplies the passphrase when the key source is
+	// "passphrase". It is called at most once per Open; the vault wipes the
+	// returned slice after use.
+	Passphrase func() ([]byte, error)
 }
 
 // Metadata describes one secret. It never holds the value.
@@ -132,12 +140,10 @@ func Open(ctx context.Context, cfg Config) (*Vault, error) {
 			return nil, err
 		}
 	}
-	ks, err := loadDeviceKey(stateRoot)
-	if err != nil {
+	if v.kek, v.info.KeySource, err = loadKEK(ctx, cfg, v.info); err != nil {
 		v.backend.Close()
 		return nil, err
 	}
-	v.kek, v.info.KeySource = ks, "device"
 	return v, nil
 }
 
