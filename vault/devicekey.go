@@ -64,4 +64,3 @@ func readDeviceKey(path string) (*envelope.KEK, error) {
 	copy(kek[:], data)
 	return kek, nil
 }
-

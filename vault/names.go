@@ -3,14 +3,16 @@ package vault
 import (
 	"fmt"
 	"strings"
+
+	"github.com/palyra/palyra-vault/vault/internal/names"
 )
 
 // Limits of the naming grammar (see docs/FORMAT.md).
 const (
 	// MaxScopeLen is the longest scope, in bytes.
-	MaxScopeLen = 256
+	MaxScopeLen = names.MaxScopeLen
 	// MaxKeyLen is the longest key, in bytes.
-	MaxKeyLen = 128
+	MaxKeyLen = names.MaxKeyLen
 	// RefPrefix starts every vault reference.
 	RefPrefix = "vault://"
 )
@@ -20,19 +22,8 @@ const (
 // bytes in all. Examples: "global", "plugins/github", "principal:alice".
 // The error wraps ErrInvalidScope and names the rule and the input.
 func ValidateScope(s string) error {
-	if s == "" {
-		return fmt.Errorf("%w %q: must not be empty (example: \"global\")", ErrInvalidScope, s)
-	}
-	if len(s) > MaxScopeLen {
-		return fmt.Errorf("%w %q: %d bytes, at most %d allowed", ErrInvalidScope, truncate(s), len(s), MaxScopeLen)
-	}
-	for seg := range strings.SplitSeq(s, "/") {
-		if seg == "" {
-			return fmt.Errorf("%w %q: empty segment (no leading, trailing or doubled '/')", ErrInvalidScope, s)
-		}
-		if msg := checkName(seg, ":"); msg != "" {
-			return fmt.Errorf("%w %q: segment %q %s; each segment must match [a-z0-9][a-z0-9._:-]*", ErrInvalidScope, s, seg, msg)
-		}
+	if err := names.CheckScope(s); err != nil {
+		return fmt.Errorf("%w %q: %w", ErrInvalidScope, truncate(s), err)
 	}
 	return nil
 }
@@ -41,35 +32,10 @@ func ValidateScope(s string) error {
 // most MaxKeyLen bytes. The error wraps ErrInvalidKey and names the rule and
 // the input.
 func ValidateKey(k string) error {
-	if k == "" {
-		return fmt.Errorf("%w %q: must not be empty (example: \"openai_api_key\")", ErrInvalidKey, k)
-	}
-	if len(k) > MaxKeyLen {
-		return fmt.Errorf("%w %q: %d bytes, at most %d allowed", ErrInvalidKey, truncate(k), len(k), MaxKeyLen)
-	}
-	if msg := checkName(k, ""); msg != "" {
-		return fmt.Errorf("%w %q: %s; a key must match [a-z0-9][a-z0-9._-]*", ErrInvalidKey, k, msg)
+	if err := names.CheckKey(k); err != nil {
+		return fmt.Errorf("%w %q: %w", ErrInvalidKey, truncate(k), err)
 	}
 	return nil
-}
-
-// checkName returns "" when name matches [a-z0-9][a-z0-9._<extra>-]*, else
-// what is wrong with it.
-func checkName(name, extra string) string {
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		alnum := c >= 'a' && c <= 'z' || c >= '0' && c <= '9'
-		if c >= 'A' && c <= 'Z' {
-			return fmt.Sprintf("contains uppercase %q (use lowercase)", rune(c))
-		}
-		if i == 0 && !alnum {
-			return fmt.Sprintf("starts with %q, must start with a lowercase letter or digit", rune(c))
-		}
-		if !alnum && c != '.' && c != '_' && c != '-' && !strings.ContainsRune(extra, rune(c)) {
-			return fmt.Sprintf("contains %q at byte %d", rune(c), i)
-		}
-	}
-	return ""
 }
 
 // truncate shortens over-long input for error messages.

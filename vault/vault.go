@@ -253,7 +253,7 @@ func (v *Vault) Put(ctx context.Context, scope, key string, value []byte) (Metad
 
 // maxValueSize is the largest value the backend can hold for scope and key.
 func (v *Vault) maxValueSize(scope, key string) int {
-	hdr := envelope.MagicSize + 1 + 2 + len(scope) + 2 + len(key) + 8 + 8 + 4
+	hdr := envelope.Header{Scope: scope, Key: key}.Size()
 	return v.backend.MaxBlobSize() - hdr - envelope.Overhead
 }
 

@@ -1,0 +1,71 @@
+// Package names holds the grammar of scopes and keys (docs/FORMAT.md), so
+// the vault, which reports bad user input, and the envelope parser, which
+// refuses bad stored headers, enforce one rule.
+package names
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Length limits, in bytes.
+const (
+	MaxScopeLen = 256
+	MaxKeyLen   = 128
+)
+
+// CheckScope reports whether s is a valid scope: one or more segments joined
+// by '/', each matching [a-z0-9][a-z0-9._:-]*, 1 to MaxScopeLen bytes in all.
+// The error says which rule s breaks; it does not repeat s itself, so callers
+// can quote (and shorten) it as they see fit.
+func CheckScope(s string) error {
+	if s == "" {
+		return fmt.Errorf("must not be empty (example: \"global\")")
+	}
+	if len(s) > MaxScopeLen {
+		return fmt.Errorf("%d bytes, at most %d allowed", len(s), MaxScopeLen)
+	}
+	for seg := range strings.SplitSeq(s, "/") {
+		if seg == "" {
+			return fmt.Errorf("empty segment (no leading, trailing or doubled '/')")
+		}
+		if msg := checkName(seg, ":"); msg != "" {
+			return fmt.Errorf("segment %q %s; each segment must match [a-z0-9][a-z0-9._:-]*", seg, msg)
+		}
+	}
+	return nil
+}
+
+// CheckKey reports whether k is a valid key: [a-z0-9][a-z0-9._-]*, 1 to
+// MaxKeyLen bytes. The error says which rule k breaks, without repeating k.
+func CheckKey(k string) error {
+	if k == "" {
+		return fmt.Errorf("must not be empty (example: \"openai_api_key\")")
+	}
+	if len(k) > MaxKeyLen {
+		return fmt.Errorf("%d bytes, at most %d allowed", len(k), MaxKeyLen)
+	}
+	if msg := checkName(k, ""); msg != "" {
+		return fmt.Errorf("%s; a key must match [a-z0-9][a-z0-9._-]*", msg)
+	}
+	return nil
+}
+
+// checkName returns "" when name matches [a-z0-9][a-z0-9._<extra>-]*, else
+// what is wrong with it.
+func checkName(name, extra string) string {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		alnum := c >= 'a' && c <= 'z' || c >= '0' && c <= '9'
+		if c >= 'A' && c <= 'Z' {
+			return fmt.Sprintf("contains uppercase %q (use lowercase)", rune(c))
+		}
+		if i == 0 && !alnum {
+			return fmt.Sprintf("starts with %q, must start with a lowercase letter or digit", rune(c))
+		}
+		if !alnum && c != '.' && c != '_' && c != '-' && !strings.ContainsRune(extra, rune(c)) {
+			return fmt.Sprintf("contains %q at byte %d", rune(c), i)
+		}
+	}
+	return ""
+}
