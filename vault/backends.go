@@ -3,11 +3,15 @@ package vault
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/palyra/palyra-vault/vault/backend"
+	"github.com/palyra/palyra-vault/vault/backend/dpapi"
 	"github.com/palyra/palyra-vault/vault/backend/filestore"
+	"github.com/palyra/palyra-vault/vault/backend/secretservice"
 )
 
 // allKinds lists every backend kind a marker may name, in no preference order.
@@ -28,27 +32,69 @@ func kindNames() []string {
 	return names
 }
 
-// opener opens one kind of backend for the vault rooted at root.
-type opener func(ctx context.Context, root string) (backend.Backend, error)
+// site says where a vault's backend keeps its objects.
+type site struct {
+	root string // the vault root
+	id   string // the vault ID, which namespaces objects in per-user stores
+}
 
-// openers holds the backends this build can open on this host.
-var openers = map[backend.Kind]opener{
-	backend.KindEncryptedFile: func(_ context.Context, root string) (backend.Backend, error) {
-		return filestore.New(root, filestore.Options{})
+// driver knows how to probe and open one kind of backend.
+type driver struct {
+	// probe reports whether the backend works on this host without
+	// creating anything.
+	probe func(ctx context.Context) error
+	// open opens the backend for a vault.
+	open func(ctx context.Context, s site) (backend.Backend, error)
+}
+
+// drivers holds every backend this build can try to open. A backend that
+// cannot work on this OS still has a driver: it fails with a reason.
+var drivers = map[backend.Kind]driver{
+	backend.KindEncryptedFile: {
+		probe: func(context.Context) error { return nil },
+		open: func(_ context.Context, s site) (backend.Backend, error) {
+			return filestore.New(s.root, filestore.Options{})
+		},
+	},
+	backend.KindSecretService: {
+		probe: func(ctx context.Context) error { return secretservice.Probe(ctx, secretservice.Options{}) },
+		open: func(ctx context.Context, s site) (backend.Backend, error) {
+			return secretservice.Open(ctx, secretservice.Options{})
+		},
+	},
+	backend.KindDPAPI: {
+		probe: func(context.Context) error { return dpapi.Probe() },
+		open: func(_ context.Context, s site) (backend.Backend, error) {
+			return dpapi.New(s.root, dpapi.Options{})
+		},
 	},
 }
 
+// probeTimeout bounds how long auto selection waits for one backend.
+const probeTimeout = 5 * time.Second
+
 // autoOrder is the preference order of auto selection on this host, most
 // secure first; encrypted_file, which works everywhere, is always last.
-var autoOrder = []backend.Kind{backend.KindEncryptedFile}
+func autoOrder() []backend.Kind {
+	switch runtime.GOOS {
+	case "darwin":
+		return []backend.Kind{backend.KindKeychain, backend.KindEncryptedFile}
+	case "windows":
+		return []backend.Kind{backend.KindDPAPI, backend.KindEncryptedFile}
+	case "linux", "freebsd", "openbsd", "netbsd", "dragonfly":
+		return []backend.Kind{backend.KindSecretService, backend.KindEncryptedFile}
+	default:
+		return []backend.Kind{backend.KindEncryptedFile}
+	}
+}
 
 // chooseBackend opens the backend a new vault should use: pref when it names
 // one, else the first of autoOrder that opens.
-func chooseBackend(ctx context.Context, pref backend.Kind, root string) (backend.Backend, error) {
+func chooseBackend(ctx context.Context, pref backend.Kind, s site) (backend.Backend, error) {
 	if pref == "" || pref == backend.KindAuto {
 		var errs []string
-		for _, k := range autoOrder {
-			b, err := openBackend(ctx, k, root)
+		for _, k := range autoOrder() {
+			b, err := openBackend(ctx, k, s)
 			if err == nil {
 				return b, nil
 			}
@@ -59,18 +105,69 @@ func chooseBackend(ctx context.Context, pref backend.Kind, root string) (backend
 	if !knownKind(pref) {
 		return nil, fmt.Errorf("%w: unknown backend %q: choose one of auto, %s", ErrBackendUnavailable, truncate(string(pref)), strings.Join(kindNames(), ", "))
 	}
-	return openBackend(ctx, pref, root)
+	return openBackend(ctx, pref, s)
 }
 
 // openBackend opens backend kind k, or explains why this host cannot.
-func openBackend(ctx context.Context, k backend.Kind, root string) (backend.Backend, error) {
-	open, ok := openers[k]
+func openBackend(ctx context.Context, k backend.Kind, s site) (backend.Backend, error) {
+	d, ok := drivers[k]
 	if !ok {
-		return nil, fmt.Errorf("%w: backend %s is not available on this host", ErrBackendUnavailable, k)
+		return nil, fmt.Errorf("%w: backend %s is not supported by this build on %s", ErrBackendUnavailable, k, runtime.GOOS)
 	}
-	b, err := open(ctx, root)
+	octx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	if err := d.probe(octx); err != nil {
+		return nil, fmt.Errorf("opening backend %s: %w", k, translate(err))
+	}
+	b, err := d.open(octx, s)
 	if err != nil {
 		return nil, fmt.Errorf("opening backend %s: %w", k, translate(err))
 	}
 	return b, nil
 }
+
+// probeBackend reports why backend kind k does not work on this host, or nil.
+func probeBackend(ctx context.Context, k backend.Kind) error {
+	d, ok := drivers[k]
+	if !ok {
+		return fmt.Errorf("%w: backend %s is not supported by this build on %s", ErrBackendUnavailable, k, runtime.GOOS)
+	}
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	if err := d.probe(ctx); err != nil {
+		return translate(err)
+	}
+	return nil
+}
+
+// BackendStatus says whether one backend works on this host.
+type BackendStatus struct {
+	Kind backend.Kind `json:"kind"`
+	// Available reports whether the backend opened.
+	Available bool `json:"available"`
+	// Reason explains why it is unavailable; empty when available.
+	Reason string `json:"reason,omitempty"`
+	// AutoRank is the backend's place in auto selection on this host
+	// (1 is tried first), or 0 when auto never picks it here.
+	AutoRank int `json:"auto_rank,omitempty"`
+}
+
+// ProbeBackends reports, for every backend kind, whether it works on this
+// host and why not, by really opening it (the service must answer, the
+// collection must exist). Probing creates nothing.
+func (v *Vault) ProbeBackends(ctx context.Context) []BackendStatus {
+	order := autoOrder()
+	out := make([]BackendStatus, 0, len(allKinds))
+	for _, k := range allKinds {
+		st := BackendStatus{Kind: k, AutoRank: slices.Index(order, k) + 1}
+		if err := probeBackend(ctx, k); err != nil {
+			st.Reason = err.Error()
+		} else {
+			st.Available = true
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+func (v *Vault) site() site { return site{root: v.info.Root, id: v.info.ID} }

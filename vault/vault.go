@@ -82,6 +82,8 @@ func (m Metadata) Ref() Ref { return Ref{Scope: m.Scope, Key: m.Key} }
 
 // Info describes an open vault.
 type Info struct {
+	// ID is the vault's random identifier (32 hex digits), made at creation.
+	ID        string       `json:"vault_id"`
 	Root      string       `json:"vault_root"`
 	StateRoot string       `json:"state_root"`
 	Backend   backend.Kind `json:"backend"`
@@ -124,8 +126,12 @@ func Open(ctx context.Context, cfg Config) (*Vault, error) {
 	if err != nil {
 		return nil, err
 	}
+	id, err := loadVaultID(root)
+	if err != nil {
+		return nil, err
+	}
 	v := &Vault{
-		info: Info{Root: root, StateRoot: stateRoot, MaxSecretSize: maxSize},
+		info: Info{ID: id, Root: root, StateRoot: stateRoot, MaxSecretSize: maxSize},
 		now:  func() time.Time { return time.Now().UTC() },
 	}
 	if kind == "" {
@@ -136,7 +142,7 @@ func Open(ctx context.Context, cfg Config) (*Vault, error) {
 	}
 	v.info.Backend = kind
 	if v.backend == nil {
-		if v.backend, err = openBackend(ctx, kind, root); err != nil {
+		if v.backend, err = openBackend(ctx, kind, v.site()); err != nil {
 			return nil, err
 		}
 	}
@@ -163,7 +169,7 @@ func (v *Vault) create(ctx context.Context, cfg Config) (backend.Kind, error) {
 	if pref == "" {
 		pref = backend.Kind(os.Getenv(EnvBackend))
 	}
-	b, err := chooseBackend(ctx, pref, v.info.Root)
+	b, err := chooseBackend(ctx, pref, v.site())
 	if err != nil {
 		return "", err
 	}
