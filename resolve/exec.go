@@ -1,0 +1,144 @@
+package resolve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"time"
+
+	"github.com/palyra/palyra-vault/vault"
+)
+
+// waitDelay bounds how long Wait waits for the command's pipes to close
+// after the command was killed.
+const waitDelay = 2 * time.Second
+
+// resolveExec runs a command reference and returns its standard output:
+//
+//   - argv is run directly, never through a shell; argv[0] without a path
+//     separator is looked up in this process's PATH;
+//   - the environment is empty apart from the variables named in pass_env
+//     that this process has;
+//   - standard input is empty (/dev/null) and standard error is discarded
+//     unread: it may hold secrets, and it is never shown;
+//   - the command runs in a process group of its own (Unix); when the
+//     timeout expires, the output grows past max_bytes, or ctx is done, the
+//     whole group is killed with SIGKILL;
+//   - a non-zero exit status fails with kind IO and names only the status.
+//
+// Output is read into one buffer that is wiped whenever it grows and when
+// the result is discarded.
+func resolveExec(ctx context.Context, ref Ref) (vault.SensitiveBytes, error) {
+	env := []string{} // non-nil: an empty environment, not an inherited one
+	for _, name := range ref.PassEnv {
+		if v, ok := os.LookupEnv(name); ok {
+			env = append(env, name+"="+v)
+		}
+	}
+	dir, err := expandHome(ref.Dir)
+	if err != nil {
+		return vault.SensitiveBytes{}, fail(IO, ref, "finding the home directory for a ~/ path failed", err)
+	}
+
+	runCtx, cancel := context.WithTimeout(ctx, ref.CommandTimeout())
+	defer cancel()
+	cmd := exec.CommandContext(runCtx, ref.Exec[0], ref.Exec[1:]...)
+	cmd.Env = env
+	cmd.Dir = dir
+	cmd.WaitDelay = waitDelay
+	setProcessGroup(cmd)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return vault.SensitiveBytes{}, fail(IO, ref, "creating the output pipe failed", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return vault.SensitiveBytes{}, startError(ref, err)
+	}
+
+	limit := ref.Limit() + int(trailingSlack(ref))
+	out, over, readErr := readCapped(stdout, limit)
+	if over {
+		cancel() // kills the process group through cmd.Cancel
+	}
+	waitErr := cmd.Wait()
+	afterWait(cmd, waitErr)
+
+	fail := func(k Kind, msg string, cause error) (vault.SensitiveBytes, error) {
+		clear(out)
+		return vault.SensitiveBytes{}, fail(k, ref, msg, cause)
+	}
+	switch {
+	case over:
+		return fail(TooLarge, fmt.Sprintf("the command wrote more than max_bytes (%d) to standard output; it was killed", ref.Limit()), nil)
+	case ctx.Err() != nil:
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return fail(Timeout, "the caller's deadline expired while the command ran; it was killed", ctx.Err())
+		}
+		return fail(IO, "the caller canceled the command; it was killed", ctx.Err())
+	case runCtx.Err() != nil:
+		return fail(Timeout, "the command did not finish within "+ref.CommandTimeout().String()+"; it was killed", runCtx.Err())
+	}
+	var ee *exec.ExitError
+	if errors.As(waitErr, &ee) {
+		// ProcessState.String is "exit status N" or "signal: killed": no
+		// output, no argv.
+		return fail(IO, "the command failed: "+ee.ProcessState.String()+" (its standard error is not shown)", waitErr)
+	}
+	if waitErr != nil && !errors.Is(waitErr, exec.ErrWaitDelay) {
+		return fail(IO, "waiting for the command failed", waitErr)
+	}
+	if readErr != nil {
+		return fail(IO, "reading the command's output failed", readErr)
+	}
+	return vault.NewSensitiveBytes(out), nil
+}
+
+// startError describes why a command could not start, without its argv.
+func startError(ref Ref, err error) *Error {
+	msg := "starting the command failed"
+	var pe *fs.PathError
+	switch {
+	case errors.Is(err, exec.ErrNotFound):
+		msg += ": executable not found"
+	case errors.Is(err, exec.ErrDot):
+		msg += ": executable found only relative to the current directory"
+	case errors.As(err, &pe):
+		msg += ": " + pe.Op + ": " + pe.Err.Error()
+	}
+	return fail(IO, ref, msg, err)
+}
+
+// readCapped reads r to EOF into one buffer, stopping as soon as more than
+// limit bytes arrived (over is then true and the buffer is already wiped).
+// When the buffer grows, the old one is wiped.
+func readCapped(r io.Reader, limit int) (out []byte, over bool, err error) {
+	out = make([]byte, 0, min(limit+1, 4096))
+	for {
+		if len(out) == cap(out) {
+			if cap(out) > limit {
+				clear(out)
+				return nil, true, nil
+			}
+			bigger := make([]byte, len(out), min(2*cap(out), limit+1))
+			copy(bigger, out)
+			clear(out)
+			out = bigger
+		}
+		n, rerr := r.Read(out[len(out):cap(out)])
+		out = out[:len(out)+n]
+		if len(out) > limit {
+			clear(out)
+			return nil, true, nil
+		}
+		if rerr == io.EOF {
+			return out, false, nil
+		}
+		if rerr != nil {
+			return out, false, rerr
+		}
+	}
+}
