@@ -254,4 +254,3 @@ func TestResolveExecHonoursCallerCancellation(t *testing.T) {
 		t.Fatalf("Resolve with a canceled context = %v", err)
 	}
 }
-
