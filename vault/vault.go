@@ -263,15 +263,24 @@ func (v *Vault) maxValueSize(scope, key string) int {
 	return v.backend.MaxBlobSize() - hdr - envelope.Overhead
 }
 
-// lock takes the in-process mutex and the cross-process file lock, and on
-// the first write of this Vault removes temp files that a crashed writer
-// left behind.
+// lock takes the in-process mutex and the cross-process file lock, checks
+// that no other process migrated the vault to another backend since it was
+// opened, and on the first write of this Vault removes temp files that a
+// crashed writer left behind.
 func (v *Vault) lock(ctx context.Context) (func(), error) {
 	v.mu.Lock()
 	unlock, err := fsutil.LockExclusive(ctx, filepath.Join(v.info.Root, lockFile))
 	if err != nil {
 		v.mu.Unlock()
 		return nil, fmt.Errorf("locking vault: %w", err)
+	}
+	if kind, err := readMarker(v.info.Root); err != nil || kind != v.info.Backend {
+		unlock()
+		v.mu.Unlock()
+		if err == nil {
+			err = fmt.Errorf("%w: the vault moved from %s to %s since it was opened (a migration); open it again", ErrBackendUnavailable, v.info.Backend, kind)
+		}
+		return nil, err
 	}
 	if !v.cleaned {
 		if c, ok := v.backend.(interface{ RemoveStaleTemps() (int, error) }); ok {

@@ -1,0 +1,210 @@
+package vault
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/palyra/palyra-vault/internal/fsutil"
+	"github.com/palyra/palyra-vault/vault/backend"
+	"github.com/palyra/palyra-vault/vault/internal/envelope"
+)
+
+// migrateFromFile names the file in the vault root that records the source
+// backend of a migration whose marker switch happened but whose cleanup of
+// the source has not finished.
+const migrateFromFile = "migrate.from"
+
+// MigrateReport says what Migrate did.
+type MigrateReport struct {
+	From backend.Kind `json:"from"`
+	To   backend.Kind `json:"to"`
+	// Copied counts the objects copied and verified in the target.
+	Copied int `json:"copied"`
+	// Removed counts the source copies removed after the switch.
+	Removed int `json:"removed"`
+	// Stale counts objects found in the target from an earlier, interrupted
+	// migration that no longer exist in the source, and were removed.
+	Stale int `json:"stale"`
+	// Resumed reports that the call finished an interrupted migration's
+	// cleanup instead of starting a new one.
+	Resumed bool `json:"resumed"`
+}
+
+// Migrate moves every secret to backend to, in an order that keeps the vault
+// whole whatever instant the process dies at:
+//
+//  1. copy every object to the target, read each back and compare bytes
+//     (objects an earlier, interrupted attempt left in the target that the
+//     source no longer has are removed first);
+//  2. record the source kind in migrate.from, then switch the backend.kind
+//     marker atomically: from here on the vault opens on the target;
+//  3. remove the source copies, then migrate.from.
+//
+// A crash before step 2 leaves the vault on the source with every secret;
+// after it, on the target with every secret. Calling Migrate again with the
+// same target finishes an interrupted cleanup. Objects are moved sealed, as
+// they are: nothing is decrypted. Migrate fails with ErrTooLarge, before
+// copying anything, when an object exceeds the target's size limit.
+func (v *Vault) Migrate(ctx context.Context, to backend.Kind) (MigrateReport, error) {
+	rep := MigrateReport{From: v.info.Backend, To: to}
+	if !knownKind(to) || to == backend.KindAuto {
+		return rep, fmt.Errorf("%w: unknown migration target %q: choose one of %s", ErrBackendUnavailable, truncate(string(to)), strings.Join(kindNames(), ", "))
+	}
+	unlock, err := v.lock(ctx)
+	if err != nil {
+		return rep, err
+	}
+	defer unlock()
+
+	if to == v.info.Backend {
+		from, err := v.pendingMigrationSource()
+		if err != nil || from == "" {
+			if err == nil {
+				err = fmt.Errorf("the vault already uses %s; nothing to migrate", to)
+			}
+			return rep, err
+		}
+		rep.From, rep.Resumed = from, true
+		src, err := openBackend(ctx, from, v.site())
+		if err != nil {
+			return rep, fmt.Errorf("finishing the interrupted migration from %s: %w", from, err)
+		}
+		defer src.Close()
+		rep.Removed, err = v.removeSourceCopies(ctx, src)
+		return rep, err
+	}
+
+	dst, err := openBackend(ctx, to, v.site())
+	if err != nil {
+		return rep, err
+	}
+	switched := false
+	defer func() {
+		if !switched {
+			dst.Close()
+		}
+	}()
+	src := v.backend
+	ids, err := src.List(ctx)
+	if err != nil {
+		return rep, fmt.Errorf("listing %s objects: %w", src.Kind(), translate(err))
+	}
+	if rep.Stale, err = removeStale(ctx, dst, ids); err != nil {
+		return rep, err
+	}
+	for _, id := range ids {
+		if err := copyVerified(ctx, src, dst, id); err != nil {
+			return rep, err
+		}
+		rep.Copied++
+	}
+
+	fromPath := filepath.Join(v.info.Root, migrateFromFile)
+	if err := fsutil.WriteFileAtomic(fromPath, []byte(string(src.Kind())+"\n"), 0o600); err != nil {
+		return rep, fmt.Errorf("recording the migration: %w", err)
+	}
+	if err := fsutil.WriteFileAtomic(filepath.Join(v.info.Root, markerFile), []byte(string(to)+"\n"), 0o600); err != nil {
+		return rep, fmt.Errorf("switching the backend marker to %s: %w", to, err)
+	}
+	switched = true
+	v.backend, v.info.Backend = dst, to
+	defer src.Close()
+	rep.Removed, err = v.removeSourceCopies(ctx, src)
+	return rep, err
+}
+
+// removeStale deletes objects of dst that are not in keep.
+func removeStale(ctx context.Context, dst backend.Backend, keep []backend.ObjectID) (int, error) {
+	have, err := dst.List(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("listing %s objects: %w", dst.Kind(), translate(err))
+	}
+	want := make(map[backend.ObjectID]bool, len(keep))
+	for _, id := range keep {
+		want[id] = true
+	}
+	n := 0
+	for _, id := range have {
+		if want[id] {
+			continue
+		}
+		if _, err := dst.Delete(ctx, id); err != nil {
+			return n, fmt.Errorf("removing stale object %s from %s: %w", id, dst.Kind(), translate(err))
+		}
+		n++
+	}
+	return n, nil
+}
+
+// copyVerified copies one object and reads it back from dst.
+func copyVerified(ctx context.Context, src, dst backend.Backend, id backend.ObjectID) error {
+	blob, err := src.Get(ctx, id)
+	if errors.Is(err, backend.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading object %s from %s: %w", id, src.Kind(), translate(err))
+	}
+	name := string(id)
+	if h, _, err := envelope.ParseHeader(blob); err == nil {
+		name = Ref{h.Scope, h.Key}.String()
+	}
+	if len(blob) > dst.MaxBlobSize() {
+		return fmt.Errorf("%w: %s is %d bytes sealed, the %s backend holds at most %d; delete or shrink it, then migrate again",
+			ErrTooLarge, name, len(blob), dst.Kind(), dst.MaxBlobSize())
+	}
+	if err := dst.Put(ctx, id, blob); err != nil {
+		return fmt.Errorf("copying %s to %s: %w", name, dst.Kind(), translate(err))
+	}
+	back, err := dst.Get(ctx, id)
+	if err != nil {
+		return fmt.Errorf("reading back %s from %s: %w", name, dst.Kind(), translate(err))
+	}
+	if !bytes.Equal(back, blob) {
+		return fmt.Errorf("%w: %s read back from %s differs from what was written; the source is untouched", ErrCorrupt, name, dst.Kind())
+	}
+	return nil
+}
+
+// pendingMigrationSource returns the source kind of an interrupted
+// migration's cleanup, or "" when there is none.
+func (v *Vault) pendingMigrationSource() (backend.Kind, error) {
+	data, err := fsutil.ReadFileLimited(filepath.Join(v.info.Root, migrateFromFile), 256)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading %s: %w", migrateFromFile, err)
+	}
+	from := backend.Kind(strings.TrimSpace(string(data)))
+	if !knownKind(from) || from == v.info.Backend {
+		return "", fmt.Errorf("%w: %s names %q, which is not a backend this vault can have migrated from; remove the file", ErrCorrupt, migrateFromFile, truncate(string(from)))
+	}
+	return from, nil
+}
+
+// removeSourceCopies deletes every object from the migration's source, then
+// the migrate.from record.
+func (v *Vault) removeSourceCopies(ctx context.Context, src backend.Backend) (int, error) {
+	ids, err := src.List(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("listing %s objects to remove: %w", src.Kind(), translate(err))
+	}
+	n := 0
+	for _, id := range ids {
+		if _, err := src.Delete(ctx, id); err != nil {
+			return n, fmt.Errorf("removing object %s from %s (rerun the migration to finish): %w", id, src.Kind(), translate(err))
+		}
+		n++
+	}
+	if err := os.Remove(filepath.Join(v.info.Root, migrateFromFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return n, fmt.Errorf("removing %s: %w", migrateFromFile, err)
+	}
+	return n, fsutil.SyncDir(v.info.Root)
+}
