@@ -27,9 +27,10 @@ type Backend struct {
 
 var _ backend.Backend = (*Backend)(nil)
 
-// New opens the windows_dpapi backend of the vault rooted at root, which
-// must exist. It creates root\objects-dpapi with an owner-only protected
-// DACL when missing; when present it must be a real directory (not a
+// New opens the windows_dpapi backend of the store rooted at root (the
+// vault root), creating root and its parents when missing (they inherit
+// their parent's access control). It creates root\objects-dpapi with an
+// owner-only protected DACL when missing; when present it must be a real directory (not a
 // symbolic link or junction: error wrapping backend.ErrPermission), and a
 // DACL that is not owner-only is replaced by the owner-only one. New does
 // not call DPAPI; use Probe for that.
@@ -48,6 +49,9 @@ func New(root string, _ Options) (*Backend, error) {
 	fileSD, err := ownerOnlySD(sid, false)
 	if err != nil {
 		return nil, fmt.Errorf("opening windows_dpapi backend: %w", err)
+	}
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return nil, fmt.Errorf("opening windows_dpapi backend: creating %q: %w", root, err)
 	}
 	dir := filepath.Join(root, DirName)
 	if err := ensureDir(dir, sid, dirSD); err != nil {

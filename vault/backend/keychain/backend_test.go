@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/palyra/palyra-vault/vault/backend"
+	"github.com/palyra/palyra-vault/vault/backend/backendtest"
 )
 
 // newFakeBackend returns a backend driven by a fresh fake-security.
@@ -27,6 +28,17 @@ func newFakeBackend(t *testing.T, opts Options) (*Backend, *fakeSecurity) {
 	}
 	t.Cleanup(func() { _ = b.Close() })
 	return b, fake
+}
+
+func TestConformanceAgainstFakeSecurity(t *testing.T) {
+	backendtest.Run(t, func(t *testing.T) backend.Backend {
+		fake := newFakeSecurity(t)
+		b, err := newBackend(Options{SecurityPath: fake.path})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	})
 }
 
 func testID(name string) backend.ObjectID {

@@ -386,11 +386,19 @@ func (fs *fakeState) add(argv []string) int {
 		fs.perror("SecKeychainItemCreateFromContent "+password, msgDuplicate)
 		return statusDuplicate
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(password), 0o600); err != nil {
+	// Concurrent fake processes may write the same item: each uses its
+	// own temporary file and the last rename wins, as in a keychain.
+	tmp, err := os.CreateTemp(filepath.Dir(path), "write-*.tmp")
+	if err != nil {
 		panic(err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if _, err := tmp.WriteString(password); err != nil {
+		panic(err)
+	}
+	if err := tmp.Close(); err != nil {
+		panic(err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
 		panic(err)
 	}
 	return 0
