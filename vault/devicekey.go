@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 
 	"github.com/palyra/palyra-vault/internal/fsutil"
@@ -42,6 +43,86 @@ func loadDeviceKey(stateRoot string) (*envelope.KEK, error) {
 		return nil, fmt.Errorf("creating device key %s: %w", path, err)
 	}
 	return kek, nil
+}
+
+// deviceKeyFilePath returns the path of the device key file named name
+// (device.key or device-<key id>.key) under the state root.
+func deviceKeyFilePath(stateRoot, name string) string {
+	return filepath.Join(stateRoot, "keys", name)
+}
+
+// sharedDeviceKeyFile is the device key every vault of a state root starts
+// with. Rotation never deletes it, since other vaults may use it.
+const sharedDeviceKeyFile = "device.key"
+
+// newDeviceKey makes a fresh random device key for a rotation. Its file,
+// device-<key id>.key, is written by storeDeviceKey.
+func newDeviceKey() (*envelope.KEK, keySpec, error) {
+	kek := new(envelope.KEK)
+	if _, err := rand.Read(kek[:]); err != nil {
+		return nil, keySpec{}, fmt.Errorf("creating device key: %w", err)
+	}
+	id := kekIDHex(kek)
+	return kek, keySpec{Source: KeySourceDevice, KEKID: id, File: "device-" + id + ".key"}, nil
+}
+
+// storeDeviceKey writes kek to spec's file unless it is already there. It
+// never replaces a file: one that holds another key is an error.
+func storeDeviceKey(stateRoot string, spec *keySpec, kek *envelope.KEK) error {
+	path := deviceKeyFilePath(stateRoot, spec.File)
+	if err := fsutil.EnsurePrivateDir(filepath.Dir(path)); err != nil {
+		return permissionError("device key directory", err)
+	}
+	err := fsutil.CreateFileExclusive(path, kek[:], 0o600)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("creating device key %s: %w", path, err)
+	}
+	have, err := readDeviceKey(path)
+	if err != nil {
+		return err
+	}
+	defer clear(have[:])
+	if *have != *kek {
+		return fmt.Errorf("%w: device key %s already exists and holds another key", ErrCorrupt, path)
+	}
+	return nil
+}
+
+// loadDeviceKeyFile reads the device key of spec. A missing file is an
+// error that says what it means; a key of another id is returned with
+// errKeyMismatch, so the vault can still list (and report) its secrets.
+func loadDeviceKeyFile(stateRoot string, spec *keySpec) (*envelope.KEK, error) {
+	path := deviceKeyFilePath(stateRoot, spec.File)
+	kek, err := readDeviceKey(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: device key %s is missing: restore it from a backup (without it the vault's secrets cannot be opened)", ErrWrongKey, path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if got := kekIDHex(kek); got != spec.KEKID {
+		return kek, fmt.Errorf("%w: device key %s has key id %s but this vault's key is %s; was it replaced?", errKeyMismatch, path, got[:8], spec.KEKID[:8])
+	}
+	return kek, nil
+}
+
+// removeDeviceKey deletes a rotated-away device key file, never the shared
+// device.key. A file already gone is not an error.
+func removeDeviceKey(stateRoot string, spec *keySpec) error {
+	if spec.File == sharedDeviceKeyFile {
+		return nil
+	}
+	path := deviceKeyFilePath(stateRoot, spec.File)
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("removing old device key: %w", err)
+	}
+	if err := fsutil.SyncDir(filepath.Dir(path)); err != nil {
+		return fmt.Errorf("removing old device key: %w", err)
+	}
+	return nil
 }
 
 func readDeviceKey(path string) (*envelope.KEK, error) {

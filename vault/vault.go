@@ -98,6 +98,7 @@ type Vault struct {
 	info    Info
 	backend backend.Backend
 	kek     *envelope.KEK
+	keys    *keyring   // every KEK this handle holds, kept current by keysource.go
 	mu      sync.Mutex // serialises writers inside this process
 	cleaned bool       // stale temp files were removed by this process
 	now     func() time.Time
@@ -146,7 +147,7 @@ func Open(ctx context.Context, cfg Config) (*Vault, error) {
 			return nil, err
 		}
 	}
-	if v.kek, v.info.KeySource, err = loadKEK(ctx, cfg, v.info); err != nil {
+	if err = v.loadKeys(ctx, cfg); err != nil {
 		v.backend.Close()
 		return nil, err
 	}
@@ -213,9 +214,7 @@ func (v *Vault) Info() Info { return v.info }
 // Close releases the backend. The vault is unusable afterwards.
 func (v *Vault) Close() error {
 	err := v.backend.Close()
-	if v.kek != nil {
-		clear(v.kek[:])
-	}
+	v.keys.wipe() // also zeroes v.kek, the active key
 	return err
 }
 
@@ -247,7 +246,7 @@ func (v *Vault) Put(ctx context.Context, scope, key string, value []byte) (Metad
 		created = old.Created
 	}
 	h := envelope.Header{Scope: scope, Key: key, Created: created, Updated: now}
-	blob, err := envelope.Sealer{KEK: v.kek}.Seal(h, value)
+	blob, err := v.seal(ctx, h, value)
 	if err != nil {
 		return Metadata{}, err
 	}
@@ -327,7 +326,7 @@ func (v *Vault) Get(ctx context.Context, scope, key string) (SensitiveBytes, Met
 	if err != nil {
 		return SensitiveBytes{}, Metadata{}, fmt.Errorf("reading %s: %w", ref, translate(err))
 	}
-	h, value, err := envelope.Open(v.kek, scope, key, blob)
+	h, value, err := envelope.Open(v.keys.kekFor(ctx, blob), scope, key, blob)
 	if err != nil {
 		if errors.Is(err, envelope.ErrWrongKey) {
 			return SensitiveBytes{}, Metadata{}, fmt.Errorf("opening %s: %w: it was sealed under a different key-encryption key than this vault's %s key", ref, ErrWrongKey, v.info.KeySource)

@@ -1,0 +1,183 @@
+package vault
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"testing"
+
+	"golang.org/x/crypto/argon2"
+
+	"github.com/palyra/palyra-vault/vault/internal/envelope"
+)
+
+// ErrWrongPassphrase means the passphrase given for a passphrase vault does
+// not derive the vault's key. It is distinct from ErrCorrupt (a damaged
+// object) and ErrWrongKey (an object sealed under another key).
+var ErrWrongPassphrase = errors.New("wrong passphrase")
+
+// ErrPassphraseRequired means the vault's key source is "passphrase" and no
+// passphrase function was given (Config.Passphrase or
+// KeySourceSpec.Passphrase is nil).
+var ErrPassphraseRequired = errors.New("passphrase required")
+
+// Passphrase length limits, in bytes. The minimum applies to new
+// passphrases only; any passphrase is accepted for opening.
+const (
+	MinPassphraseLen = 8
+	MaxPassphraseLen = 1024
+)
+
+// EnvTestCheapKDF, set to "1", makes new passphrase keys use the cheapest
+// Argon2id parameters and age backups the cheapest scrypt work factor, so
+// that tests of the CLI run fast. It is honoured only inside test binaries
+// (testing.Testing reports true), never in a palyra built for use, and it
+// cannot weaken an existing vault: the parameters are chosen when a key is
+// made and stored with it.
+const EnvTestCheapKDF = "PALYRA_TEST_CHEAP_KDF"
+
+// kdfAlgorithm is the only KDF this version writes and reads.
+const (
+	kdfAlgorithm = "argon2id"
+	kdfVersion   = argon2.Version // 0x13
+)
+
+// Bounds on Argon2id parameters read from a key-source file, so that a
+// tampered file cannot make Open spend more than about a second or two of
+// CPU and 256 MiB of memory. The minimums are Argon2's own.
+const (
+	maxKDFMemoryKiB = 256 << 10
+	maxKDFTime      = 10
+	maxKDFThreads   = 16
+	minKDFSaltLen   = 16
+	maxKDFSaltLen   = 64
+)
+
+// kdfParams are the Argon2id parameters of a passphrase key.
+type kdfParams struct {
+	Algorithm string `json:"algorithm"`
+	Version   int    `json:"version"`
+	// MemoryKiB is Argon2's m, in KiB.
+	MemoryKiB uint32 `json:"memory_kib"`
+	// Time is Argon2's t, the number of passes.
+	Time uint32 `json:"time"`
+	// Threads is Argon2's p, the degree of parallelism.
+	Threads uint8 `json:"threads"`
+	// Salt is random, 16 bytes when written by this version.
+	Salt []byte `json:"salt"`
+}
+
+// defaultKDF is what new passphrase keys use: the second recommended
+// option of RFC 9106 (t=3, m=64 MiB, p=4), about 0.1 to 0.3 s on a laptop.
+var defaultKDF = kdfParams{Algorithm: kdfAlgorithm, Version: kdfVersion, MemoryKiB: 64 << 10, Time: 3, Threads: 4}
+
+// cheapKDF is the cheapest valid setting, for tests only.
+var cheapKDF = kdfParams{Algorithm: kdfAlgorithm, Version: kdfVersion, MemoryKiB: 8, Time: 1, Threads: 1}
+
+// testCheapKDF, set by tests of this package, makes new keys use cheapKDF.
+var testCheapKDF bool
+
+// useCheapKDF reports whether a test asked for cheap key derivation.
+func useCheapKDF() bool {
+	return testCheapKDF || (testing.Testing() && os.Getenv(EnvTestCheapKDF) == "1")
+}
+
+// newKDFParams returns the parameters for a new passphrase key, with a
+// fresh 16-byte salt.
+func newKDFParams() (*kdfParams, error) {
+	p := defaultKDF
+	if useCheapKDF() {
+		p = cheapKDF
+	}
+	p.Salt = make([]byte, minKDFSaltLen)
+	if _, err := rand.Read(p.Salt); err != nil {
+		return nil, fmt.Errorf("making passphrase salt: %w", err)
+	}
+	return &p, nil
+}
+
+// check refuses parameters out of the bounds above, naming the field.
+func (p *kdfParams) check() error {
+	switch {
+	case p.Algorithm != kdfAlgorithm:
+		return fmt.Errorf("algorithm %q is not %q", truncate(p.Algorithm), kdfAlgorithm)
+	case p.Version != kdfVersion:
+		return fmt.Errorf("version %d is not %d", p.Version, kdfVersion)
+	case p.Threads < 1 || p.Threads > maxKDFThreads:
+		return fmt.Errorf("threads %d out of range 1..%d", p.Threads, maxKDFThreads)
+	case p.MemoryKiB < 8*uint32(p.Threads) || p.MemoryKiB > maxKDFMemoryKiB:
+		return fmt.Errorf("memory_kib %d out of range %d..%d", p.MemoryKiB, 8*uint32(p.Threads), maxKDFMemoryKiB)
+	case p.Time < 1 || p.Time > maxKDFTime:
+		return fmt.Errorf("time %d out of range 1..%d", p.Time, maxKDFTime)
+	case len(p.Salt) < minKDFSaltLen || len(p.Salt) > maxKDFSaltLen:
+		return fmt.Errorf("salt of %d bytes out of range %d..%d", len(p.Salt), minKDFSaltLen, maxKDFSaltLen)
+	}
+	return nil
+}
+
+// derive returns Argon2id(passphrase, salt) as a KEK. The parameters must
+// have passed check.
+func (p *kdfParams) derive(passphrase []byte) *envelope.KEK {
+	out := argon2.IDKey(passphrase, p.Salt, p.Time, p.MemoryKiB, p.Threads, 32)
+	kek := new(envelope.KEK)
+	copy(kek[:], out)
+	clear(out)
+	return kek
+}
+
+// readPassphrase calls get once and checks the result's length. isNew
+// applies the minimum length of new passphrases. what names the passphrase
+// in errors ("passphrase", "new passphrase"). The caller wipes the result.
+func readPassphrase(get func() ([]byte, error), what string, isNew bool) ([]byte, error) {
+	if get == nil {
+		return nil, fmt.Errorf("%w: the %s is needed but no passphrase function was given", ErrPassphraseRequired, what)
+	}
+	p, err := get()
+	if err != nil {
+		clear(p)
+		return nil, fmt.Errorf("reading %s: %w", what, err)
+	}
+	switch {
+	case len(p) == 0:
+		return nil, fmt.Errorf("%s must not be empty", what)
+	case len(p) > MaxPassphraseLen:
+		clear(p)
+		return nil, fmt.Errorf("%s is %d bytes, the limit is %d", what, len(p), MaxPassphraseLen)
+	case isNew && len(p) < MinPassphraseLen:
+		clear(p)
+		return nil, fmt.Errorf("%s is %d bytes, it must be at least %d", what, len(p), MinPassphraseLen)
+	}
+	return p, nil
+}
+
+// newPassphraseKey derives a new passphrase KEK with fresh parameters.
+func newPassphraseKey(get func() ([]byte, error)) (*envelope.KEK, keySpec, error) {
+	pass, err := readPassphrase(get, "new passphrase", true)
+	if err != nil {
+		return nil, keySpec{}, err
+	}
+	defer clear(pass)
+	params, err := newKDFParams()
+	if err != nil {
+		return nil, keySpec{}, err
+	}
+	kek := params.derive(pass)
+	return kek, keySpec{Source: KeySourcePassphrase, KEKID: kekIDHex(kek), KDF: params}, nil
+}
+
+// loadPassphraseKey derives the KEK of spec from the passphrase get
+// returns, failing with ErrWrongPassphrase when it is not spec's key.
+func loadPassphraseKey(spec *keySpec, get func() ([]byte, error)) (*envelope.KEK, error) {
+	pass, err := readPassphrase(get, "passphrase", false)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(pass)
+	kek := spec.KDF.derive(pass)
+	if kekIDHex(kek) != spec.KEKID {
+		clear(kek[:])
+		return nil, fmt.Errorf("%w: it does not unlock this vault (or the key source file's salt or parameters were altered)", ErrWrongPassphrase)
+	}
+	return kek, nil
+}
