@@ -86,7 +86,7 @@ const (
 	hintLocked    = "unlock the default keyring (log in to the desktop session, or unlock it in Seahorse) and retry"
 	hintDismissed = "retry and accept the unlock prompt, or unlock the default keyring beforehand"
 	hintTimeout   = "the Secret Service provider may be hung: restart it, or raise the timeout"
-	hintFailed  = "the Secret Service provider misbehaves: update or restart it"
+	hintFailed    = "the Secret Service provider misbehaves: update or restart it"
 )
 
 func newError(op string, reason, cause error) *Error {

@@ -2,6 +2,7 @@ package secretservice
 
 import (
 	"bytes"
+	"os"
 	"os/exec"
 	"testing"
 
@@ -31,6 +32,7 @@ func TestSecretToolLookupPrintsWhatPutStored(t *testing.T) {
 				t.Fatalf("Put: %v", err)
 			}
 			cmd := exec.CommandContext(ctx, tool, "lookup", AttrSchema, Schema, AttrObjectID, string(id))
+			cmd.Env = secretToolEnv(t)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			out, err := cmd.Output()
@@ -86,8 +88,15 @@ func TestPutReplacesItemSecretToolStored(t *testing.T) {
 func secretToolStore(t *testing.T, tool string, id backend.ObjectID, value []byte) {
 	t.Helper()
 	cmd := exec.CommandContext(testCtx(t), tool, "store", "--label=x", AttrSchema, Schema, AttrObjectID, string(id))
+	cmd.Env = secretToolEnv(t)
 	cmd.Stdin = bytes.NewReader(value)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("secret-tool store: %v: %s", err, out)
 	}
+}
+
+// secretToolEnv is the environment for secret-tool: ours, pointed at the
+// private bus.
+func secretToolEnv(t *testing.T) []string {
+	return append(os.Environ(), "DBUS_SESSION_BUS_ADDRESS="+keyringBus(t))
 }

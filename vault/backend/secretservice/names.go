@@ -47,20 +47,21 @@ const (
 	algPlain = "plain"
 
 	// Error names a Secret Service provider or the bus returns.
-	errNameIsLocked        = "org.freedesktop.Secret.Error.IsLocked"
-	errNameNoSuchObject    = "org.freedesktop.Secret.Error.NoSuchObject"
-	errNameNotSupported    = "org.freedesktop.DBus.Error.NotSupported"
-	errNameServiceUnknown  = "org.freedesktop.DBus.Error.ServiceUnknown"
-	errNameNameHasNoOwner  = "org.freedesktop.DBus.Error.NameHasNoOwner"
-	errNameUnknownObject   = "org.freedesktop.DBus.Error.UnknownObject"
-	errNameUnknownMethod   = "org.freedesktop.DBus.Error.UnknownMethod"
-	errNameNoReply         = "org.freedesktop.DBus.Error.NoReply"
-	errNameDisconnected    = "org.freedesktop.DBus.Error.Disconnected"
+	errNameIsLocked       = "org.freedesktop.Secret.Error.IsLocked"
+	errNameNoSuchObject   = "org.freedesktop.Secret.Error.NoSuchObject"
+	errNameNotSupported   = "org.freedesktop.DBus.Error.NotSupported"
+	errNameServiceUnknown = "org.freedesktop.DBus.Error.ServiceUnknown"
+	errNameNameHasNoOwner = "org.freedesktop.DBus.Error.NameHasNoOwner"
+	errNameUnknownObject  = "org.freedesktop.DBus.Error.UnknownObject"
+	errNameUnknownMethod  = "org.freedesktop.DBus.Error.UnknownMethod"
+	errNameNoReply        = "org.freedesktop.DBus.Error.NoReply"
+	errNameDisconnected   = "org.freedesktop.DBus.Error.Disconnected"
 
 	// The message bus itself.
 	busName                    = "org.freedesktop.DBus"
 	busPath                    = "/org/freedesktop/DBus"
 	methodNameHasOwner         = busName + ".NameHasOwner"
+	methodGetNameOwner         = busName + ".GetNameOwner"
 	methodListActivatableNames = busName + ".ListActivatableNames"
 	methodStartServiceByName   = busName + ".StartServiceByName"
 )

@@ -224,7 +224,7 @@ func (s *Store) ensureOwner(ctx context.Context) error {
 		}
 	}
 	var owner string
-	if err := s.call(ctx, bus, busName+".GetNameOwner", serviceName).Store(&owner); err != nil {
+	if err := s.call(ctx, bus, methodGetNameOwner, serviceName).Store(&owner); err != nil {
 		return newError(op, ErrNoService, err)
 	}
 	s.owner = owner
