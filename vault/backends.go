@@ -11,6 +11,7 @@ import (
 	"github.com/palyra/palyra-vault/vault/backend"
 	"github.com/palyra/palyra-vault/vault/backend/dpapi"
 	"github.com/palyra/palyra-vault/vault/backend/filestore"
+	"github.com/palyra/palyra-vault/vault/backend/keychain"
 	"github.com/palyra/palyra-vault/vault/backend/secretservice"
 )
 
@@ -60,6 +61,19 @@ var drivers = map[backend.Kind]driver{
 		probe: func(ctx context.Context) error { return secretservice.Probe(ctx, secretservice.Options{}) },
 		open: func(ctx context.Context, s site) (backend.Backend, error) {
 			return secretservice.Open(ctx, secretservice.Options{})
+		},
+	},
+	backend.KindKeychain: {
+		probe: func(ctx context.Context) error {
+			b, err := keychain.New(keychain.Options{})
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			return b.Probe(ctx)
+		},
+		open: func(_ context.Context, s site) (backend.Backend, error) {
+			return keychain.New(keychain.Options{Service: keychain.Service + "/" + s.id})
 		},
 	},
 	backend.KindDPAPI: {
