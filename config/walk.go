@@ -1,0 +1,168 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/palyra/palyra-vault/resolve"
+)
+
+// RefSuffix ends the name of every field that holds a vault reference as a
+// string.
+const RefSuffix = "_vault_ref"
+
+// Entry is one value of a document, as Walk visits it.
+type Entry struct {
+	// Path is the value's dotted path: keys joined by dots, quoted when they
+	// are not bare TOML keys, array elements as [i]
+	// ("model_provider.openai_api_key", `servers[0]."eu.west"`).
+	Path string
+	// Key is the last key of Path, or "" for an array element.
+	Key string
+	// Parent is the dotted path of the table or array holding the value,
+	// "" at the top level.
+	Parent string
+	// Value is the decoded value (see Document.Tree for the types).
+	Value any
+	// Line is the 1-based line of its definition, 0 for implied tables.
+	Line int
+	// Inline is true when Value is an inline table ({ … }).
+	Inline bool
+}
+
+// SkipChildren, returned by a Walk callback for a table or an array, skips
+// what is inside it.
+var SkipChildren = errors.New("skip children")
+
+// Walk calls fn for every value of d — tables and arrays first, then what
+// they hold — with keys in sorted order at each level. It stops at the
+// first error fn returns, other than SkipChildren, and returns it.
+func Walk(d *Document, fn func(Entry) error) error {
+	return walkMap(d, "", d.tree, fn)
+}
+
+func walkMap(d *Document, prefix string, m map[string]any, fn func(Entry) error) error {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := walkValue(d, prefix, joinPath(prefix, k), k, m[k], fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func walkValue(d *Document, parent, path, key string, v any, fn func(Entry) error) error {
+	info := d.index[path]
+	err := fn(Entry{Path: path, Key: key, Parent: parent, Value: v, Line: info.line, Inline: info.inline})
+	if errors.Is(err, SkipChildren) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		return walkMap(d, path, v, fn)
+	case []any:
+		for i, e := range v {
+			if err := walkValue(d, path, indexPath(path, i), "", e, fn); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Found is one reference in a document.
+type Found struct {
+	// Path is the dotted path of the field holding the reference:
+	// "model_provider.openai_api_key_vault_ref", or the path of the inline
+	// table.
+	Path string
+	// Setting is the setting the reference supplies: Path without the
+	// "_vault_ref" suffix ("model_provider.openai_api_key"); for an inline
+	// table, Path itself.
+	Setting string
+	// Line is the 1-based line of the reference.
+	Line int
+	// Ref is the parsed, valid reference.
+	Ref resolve.Ref
+}
+
+// RefError reports a reference that breaks the grammar. Its message names
+// the path and the rule, never the field's content.
+type RefError struct {
+	Path string
+	Line int
+	// Err is the *resolve.Error of kind Invalid, or a type error.
+	Err error
+}
+
+// Error returns "<path> (line N): invalid reference: <rule>".
+func (e *RefError) Error() string {
+	rule := e.Err.Error()
+	var re *resolve.Error
+	if errors.As(e.Err, &re) && re.Err != nil {
+		rule = re.Err.Error()
+	}
+	return fmt.Sprintf("%s (line %d): invalid reference: %s", e.Path, e.Line, rule)
+}
+
+// Unwrap returns the cause.
+func (e *RefError) Unwrap() error { return e.Err }
+
+// References returns every reference in d, ordered by line: each string
+// field whose name ends in "_vault_ref" (holding "vault://scope/key" or the
+// bare "scope/key"), and each inline table that has a vault_ref, env, file
+// or exec field. A standard [table] with such fields is an ordinary table,
+// not a reference. Other strings, even ones that look like
+// "vault://scope/key", are values, not references.
+//
+// Broken references are left out of the result and reported together in an
+// error joining one *RefError per reference, returned alongside the valid
+// ones.
+func References(d *Document) ([]Found, error) {
+	var found []Found
+	var errs []*RefError
+	_ = Walk(d, func(e Entry) error {
+		if m, ok := e.Value.(map[string]any); ok && e.Inline && resolve.IsRefTable(m) {
+			r, err := resolve.ParseTable(m)
+			if err != nil {
+				errs = append(errs, &RefError{Path: e.Path, Line: e.Line, Err: err})
+			} else {
+				found = append(found, Found{Path: e.Path, Setting: e.Path, Line: e.Line, Ref: r})
+			}
+			return SkipChildren
+		}
+		if !strings.HasSuffix(e.Key, RefSuffix) || e.Key == RefSuffix {
+			return nil
+		}
+		s, ok := e.Value.(string)
+		if !ok {
+			errs = append(errs, &RefError{Path: e.Path, Line: e.Line,
+				Err: errors.New("a field ending in _vault_ref must hold a string \"vault://<scope>/<key>\"")})
+			return SkipChildren
+		}
+		r, err := resolve.ParseVaultRefField(s)
+		if err != nil {
+			errs = append(errs, &RefError{Path: e.Path, Line: e.Line, Err: err})
+			return nil
+		}
+		setting := joinPath(e.Parent, strings.TrimSuffix(e.Key, RefSuffix))
+		found = append(found, Found{Path: e.Path, Setting: setting, Line: e.Line, Ref: r})
+		return nil
+	})
+	sort.SliceStable(found, func(i, j int) bool { return found[i].Line < found[j].Line })
+	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
+	joined := make([]error, len(errs))
+	for i, e := range errs {
+		joined[i] = e
+	}
+	return found, errors.Join(joined...)
+}
