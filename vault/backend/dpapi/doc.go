@@ -7,8 +7,10 @@
 //	objects-dpapi/            owner-only protected DACL (current user SID,
 //	                          full control, inherited by new files)
 //	  obj_<64 hex>            one object: "PVDP", version byte 1, then the
-//	                          CryptProtectData output
-//	  .tmp-obj_<64 hex>-<hex> a write in progress (ignored by List)
+//	                          CryptProtectData output, whose plaintext is
+//	                          the byte 1 followed by the blob
+//	  .tmp-obj_<64 hex>-<hex> a write in progress (ignored by List; left by a
+//	                          killed writer, removed by RemoveStaleTemps)
 //
 // The byte before the blob lets an empty blob be stored (DPAPI refuses empty
 // input on some implementations) and is checked when decrypting.
@@ -20,9 +22,13 @@
 // protection to the user's logon credentials: another user, or the same
 // files on another machine, cannot decrypt them. Writes go to a temporary
 // file in the same directory (created with the owner-only DACL), are
-// flushed with FlushFileBuffers and renamed over the object with
-// MoveFileEx(MOVEFILE_REPLACE_EXISTING|MOVEFILE_WRITE_THROUGH), so a reader
-// sees the old blob or the new one and an acknowledged Put survives a crash.
+// flushed with FlushFileBuffers and renamed over the object: through the
+// open handle with POSIX semantics where Windows supports it (so readers
+// holding the old file do not block the write), else with
+// MoveFileEx(MOVEFILE_REPLACE_EXISTING|MOVEFILE_WRITE_THROUGH), retried
+// briefly while a reader's handle blocks it. A reader sees the old blob or
+// the new one, and an acknowledged Put survives a crash. Readers open
+// object files sharing delete access and never through a reparse point.
 //
 // The backend exists only on Windows. On other systems New and Probe return
 // an error wrapping backend.ErrUnavailable. Its tests run as Windows

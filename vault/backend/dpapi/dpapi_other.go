@@ -46,5 +46,8 @@ func (b *Backend) Delete(context.Context, backend.ObjectID) (bool, error) {
 // List fails with an error wrapping backend.ErrUnavailable.
 func (b *Backend) List(context.Context) ([]backend.ObjectID, error) { return nil, errNotWindows }
 
+// RemoveStaleTemps fails with an error wrapping backend.ErrUnavailable.
+func (b *Backend) RemoveStaleTemps() (int, error) { return 0, errNotWindows }
+
 // Close does nothing.
 func (b *Backend) Close() error { return nil }

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/windows"
 
+	"github.com/palyra/palyra-vault/internal/fsutil"
 	"github.com/palyra/palyra-vault/vault/backend"
 )
 
@@ -207,6 +208,17 @@ func (b *Backend) List(ctx context.Context) ([]backend.ObjectID, error) {
 		}
 	}
 	return ids, nil
+}
+
+// RemoveStaleTemps deletes the temporary files that a process killed in the
+// middle of Put leaves in the object directory and reports how many it
+// removed. Call it only while holding the vault's writers' lock, or it may
+// remove the temporary file of a Put in progress.
+func (b *Backend) RemoveStaleTemps() (int, error) {
+	if b.closed.Load() {
+		return 0, fmt.Errorf("windows_dpapi backend is closed: %w", backend.ErrUnavailable)
+	}
+	return fsutil.RemoveStaleTemps(b.dir)
 }
 
 // Close marks the backend closed; later calls fail with an error wrapping

@@ -278,6 +278,29 @@ func TestListSkipsTemporaryAndForeignFiles(t *testing.T) {
 	}
 }
 
+func TestRemoveStaleTempsRemovesOnlyTemporaryFiles(t *testing.T) {
+	b := newTestBackend(t)
+	ctx := context.Background()
+	id := testID("kept")
+	if err := b.Put(ctx, id, secretBlob); err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(b.Dir(), tempPrefix+string(id)+"-0011223344556677")
+	if err := os.WriteFile(stale, []byte("half written"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n, err := b.RemoveStaleTemps()
+	if err != nil || n != 1 {
+		t.Fatalf("RemoveStaleTemps = %d, %v; want 1, nil", n, err)
+	}
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("stale temporary file still there (stat: %v)", err)
+	}
+	if got, err := b.Get(ctx, id); err != nil || !bytes.Equal(got, secretBlob) {
+		t.Fatalf("Get after RemoveStaleTemps = %d bytes, %v; want the blob", len(got), err)
+	}
+}
+
 func TestPutLeavesNoTemporaryFile(t *testing.T) {
 	b := newTestBackend(t)
 	ctx := context.Background()

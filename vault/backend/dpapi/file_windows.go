@@ -14,10 +14,13 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/windows"
+
+	"github.com/palyra/palyra-vault/internal/fsutil"
 )
 
-// tempPrefix starts the name of every temporary file writeFileAtomic makes.
-const tempPrefix = ".tmp-"
+// tempPrefix starts the name of every temporary file writeFileAtomic makes;
+// it is fsutil's, so fsutil.RemoveStaleTemps recognises them.
+const tempPrefix = fsutil.TempPrefix
 
 // renameAttempts and renameBackoff bound how long writeFileAtomic retries a
 // rename that another process's open handle blocks (antivirus scanners and
