@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# bench/run.sh runs the vault's benchmarks (Put, Get, List and Delete at 100
+# and 10 000 secrets, beside their floors) and prints a summary: the median
+# of each benchmark over the runs and the ratios docs/PERFORMANCE.md reports,
+# against the targets of the issue.
+#
+# It builds the test binary once, builds the fixtures (10 000 sealed secrets,
+# written durably) once in a temporary directory, lets the disk settle, and
+# then runs the whole set COUNT times, each time in a fresh process, so that
+# each benchmark and its floor are measured close together in time, again and
+# again, rather than all runs of one and then all runs of the other.
+#
+# Usage: bench/run.sh [raw-output-file]
+#   COUNT=5        runs of the whole set
+#   BENCHTIME=1s   -test.benchtime of each benchmark
+#   BENCHSTAT=1    also summarise with benchstat (golang.org/x/perf), using the
+#                  one on PATH or fetching it through the Go module proxy
+#
+# With the defaults it takes about two minutes on a 2-core machine. Run it on
+# an otherwise idle machine: the Put and Delete numbers are fsync latencies,
+# which other processes' disk traffic inflates.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+count=${COUNT:-5}
+benchtime=${BENCHTIME:-1s}
+work=$(mktemp -d "${TMPDIR:-/tmp}/palyra-vault-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+out=${1:-$work/raw.txt}
+bench='^Benchmark(Put|Get|List|Delete|Floor)$'
+
+go test -c -o "$work/vault.test" ./vault/
+export PALYRA_VAULT_BENCH_DIR=$work/fixtures
+echo "building fixtures in $PALYRA_VAULT_BENCH_DIR" >&2
+"$work/vault.test" -test.run '^$' -test.bench "$bench" -test.benchtime 1x >/dev/null
+sync
+sleep 3
+
+echo "running the benchmarks $count times, -test.benchtime $benchtime" >&2
+: >"$out"
+for i in $(seq "$count"); do
+	echo "run $i of $count" >&2
+	"$work/vault.test" -test.run '^$' -test.bench "$bench" -test.benchtime "$benchtime" | tee -a "$out" >&2
+done
+
+# Medians per benchmark, then ratios. Names lose their -GOMAXPROCS suffix.
+awk '
+function median(name,    n, i, j, t, a) {
+	n = cnt[name]
+	for (i = 1; i <= n; i++) a[i] = val[name, i]
+	for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+	return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+function put(name, v) { cnt[name]++; val[name, cnt[name]] = v }
+function m(name) { if (!(name in cnt)) { missing = 1; return 0 } return median(name) }
+function row(what, a, b, target) {
+	if (b == 0) { printf "%-48s      n/a\n", what; return }
+	printf "%-48s %6.2fx   target <= %.1fx   %s\n", what, a / b, target, (a / b <= target) ? "met" : "MISSED"
+}
+/^Benchmark/ {
+	name = $1; sub(/-[0-9]+$/, "", name); sub(/^Benchmark/, "", name)
+	for (i = 2; i < NF; i++) {
+		if ($(i + 1) == "ns/op") put(name, $i)
+		if ($(i + 1) == "ns/secret") put(name " per-secret", $i)
+	}
+}
+END {
+	print ""
+	print "median over the runs:"
+	split("Put Get Delete List Floor/durable-write Floor/read+open", names, " ")
+	for (k = 1; k <= 6; k++) for (s = 1; s <= 2; s++) {
+		name = names[k] "/" ((s == 1) ? "n=100" : "n=10000")
+		if (name in cnt) printf "  %-32s %12.0f ns/op (%d runs)\n", name, median(name), cnt[name]
+		if ((name " per-secret") in cnt) printf "  %-32s %12.0f ns/secret\n", "", median(name " per-secret")
+	}
+	print ""
+	print "ratios of medians:"
+	for (s = 1; s <= 2; s++) {
+		n = (s == 1) ? "n=100" : "n=10000"
+		row("Get/" n " / Floor/read+open/" n, m("Get/" n), m("Floor/read+open/" n), 1.5)
+		row("Put/" n " / Floor/durable-write/" n, m("Put/" n), m("Floor/durable-write/" n), 1.5)
+	}
+	row("Get n=10000 / n=100", m("Get/n=10000"), m("Get/n=100"), 1.3)
+	row("Put n=10000 / n=100", m("Put/n=10000"), m("Put/n=100"), 1.3)
+	row("Delete n=10000 / n=100", m("Delete/n=10000"), m("Delete/n=100"), 1.3)
+	row("List per secret n=10000 / n=100", m("List/n=10000 per-secret"), m("List/n=100 per-secret"), 1.3)
+	if (missing) { print "some benchmarks are missing from the output" > "/dev/stderr"; exit 1 }
+}' "$out"
+
+if [[ "${BENCHSTAT:-}" == 1 ]]; then
+	echo
+	if command -v benchstat >/dev/null; then
+		benchstat "$out"
+	else
+		go run golang.org/x/perf/cmd/benchstat@latest "$out"
+	fi
+fi
