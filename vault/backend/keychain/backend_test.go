@@ -403,3 +403,56 @@ func TestClosedBackendIsUnavailable(t *testing.T) {
 		t.Fatalf("security ran %d times after Close", len(calls))
 	}
 }
+
+func TestLongestAcceptedLineReachesSecurityWhole(t *testing.T) {
+	// A line of exactly maxLineLen bytes must be read by security -i as one
+	// command (its readline keeps 4095 bytes, so one byte more would leave
+	// the newline for a second, empty command).
+	b, _ := newFakeBackend(t, Options{})
+	ctx := context.Background()
+	args := []string{"add-generic-password", "-U", "-s", Service, "-a", "long", "-w"}
+	prefix, err := interactiveLine(append(args, "")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	value := strings.Repeat("v", maxLineLen-(len(prefix)-1))
+	line, err := interactiveLine(append(args, value)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(line) != maxLineLen+1 {
+		t.Fatalf("test bug: line is %d bytes, want %d", len(line), maxLineLen+1)
+	}
+	res, err := b.run.run(ctx, []byte(line), "-i")
+	if err != nil || res.code != 0 {
+		t.Fatalf("security -i: %v, status %d, stderr %q", err, res.code, res.stderr)
+	}
+	res, err = b.run.run(ctx, nil, findArgs(Service, "long", "")...)
+	if err != nil || res.code != 0 || string(res.stdout) != value+"\n" {
+		t.Fatalf("find: %v, status %d, %d bytes; want the %d-byte value", err, res.code, len(res.stdout), len(value))
+	}
+}
+
+func TestLineOneByteOverLimitWouldHideSecurityStatus(t *testing.T) {
+	// Why maxLineLen is 4094: at 4095 bytes security runs the command, then
+	// the leftover newline as an empty command whose status 0 replaces the
+	// real one. Shown with a lookup of a missing item (status 44).
+	b, _ := newFakeBackend(t, Options{})
+	for _, tc := range []struct {
+		length     int
+		wantStatus int
+	}{
+		{maxLineLen, exitItemNotFound},
+		{maxLineLen + 1, 0},
+	} {
+		head := `find-generic-password -s "` + Service + `" -a "`
+		line := head + strings.Repeat("m", tc.length-len(head)-1) + "\"\n"
+		res, err := b.run.run(context.Background(), []byte(line), "-i")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.code != tc.wantStatus {
+			t.Errorf("%d-byte line: status %d, want %d", tc.length, res.code, tc.wantStatus)
+		}
+	}
+}
