@@ -18,8 +18,8 @@ import (
 
 // ErrUnsupportedLayout is wrapped by SetVaultRef's error when the setting is
 // defined in a way the editor does not rewrite (inside an inline table or an
-// array of tables, or as a table of its own). The message says where and
-// what to change by hand.
+// array of tables, or as a table of its own), or when a table on its path
+// holds a value. The message says where and what to change by hand.
 var ErrUnsupportedLayout = errors.New("unsupported config layout")
 
 // ErrVerify is wrapped by SetVaultRef's error when the edited text would not
@@ -112,7 +112,7 @@ func checkTablePath(tree map[string]any, table []string) error {
 			return fmt.Errorf("%w: %s is an array; settings inside arrays (or arrays of tables) cannot be rewritten, edit the file by hand",
 				ErrUnsupportedLayout, renderKeys(table[:i+1]))
 		default:
-			return fmt.Errorf("%s holds a value, not a table", renderKeys(table[:i+1]))
+			return fmt.Errorf("%w: %s holds a value, not a table", ErrUnsupportedLayout, renderKeys(table[:i+1]))
 		}
 	}
 	return nil

@@ -399,7 +399,7 @@ func TestSetVaultRefRefusesLayoutsItCannotEdit(t *testing.T) {
 		{"vault ref field is a table", "[model_provider.openai_api_key_vault_ref]\nx = 1\n",
 			"model_provider.openai_api_key", ErrUnsupportedLayout, "model_provider.openai_api_key_vault_ref is a table"},
 		{"parent holds a value", "model_provider = \"sk-PLAINTEXT\"\n",
-			"model_provider.openai_api_key", nil, "model_provider holds a value, not a table"},
+			"model_provider.openai_api_key", ErrUnsupportedLayout, "model_provider holds a value, not a table"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -407,7 +407,7 @@ func TestSetVaultRefRefusesLayoutsItCannotEdit(t *testing.T) {
 			if err == nil {
 				t.Fatalf("SetVaultRef succeeded:\n%s", out)
 			}
-			if tt.want != nil && !errors.Is(err, tt.want) {
+			if !errors.Is(err, tt.want) {
 				t.Errorf("error %v does not wrap %v", err, tt.want)
 			}
 			if !strings.Contains(err.Error(), tt.msg) {

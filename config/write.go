@@ -38,7 +38,8 @@ func BackupPath(path string, n int) string { return path + ".bak." + strconv.Ito
 //     backups = 0 keeps none and touches no existing backup.
 //   - The new content is written atomically and durably
 //     (fsutil.WriteFileAtomic: temp file, fsync, rename, directory fsync)
-//     with the file's current permission bits, or 0600 for a new file. Its
+//     with the file's current permission bits, or 0600 for a new file
+//     (whose missing parent directories are created with mode 0700). Its
 //     owner becomes the writing user.
 //
 // It fails, before changing anything, when backups is negative or above
@@ -68,6 +69,11 @@ func WriteConfig(path string, data []byte, backups int) error {
 		mode = fi.Mode().Perm()
 	case !errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("writing configuration: %w", err)
+	}
+	if !exists {
+		if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
+			return fmt.Errorf("writing configuration: %w", err)
+		}
 	}
 	if exists && backups > 0 {
 		if err := backup(target, backups); err != nil {

@@ -68,13 +68,16 @@ func TestWriteConfigRotatesBackupsNewestFirst(t *testing.T) {
 }
 
 func TestWriteConfigNewFileIsPrivateAndHasNoBackup(t *testing.T) {
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "config", "palyra")
 	path := filepath.Join(dir, FileName)
 	if err := WriteConfig(path, []byte("a = 1\n"), DefaultBackups); err != nil {
 		t.Fatal(err)
 	}
 	if m := mode(t, path).Perm(); m != 0o600 {
 		t.Errorf("new config mode %04o, want 0600", m)
+	}
+	if m := mode(t, dir).Perm(); m != 0o700 {
+		t.Errorf("new config directory mode %04o, want 0700", m)
 	}
 	if _, err := os.Lstat(BackupPath(path, 1)); err == nil {
 		t.Error("a backup of nothing was written")
