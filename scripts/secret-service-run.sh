@@ -21,9 +21,21 @@
 #      Go build/module caches keep working), plus SS_KEYRING_PASSWORD and
 #      SS_DIR exported for tests that want to lock/unlock;
 #   5. stops both daemons by PID (never by name), reaps them, removes the dir.
-# Works as root with no DISPLAY. Exit status is CMD's.
+# Works as root with no DISPLAY. Exit status is CMD's (127 when a needed
+# program is missing). SS_KEEP_DIR=1 keeps the temp dir (and gkd.log).
+#
+# The tests of vault/backend/secretservice run this script themselves (CMD
+# prints the bus address and waits for stdin to close), so that they get a
+# keyring of their own that they may lock and wipe.
 set -euo pipefail
 [ $# -gt 0 ] || { echo "usage: $0 CMD [ARGS...]" >&2; exit 2; }
+
+for bin in dbus-daemon dbus-send gnome-keyring-daemon; do
+  command -v "$bin" >/dev/null || {
+    echo "secret-service-run: $bin not found; apt-get install -y --no-install-recommends gnome-keyring dbus-daemon" >&2
+    exit 127
+  }
+done
 
 PW=${SS_KEYRING_PASSWORD:-test-password}
 D=$(mktemp -d /tmp/secret-service.XXXXXX)

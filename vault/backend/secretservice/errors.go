@@ -50,6 +50,7 @@ type Error struct {
 	hint  string
 }
 
+// Error returns "secret service: <op>: <reason>[: <cause>]".
 func (e *Error) Error() string {
 	msg := "secret service: " + e.Op + ": " + e.Reason.Error()
 	if e.Cause != nil {
@@ -135,8 +136,10 @@ func classify(op string, err error) error {
 	switch dbusErrorName(err) {
 	case errNameIsLocked:
 		return newError(op, ErrLocked, err)
-	case errNameServiceUnknown, errNameNameHasNoOwner, errNameDisconnected, errNameNoReply:
+	case errNameServiceUnknown, errNameNameHasNoOwner, errNameDisconnected:
 		return newError(op, ErrNoService, err)
+	case errNameNoReply, errNameTimeout, errNameTimedOut:
+		return newError(op, ErrTimeout, err)
 	case "":
 		if errors.Is(err, dbus.ErrClosed) {
 			return newError(op, ErrNoService, err)

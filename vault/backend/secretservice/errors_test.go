@@ -47,6 +47,7 @@ func TestClassifyMapsDBusErrorsToReasons(t *testing.T) {
 		{dbus.Error{Name: errNameDisconnected}, ErrNoService},
 		{dbus.ErrClosed, ErrNoService},
 		{context.DeadlineExceeded, ErrTimeout},
+		{dbus.Error{Name: errNameNoReply}, ErrTimeout},
 		{fmt.Errorf("calling: %w", context.DeadlineExceeded), ErrTimeout},
 		{dbus.Error{Name: "org.freedesktop.DBus.Error.Failed"}, ErrFailed},
 		{errors.New("dbus: wire format error"), ErrFailed},

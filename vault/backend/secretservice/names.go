@@ -55,6 +55,8 @@ const (
 	errNameUnknownObject  = "org.freedesktop.DBus.Error.UnknownObject"
 	errNameUnknownMethod  = "org.freedesktop.DBus.Error.UnknownMethod"
 	errNameNoReply        = "org.freedesktop.DBus.Error.NoReply"
+	errNameTimeout        = "org.freedesktop.DBus.Error.Timeout"
+	errNameTimedOut       = "org.freedesktop.DBus.Error.TimedOut"
 	errNameDisconnected   = "org.freedesktop.DBus.Error.Disconnected"
 
 	// The message bus itself.
