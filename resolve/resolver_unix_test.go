@@ -218,7 +218,7 @@ func TestResolveExecTimeoutKillsTheProcessGroup(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	// The shell starts a grandchild and waits for it; both must die.
 	ref := ExecRef("/bin/sh", "-c", "sleep 60 & echo $! > "+pidFile+"; echo $$ >> "+pidFile+"; wait")
-	ref.Timeout = 300 * time.Millisecond
+	ref.Timeout = 1500 * time.Millisecond // long enough for a loaded machine to start the shell
 	got, err := New(nil, Options{}).Resolve(context.Background(), ref)
 	checkResult(t, got, err, Timeout, "")
 	data, err := os.ReadFile(pidFile)
