@@ -2,6 +2,7 @@ package vault
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"slices"
@@ -58,9 +59,18 @@ var drivers = map[backend.Kind]driver{
 		},
 	},
 	backend.KindSecretService: {
-		probe: func(ctx context.Context) error { return secretservice.Probe(ctx, secretservice.Options{}) },
+		// A locked collection counts as available: the first operation
+		// asks the service to unlock it (on a desktop, a password prompt),
+		// and a refusal is reported then, not hidden by a fallback.
+		probe: func(ctx context.Context) error {
+			err := secretservice.Probe(ctx, secretservice.Options{NoUnlock: true})
+			if errors.Is(err, secretservice.ErrLocked) {
+				return nil
+			}
+			return err
+		},
 		open: func(ctx context.Context, s site) (backend.Backend, error) {
-			return secretservice.Open(ctx, secretservice.Options{})
+			return secretservice.Open(ctx, secretservice.Options{Vault: s.id})
 		},
 	},
 	backend.KindKeychain: {

@@ -74,7 +74,7 @@ func TestPutReplacesItemSecretToolStored(t *testing.T) {
 	if err := s.Put(ctx, id, []byte("from palyra")); err != nil {
 		t.Fatalf("Put: %v", err)
 	}
-	if n := len(itemsFor(t, s, itemAttributes(id))); n != 1 {
+	if n := len(itemsFor(t, s, s.itemAttributes(id))); n != 1 {
 		t.Errorf("%d items carry the object id, want 1", n)
 	}
 	got, err := s.Get(ctx, id)

@@ -27,6 +27,7 @@ const (
 	methodCreateItem    = ifaceCollection + ".CreateItem"
 	methodSearchItems   = ifaceCollection + ".SearchItems"
 	methodGetSecret     = ifaceItem + ".GetSecret"
+	methodSetSecret     = ifaceItem + ".SetSecret"
 	methodItemDelete    = ifaceItem + ".Delete"
 	methodSessionClose  = ifaceSession + ".Close"
 	methodPrompt        = ifacePrompt + ".Prompt"
@@ -68,9 +69,10 @@ const (
 	methodStartServiceByName   = busName + ".StartServiceByName"
 )
 
-// Item attributes. Every item this backend writes carries exactly these two,
-// so that a search on both finds one object and CreateItem's replace flag
-// (which providers match on attributes) replaces it, whoever wrote it.
+// Item attributes. Every item this backend writes carries exactly the schema
+// and object id (and the vault, when Options.Vault is set), so that a search
+// on them finds one object and CreateItem's replace flag (which providers
+// match on attributes) replaces it, whoever wrote it.
 const (
 	// AttrSchema is the libsecret schema attribute.
 	AttrSchema = "xdg:schema"
@@ -78,6 +80,8 @@ const (
 	Schema = "dev.palyra.vault"
 	// AttrObjectID holds the backend.ObjectID of the item.
 	AttrObjectID = "palyra-object-id"
+	// AttrVault holds the vault identifier of Options.Vault.
+	AttrVault = "palyra-vault"
 	// contentType is the content type of every secret we write; values are
 	// opaque binary envelopes.
 	contentType = "application/octet-stream"

@@ -6,8 +6,9 @@
 // Values cross the bus in an encrypted transport session
 // (dh-ietf1024-sha256-aes128-cbc-pkcs7); the plain session is used only when
 // the service refuses that algorithm, and never when
-// Options.RequireEncryption is set. Items carry exactly two attributes,
-// xdg:schema=dev.palyra.vault and palyra-object-id=<object id>, and a label
+// Options.RequireEncryption is set. Items carry the attributes
+// xdg:schema=dev.palyra.vault and palyra-object-id=<object id> (plus
+// palyra-vault=<vault id> when Options.Vault is set), and a label
 // that shows only the start of the object id, so neither a keyring browser
 // nor libsecret's secret-tool reveals a secret's scope or key. An item is
 // readable with
@@ -75,6 +76,11 @@ type Options struct {
 	// ErrLocked, instead of asking the service to unlock it (which may
 	// show a password prompt on the user's desktop).
 	NoUnlock bool
+	// Vault, when set, files every item under this vault identifier (an
+	// AttrVault attribute): two vaults of one user sharing the default
+	// collection then never see, replace or list each other's objects.
+	// Items written without it (Vault "") are a namespace of their own.
+	Vault string
 	// RequireEncryption makes Open fail with ErrFailed when the service
 	// refuses the encrypted transport, instead of falling back to plain.
 	RequireEncryption bool
@@ -284,7 +290,8 @@ func (s *Store) Info() Info {
 
 // Put stores blob as the secret of the item for id, creating the item or
 // replacing its secret (CreateItem with replace set, which providers do
-// atomically), then deletes any other item with the same attributes. It
+// atomically; without Options.Vault, SetSecret on the existing item), then
+// deletes any other item with the same attributes. It
 // fails with backend.ErrTooLarge before any D-Bus call when blob exceeds
 // MaxBlobSize.
 func (s *Store) Put(ctx context.Context, id backend.ObjectID, blob []byte) error {
@@ -306,12 +313,32 @@ func (s *Store) put(ctx context.Context, op string, id backend.ObjectID, blob []
 	defer clear(ct)
 	props := map[string]dbus.Variant{
 		propItemLabel:      dbus.MakeVariant(label(id)),
-		propItemAttributes: dbus.MakeVariant(itemAttributes(id)),
+		propItemAttributes: dbus.MakeVariant(s.itemAttributes(id)),
 	}
 	sec := secret{Session: s.session, Parameters: iv, Value: ct, ContentType: contentType}
+	// Providers replace on a subset match of attributes, so without a vault
+	// namespace CreateItem's replace flag could replace a namespaced vault's
+	// item: update our own item in place instead.
+	replace := true
+	if s.opts.Vault == "" {
+		replace = false
+		existing, err := s.searchItem(ctx, op, id)
+		if err != nil {
+			return err
+		}
+		if len(existing) > 0 {
+			err := s.call(ctx, s.conn.Object(serviceName, existing[0]), methodSetSecret, sec).Err
+			if err == nil {
+				return s.removeDuplicates(ctx, op, id, existing[0])
+			}
+			if !gone(err) {
+				return s.classify(op, err)
+			}
+		}
+	}
 	var item, prompt dbus.ObjectPath
 	coll := s.conn.Object(serviceName, s.collection)
-	if err := s.call(ctx, coll, methodCreateItem, props, sec, true).Store(&item, &prompt); err != nil {
+	if err := s.call(ctx, coll, methodCreateItem, props, sec, replace).Store(&item, &prompt); err != nil {
 		return s.classify(op, err)
 	}
 	if prompt != noPrompt {
@@ -325,15 +352,20 @@ func (s *Store) put(ctx context.Context, op string, id backend.ObjectID, blob []
 		}
 		item = p
 	}
-	// Providers that match replace on the exact attribute set, or items
-	// written by other tools with extra attributes, can leave duplicates:
-	// remove them so Get never sees a stale value.
-	paths, err := s.search(ctx, op, itemAttributes(id))
+	return s.removeDuplicates(ctx, op, id, item)
+}
+
+// removeDuplicates deletes every item of id in this store's namespace but
+// keep. Providers that match replace on the exact attribute set, or items
+// written by other tools with extra attributes, can leave duplicates:
+// removing them means Get never sees a stale value.
+func (s *Store) removeDuplicates(ctx context.Context, op string, id backend.ObjectID, keep dbus.ObjectPath) error {
+	paths, err := s.searchItem(ctx, op, id)
 	if err != nil {
 		return err
 	}
 	for _, p := range paths {
-		if p != item {
+		if p != keep {
 			if err := s.deleteItem(ctx, op, p); err != nil {
 				return err
 			}
@@ -360,7 +392,7 @@ func (s *Store) Get(ctx context.Context, id backend.ObjectID) ([]byte, error) {
 }
 
 func (s *Store) get(ctx context.Context, op string, id backend.ObjectID) ([]byte, error) {
-	paths, err := s.search(ctx, op, itemAttributes(id))
+	paths, err := s.searchItem(ctx, op, id)
 	if err != nil {
 		return nil, err
 	}
@@ -420,7 +452,7 @@ func (s *Store) Delete(ctx context.Context, id backend.ObjectID) (bool, error) {
 	op := fmt.Sprintf("deleting object %q", id)
 	var existed bool
 	err := s.withUnlock(ctx, op, func() error {
-		paths, err := s.search(ctx, op, itemAttributes(id))
+		paths, err := s.searchItem(ctx, op, id)
 		if err != nil {
 			return err
 		}
@@ -470,7 +502,7 @@ func (s *Store) List(ctx context.Context) ([]backend.ObjectID, error) {
 		if locked {
 			return newError(op, ErrLocked, nil)
 		}
-		paths, err := s.search(ctx, op, map[string]string{AttrSchema: Schema})
+		paths, err := s.search(ctx, op, s.namespaceAttributes())
 		if err != nil {
 			return err
 		}
@@ -489,6 +521,9 @@ func (s *Store) List(ctx context.Context) ([]backend.ObjectID, error) {
 				return newError(op, ErrFailed, fmt.Errorf("item attributes have type %s, want a{ss}", v.Signature()))
 			}
 			id := backend.ObjectID(attrs[AttrObjectID])
+			if attrs[AttrVault] != s.opts.Vault {
+				continue // another vault's item, or (Vault "") a namespaced one
+			}
 			if id.Valid() && !seen[id] {
 				seen[id] = true
 				ids = append(ids, id)
@@ -539,6 +574,31 @@ func Probe(ctx context.Context, opts Options) error {
 		return newError(op, ErrLocked, nil)
 	}
 	return s.unlock(ctx, op)
+}
+
+// searchItem returns the items that hold object id in this store's
+// namespace. A search matches every item that carries at least the given
+// attributes, so without Options.Vault it would also find the items of
+// namespaced vaults: those are filtered out here.
+func (s *Store) searchItem(ctx context.Context, op string, id backend.ObjectID) ([]dbus.ObjectPath, error) {
+	paths, err := s.search(ctx, op, s.itemAttributes(id))
+	if err != nil || s.opts.Vault != "" {
+		return paths, err
+	}
+	ours := paths[:0]
+	for _, p := range paths {
+		v, err := s.property(ctx, p, ifaceItem, "Attributes")
+		if gone(err) {
+			continue
+		}
+		if err != nil {
+			return nil, s.classify(op, err)
+		}
+		if attrs, ok := v.Value().(map[string]string); ok && attrs[AttrVault] == "" {
+			ours = append(ours, p)
+		}
+	}
+	return ours, nil
 }
 
 // search returns the items of the default collection that carry attrs.
@@ -600,9 +660,21 @@ func gone(err error) bool {
 	return false
 }
 
+// namespaceAttributes returns the attributes every item of this store
+// carries: the schema and, when Options.Vault is set, the vault.
+func (s *Store) namespaceAttributes() map[string]string {
+	attrs := map[string]string{AttrSchema: Schema}
+	if s.opts.Vault != "" {
+		attrs[AttrVault] = s.opts.Vault
+	}
+	return attrs
+}
+
 // itemAttributes returns the attributes of the item for id.
-func itemAttributes(id backend.ObjectID) map[string]string {
-	return map[string]string{AttrSchema: Schema, AttrObjectID: string(id)}
+func (s *Store) itemAttributes(id backend.ObjectID) map[string]string {
+	attrs := s.namespaceAttributes()
+	attrs[AttrObjectID] = string(id)
+	return attrs
 }
 
 // label returns the item's label: human-readable, but naming only the

@@ -97,7 +97,7 @@ func TestPutReplacesValueInOneItem(t *testing.T) {
 	if err != nil || string(got) != "third" {
 		t.Fatalf("Get = %q, %v; want \"third\"", got, err)
 	}
-	if n := len(itemsFor(t, s, itemAttributes(id))); n != 1 {
+	if n := len(itemsFor(t, s, s.itemAttributes(id))); n != 1 {
 		t.Errorf("%d items carry the object id after three puts, want 1", n)
 	}
 }
@@ -109,7 +109,7 @@ func TestItemHasOnlySchemaAndIDAttributesAndOpaqueLabel(t *testing.T) {
 	if err := s.Put(ctx, id, []byte("v")); err != nil {
 		t.Fatal(err)
 	}
-	paths := itemsFor(t, s, itemAttributes(id))
+	paths := itemsFor(t, s, s.itemAttributes(id))
 	if len(paths) != 1 {
 		t.Fatalf("%d items, want 1", len(paths))
 	}
@@ -207,7 +207,7 @@ func TestPutRefusesOversizedBlobBeforeTouchingStore(t *testing.T) {
 	if !errors.Is(err, backend.ErrTooLarge) {
 		t.Fatalf("Put of %d bytes: %v, want ErrTooLarge", MaxBlobSize+1, err)
 	}
-	if n := len(itemsFor(t, s, itemAttributes(id))); n != 0 {
+	if n := len(itemsFor(t, s, s.itemAttributes(id))); n != 0 {
 		t.Errorf("%d items exist after a refused Put, want 0", n)
 	}
 }
@@ -409,4 +409,50 @@ func secretTool(t *testing.T) string {
 		t.Skip(why)
 	}
 	return p
+}
+
+func TestVaultsSharingTheCollectionNeverSeeEachOthersObjects(t *testing.T) {
+	a := openStore(t, Options{Vault: "aaaa"})
+	b := openStore(t, Options{Vault: "bbbb"})
+	none := openStore(t, Options{})
+	ctx := testCtx(t)
+	id := newID(t)
+	for _, s := range []*Store{a, b, none} {
+		t.Cleanup(func() { s.Delete(context.Background(), id) })
+		if err := s.Put(ctx, id, []byte(s.opts.Vault+"-value")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range []*Store{a, b, none} {
+		got, err := s.Get(ctx, id)
+		if err != nil || string(got) != s.opts.Vault+"-value" {
+			t.Fatalf("vault %q reads %q, %v", s.opts.Vault, got, err)
+		}
+		ids, err := s.List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := countID(ids, id); n != 1 {
+			t.Fatalf("vault %q lists the shared id %d times, want once", s.opts.Vault, n)
+		}
+	}
+	if existed, err := a.Delete(ctx, id); err != nil || !existed {
+		t.Fatalf("Delete in a = %v, %v", existed, err)
+	}
+	if got, err := b.Get(ctx, id); err != nil || string(got) != "bbbb-value" {
+		t.Fatalf("after a deleted its object, b reads %q, %v", got, err)
+	}
+	if _, err := a.Get(ctx, id); !errors.Is(err, backend.ErrNotFound) {
+		t.Fatalf("a reads its deleted object: %v", err)
+	}
+}
+
+func countID(ids []backend.ObjectID, id backend.ObjectID) int {
+	n := 0
+	for _, x := range ids {
+		if x == id {
+			n++
+		}
+	}
+	return n
 }
