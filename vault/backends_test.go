@@ -1,0 +1,80 @@
+//go:build unix
+
+package vault
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/palyra/palyra-vault/vault/backend"
+)
+
+func TestAutoPicksTheSecretServiceWhenItAnswers(t *testing.T) {
+	requireSecretService(t)
+	cfg := testConfig(t)
+	cfg.Backend = backend.KindAuto
+	v := openTest(t, cfg)
+	if got := v.Info().Backend; got != backend.KindSecretService {
+		t.Fatalf("auto chose %s, want %s", got, backend.KindSecretService)
+	}
+	mustPut(t, v, "global", "k", "v")
+	defer cleanupVault(t, cfg)
+	if got := currentMarker(t, cfg); got != backend.KindSecretService {
+		t.Fatalf("marker says %s", got)
+	}
+	statuses := v.ProbeBackends(context.Background())
+	for _, st := range statuses {
+		want := st.Kind == backend.KindSecretService || st.Kind == backend.KindEncryptedFile
+		if st.Available != want {
+			t.Errorf("%s: available %v (%s), want %v", st.Kind, st.Available, st.Reason, want)
+		}
+		if !st.Available && st.Reason == "" {
+			t.Errorf("%s is unavailable without a reason", st.Kind)
+		}
+	}
+}
+
+func TestAutoFallsBackToEncryptedFileWithoutAService(t *testing.T) {
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+filepath.Join(t.TempDir(), "no-bus"))
+	cfg := testConfig(t)
+	cfg.Backend = ""
+	t.Setenv(EnvBackend, "")
+	v := openTest(t, cfg)
+	if got := v.Info().Backend; got != backend.KindEncryptedFile {
+		t.Fatalf("auto chose %s, want encrypted_file", got)
+	}
+	for _, st := range v.ProbeBackends(context.Background()) {
+		if st.Kind == backend.KindSecretService && (st.Available || !strings.Contains(st.Reason, "secret service")) {
+			t.Fatalf("secret service status %+v", st)
+		}
+	}
+}
+
+func TestExplicitBackendThatIsUnavailableFailsWithoutFallback(t *testing.T) {
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+filepath.Join(t.TempDir(), "no-bus"))
+	for _, kind := range []backend.Kind{backend.KindSecretService, backend.KindDPAPI, backend.KindKeychain} {
+		cfg := testConfig(t)
+		cfg.Backend = kind
+		_, err := Open(context.Background(), cfg)
+		if !errors.Is(err, ErrBackendUnavailable) {
+			t.Fatalf("Open with %s = %v, want ErrBackendUnavailable", kind, err)
+		}
+		if _, err := os.Stat(filepath.Join(cfg.Root, markerFile)); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("a failed Open with %s wrote a marker: %v", kind, err)
+		}
+	}
+}
+
+func TestMarkerNamingABackendThisHostCannotOpenIsAClearError(t *testing.T) {
+	cfg := testConfig(t)
+	openTest(t, cfg).Close()
+	os.WriteFile(filepath.Join(cfg.Root, markerFile), []byte("windows_dpapi\n"), 0o600)
+	_, err := Open(context.Background(), cfg)
+	if !errors.Is(err, ErrBackendUnavailable) || !strings.Contains(err.Error(), "windows_dpapi") {
+		t.Fatalf("Open = %v", err)
+	}
+}
