@@ -1,0 +1,452 @@
+package vault
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/palyra/palyra-vault/vault/internal/envelope"
+)
+
+// A backup is an age file (filippo.io/age, https://age-encryption.org/v1)
+// encrypted to a passphrase (an scrypt recipient) or to age recipients.
+// Its plaintext is UTF-8 text, one item per line, each line ending in LF:
+//
+//	palyra-vault backup v1
+//	{"scope":"global","key":"openai_api_key","created":"2026-01-02T03:04:05.000000006Z","updated":"…","value":"<standard base64>"}
+//	…one line per secret…
+//	end <number of secrets>
+//
+// Times are RFC 3339 with nanoseconds, in UTC. The age format authenticates
+// every byte and detects truncation; the end line makes the count explicit.
+// Import reads and checks the whole backup before it writes anything.
+
+const (
+	backupMagic = "palyra-vault backup v1"
+	// maxBackupLine bounds one line of a backup: a value of 16 MiB in
+	// base64 plus its names and times.
+	maxBackupLine = 22 << 20
+	// maxBackupSize bounds the decrypted size of a backup Import accepts,
+	// since it holds every value in memory before writing.
+	maxBackupSize = 1 << 30
+	// backupScryptWorkFactor is age's default scrypt work factor (2^18).
+	backupScryptWorkFactor = 18
+	// backupScryptMaxWorkFactor is the largest work factor Import accepts
+	// (age's default limit: about a second to several seconds).
+	backupScryptMaxWorkFactor = 22
+)
+
+// ErrBadBackup means a backup could not be decrypted or is not a valid
+// backup: truncated, altered, or not a palyra-vault backup. A wrong
+// passphrase is reported as ErrWrongPassphrase instead.
+var ErrBadBackup = errors.New("invalid backup")
+
+// ErrConflict means Import found secrets that already exist in the vault
+// and OnConflict is "fail".
+var ErrConflict = errors.New("secret already exists")
+
+// ExportOptions configure Export. Exactly one of Passphrase and Recipients
+// must be set.
+type ExportOptions struct {
+	// Scope limits the backup to the secrets of one scope; "" means all.
+	Scope string
+	// Passphrase encrypts the backup to a passphrase (age's scrypt
+	// recipient). It is called once; the slice is wiped after use.
+	Passphrase func() ([]byte, error)
+	// Recipients encrypt the backup to age recipients, such as X25519
+	// public keys (age1…) parsed with age.ParseRecipients.
+	Recipients []age.Recipient
+	// SkipUnreadable exports the secrets that can be read and lists the
+	// others in the report, instead of failing when one cannot be read.
+	SkipUnreadable bool
+}
+
+// ExportReport says what Export wrote.
+type ExportReport struct {
+	// Secrets counts the secrets in the backup.
+	Secrets int `json:"secrets"`
+	// Skipped names the secrets left out because they could not be read
+	// (only with SkipUnreadable), with the reason.
+	Skipped []string `json:"skipped,omitempty"`
+}
+
+// Conflict policies of Import.
+const (
+	// OnConflictFail makes Import fail, writing nothing, when any secret of
+	// the backup already exists. It is the default.
+	OnConflictFail = "fail"
+	// OnConflictSkip keeps existing secrets and imports the others.
+	OnConflictSkip = "skip"
+	// OnConflictOverwrite replaces existing secrets with the backup's.
+	OnConflictOverwrite = "overwrite"
+)
+
+// ImportOptions configure Import. Exactly one of Passphrase and Identities
+// must be set.
+type ImportOptions struct {
+	// Passphrase decrypts a passphrase backup. It is called once; the
+	// slice is wiped after use.
+	Passphrase func() ([]byte, error)
+	// Identities decrypt a backup made for age recipients, such as X25519
+	// identities (AGE-SECRET-KEY-1…) parsed with age.ParseIdentities.
+	Identities []age.Identity
+	// OnConflict is "fail" (or ""), "skip" or "overwrite".
+	OnConflict string
+}
+
+// ImportReport says what Import did.
+type ImportReport struct {
+	// Imported counts secrets written that did not exist; Overwritten
+	// those that replaced an existing secret; Skipped existing secrets
+	// left alone.
+	Imported    int `json:"imported"`
+	Overwritten int `json:"overwritten"`
+	Skipped     int `json:"skipped"`
+}
+
+type backupRecord struct {
+	Scope   string    `json:"scope"`
+	Key     string    `json:"key"`
+	Created time.Time `json:"created"`
+	Updated time.Time `json:"updated"`
+	Value   []byte    `json:"value"`
+}
+
+func wipeRecords(recs []backupRecord) {
+	for i := range recs {
+		clear(recs[i].Value)
+	}
+}
+
+// Export writes every secret of the vault (or of opts.Scope), with its
+// scope, key, creation and update times, into one age-encrypted backup on w.
+// It reads every secret before writing a byte, so a secret that cannot be
+// read makes it fail, naming each one, with nothing written (unless
+// SkipUnreadable). Values are held in memory while exporting and wiped
+// afterwards. Export takes no lock: a secret changed meanwhile is exported
+// as it was when read.
+func (v *Vault) Export(ctx context.Context, w io.Writer, opts ExportOptions) (ExportReport, error) {
+	var rep ExportReport
+	if (opts.Passphrase == nil) == (len(opts.Recipients) == 0) {
+		return rep, errors.New("exporting: give either a passphrase or age recipients")
+	}
+	if opts.Scope != "" {
+		if err := ValidateScope(opts.Scope); err != nil {
+			return rep, err
+		}
+	}
+	list, err := v.List(ctx, opts.Scope)
+	var unreadable []string
+	if err != nil {
+		if !errors.Is(err, ErrCorrupt) {
+			return rep, fmt.Errorf("exporting: %w", err)
+		}
+		unreadable = append(unreadable, err.Error())
+	}
+	recs := make([]backupRecord, 0, len(list))
+	defer func() { wipeRecords(recs) }()
+	for _, m := range list {
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		s, md, err := v.Get(ctx, m.Scope, m.Key)
+		if errors.Is(err, ErrNotFound) {
+			continue // deleted since List
+		}
+		if err != nil {
+			unreadable = append(unreadable, err.Error())
+			continue
+		}
+		recs = append(recs, backupRecord{Scope: md.Scope, Key: md.Key, Created: md.Created, Updated: md.Updated, Value: s.Reveal()})
+	}
+	if len(unreadable) > 0 {
+		if !opts.SkipUnreadable {
+			return rep, fmt.Errorf("%w: exporting: %d secrets cannot be read, so no backup was written: %s; run palyra secrets verify, or export with the unreadable secrets skipped",
+				ErrCorrupt, len(unreadable), strings.Join(unreadable, "; "))
+		}
+		rep.Skipped = unreadable
+	}
+
+	recipients := opts.Recipients
+	if opts.Passphrase != nil {
+		pass, err := readPassphrase(opts.Passphrase, "backup passphrase", true)
+		if err != nil {
+			return rep, err
+		}
+		r, err := age.NewScryptRecipient(string(pass))
+		clear(pass)
+		if err != nil {
+			return rep, fmt.Errorf("exporting: %w", err)
+		}
+		r.SetWorkFactor(backupWorkFactor())
+		recipients = []age.Recipient{r}
+	}
+	aw, err := age.Encrypt(w, recipients...)
+	if err != nil {
+		return rep, fmt.Errorf("exporting: %w", err)
+	}
+	bw := bufio.NewWriter(aw)
+	bw.WriteString(backupMagic + "\n")
+	var line []byte
+	for _, r := range recs {
+		line = appendBackupRecord(line[:0], &r)
+		bw.Write(line)
+	}
+	clear(line)
+	bw.WriteString("end " + strconv.Itoa(len(recs)) + "\n")
+	if err := bw.Flush(); err != nil {
+		return rep, fmt.Errorf("exporting: writing backup: %w", err)
+	}
+	if err := aw.Close(); err != nil {
+		return rep, fmt.Errorf("exporting: writing backup: %w", err)
+	}
+	rep.Secrets = len(recs)
+	return rep, nil
+}
+
+// inSealRange reports whether t is set and fits an envelope's int64 Unix
+// nanoseconds.
+func inSealRange(t time.Time) bool {
+	return !t.IsZero() && !t.Before(time.Unix(0, math.MinInt64)) && !t.After(time.Unix(0, math.MaxInt64))
+}
+
+func backupWorkFactor() int {
+	if useCheapKDF() {
+		return 1
+	}
+	return backupScryptWorkFactor
+}
+
+// appendBackupRecord appends r's line. Scope and key never need JSON
+// escaping (their grammar is a subset of printable ASCII without quotes or
+// backslashes), so the line is built here rather than by encoding/json,
+// whose internal buffers would keep copies of the value.
+func appendBackupRecord(b []byte, r *backupRecord) []byte {
+	b = append(b, `{"scope":"`...)
+	b = append(b, r.Scope...)
+	b = append(b, `","key":"`...)
+	b = append(b, r.Key...)
+	b = append(b, `","created":"`...)
+	b = r.Created.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","updated":"`...)
+	b = r.Updated.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","value":"`...)
+	b = base64.StdEncoding.AppendEncode(b, r.Value)
+	return append(b, "\"}\n"...)
+}
+
+// Import restores a backup written by Export into this vault, whatever its
+// backend. It decrypts and checks the whole backup first (age
+// authentication, the format, every scope and key, duplicates, the count,
+// every value against this vault's size limits), so a wrong passphrase
+// (ErrWrongPassphrase), a truncated or altered backup (ErrBadBackup) or a
+// value too large (ErrTooLarge) imports nothing. Then, under the writer
+// lock, it applies opts.OnConflict: "fail" (the default) writes nothing
+// when any secret exists (ErrConflict, naming them), "skip" keeps existing
+// secrets, "overwrite" replaces them. Secrets keep the creation and update
+// times of the backup. Each write is atomic; a crash during the writes
+// leaves the secrets written so far, and rerunning with "skip" or
+// "overwrite" completes the import.
+func (v *Vault) Import(ctx context.Context, r io.Reader, opts ImportOptions) (ImportReport, error) {
+	var rep ImportReport
+	switch opts.OnConflict {
+	case "", OnConflictFail, OnConflictSkip, OnConflictOverwrite:
+	default:
+		return rep, fmt.Errorf("importing: on-conflict %q is not one of fail, skip, overwrite", truncate(opts.OnConflict))
+	}
+	recs, err := v.readBackup(r, opts)
+	defer func() { wipeRecords(recs) }()
+	if err != nil {
+		return rep, err
+	}
+
+	unlock, err := v.lock(ctx)
+	if err != nil {
+		return rep, err
+	}
+	defer unlock()
+	exists := make([]bool, len(recs))
+	var conflicts []string
+	for i, rec := range recs {
+		_, err := v.header(ctx, envelope.ObjectID(rec.Scope, rec.Key))
+		switch {
+		case errors.Is(err, ErrNotFound):
+		case err == nil || errors.Is(err, ErrCorrupt):
+			exists[i] = true
+			conflicts = append(conflicts, Ref{rec.Scope, rec.Key}.String())
+		default:
+			return rep, fmt.Errorf("importing: checking %s: %w", Ref{rec.Scope, rec.Key}, err)
+		}
+	}
+	if len(conflicts) > 0 && (opts.OnConflict == "" || opts.OnConflict == OnConflictFail) {
+		return rep, fmt.Errorf("%w: importing: %d secrets of the backup already exist, so nothing was imported: %s; choose to skip or overwrite them",
+			ErrConflict, len(conflicts), strings.Join(conflicts, ", "))
+	}
+	for i := range recs {
+		rec := &recs[i]
+		if exists[i] && opts.OnConflict == OnConflictSkip {
+			rep.Skipped++
+			continue
+		}
+		h := envelope.Header{Scope: rec.Scope, Key: rec.Key, Created: rec.Created, Updated: rec.Updated}
+		blob, err := v.seal(ctx, h, rec.Value)
+		if err != nil {
+			return rep, fmt.Errorf("importing %s: %w", Ref{rec.Scope, rec.Key}, err)
+		}
+		if err := v.backend.Put(ctx, envelope.ObjectID(rec.Scope, rec.Key), blob); err != nil {
+			return rep, fmt.Errorf("importing %s (%d secrets were written before it): %w", Ref{rec.Scope, rec.Key}, rep.Imported+rep.Overwritten, translate(err))
+		}
+		if exists[i] {
+			rep.Overwritten++
+		} else {
+			rep.Imported++
+		}
+	}
+	return rep, nil
+}
+
+// readBackup decrypts and validates a whole backup.
+func (v *Vault) readBackup(r io.Reader, opts ImportOptions) ([]backupRecord, error) {
+	if (opts.Passphrase == nil) == (len(opts.Identities) == 0) {
+		return nil, errors.New("importing: give either a passphrase or age identities")
+	}
+	ids := opts.Identities
+	if opts.Passphrase != nil {
+		pass, err := readPassphrase(opts.Passphrase, "backup passphrase", false)
+		if err != nil {
+			return nil, err
+		}
+		id, err := age.NewScryptIdentity(string(pass))
+		clear(pass)
+		if err != nil {
+			return nil, fmt.Errorf("importing: %w", err)
+		}
+		id.SetMaxWorkFactor(backupScryptMaxWorkFactor)
+		ids = []age.Identity{id}
+	}
+	plain, err := age.Decrypt(r, ids...)
+	if err != nil {
+		var nm *age.NoIdentityMatchError
+		switch {
+		case errors.As(err, &nm) && opts.Passphrase != nil:
+			return nil, fmt.Errorf("%w: it does not decrypt this backup (or the backup was made for age recipients, not a passphrase)", ErrWrongPassphrase)
+		case errors.As(err, &nm):
+			return nil, fmt.Errorf("%w: none of the given identities can decrypt this backup: %v", ErrBadBackup, err)
+		}
+		return nil, fmt.Errorf("%w: not a readable age file: %v", ErrBadBackup, err)
+	}
+	br := bufio.NewReaderSize(io.LimitReader(plain, maxBackupSize+1), 64<<10)
+	var recs []backupRecord
+	seen := map[Ref]bool{}
+	total := 0
+	lineNo := 0
+	fail := func(format string, args ...any) ([]backupRecord, error) {
+		wipeRecords(recs)
+		return nil, fmt.Errorf("%w: line %d: %s", ErrBadBackup, lineNo, fmt.Sprintf(format, args...))
+	}
+	var line []byte
+	defer func() { clear(line) }()
+	for {
+		lineNo++
+		clear(line)
+		line, err = readBackupLine(br, line[:0])
+		total += len(line)
+		if total > maxBackupSize {
+			return fail("backup larger than %d bytes", maxBackupSize)
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return fail("the backup ends without its end line (truncated)")
+			}
+			if errors.Is(err, bufio.ErrBufferFull) {
+				return fail("line longer than %d bytes", maxBackupLine)
+			}
+			return fail("decrypting: %v (the backup was truncated or altered)", err)
+		}
+		if lineNo == 1 {
+			if string(line) != backupMagic {
+				return fail("not a palyra-vault backup (first line %q)", truncate(string(line)))
+			}
+			continue
+		}
+		if n, ok := strings.CutPrefix(string(line), "end "); ok {
+			if n != strconv.Itoa(len(recs)) {
+				return fail("end line says %q secrets, the backup holds %d", truncate(n), len(recs))
+			}
+			break
+		}
+		var rec backupRecord
+		dec := json.NewDecoder(bytes.NewReader(line))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&rec); err != nil || dec.InputOffset() != int64(len(line)) {
+			clear(rec.Value)
+			if err == nil {
+				err = errors.New("data after the record")
+			}
+			return fail("not a secret record: %v", err)
+		}
+		recs = append(recs, rec)
+		ref := Ref{rec.Scope, rec.Key}
+		if err := ref.Validate(); err != nil {
+			return fail("%v", err)
+		}
+		if seen[ref] {
+			return fail("%s appears twice", ref)
+		}
+		seen[ref] = true
+		if !inSealRange(rec.Created) || !inSealRange(rec.Updated) {
+			return fail("%s has a created or updated time that is missing or outside 1678..2262", ref)
+		}
+		if len(rec.Value) > v.info.MaxSecretSize {
+			wipeRecords(recs)
+			return nil, fmt.Errorf("%w: importing: %s is %d bytes, the vault's limit is %d; nothing was imported", ErrTooLarge, ref, len(rec.Value), v.info.MaxSecretSize)
+		}
+		if max := v.maxValueSize(rec.Scope, rec.Key); len(rec.Value) > max {
+			wipeRecords(recs)
+			return nil, fmt.Errorf("%w: importing: %s is %d bytes, the %s backend holds at most %d; nothing was imported", ErrTooLarge, ref, len(rec.Value), v.info.Backend, max)
+		}
+	}
+	// Nothing may follow the end line; reading to EOF also makes age check
+	// the final chunk.
+	if rest, err := br.Peek(1); len(rest) > 0 || (err != nil && !errors.Is(err, io.EOF)) {
+		if err != nil {
+			return fail("decrypting after the end line: %v (the backup was truncated or altered)", err)
+		}
+		return fail("data after the end line")
+	}
+	return recs, nil
+}
+
+// readBackupLine appends the next line of br, without its LF, to buf. The
+// end of the backup before an LF is io.EOF (a backup always ends in LF).
+func readBackupLine(br *bufio.Reader, buf []byte) ([]byte, error) {
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if len(buf)+len(chunk) > maxBackupLine {
+			return buf, bufio.ErrBufferFull
+		}
+		buf = append(buf, chunk...)
+		clear(chunk)
+		switch {
+		case err == nil:
+			return buf[:len(buf)-1], nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case errors.Is(err, io.EOF):
+			return buf, io.EOF
+		default:
+			return buf, err
+		}
+	}
+}
