@@ -22,6 +22,11 @@ import (
 // ask it on.
 var ErrNoTerminal = errors.New("no terminal to prompt on")
 
+// MaxPromptLine is the longest value the prompt accepts, in bytes: the
+// vault's default limit. (Terminals may cap a line lower: 4095 bytes on
+// Linux, 1024 on macOS; longer values belong on stdin.)
+const MaxPromptLine = 64 << 10
+
 // ErrInterrupted means the user pressed Ctrl-C at a prompt. The terminal has
 // been restored before it is returned.
 var ErrInterrupted = errors.New("interrupted at the prompt")
@@ -125,7 +130,7 @@ func promptTerminal(in *os.File, out io.Writer, prompt string) ([]byte, error) {
 	if !term.IsTerminal(fd) {
 		return nil, ErrNoTerminal
 	}
-	state, err := term.GetState(fd)
+	restore, err := saveTerminal(fd)
 	if err != nil {
 		return nil, fmt.Errorf("reading terminal state: %w", err)
 	}
@@ -139,7 +144,7 @@ func promptTerminal(in *os.File, out io.Writer, prompt string) ([]byte, error) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		line, err := term.ReadPassword(fd)
+		line, err := readNoEcho(fd)
 		done <- result{line, err}
 	}()
 	sig := make(chan os.Signal, 1)
@@ -158,7 +163,7 @@ func promptTerminal(in *os.File, out io.Writer, prompt string) ([]byte, error) {
 		}
 		return r.line, nil
 	case <-sig:
-		_ = term.Restore(fd, state)
+		_ = restore()
 		_, _ = io.WriteString(out, "\n")
 		return nil, ErrInterrupted
 	}

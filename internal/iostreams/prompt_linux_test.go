@@ -2,8 +2,10 @@ package iostreams
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,5 +91,38 @@ func waitEchoOff(t *testing.T, f *os.File) {
 	t.Helper()
 	for echoOn(t, f) { // the test binary's deadline bounds this loop
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestPromptTerminalCtrlDAfterALineEndsInput answers one prompt, then
+// presses Ctrl-D at the next: the second prompt must report the end of
+// input (term.ReadPassword's byte-wise reads hang here on Linux).
+func TestPromptTerminalCtrlDAfterALineEndsInput(t *testing.T) {
+	ctrl, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	defer ctrl.Close()
+	defer tty.Close()
+	go io.Copy(io.Discard, ctrl)
+
+	for i, input := range []string{"first\n", "\x04"} {
+		done := make(chan error, 1)
+		go func() {
+			line, err := promptTerminal(tty, io.Discard, "Value: ")
+			if err == nil && string(line) != "first" {
+				err = fmt.Errorf("got %q, want %q", line, "first")
+			}
+			done <- err
+		}()
+		waitEchoOff(t, tty)
+		ctrl.Write([]byte(input))
+		err := <-done
+		if i == 0 && err != nil {
+			t.Fatalf("first prompt: %v", err)
+		}
+		if i == 1 && (err == nil || !strings.Contains(err.Error(), "end of input")) {
+			t.Fatalf("second prompt after Ctrl-D: error = %v, want end of input", err)
+		}
 	}
 }

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/palyra/palyra-vault/internal/cli"
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"palyra": func() { os.Exit(cli.Main()) },
+	})
+}
+
+// TestScripts runs every testdata/*.txtar script against the real palyra
+// binary, each in its own throwaway vault on the encrypted_file backend.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata",
+		RequireExplicitExec: true,
+		RequireUniqueNames:  true,
+		Setup: func(e *testscript.Env) error {
+			e.Setenv("PALYRA_STATE_ROOT", filepath.Join(e.WorkDir, "state"))
+			e.Setenv("PALYRA_VAULT_DIR", filepath.Join(e.WorkDir, "vault"))
+			e.Setenv("PALYRA_VAULT_BACKEND", "encrypted_file")
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"exitcode":  cmdExitcode,
+			"vaulthash": cmdVaulthash,
+			"writefile": cmdWritefile,
+			"mkbig":     cmdMkbig,
+			"damage":    cmdDamage,
+		},
+	})
+}
+
+// cmdExitcode runs a program like exec and fails unless it exits with the
+// given status: "exitcode 3 palyra secrets get global missing".
+func cmdExitcode(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! exitcode")
+	}
+	if len(args) < 2 {
+		ts.Fatalf("usage: exitcode status program [args...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("exitcode: bad status %q", args[0])
+	}
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("running %s: %v", args[1], err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("%s exited with status %d, want %d", args[1], got, want)
+	}
+}
+
+// cmdVaulthash writes to a file one line per entry of the state root and
+// the vault root (path, mode, and a SHA-256 of a file's contents or a
+// symlink's target), so that "cmp before after" proves a command changed
+// nothing on disk. A root that does not exist is recorded as absent.
+func cmdVaulthash(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: vaulthash file")
+	}
+	var b strings.Builder
+	for _, env := range []string{"PALYRA_STATE_ROOT", "PALYRA_VAULT_DIR"} {
+		root := ts.Getenv(env)
+		if _, err := os.Lstat(root); errors.Is(err, fs.ErrNotExist) {
+			fmt.Fprintf(&b, "$%s absent\n", env)
+			continue
+		}
+		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			info, err := os.Lstat(path)
+			if err != nil {
+				return err
+			}
+			rel, err := filepath.Rel(root, path)
+			if err != nil {
+				return err
+			}
+			var what string
+			switch {
+			case info.Mode()&fs.ModeSymlink != 0:
+				target, err := os.Readlink(path)
+				if err != nil {
+					return err
+				}
+				what = "-> " + target
+			case info.Mode().IsRegular():
+				data, err := os.ReadFile(path)
+				if err != nil {
+					return err
+				}
+				what = fmt.Sprintf("sha256:%x", sha256.Sum256(data))
+			}
+			fmt.Fprintf(&b, "$%s/%s %v %s\n", env, filepath.ToSlash(rel), info.Mode(), what)
+			return nil
+		})
+		ts.Check(err)
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(b.String()), 0o600))
+}
+
+// cmdWritefile writes text to a file exactly, interpreting Go escapes
+// (\n, \x00, ...) and adding no newline: "writefile v.txt 'sk-test-123'".
+func cmdWritefile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: writefile file text")
+	}
+	text, err := strconv.Unquote(`"` + strings.ReplaceAll(args[1], `"`, `\"`) + `"`)
+	if err != nil {
+		ts.Fatalf("writefile: bad escapes in %q: %v", args[1], err)
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(text), 0o600))
+}
+
+// cmdMkbig writes a file of n bytes 'x': "mkbig big.txt 65537".
+func cmdMkbig(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: mkbig file size")
+	}
+	n, err := strconv.Atoi(args[1])
+	if err != nil || n < 0 {
+		ts.Fatalf("mkbig: bad size %q", args[1])
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(strings.Repeat("x", n)), 0o600))
+}
+
+// cmdDamage overwrites every regular file in a directory with bytes that
+// are not an envelope, keeping its mode: "damage $PALYRA_VAULT_DIR/objects".
+func cmdDamage(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: damage dir")
+	}
+	entries, err := os.ReadDir(ts.MkAbs(args[0]))
+	ts.Check(err)
+	for _, e := range entries {
+		if e.Type().IsRegular() {
+			ts.Check(os.WriteFile(filepath.Join(ts.MkAbs(args[0]), e.Name()), []byte("not an envelope"), 0o600))
+		}
+	}
+}
