@@ -7,8 +7,12 @@
 // Checks that rest on Unix ownership and permission bits (owner uid,
 // group/world bits) apply on Unix-like systems only. On Windows, whose access
 // control lives in ACLs that these checks cannot judge, they are skipped:
-// there the functions still refuse symbolic links and wrong file types, and
-// directory fsync is a no-op because Windows cannot open a directory for it.
+// there the functions still refuse symbolic links, junctions and wrong file
+// types, and directory fsync is a no-op because Windows cannot open a
+// directory for it. What Windows needs instead is handled there: files are
+// published by renaming through the temporary file's handle (or MoveFileEx
+// with a bounded retry), and reads share delete access, so that readers and
+// writers of one file never lock each other out.
 //
 // Every unsafe condition found is reported as an *UnsafeError, which wraps
 // ErrUnsafe and whose message names the path, says what is wrong and how to
@@ -45,6 +49,11 @@ const TempPrefix = ".tmp-"
 // file name, so the temp name stays under common 255-byte name limits.
 const maxTempBase = 200
 
+// errLink is returned by openNoFollow on Windows for a symbolic link or
+// other reparse point; openRegular turns it into an *UnsafeError. (On Unix
+// O_NOFOLLOW fails with ELOOP, which openRegular recognises by Lstat.)
+var errLink = errors.New("is a symbolic link or other reparse point")
+
 // IsTemp reports whether name (a base name, not a path) is the name of a
 // temporary file made by WriteFileAtomic.
 func IsTemp(name string) bool { return strings.HasPrefix(name, TempPrefix) }
@@ -68,8 +77,8 @@ func (e *UnsafeError) Error() string {
 // Unwrap returns ErrUnsafe, so errors.Is(err, ErrUnsafe) holds.
 func (e *UnsafeError) Unwrap() error { return ErrUnsafe }
 
-// unsafe builds an *UnsafeError.
-func unsafe(what, path, problem, fix string) error {
+// refuse builds an *UnsafeError.
+func refuse(what, path, problem, fix string) error {
 	return &UnsafeError{What: what, Path: path, Problem: problem, Fix: fix}
 }
 
@@ -77,21 +86,37 @@ func unsafe(what, path, problem, fix string) error {
 // the file system after a crash, sees either the old content or the new one
 // and never a mix. It creates a temporary file (see TempPrefix) in the same
 // directory with O_EXCL and mode 0600, writes data, sets perm (exactly, not
-// filtered by the umask), fsyncs and closes it, renames it over path and then
-// fsyncs the directory, so the new content is durable once it returns nil.
+// filtered by the umask), fsyncs it and renames it over path, then makes
+// the rename durable (a directory fsync on Unix, a flush of the renamed file
+// on Windows), so the new content survives a crash once it returns nil.
+//
+// On Windows the rename goes through the temporary file's handle with POSIX
+// semantics where the file system offers them (Windows 10 1607 and later,
+// NTFS), which replaces path even while readers hold it open; elsewhere it
+// uses MoveFileEx(MOVEFILE_REPLACE_EXISTING|MOVEFILE_WRITE_THROUGH),
+// retried for about two seconds while another process's open handle blocks
+// it. Readers in this package (ReadFileLimited, ReadPrefix) share delete
+// access, so they never block a writer.
 //
 // It refuses, with an error wrapping ErrUnsafe, when path exists and is a
-// symbolic link or not a regular file. On any failure before the rename it
-// removes the temporary file and leaves path untouched. If only the final
-// directory fsync fails, path already holds the new content and the error
-// says so. The directory must already exist.
-func WriteFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
+// symbolic link (or, on Windows, another reparse point such as a junction)
+// or not a regular file. On any failure before the rename it removes the
+// temporary file and leaves path untouched. If only the final step that
+// makes the rename durable fails, path already holds the new content and
+// the error says so. The directory must already exist.
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	return writeFileAtomic(path, data, perm, createOptions{})
+}
+
+// writeFileAtomic is WriteFileAtomic with platform options for the
+// temporary file (on Windows, its security descriptor).
+func writeFileAtomic(path string, data []byte, perm os.FileMode, co createOptions) (err error) {
 	if fi, lerr := os.Lstat(path); lerr == nil {
-		if fi.Mode()&fs.ModeSymlink != 0 {
-			return unsafe("file", path, "is a symbolic link", "remove the link; files are never written through symlinks")
+		if fi.Mode()&fs.ModeSymlink != 0 || fi.Mode()&fs.ModeIrregular != 0 {
+			return refuse("file", path, "is a symbolic link", "remove the link; files are never written through symlinks")
 		}
 		if !fi.Mode().IsRegular() {
-			return unsafe("file", path, "is not a regular file ("+describeType(fi.Mode())+")", "move it out of the way")
+			return refuse("file", path, "is not a regular file ("+describeType(fi.Mode())+")", "move it out of the way")
 		}
 	} else if !errors.Is(lerr, fs.ErrNotExist) {
 		return fmt.Errorf("writing %q: %w", path, lerr)
@@ -101,44 +126,55 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
 	if dir == "" {
 		dir = "."
 	}
-	tmp, err := createTemp(dir, base)
+	tmp, err := createTemp(dir, base, co)
 	if err != nil {
 		return fmt.Errorf("writing %q: %w", path, err)
 	}
 	tmpName := tmp.Name()
+	published := false
 	defer func() {
-		if err != nil {
+		if err != nil && !published {
 			_ = tmp.Close()
 			_ = os.Remove(tmpName)
 		}
 	}()
-	if _, err = tmp.Write(data); err != nil {
+	if err = fillTemp(tmp, data, perm); err != nil {
 		return fmt.Errorf("writing %q: %w", path, err)
 	}
-	if perm.Perm() != 0o600 {
-		if err = tmp.Chmod(perm.Perm()); err != nil {
-			return fmt.Errorf("writing %q: %w", path, err)
+	published, err = publish(tmp, path, true)
+	if err != nil {
+		if published {
+			// The new content is in place: removing anything now would
+			// lose it, so report without the deferred cleanup.
+			return fmt.Errorf("wrote %q but could not make it durable: %w", path, err)
 		}
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("writing %q: syncing: %w", path, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("writing %q: %w", path, err)
-	}
-	if err = os.Rename(tmpName, path); err != nil {
 		return fmt.Errorf("writing %q: %w", path, err)
 	}
 	if serr := SyncDir(dir); serr != nil {
-		// The rename happened: removing anything now would lose the new
-		// content, so report without the cleanup the deferred func does.
 		return fmt.Errorf("wrote %q but could not make its directory entry durable: %w", path, serr)
 	}
 	return nil
 }
 
+// fillTemp writes data to the new temporary file tmp, sets perm when it is
+// not the 0600 tmp was created with, and fsyncs it.
+func fillTemp(tmp *os.File, data []byte, perm os.FileMode) error {
+	if _, err := tmp.Write(data); err != nil {
+		return err
+	}
+	if perm.Perm() != 0o600 {
+		if err := tmp.Chmod(perm.Perm()); err != nil {
+			return err
+		}
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("syncing: %w", err)
+	}
+	return nil
+}
+
 // createTemp creates a new temp file for base in dir with O_EXCL and 0600.
-func createTemp(dir, base string) (*os.File, error) {
+func createTemp(dir, base string, co createOptions) (*os.File, error) {
 	if len(base) > maxTempBase {
 		base = base[:maxTempBase]
 	}
@@ -149,7 +185,7 @@ func createTemp(dir, base string) (*os.File, error) {
 			return nil, err
 		}
 		name := filepath.Join(dir, TempPrefix+base+"-"+hex.EncodeToString(rnd[:]))
-		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		f, err := openTemp(name, co)
 		if err == nil {
 			return f, nil
 		}
@@ -230,10 +266,10 @@ func EnsurePrivateDir(path string) error {
 		return fmt.Errorf("checking directory %q: %w", path, err)
 	}
 	if fi.Mode()&fs.ModeSymlink != 0 {
-		return unsafe("directory", path, "is a symbolic link", "replace it with a real directory; symlinks are refused so the data cannot be redirected")
+		return refuse("directory", path, "is a symbolic link", "replace it with a real directory; symlinks are refused so the data cannot be redirected")
 	}
 	if !fi.IsDir() {
-		return unsafe("directory", path, "is not a directory ("+describeType(fi.Mode())+")", "move it out of the way")
+		return refuse("directory", path, "is not a directory ("+describeType(fi.Mode())+")", "move it out of the way")
 	}
 	return checkOwnerAndMode(path, fi, true)
 }
@@ -250,10 +286,10 @@ func CheckPrivateFile(path string) error {
 		return fmt.Errorf("checking file %q: %w", path, err)
 	}
 	if fi.Mode()&fs.ModeSymlink != 0 {
-		return unsafe("file", path, "is a symbolic link", "replace it with a regular file; symlinks are refused so the data cannot be redirected")
+		return refuse("file", path, "is a symbolic link", "replace it with a regular file; symlinks are refused so the data cannot be redirected")
 	}
 	if !fi.Mode().IsRegular() {
-		return unsafe("file", path, "is not a regular file ("+describeType(fi.Mode())+")", "move it out of the way")
+		return refuse("file", path, "is not a regular file ("+describeType(fi.Mode())+")", "move it out of the way")
 	}
 	return checkOwnerAndMode(path, fi, false)
 }
@@ -280,7 +316,10 @@ func describeType(m fs.FileMode) string {
 
 // ReadFileLimited reads the whole regular file at path, refusing to follow a
 // symbolic link in its last component (O_NOFOLLOW on Unix; on Windows the
-// file opened is compared with the one Lstat saw). It fails with an error
+// file is opened with FILE_FLAG_OPEN_REPARSE_POINT and any reparse point,
+// such as a symbolic link or junction, is refused). On Windows it opens the
+// file sharing read, write and delete access, so a reader never blocks
+// WriteFileAtomic replacing the file or os.Remove deleting it. It fails with an error
 // wrapping ErrTooLarge when the file holds more than max bytes, wrapping
 // ErrUnsafe for a symlink or a file that is not regular (a FIFO is never
 // waited on), and wrapping fs.ErrNotExist when the file is missing.
@@ -337,11 +376,14 @@ func ReadPrefix(path string, n int) ([]byte, error) {
 func openRegular(path string) (*os.File, fs.FileInfo, error) {
 	f, err := openNoFollow(path)
 	if err != nil {
+		if errors.Is(err, errLink) {
+			return nil, nil, refuse("file", path, "is a symbolic link", "replace it with a regular file; symlinks are never followed")
+		}
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, nil, fmt.Errorf("reading %q: %w", path, err)
 		}
 		if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
-			return nil, nil, unsafe("file", path, "is a symbolic link", "replace it with a regular file; symlinks are never followed")
+			return nil, nil, refuse("file", path, "is a symbolic link", "replace it with a regular file; symlinks are never followed")
 		}
 		return nil, nil, fmt.Errorf("reading %q: %w", path, err)
 	}
@@ -352,7 +394,7 @@ func openRegular(path string) (*os.File, fs.FileInfo, error) {
 	}
 	if !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, nil, unsafe("file", path, "is not a regular file ("+describeType(fi.Mode())+")", "move it out of the way")
+		return nil, nil, refuse("file", path, "is not a regular file ("+describeType(fi.Mode())+")", "move it out of the way")
 	}
 	return f, fi, nil
 }

@@ -3,12 +3,15 @@ package fsutil
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/palyra/palyra-vault/internal/testutil"
 )
 
 // dirNames lists the names in dir, sorted.
@@ -26,7 +29,7 @@ func dirNames(t *testing.T, dir string) []string {
 }
 
 func TestWriteFileAtomicReplacesContentAndLeavesNoTemp(t *testing.T) {
-	dir := t.TempDir()
+	dir := testutil.TempDir(t)
 	path := filepath.Join(dir, "obj")
 	// Each write is shorter or longer than the last, so a write that
 	// truncated or appended instead of replacing would show.
@@ -48,15 +51,13 @@ func TestWriteFileAtomicReplacesContentAndLeavesNoTemp(t *testing.T) {
 }
 
 func TestWriteFileAtomicRefusesSymlinkAndLeavesTargetAlone(t *testing.T) {
-	dir := t.TempDir()
+	dir := testutil.TempDir(t)
 	target := filepath.Join(dir, "target")
 	if err := os.WriteFile(target, []byte("original"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	link := filepath.Join(dir, "link")
-	if err := os.Symlink(target, link); err != nil {
-		t.Skipf("cannot create symlinks here: %v", err)
-	}
+	testutil.Symlink(t, target, link)
 
 	err := WriteFileAtomic(link, []byte("replacement"), 0o600)
 	if !errors.Is(err, ErrUnsafe) {
@@ -77,7 +78,7 @@ func TestWriteFileAtomicRefusesSymlinkAndLeavesTargetAlone(t *testing.T) {
 }
 
 func TestWriteFileAtomicFailsWithoutLeavingFiles(t *testing.T) {
-	dir := t.TempDir()
+	dir := testutil.TempDir(t)
 	if err := os.Mkdir(filepath.Join(dir, "adir"), 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +126,7 @@ func TestIsTempRecognisesOnlyTempNames(t *testing.T) {
 }
 
 func TestRemoveStaleTempsRemovesOnlyTempFiles(t *testing.T) {
-	dir := t.TempDir()
+	dir := testutil.TempDir(t)
 	for _, name := range []string{"keep", TempPrefix + "keep-1", TempPrefix + "other-2"} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o600); err != nil {
 			t.Fatal(err)
@@ -150,7 +151,7 @@ func TestRemoveStaleTempsRemovesOnlyTempFiles(t *testing.T) {
 }
 
 func TestEnsurePrivateDirCreatesMissingDirectories(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "a", "b", "vault")
+	path := filepath.Join(testutil.TempDir(t), "a", "b", "vault")
 	if err := EnsurePrivateDir(path); err != nil {
 		t.Fatalf("EnsurePrivateDir: %v", err)
 	}
@@ -168,7 +169,7 @@ func TestEnsurePrivateDirCreatesMissingDirectories(t *testing.T) {
 }
 
 func TestEnsurePrivateDirRefusesSymlinkAndFile(t *testing.T) {
-	base := t.TempDir()
+	base := testutil.TempDir(t)
 	realDir := filepath.Join(base, "real")
 	if err := os.Mkdir(realDir, 0o700); err != nil {
 		t.Fatal(err)
@@ -177,23 +178,26 @@ func TestEnsurePrivateDirRefusesSymlinkAndFile(t *testing.T) {
 	if err := os.WriteFile(file, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	link := filepath.Join(base, "link")
-	if err := os.Symlink(realDir, link); err != nil {
-		t.Skipf("cannot create symlinks here: %v", err)
-	}
 	tests := []struct {
-		name, path, wantMsg string
+		name    string
+		path    func(t *testing.T) string
+		wantMsg string
 	}{
-		{"symlink to a private directory", link, "is a symbolic link"},
-		{"regular file", file, "is not a directory (a regular file)"},
+		{"symlink to a private directory", func(t *testing.T) string {
+			link := filepath.Join(base, "link")
+			testutil.Symlink(t, realDir, link)
+			return link
+		}, "is a symbolic link"},
+		{"regular file", func(*testing.T) string { return file }, "is not a directory (a regular file)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := EnsurePrivateDir(tt.path)
+			path := tt.path(t)
+			err := EnsurePrivateDir(path)
 			if !errors.Is(err, ErrUnsafe) {
 				t.Fatalf("EnsurePrivateDir: got %v, want ErrUnsafe", err)
 			}
-			if !strings.Contains(err.Error(), tt.wantMsg) || !strings.Contains(err.Error(), tt.path) {
+			if !strings.Contains(err.Error(), tt.wantMsg) || !strings.Contains(err.Error(), fmt.Sprintf("%q", path)) {
 				t.Errorf("error %q does not name the path and say %q", err, tt.wantMsg)
 			}
 		})
@@ -201,7 +205,7 @@ func TestEnsurePrivateDirRefusesSymlinkAndFile(t *testing.T) {
 }
 
 func TestReadFileLimitedEnforcesLimit(t *testing.T) {
-	dir := t.TempDir()
+	dir := testutil.TempDir(t)
 	path := filepath.Join(dir, "f")
 	content := bytes.Repeat([]byte{1, 2, 3, 0}, 25) // 100 bytes
 	if err := os.WriteFile(path, content, 0o600); err != nil {
@@ -244,32 +248,35 @@ func TestReadFileLimitedEnforcesLimit(t *testing.T) {
 }
 
 func TestReadsRefuseSymlinkDirectoryAndMissingFile(t *testing.T) {
-	dir := t.TempDir()
+	dir := testutil.TempDir(t)
 	target := filepath.Join(dir, "target")
 	if err := os.WriteFile(target, []byte("secret"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	link := filepath.Join(dir, "link")
-	if err := os.Symlink(target, link); err != nil {
-		t.Skipf("cannot create symlinks here: %v", err)
-	}
-	readers := map[string]func(string) ([]byte, error){
-		"ReadFileLimited": func(p string) ([]byte, error) { return ReadFileLimited(p, 1<<20) },
-		"ReadPrefix":      func(p string) ([]byte, error) { return ReadPrefix(p, 3) },
+	readers := []struct {
+		name string
+		read func(string) ([]byte, error)
+	}{
+		{"ReadFileLimited", func(p string) ([]byte, error) { return ReadFileLimited(p, 1<<20) }},
+		{"ReadPrefix", func(p string) ([]byte, error) { return ReadPrefix(p, 3) }},
 	}
 	tests := []struct {
 		name     string
-		path     string
+		path     func(t *testing.T, reader string) string
 		sentinel error
 	}{
-		{"symlink", link, ErrUnsafe},
-		{"directory", dir, ErrUnsafe},
-		{"missing file", filepath.Join(dir, "missing"), fs.ErrNotExist},
+		{"symlink", func(t *testing.T, reader string) string {
+			link := filepath.Join(dir, "link-"+reader)
+			testutil.Symlink(t, target, link)
+			return link
+		}, ErrUnsafe},
+		{"directory", func(*testing.T, string) string { return dir }, ErrUnsafe},
+		{"missing file", func(*testing.T, string) string { return filepath.Join(dir, "missing") }, fs.ErrNotExist},
 	}
-	for rname, read := range readers {
+	for _, r := range readers {
 		for _, tt := range tests {
-			t.Run(rname+" "+tt.name, func(t *testing.T) {
-				got, err := read(tt.path)
+			t.Run(r.name+" "+tt.name, func(t *testing.T) {
+				got, err := r.read(tt.path(t, r.name))
 				if !errors.Is(err, tt.sentinel) {
 					t.Fatalf("got %q, err %v; want error wrapping %v", got, err, tt.sentinel)
 				}
@@ -282,7 +289,7 @@ func TestReadsRefuseSymlinkDirectoryAndMissingFile(t *testing.T) {
 }
 
 func TestReadPrefixReturnsAtMostNBytes(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "f")
+	path := filepath.Join(testutil.TempDir(t), "f")
 	content := []byte("0123456789")
 	if err := os.WriteFile(path, content, 0o600); err != nil {
 		t.Fatal(err)
@@ -311,30 +318,37 @@ func TestReadPrefixReturnsAtMostNBytes(t *testing.T) {
 }
 
 func TestCheckPrivateFileRefusesSymlinkAndDirectory(t *testing.T) {
-	dir := t.TempDir()
+	dir := testutil.TempDir(t)
 	target := filepath.Join(dir, "target")
 	if err := os.WriteFile(target, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := CheckPrivateFile(target); err != nil {
-		t.Errorf("CheckPrivateFile on a fresh 0600 file: %v", err)
+	tests := []struct {
+		name     string
+		path     func(t *testing.T) string
+		sentinel error // nil: accepted
+	}{
+		{"fresh 0600 file", func(*testing.T) string { return target }, nil},
+		{"symlink", func(t *testing.T) string {
+			link := filepath.Join(dir, "link")
+			testutil.Symlink(t, target, link)
+			return link
+		}, ErrUnsafe},
+		{"directory", func(*testing.T) string { return dir }, ErrUnsafe},
+		{"missing file", func(*testing.T) string { return filepath.Join(dir, "missing") }, fs.ErrNotExist},
 	}
-	link := filepath.Join(dir, "link")
-	if err := os.Symlink(target, link); err != nil {
-		t.Skipf("cannot create symlinks here: %v", err)
-	}
-	for _, p := range []string{link, dir} {
-		if err := CheckPrivateFile(p); !errors.Is(err, ErrUnsafe) {
-			t.Errorf("CheckPrivateFile(%q) = %v, want ErrUnsafe", p, err)
-		}
-	}
-	if err := CheckPrivateFile(filepath.Join(dir, "missing")); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("CheckPrivateFile on missing file = %v, want fs.ErrNotExist", err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckPrivateFile(tt.path(t))
+			if tt.sentinel == nil && err != nil || tt.sentinel != nil && !errors.Is(err, tt.sentinel) {
+				t.Errorf("CheckPrivateFile = %v, want %v", err, tt.sentinel)
+			}
+		})
 	}
 }
 
 func TestLockExcludesSecondLockerInSameProcess(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "lock")
+	path := filepath.Join(testutil.TempDir(t), "lock")
 	unlock, ok, err := TryLockExclusive(path)
 	if err != nil || !ok {
 		t.Fatalf("first TryLockExclusive: ok %v, err %v", ok, err)
@@ -359,15 +373,13 @@ func TestLockExcludesSecondLockerInSameProcess(t *testing.T) {
 }
 
 func TestLockRefusesSymlinkedLockFile(t *testing.T) {
-	dir := t.TempDir()
+	dir := testutil.TempDir(t)
 	target := filepath.Join(dir, "elsewhere")
 	if err := os.WriteFile(target, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	link := filepath.Join(dir, "lock")
-	if err := os.Symlink(target, link); err != nil {
-		t.Skipf("cannot create symlinks here: %v", err)
-	}
+	testutil.Symlink(t, target, link)
 	if _, err := LockExclusive(t.Context(), link); !errors.Is(err, ErrUnsafe) {
 		t.Errorf("LockExclusive on symlink = %v, want ErrUnsafe", err)
 	}

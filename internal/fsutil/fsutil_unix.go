@@ -16,6 +16,33 @@ func openNoFollow(path string) (*os.File, error) {
 	return os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 }
 
+// createOptions has nothing to choose on Unix: a temporary file's access
+// is its mode, set with Chmod.
+type createOptions struct{}
+
+// openTemp creates the new temporary file name with O_EXCL and mode 0600.
+func openTemp(name string, _ createOptions) (*os.File, error) {
+	return os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+}
+
+// publish closes the complete, fsynced temporary file tmp and gives it the
+// name path: with rename(2) when replace is set, which atomically replaces
+// any file at path; otherwise with link(2), which fails with EEXIST when
+// anything exists at path (the caller removes the temporary name). It
+// reports whether path now holds the new content; making the change
+// durable is the caller's directory fsync.
+func publish(tmp *os.File, path string, replace bool) (published bool, err error) {
+	if err := tmp.Close(); err != nil {
+		return false, err
+	}
+	if replace {
+		err = os.Rename(tmp.Name(), path)
+	} else {
+		err = os.Link(tmp.Name(), path)
+	}
+	return err == nil, err
+}
+
 // lockOpenFlags are the flags the lock file is opened with: created if
 // missing, never through a symlink.
 const lockOpenFlags = os.O_CREATE | os.O_RDONLY | syscall.O_NOFOLLOW
@@ -30,7 +57,7 @@ func checkOwnerAndMode(path string, fi fs.FileInfo, isDir bool) error {
 	}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		if uid := os.Geteuid(); int(st.Uid) != uid {
-			return unsafe(what, path,
+			return refuse(what, path,
 				fmt.Sprintf("is owned by uid %d, not by the current user (uid %d)", st.Uid, uid),
 				fmt.Sprintf("run chown %d %q or use a %s you own", uid, path, what))
 		}
@@ -50,7 +77,7 @@ func checkOwnerAndMode(path string, fi fs.FileInfo, isDir bool) error {
 	default:
 		problem = "is readable by group or others"
 	}
-	return unsafe(what, path,
+	return refuse(what, path,
 		fmt.Sprintf("%s (mode %04o)", problem, uint32(perm)),
 		fmt.Sprintf("run chmod %s %q", fixMode, path))
 }

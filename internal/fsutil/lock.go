@@ -70,7 +70,7 @@ func newFlock(path string) *flock.Flock {
 // lockError explains a failure to open or lock the lock file.
 func lockError(path string, err error) error {
 	if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
-		return unsafe("lock file", path, "is a symbolic link", "remove the link")
+		return refuse("lock file", path, "is a symbolic link", "remove the link")
 	}
 	return fmt.Errorf("locking %q: %w", path, err)
 }
