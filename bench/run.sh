@@ -6,12 +6,14 @@
 #
 # It builds the test binary once, builds the fixtures (10 000 sealed secrets,
 # written durably) once in a temporary directory, lets the disk settle, and
-# then runs the whole set COUNT times, each time in a fresh process, so that
-# each benchmark and its floor are measured close together in time, again and
-# again, rather than all runs of one and then all runs of the other.
+# then runs COUNT rounds. In each round every benchmark runs once, in its own
+# process, right next to its floor: Put beside Floor/durable-write, Get beside
+# Floor/read+open, the pair's order alternating from round to round, so that
+# a slow drift of the machine (fsync latency wanders a lot on a shared disk)
+# weighs on a benchmark and its floor alike.
 #
 # Usage: bench/run.sh [raw-output-file]
-#   COUNT=5        runs of the whole set
+#   COUNT=5        rounds
 #   BENCHTIME=1s   -test.benchtime of each benchmark
 #   BENCHSTAT=1    also summarise with benchstat (golang.org/x/perf), using the
 #                  one on PATH or fetching it through the Go module proxy
@@ -27,20 +29,27 @@ benchtime=${BENCHTIME:-1s}
 work=$(mktemp -d "${TMPDIR:-/tmp}/palyra-vault-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 out=${1:-$work/raw.txt}
-bench='^Benchmark(Put|Get|List|Delete|Floor)$'
 
 go test -c -o "$work/vault.test" ./vault/
 export PALYRA_VAULT_BENCH_DIR=$work/fixtures
 echo "building fixtures in $PALYRA_VAULT_BENCH_DIR" >&2
-"$work/vault.test" -test.run '^$' -test.bench "$bench" -test.benchtime 1x >/dev/null
+"$work/vault.test" -test.run '^$' -test.bench . -test.benchtime 1x >/dev/null
 sync
 sleep 3
 
-echo "running the benchmarks $count times, -test.benchtime $benchtime" >&2
+echo "running $count rounds, -test.benchtime $benchtime" >&2
+run() { "$work/vault.test" -test.run '^$' -test.bench "$1" -test.benchtime "$benchtime" | tee -a "$out" >&2; }
+put='^BenchmarkPut$' putFloor='^BenchmarkFloor$/^durable-write/'
+get='^BenchmarkGet$' getFloor='^BenchmarkFloor$/^read\+open/'
 : >"$out"
 for i in $(seq "$count"); do
-	echo "run $i of $count" >&2
-	"$work/vault.test" -test.run '^$' -test.bench "$bench" -test.benchtime "$benchtime" | tee -a "$out" >&2
+	echo "round $i of $count" >&2
+	if ((i % 2)); then
+		run "$put"; run "$putFloor"; run "$get"; run "$getFloor"
+	else
+		run "$putFloor"; run "$put"; run "$getFloor"; run "$get"
+	fi
+	run '^Benchmark(List|Delete)$'
 done
 
 # Medians per benchmark, then ratios. Names lose their -GOMAXPROCS suffix.

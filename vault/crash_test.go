@@ -334,7 +334,7 @@ func TestKillNineAtRandomMomentsLosesNoAcknowledgedWriteAndTearsNoObject(t *test
 		case p <= 2:
 			read() // "ready"
 		default:
-			for acks, want := 0, 1+rng.IntN(16); acks < want; {
+			for acks, want := 0, 1+rng.IntN(10); acks < want; {
 				read()
 				if strings.HasPrefix(lines[len(lines)-1], "ack ") {
 					acks++
