@@ -1,0 +1,64 @@
+package cmdutil
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/palyra/palyra-vault/vault"
+)
+
+func TestParseRefArgs(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		want    vault.Ref
+		wantIs  error
+		wantMsg string
+	}{
+		{"scope and key", []string{"plugins/github", "token"}, vault.Ref{Scope: "plugins/github", Key: "token"}, nil, ""},
+		{"ref", []string{"vault://principal:alice/api.key"}, vault.Ref{Scope: "principal:alice", Key: "api.key"}, nil, ""},
+		{"bad scope", []string{"Plugins", "token"}, vault.Ref{}, vault.ErrInvalidScope, `invalid scope "Plugins"`},
+		{"bad key", []string{"global", "a/b"}, vault.Ref{}, vault.ErrInvalidKey, `invalid key "a/b"`},
+		{"bare scope/key", []string{"global/k"}, vault.Ref{}, vault.ErrInvalidRef, `must start with "vault://"`},
+		{"ref without key", []string{"vault://global"}, vault.Ref{}, vault.ErrInvalidRef, "needs a scope and a key"},
+		{"no arguments", nil, vault.Ref{}, nil, "got 0 arguments"},
+		{"three arguments", []string{"a", "b", "sk-secret"}, vault.Ref{}, nil, "got 3 arguments"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseRefArgs(tt.args)
+			if tt.wantMsg == "" {
+				if err != nil || got != tt.want {
+					t.Fatalf("ParseRefArgs = %v, %v; want %v", got, err, tt.want)
+				}
+				return
+			}
+			var usage *UsageError
+			if err == nil || !errors.As(err, &usage) || !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Fatalf("error = %v, want a usage error containing %q", err, tt.wantMsg)
+			}
+			if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
+				t.Fatalf("error %v does not wrap %v", err, tt.wantIs)
+			}
+			if strings.Contains(err.Error(), "sk-secret") {
+				t.Fatalf("error repeats an argument: %v", err)
+			}
+		})
+	}
+}
+
+func TestHintsCollectsEveryLayerOutermostFirst(t *testing.T) {
+	inner := WithHints(errors.New("base"), "inner")
+	outer := WithHints(fmt.Errorf("wrapped: %w", inner), "outer1", "outer2")
+	if got := Hints(outer); strings.Join(got, ",") != "outer1,outer2,inner" {
+		t.Fatalf("Hints = %q", got)
+	}
+	if got := Hints(errors.New("plain")); got != nil {
+		t.Fatalf("Hints of a plain error = %q, want none", got)
+	}
+	if WithHints(nil, "x") != nil {
+		t.Fatal("WithHints(nil) is not nil")
+	}
+}

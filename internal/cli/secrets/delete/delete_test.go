@@ -1,0 +1,65 @@
+package delete
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/palyra/palyra-vault/internal/cli/clitest"
+	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
+	"github.com/palyra/palyra-vault/internal/iostreams"
+	"github.com/palyra/palyra-vault/vault"
+)
+
+func TestNewCmdDeleteForceIsMissingOK(t *testing.T) {
+	for _, flag := range []string{"--missing-ok", "--force", "-f"} {
+		ios, _, _, _ := iostreams.Test()
+		var got *DeleteOptions
+		cmd := NewCmdDelete(&cmdutil.Factory{IOStreams: ios}, func(o *DeleteOptions) error { got = o; return nil })
+		cmd.SetArgs([]string{"global", "k", flag})
+		cmd.SetOut(new(bytes.Buffer))
+		if err := cmd.Execute(); err != nil {
+			t.Fatal(err)
+		}
+		if !got.MissingOK {
+			t.Errorf("%s did not set MissingOK", flag)
+		}
+	}
+}
+
+func TestDelete(t *testing.T) {
+	tests := []struct {
+		name      string
+		stored    bool
+		missingOK bool
+		wantOut   string
+		wantErr   error
+	}{
+		{"stored", true, false, "deleted vault://global/k\n", nil},
+		{"missing", false, false, "", vault.ErrNotFound},
+		{"missing, --missing-ok", false, true, "vault://global/k was not stored; nothing deleted\n", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, open := clitest.Vault(t)
+			ctx := context.Background()
+			if tt.stored {
+				if _, err := v.Put(ctx, "global", "k", []byte("x")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ios, _, out, _ := iostreams.Test()
+			err := deleteRun(ctx, &DeleteOptions{IO: ios, Vault: open, Ref: vault.Ref{Scope: "global", Key: "k"}, MissingOK: tt.missingOK})
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
+				t.Fatalf("error = %v, want %v", err, tt.wantErr)
+			}
+			if out.String() != tt.wantOut {
+				t.Fatalf("stdout = %q, want %q", out, tt.wantOut)
+			}
+			if _, err := v.Stat(ctx, "global", "k"); !errors.Is(err, vault.ErrNotFound) {
+				t.Fatalf("after delete Stat error = %v, want not found", err)
+			}
+		})
+	}
+}

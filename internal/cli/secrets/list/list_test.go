@@ -1,0 +1,89 @@
+package list
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/palyra/palyra-vault/internal/cli/clitest"
+	"github.com/palyra/palyra-vault/internal/iostreams"
+	"github.com/palyra/palyra-vault/vault"
+)
+
+func TestListOutputAdaptsToTheTerminal(t *testing.T) {
+	v, open := clitest.Vault(t)
+	ctx := context.Background()
+	for _, r := range []vault.Ref{{Scope: "global", Key: "zeta"}, {Scope: "global", Key: "alpha"}, {Scope: "plugins/github", Key: "token"}} {
+		if _, err := v.Put(ctx, r.Scope, r.Key, []byte("sk-"+r.Key)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name      string
+		tty, json bool
+		scope     string
+		check     func(t *testing.T, out string)
+	}{
+		{"terminal: table with header", true, false, "", func(t *testing.T, out string) {
+			lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+			if len(lines) != 4 || !strings.HasPrefix(lines[0], "SCOPE") || !strings.HasPrefix(lines[1], "global ") || !strings.Contains(lines[1], "alpha") || !strings.HasPrefix(lines[3], "plugins/github") {
+				t.Fatalf("table = %q", out)
+			}
+			if strings.Contains(out, "\t") {
+				t.Fatalf("table has tabs: %q", out)
+			}
+		}},
+		{"piped: tab-separated, no header", false, false, "", func(t *testing.T, out string) {
+			lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+			if len(lines) != 3 || !strings.HasPrefix(lines[0], "global\talpha\t8\t") || len(strings.Split(lines[2], "\t")) != 5 {
+				t.Fatalf("plain = %q", out)
+			}
+		}},
+		{"one scope", false, false, "plugins/github", func(t *testing.T, out string) {
+			if !strings.HasPrefix(out, "plugins/github\ttoken\t") || strings.Count(out, "\n") != 1 {
+				t.Fatalf("plain = %q", out)
+			}
+		}},
+		{"json, pretty on a terminal", true, true, "", func(t *testing.T, out string) {
+			var got []map[string]any
+			if err := json.Unmarshal([]byte(out), &got); err != nil || len(got) != 3 || got[0]["key"] != "alpha" {
+				t.Fatalf("json = %q, %v", out, err)
+			}
+			if !strings.Contains(out, "\n  ") {
+				t.Fatalf("json on a terminal is not indented: %q", out)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ios, _, out, errOut := iostreams.Test()
+			ios.SetStdoutTTY(tt.tty)
+			if err := listRun(ctx, &ListOptions{IO: ios, Vault: open, Scope: tt.scope, JSON: tt.json}); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(out.String(), "sk-") || errOut.Len() != 0 {
+				t.Fatalf("out=%q errOut=%q", out, errOut)
+			}
+			tt.check(t, out.String())
+		})
+	}
+}
+
+func TestListEmptySaysSoOnlyOnATerminal(t *testing.T) {
+	_, open := clitest.Vault(t)
+	for _, tty := range []bool{false, true} {
+		ios, _, out, errOut := iostreams.Test()
+		ios.SetStdoutTTY(tty)
+		if err := listRun(context.Background(), &ListOptions{IO: ios, Vault: open, Scope: "global"}); err != nil {
+			t.Fatal(err)
+		}
+		wantNote := ""
+		if tty {
+			wantNote = "palyra: no secrets stored in scope \"global\"\n"
+		}
+		if out.Len() != 0 || errOut.String() != wantNote {
+			t.Fatalf("tty=%v: out=%q errOut=%q, want no output and note %q", tty, out, errOut, wantNote)
+		}
+	}
+}
