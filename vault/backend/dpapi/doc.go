@@ -20,15 +20,15 @@
 // by the object ID, so a file copied or renamed to another object ID fails
 // to decrypt instead of returning another object's blob. Windows binds the
 // protection to the user's logon credentials: another user, or the same
-// files on another machine, cannot decrypt them. Writes go to a temporary
-// file in the same directory (created with the owner-only DACL), are
-// flushed with FlushFileBuffers and renamed over the object: through the
-// open handle with POSIX semantics where Windows supports it (so readers
-// holding the old file do not block the write), else with
-// MoveFileEx(MOVEFILE_REPLACE_EXISTING|MOVEFILE_WRITE_THROUGH), retried
-// briefly while a reader's handle blocks it. A reader sees the old blob or
-// the new one, and an acknowledged Put survives a crash. Readers open
-// object files sharing delete access and never through a reparse point.
+// files on another machine, cannot decrypt them. Object files are written
+// with fsutil.WriteFileAtomicSD: a temporary file in the same directory,
+// created with the owner-only DACL, flushed with FlushFileBuffers and
+// renamed over the object (through the open handle with POSIX semantics
+// where Windows supports it, so readers holding the old file do not block
+// the write; else with MoveFileEx, retried briefly while a reader's handle
+// blocks it). A reader sees the old blob or the new one, and an
+// acknowledged Put survives a crash. Reads use fsutil.ReadFileLimited,
+// which shares delete access and never opens a reparse point.
 //
 // The backend exists only on Windows. On other systems New and Probe return
 // an error wrapping backend.ErrUnavailable. Its tests run as Windows

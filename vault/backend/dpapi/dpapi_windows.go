@@ -121,8 +121,10 @@ func (b *Backend) check(ctx context.Context, id *backend.ObjectID) error {
 
 // Put protects blob with DPAPI for the current user and atomically replaces
 // the object file of id. It fails with backend.ErrTooLarge when blob is
-// longer than MaxBlobSize, and with backend.ErrUnavailable when DPAPI
-// refuses to protect (for example in a session without a user profile).
+// longer than MaxBlobSize, with backend.ErrUnavailable when DPAPI refuses
+// to protect (for example in a session without a user profile), and with
+// backend.ErrPermission when the object's name is a symbolic link, junction
+// or directory (it is left alone). On failure the previous blob is kept.
 func (b *Backend) Put(ctx context.Context, id backend.ObjectID, blob []byte) error {
 	if err := b.check(ctx, &id); err != nil {
 		return err
@@ -134,7 +136,10 @@ func (b *Backend) Put(ctx context.Context, id backend.ObjectID, blob []byte) err
 	if err != nil {
 		return fmt.Errorf("putting object %q: %w: %w", id, backend.ErrUnavailable, err)
 	}
-	if err := writeFileAtomic(b.dir, string(id), encodeFile(protected), b.fileSD); err != nil {
+	if err := fsutil.WriteFileAtomicSD(filepath.Join(b.dir, string(id)), encodeFile(protected), b.fileSD); err != nil {
+		if errors.Is(err, fsutil.ErrUnsafe) {
+			return fmt.Errorf("putting object %q: %w: %w", id, backend.ErrPermission, err)
+		}
 		return fmt.Errorf("putting object %q: %w", id, err)
 	}
 	return nil
@@ -148,13 +153,13 @@ func (b *Backend) Get(ctx context.Context, id backend.ObjectID) ([]byte, error) 
 	if err := b.check(ctx, &id); err != nil {
 		return nil, err
 	}
-	data, err := readFileLimited(filepath.Join(b.dir, string(id)), int64(maxFileSize))
+	data, err := fsutil.ReadFileLimited(filepath.Join(b.dir, string(id)), int64(maxFileSize))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("getting object %q: %w", id, backend.ErrNotFound)
-	case errors.Is(err, errNotRegular):
+	case errors.Is(err, fsutil.ErrUnsafe):
 		return nil, fmt.Errorf("getting object %q: %w: %w", id, backend.ErrPermission, err)
-	case errors.Is(err, errTooBig):
+	case errors.Is(err, fsutil.ErrTooLarge):
 		return nil, fmt.Errorf("getting object %q: %w: %w", id, ErrCorrupt, err)
 	case err != nil:
 		return nil, fmt.Errorf("getting object %q: %w", id, err)

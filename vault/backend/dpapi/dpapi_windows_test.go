@@ -19,6 +19,8 @@ import (
 
 	"golang.org/x/sys/windows"
 
+	"github.com/palyra/palyra-vault/internal/fsutil"
+	"github.com/palyra/palyra-vault/internal/testutil"
 	"github.com/palyra/palyra-vault/vault/backend"
 	"github.com/palyra/palyra-vault/vault/backend/backendtest"
 )
@@ -26,7 +28,7 @@ import (
 // openBackend opens a backend on a fresh root; the caller closes it.
 func openBackend(t *testing.T) *Backend {
 	t.Helper()
-	b, err := New(tempDir(t), Options{})
+	b, err := New(testutil.TempDir(t), Options{})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -45,7 +47,7 @@ func TestConformance(t *testing.T) {
 }
 
 func TestNewCreatesMissingRoot(t *testing.T) {
-	root := filepath.Join(tempDir(t), "state", "keys", "os")
+	root := filepath.Join(testutil.TempDir(t), "state", "keys", "os")
 	b, err := New(root, Options{})
 	if err != nil {
 		t.Fatalf("New with a missing root: %v", err)
@@ -133,7 +135,7 @@ func TestGetOfAlteredFileFailsAsCorrupt(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.wineSkip != "" {
-				skipUnderWine(t, tc.wineSkip)
+				testutil.SkipUnderWine(t, tc.wineSkip)
 			}
 			if err := os.WriteFile(path, tc.edit(bytes.Clone(orig)), 0o600); err != nil {
 				t.Fatal(err)
@@ -257,7 +259,7 @@ func TestListSkipsTemporaryAndForeignFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{
-		tempPrefix + string(id) + "-0123456789abcdef",
+		fsutil.TempPrefix + string(id) + "-0123456789abcdef",
 		"notes.txt",
 		"OBJ_" + strings.Repeat("a", 64),
 		string(testID("x"))[:20],
@@ -285,7 +287,7 @@ func TestRemoveStaleTempsRemovesOnlyTemporaryFiles(t *testing.T) {
 	if err := b.Put(ctx, id, secretBlob); err != nil {
 		t.Fatal(err)
 	}
-	stale := filepath.Join(b.Dir(), tempPrefix+string(id)+"-0011223344556677")
+	stale := filepath.Join(b.Dir(), fsutil.TempPrefix+string(id)+"-0011223344556677")
 	if err := os.WriteFile(stale, []byte("half written"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +326,7 @@ func TestPutLeavesNoTemporaryFile(t *testing.T) {
 }
 
 func TestNewKeepsObjectsAcrossReopen(t *testing.T) {
-	root := tempDir(t)
+	root := testutil.TempDir(t)
 	ctx := context.Background()
 	b1, err := New(root, Options{})
 	if err != nil {
@@ -347,7 +349,7 @@ func TestNewKeepsObjectsAcrossReopen(t *testing.T) {
 }
 
 func TestNewRefusesObjectDirThatIsAFile(t *testing.T) {
-	root := tempDir(t)
+	root := testutil.TempDir(t)
 	if err := os.WriteFile(filepath.Join(root, DirName), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -358,15 +360,32 @@ func TestNewRefusesObjectDirThatIsAFile(t *testing.T) {
 }
 
 func TestNewRefusesObjectDirThatIsASymlink(t *testing.T) {
-	root := tempDir(t)
-	skipUnderWine(t, "Wine's CreateSymbolicLink reports success but creates no link")
-	target := tempDir(t)
-	if err := os.Symlink(target, filepath.Join(root, DirName)); err != nil {
-		t.Skipf("cannot create a directory symlink here (needs developer mode or privilege): %v", err)
-	}
+	root := testutil.TempDir(t)
+	target := testutil.TempDir(t)
+	testutil.Symlink(t, target, filepath.Join(root, DirName))
 	_, err := New(root, Options{})
 	if !errors.Is(err, backend.ErrPermission) {
 		t.Fatalf("New with %s as a symlink: %v; want ErrPermission", DirName, err)
+	}
+}
+
+func TestObjectNameThatIsASymlinkIsRefused(t *testing.T) {
+	b := newTestBackend(t)
+	ctx := context.Background()
+	outside := filepath.Join(testutil.TempDir(t), "outside")
+	if err := os.WriteFile(outside, []byte("not a vault object"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	id := testID("link")
+	testutil.Symlink(t, outside, filepath.Join(b.Dir(), string(id)))
+	if got, err := b.Get(ctx, id); !errors.Is(err, backend.ErrPermission) || got != nil {
+		t.Errorf("Get through a symlink = %d bytes, %v; want ErrPermission", len(got), err)
+	}
+	if err := b.Put(ctx, id, secretBlob); !errors.Is(err, backend.ErrPermission) {
+		t.Errorf("Put over a symlink = %v; want ErrPermission", err)
+	}
+	if got, err := os.ReadFile(outside); err != nil || string(got) != "not a vault object" {
+		t.Errorf("symlink target now holds %q (%v), want it untouched", got, err)
 	}
 }
 
@@ -387,7 +406,7 @@ func TestClosedBackendIsUnavailable(t *testing.T) {
 }
 
 func TestObjectDirAndFilesAreOwnerOnly(t *testing.T) {
-	skipUnderWine(t, "Wine accepts SetNamedSecurityInfo but neither stores nor enforces the DACL")
+	testutil.SkipUnderWine(t, "Wine accepts SetNamedSecurityInfo but neither stores nor enforces the DACL")
 	b := newTestBackend(t)
 	id := testID("acl")
 	if err := b.Put(context.Background(), id, secretBlob); err != nil {
@@ -409,8 +428,8 @@ func TestObjectDirAndFilesAreOwnerOnly(t *testing.T) {
 }
 
 func TestNewRestoresOwnerOnlyDACL(t *testing.T) {
-	skipUnderWine(t, "Wine accepts SetNamedSecurityInfo but neither stores nor enforces the DACL")
-	root := tempDir(t)
+	testutil.SkipUnderWine(t, "Wine accepts SetNamedSecurityInfo but neither stores nor enforces the DACL")
+	root := testutil.TempDir(t)
 	b, err := New(root, Options{})
 	if err != nil {
 		t.Fatal(err)
