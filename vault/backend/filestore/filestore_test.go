@@ -11,13 +11,14 @@ import (
 	"testing"
 
 	"github.com/palyra/palyra-vault/internal/fsutil"
+	"github.com/palyra/palyra-vault/internal/testutil"
 	"github.com/palyra/palyra-vault/vault/backend"
 	"github.com/palyra/palyra-vault/vault/backend/backendtest"
 )
 
 func newStore(t *testing.T, opts Options) *Store {
 	t.Helper()
-	s, err := New(filepath.Join(t.TempDir(), "vault"), opts)
+	s, err := New(filepath.Join(testutil.TempDir(t), "vault"), opts)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -46,7 +47,7 @@ func TestNewUsesDefaultOrGivenMaxBlobSize(t *testing.T) {
 	if got := newStore(t, Options{MaxBlobSize: 77}).MaxBlobSize(); got != 77 {
 		t.Errorf("MaxBlobSize = %d, want 77", got)
 	}
-	if _, err := New(t.TempDir(), Options{MaxBlobSize: -1}); err == nil || !strings.Contains(err.Error(), "must not be negative") {
+	if _, err := New(testutil.TempDir(t), Options{MaxBlobSize: -1}); err == nil || !strings.Contains(err.Error(), "must not be negative") {
 		t.Errorf("New with negative MaxBlobSize: %v, want an error naming the rule", err)
 	}
 }
@@ -72,14 +73,12 @@ func TestObjectIsOneFileNamedByItsID(t *testing.T) {
 
 func TestSymlinkedObjectFileIsRefused(t *testing.T) {
 	s := newStore(t, Options{})
-	outside := filepath.Join(t.TempDir(), "outside")
+	outside := filepath.Join(testutil.TempDir(t), "outside")
 	if err := os.WriteFile(outside, []byte("not a vault object"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	id := backendtest.NewID(t)
-	if err := os.Symlink(outside, filepath.Join(s.Dir(), string(id))); err != nil {
-		t.Skipf("cannot create symlinks here: %v", err)
-	}
+	testutil.Symlink(t, outside, filepath.Join(s.Dir(), string(id)))
 	ctx := t.Context()
 
 	if got, err := s.Get(ctx, id); !errors.Is(err, backend.ErrPermission) || !errors.Is(err, fsutil.ErrUnsafe) || got != nil {
@@ -243,7 +242,7 @@ func TestCancelledContextChangesNothing(t *testing.T) {
 }
 
 func TestNewRefusesObjectsPathThatIsNotADirectory(t *testing.T) {
-	root := filepath.Join(t.TempDir(), "vault")
+	root := filepath.Join(testutil.TempDir(t), "vault")
 	if err := os.Mkdir(root, 0o700); err != nil {
 		t.Fatal(err)
 	}
