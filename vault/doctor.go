@@ -1,0 +1,110 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+
+	"github.com/palyra/palyra-vault/vault/backend"
+)
+
+// Exists reports whether the vault cfg describes has been created (its
+// backend.kind marker exists), without creating or changing anything. It
+// also returns the vault root it looked at.
+func Exists(cfg Config) (bool, string, error) {
+	_, root, err := resolvePaths(cfg)
+	if err != nil {
+		return false, "", err
+	}
+	_, err = os.Lstat(filepath.Join(root, markerFile))
+	switch {
+	case err == nil:
+		return true, root, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, root, nil
+	}
+	return false, root, fmt.Errorf("checking for a vault at %s: %w", root, err)
+}
+
+// HostReport explains what this host offers a vault: which backends and
+// key sources work, and for those that do not, why and what to do.
+type HostReport struct {
+	// OS is the operating system, as runtime.GOOS names it.
+	OS string `json:"os"`
+	// Backends has one entry per backend kind, in no preference order.
+	Backends []HostCheck `json:"backends"`
+	// KeySources has one entry per key source.
+	KeySources []HostCheck `json:"key_sources"`
+	// Auto names the backend a new vault gets with backend "auto".
+	Auto backend.Kind `json:"auto"`
+}
+
+// HostCheck is whether one backend or key source works here.
+type HostCheck struct {
+	Name      string `json:"name"`
+	Available bool   `json:"available"`
+	// Reason says why it does not work; empty when it does.
+	Reason string `json:"reason,omitempty"`
+	// Advice says what to install, start or unlock; empty when there is
+	// nothing to do.
+	Advice string `json:"advice,omitempty"`
+}
+
+// Doctor probes every backend and key source on this host (by really
+// reaching the services, bounded in time) and explains each that does not
+// work. It creates and changes nothing.
+func Doctor(ctx context.Context) HostReport {
+	rep := HostReport{OS: runtime.GOOS}
+	order := autoOrder()
+	for _, k := range allKinds {
+		c := HostCheck{Name: string(k), Available: true}
+		if err := probeBackend(ctx, k); err != nil {
+			c.Available, c.Reason, c.Advice = false, err.Error(), adviceFor(k, err)
+		}
+		rep.Backends = append(rep.Backends, c)
+	}
+	// Auto picks the first available kind in its own order.
+	for _, k := range order {
+		if i := slices.IndexFunc(rep.Backends, func(c HostCheck) bool { return c.Name == string(k) }); i >= 0 && rep.Backends[i].Available {
+			rep.Auto = k
+			break
+		}
+	}
+	rep.KeySources = append(rep.KeySources,
+		HostCheck{Name: KeySourceDevice, Available: true},
+		HostCheck{Name: KeySourcePassphrase, Available: true})
+	osc := HostCheck{Name: KeySourceOS, Available: true}
+	if kind := osKeyStoreKind(); kind == "" {
+		osc.Available, osc.Reason = false, fmt.Sprintf("no supported secret store on %s", runtime.GOOS)
+		osc.Advice = "use key source device or passphrase"
+	} else if err := probeBackend(ctx, kind); err != nil {
+		osc.Available, osc.Reason, osc.Advice = false, err.Error(), adviceFor(kind, err)
+	}
+	rep.KeySources = append(rep.KeySources, osc)
+	return rep
+}
+
+// adviceFor says what to do about backend k failing with err.
+func adviceFor(k backend.Kind, err error) string {
+	if h := hintOf(err); h != "" {
+		return h
+	}
+	switch k {
+	case backend.KindSecretService:
+		if runtime.GOOS != "linux" && !strings.HasSuffix(runtime.GOOS, "bsd") {
+			return "the Secret Service exists on Linux and BSD desktops only"
+		}
+		return "install and start a Secret Service provider (gnome-keyring, or KeePassXC with its Secret Service integration) in your desktop session, and make sure DBUS_SESSION_BUS_ADDRESS reaches it; on a headless host use encrypted_file"
+	case backend.KindKeychain:
+		return "the keychain exists on macOS only"
+	case backend.KindDPAPI:
+		return "DPAPI exists on Windows only"
+	}
+	return ""
+}
