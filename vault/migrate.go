@@ -114,6 +114,7 @@ func (v *Vault) Migrate(ctx context.Context, to backend.Kind) (MigrateReport, er
 	}
 	switched = true
 	v.backend, v.info.Backend = dst, to
+	v.describeBackend()
 	defer src.Close()
 	rep.Removed, err = v.removeSourceCopies(ctx, src)
 	return rep, err

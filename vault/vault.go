@@ -90,6 +90,12 @@ type Info struct {
 	KeySource string       `json:"key_source"`
 	// MaxSecretSize is the largest value this vault accepts.
 	MaxSecretSize int `json:"max_secret_size"`
+	// BackendDetail says where and how the backend stores objects, when the
+	// backend can tell (for the Secret Service: collection and transport).
+	BackendDetail string `json:"backend_detail,omitempty"`
+	// BackendMaxBlobSize is the largest sealed object the backend accepts;
+	// a value's limit is this minus the envelope's overhead.
+	BackendMaxBlobSize int `json:"backend_max_object_size"`
 }
 
 // Vault is an open vault. It is safe for concurrent use by multiple
@@ -147,6 +153,7 @@ func Open(ctx context.Context, cfg Config) (*Vault, error) {
 			return nil, err
 		}
 	}
+	v.describeBackend()
 	if err = v.loadKeys(ctx, cfg); err != nil {
 		v.backend.Close()
 		return nil, err
@@ -210,6 +217,15 @@ func permissionError(what string, err error) error {
 
 // Info describes the open vault.
 func (v *Vault) Info() Info { return v.info }
+
+// describeBackend fills in the Info fields that come from the backend.
+func (v *Vault) describeBackend() {
+	v.info.BackendDetail = ""
+	if d, ok := v.backend.(backend.Describer); ok {
+		v.info.BackendDetail = d.Describe()
+	}
+	v.info.BackendMaxBlobSize = v.backend.MaxBlobSize()
+}
 
 // Close releases the backend. The vault is unusable afterwards.
 func (v *Vault) Close() error {

@@ -110,3 +110,11 @@ type HeaderReader interface {
 	// or an error wrapping ErrNotFound.
 	GetPrefix(ctx context.Context, id ObjectID, n int) ([]byte, error)
 }
+
+// Describer is implemented by backends that can say, in one line, where and
+// how they store objects (for example which collection and which transport
+// the Secret Service uses). `palyra secrets backend` shows it.
+type Describer interface {
+	// Describe returns a one-line description; it never contains secrets.
+	Describe() string
+}

@@ -264,3 +264,6 @@ type tagged struct {
 
 func (t *tagged) Error() string   { return t.err.Error() }
 func (t *tagged) Unwrap() []error { return []error{t.err, t.sentinel} }
+
+// Describe names the directory that holds the object files.
+func (s *Store) Describe() string { return "one 0600 file per object in " + s.dir }

@@ -756,3 +756,7 @@ func connect(ctx context.Context, addr string, timeout time.Duration) (*dbus.Con
 		return nil, ctx.Err()
 	}
 }
+
+// Describe returns Info().String(): the collection, the provider and
+// whether values cross the bus encrypted.
+func (s *Store) Describe() string { return s.Info().String() }
