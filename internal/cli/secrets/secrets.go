@@ -9,9 +9,11 @@ import (
 	"strings"
 
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
+	"github.com/palyra/palyra-vault/internal/cli/secrets/backendinfo"
 	deleteCmd "github.com/palyra/palyra-vault/internal/cli/secrets/delete"
 	getCmd "github.com/palyra/palyra-vault/internal/cli/secrets/get"
 	listCmd "github.com/palyra/palyra-vault/internal/cli/secrets/list"
+	"github.com/palyra/palyra-vault/internal/cli/secrets/migrate"
 	setCmd "github.com/palyra/palyra-vault/internal/cli/secrets/set"
 	"github.com/palyra/palyra-vault/vault"
 	"github.com/palyra/palyra-vault/vault/backend"
@@ -70,6 +72,8 @@ A scope is one or more segments joined by "/", each matching
 	cmd.AddCommand(getCmd.NewCmdGet(f, nil))
 	cmd.AddCommand(listCmd.NewCmdList(f, nil))
 	cmd.AddCommand(deleteCmd.NewCmdDelete(f, nil))
+	cmd.AddCommand(backendinfo.NewCmdBackend(f, nil))
+	cmd.AddCommand(migrate.NewCmdMigrate(f, nil))
 	return cmd
 }
 
