@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/palyra/palyra-vault/vault/backend"
+	"github.com/palyra/palyra-vault/vault/backend/filestore"
 	"github.com/palyra/palyra-vault/vault/internal/envelope"
 )
 
@@ -382,5 +383,28 @@ func TestTwoVaultHandlesSeeEachOthersWrites(t *testing.T) {
 	sort.Strings(keys)
 	if strings.Join(keys, ",") != "k" {
 		t.Fatalf("b lists %v", keys)
+	}
+}
+
+func TestBackendSizeLimitIsEnforcedUpFrontNamingBackendAndLimit(t *testing.T) {
+	cfg := testConfig(t)
+	v := openTest(t, cfg)
+	small, err := filestore.New(cfg.Root, filestore.Options{MaxBlobSize: 700})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.backend.Close()
+	v.backend = small
+	limit := v.maxValueSize("global", "k")
+	if _, err := v.Put(context.Background(), "global", "k", make([]byte, limit)); err != nil {
+		t.Fatalf("a value of exactly the limit (%d bytes): %v", limit, err)
+	}
+	before := hashTree(t, cfg.Root)
+	_, err = v.Put(context.Background(), "global", "k", make([]byte, limit+1))
+	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), fmt.Sprintf("the encrypted_file backend holds at most %d", limit)) {
+		t.Fatalf("Put over the backend's limit = %v", err)
+	}
+	if hashTree(t, cfg.Root) != before {
+		t.Fatal("a refused Put changed the vault")
 	}
 }
