@@ -33,6 +33,9 @@ func TestScripts(t *testing.T) {
 			e.Setenv("PALYRA_STATE_ROOT", filepath.Join(e.WorkDir, "state"))
 			e.Setenv("PALYRA_VAULT_DIR", filepath.Join(e.WorkDir, "vault"))
 			e.Setenv("PALYRA_VAULT_BACKEND", "encrypted_file")
+			// A -race binary sleeps a second at exit by default; palyra runs
+			// hundreds of times here.
+			e.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
