@@ -142,14 +142,16 @@ func promptTerminal(in *os.File, out io.Writer, prompt string) ([]byte, error) {
 		line []byte
 		err  error
 	}
+	// Catch Ctrl-C before echo goes off, so that whoever sees echo off can
+	// rely on the terminal being restored.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt)
+	defer signal.Stop(sig)
 	done := make(chan result, 1)
 	go func() {
 		line, err := readNoEcho(fd)
 		done <- result{line, err}
 	}()
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt)
-	defer signal.Stop(sig)
 
 	select {
 	case r := <-done:

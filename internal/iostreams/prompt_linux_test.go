@@ -2,6 +2,7 @@ package iostreams
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -124,5 +125,32 @@ func TestPromptTerminalCtrlDAfterALineEndsInput(t *testing.T) {
 		if i == 1 && (err == nil || !strings.Contains(err.Error(), "end of input")) {
 			t.Fatalf("second prompt after Ctrl-D: error = %v, want end of input", err)
 		}
+	}
+}
+
+// TestPromptTerminalCtrlCRestoresEcho interrupts a prompt with SIGINT (what
+// Ctrl-C sends): the prompt returns ErrInterrupted with echo back on.
+func TestPromptTerminalCtrlCRestoresEcho(t *testing.T) {
+	ctrl, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	defer ctrl.Close()
+	defer tty.Close()
+	go io.Copy(io.Discard, ctrl)
+	done := make(chan error, 1)
+	go func() {
+		_, err := promptTerminal(tty, io.Discard, "Value: ")
+		done <- err
+	}()
+	waitEchoOff(t, tty) // promptTerminal catches SIGINT before echo goes off
+	if err := unix.Kill(os.Getpid(), unix.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("error = %v, want ErrInterrupted", err)
+	}
+	if !echoOn(t, tty) {
+		t.Fatal("echo still off after Ctrl-C")
 	}
 }
