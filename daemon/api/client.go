@@ -1,0 +1,155 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"syscall"
+	"time"
+)
+
+// Client talks to a running daemon over its Unix socket. It is safe for
+// concurrent use and keeps connections open between requests.
+type Client struct {
+	socket string
+	hc     *http.Client
+}
+
+// NewClient returns a Client for the daemon listening on socket. It does not
+// connect until the first request.
+func NewClient(socket string) *Client {
+	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return dialer.DialContext(ctx, "unix", socket)
+		},
+		MaxIdleConns:          4,
+		MaxIdleConnsPerHost:   4,
+		IdleConnTimeout:       30 * time.Second,
+		ResponseHeaderTimeout: 0, // a per_use command may run for minutes; ctx bounds it
+		DisableCompression:    true,
+	}
+	return &Client{socket: socket, hc: &http.Client{Transport: tr}}
+}
+
+// Socket returns the socket path the client dials.
+func (c *Client) Socket() string { return c.socket }
+
+// Close drops idle connections.
+func (c *Client) Close() { c.hc.CloseIdleConnections() }
+
+// Health asks GET /v1/health.
+func (c *Client) Health(ctx context.Context) (Health, error) {
+	var h Health
+	body, err := c.do(ctx, http.MethodGet, PathHealth, nil)
+	if err != nil {
+		return h, err
+	}
+	if err := json.Unmarshal(body, &h); err != nil {
+		return h, fmt.Errorf("decoding the daemon's health: %w", err)
+	}
+	return h, nil
+}
+
+// Status asks GET /v1/status.
+func (c *Client) Status(ctx context.Context) (Status, error) {
+	var s Status
+	body, err := c.do(ctx, http.MethodGet, PathStatus, nil)
+	if err != nil {
+		return s, err
+	}
+	if err := json.Unmarshal(body, &s); err != nil {
+		return s, fmt.Errorf("decoding the daemon's status: %w", err)
+	}
+	return s, nil
+}
+
+// Resolve asks POST /v1/resolve. The caller owns the result's Value and
+// should Wipe it. A refusal is an *Error (Code says why); a daemon that is
+// not there is an error wrapping ErrNotRunning.
+func (c *Client) Resolve(ctx context.Context, req ResolveRequest) (ResolveResponse, error) {
+	reqBody, err := json.Marshal(req)
+	if err != nil {
+		return ResolveResponse{}, fmt.Errorf("encoding request: %w", err)
+	}
+	body, err := c.do(ctx, http.MethodPost, PathResolve, reqBody)
+	clear(reqBody)
+	if err != nil {
+		return ResolveResponse{}, err
+	}
+	defer clear(body)
+	return DecodeResolveResponse(body)
+}
+
+// do sends one request and returns the body of a 2xx answer, or an *Error
+// built from the ErrorResponse.
+func (c *Client) do(ctx context.Context, method, path string, reqBody []byte) ([]byte, error) {
+	var rd io.Reader
+	if reqBody != nil {
+		rd = bytes.NewReader(reqBody)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://palyra-daemon"+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	if reqBody != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENOENT) {
+			return nil, fmt.Errorf("%w: nothing listens on %s", ErrNotRunning, c.socket)
+		}
+		return nil, fmt.Errorf("asking the daemon at %s: %w", c.socket, err)
+	}
+	defer resp.Body.Close()
+	body, err := readCapped(resp.Body, MaxResponseBytes)
+	if err != nil {
+		clear(body)
+		return nil, fmt.Errorf("reading the daemon's answer: %w", err)
+	}
+	if resp.StatusCode/100 == 2 {
+		return body, nil
+	}
+	var er ErrorResponse
+	if json.Unmarshal(body, &er) != nil || er.Err.Code == "" {
+		er.Err = ErrorBody{Code: CodeInternal, Message: "the daemon answered " + resp.Status + " without a JSON error"}
+	}
+	return nil, &Error{Status: resp.StatusCode, Code: er.Err.Code, Message: er.Err.Message}
+}
+
+// readCapped reads r whole, failing when it holds more than max bytes. It
+// grows its buffer itself (not io.ReadAll) so that no stale copy of a value
+// is left behind in a discarded buffer: each grown buffer's old backing
+// array is cleared.
+func readCapped(r io.Reader, max int) ([]byte, error) {
+	buf := make([]byte, 0, 4096)
+	for {
+		if len(buf) == cap(buf) {
+			if len(buf) > max {
+				return buf, fmt.Errorf("the answer is larger than %d bytes", max)
+			}
+			grown := make([]byte, len(buf), 2*cap(buf))
+			copy(grown, buf)
+			clear(buf)
+			buf = grown
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if len(buf) > max {
+			return buf, fmt.Errorf("the answer is larger than %d bytes", max)
+		}
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}

@@ -1,0 +1,368 @@
+// Package daemon is the palyra daemon: a long-running process that reads
+// palyra.toml, resolves every secret reference in it by its refresh policy,
+// and serves the values to local processes over HTTP + JSON on a Unix
+// socket (package api is the wire protocol; docs/DAEMON.md the manual).
+//
+// Start loads the configuration and resolves its references into a
+// snapshot: on_startup and on_reload values are held in memory, per_use ones
+// are checked and dropped. A required reference that fails stops the start
+// with a *LoadError listing every failure on its own line (dotted path,
+// fingerprint, kind, reason; never a value); optional ones are logged as
+// warnings. Reload (SIGHUP under Run) reads the configuration again,
+// re-resolves on_reload references, keeps unchanged on_startup values, and
+// swaps the snapshot only when everything required resolved; otherwise the
+// old snapshot stays and the reason is logged. Shutdown (SIGTERM or SIGINT
+// under Run) stops accepting, lets in-flight requests finish, wipes every
+// held value and the vault's keys, and removes the socket.
+//
+// Every caller is identified by the kernel (SO_PEERCRED on Linux,
+// LOCAL_PEERCRED on macOS); only the daemon's own uid and the uids of
+// [daemon] allowed_uids may call. What they may read is decided by
+// Settings.authorize; every resolve request, allowed or not, is written to
+// an audit log. The daemon refuses to start where callers cannot be
+// identified (Windows).
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/palyra/palyra-vault/config"
+	"github.com/palyra/palyra-vault/daemon/api"
+	"github.com/palyra/palyra-vault/daemon/internal/audit"
+	"github.com/palyra/palyra-vault/daemon/internal/peercred"
+	"github.com/palyra/palyra-vault/internal/fsutil"
+	"github.com/palyra/palyra-vault/vault"
+)
+
+// Names of the files in the daemon's directory (<state root>/daemon).
+const (
+	// AuditName is the audit log's file name; rotated copies add .1, .2, ….
+	AuditName = "audit.log"
+	// lockSuffix is appended to the socket path to name the lock file that
+	// keeps a second daemon from taking over the socket.
+	lockSuffix = ".lock"
+)
+
+// DefaultShutdownTimeout is how long Shutdown waits for in-flight requests
+// when its context has no deadline of its own.
+const DefaultShutdownTimeout = 30 * time.Second
+
+// MaxSocketPath is the longest socket path accepted: sockaddr_un holds 104
+// bytes on macOS (108 on Linux), including the terminating NUL.
+const MaxSocketPath = 103
+
+// Options says which configuration and vault the daemon serves.
+type Options struct {
+	// ConfigPath is the configuration file; "" means $PALYRA_CONFIG, else
+	// the platform default (config.Find).
+	ConfigPath string
+	// Vault opens the vault that vault references read. Its StateRoot (or
+	// $PALYRA_STATE_ROOT, else the platform default) also holds the
+	// daemon's directory.
+	Vault vault.Config
+	// Socket is the socket path; "" means $PALYRA_DAEMON_SOCKET, else
+	// <state root>/daemon/daemon.sock.
+	Socket string
+	// Logger receives the daemon's structured logs; nil means
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// Daemon is a started daemon. Serve it, Reload it, Shutdown it.
+type Daemon struct {
+	log     *slog.Logger
+	uid     uint32
+	pid     int
+	started time.Time
+	cfgPath string
+	socket  string
+	dir     string
+
+	vault  *lazyVault
+	audit  *audit.Log
+	ln     *net.UnixListener
+	srv    *http.Server
+	unlock func() error
+
+	mu         sync.RWMutex // guards cur and lastReload
+	cur        *state       // nil once shut down
+	lastReload *api.Reload
+
+	reloadMu sync.Mutex // serialises Reload and Shutdown
+	reloads  uint64
+	closed   bool
+}
+
+// ErrClosed is returned by Reload after Shutdown.
+var ErrClosed = errors.New("the daemon is shut down")
+
+// Start checks that callers can be identified on this system, takes the
+// daemon's lock (one daemon per socket), loads the configuration and
+// resolves its references, opens the audit log and listens on the socket.
+// It fails with a *LoadError when the configuration cannot be used or a
+// required reference does not resolve, and with a clear error when another
+// daemon holds the socket, a directory is unsafe, or the system is not
+// supported. Nothing is left listening when it fails.
+func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
+	if err := peercred.Supported(); err != nil {
+		return nil, fmt.Errorf("the palyra daemon cannot run here: %w; it would have no way to tell who calls it", err)
+	}
+	d := &Daemon{log: opts.Logger, uid: uint32(os.Geteuid()), pid: os.Getpid(), started: time.Now().UTC()}
+	if d.log == nil {
+		d.log = slog.Default()
+	}
+	stateRoot, err := api.StateRoot(opts.Vault.StateRoot)
+	if err != nil {
+		return nil, err
+	}
+	if d.socket, err = api.SocketPath(opts.Socket, stateRoot); err != nil {
+		return nil, err
+	}
+	if len(d.socket) > MaxSocketPath {
+		return nil, fmt.Errorf("socket path %q is %d bytes, Unix sockets allow at most %d: choose a shorter one with --socket or $%s", d.socket, len(d.socket), MaxSocketPath, api.EnvSocket)
+	}
+	d.dir = filepath.Join(stateRoot, api.DirName)
+	for _, dir := range []string{d.dir, filepath.Dir(d.socket)} {
+		if err := fsutil.EnsurePrivateDir(dir); err != nil {
+			return nil, fmt.Errorf("daemon directory: %w", err)
+		}
+	}
+	lockCtx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	d.unlock, err = fsutil.LockExclusive(lockCtx, d.socket+lockSuffix)
+	cancel()
+	if err != nil {
+		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			return nil, fmt.Errorf("another palyra daemon is running on %s (it holds %s)", d.socket, d.socket+lockSuffix)
+		}
+		return nil, fmt.Errorf("locking the daemon socket: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			d.release()
+		}
+	}()
+
+	loc, err := config.Find(opts.ConfigPath)
+	if err != nil {
+		return nil, err
+	}
+	d.cfgPath = loc.Path
+	vcfg := opts.Vault
+	vcfg.StateRoot = stateRoot
+	d.vault = &lazyVault{cfg: vcfg}
+
+	st, err := d.load(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	d.cur = st
+
+	d.audit, err = audit.Open(audit.Options{Path: filepath.Join(d.dir, AuditName), MaxBytes: st.settings.AuditMaxBytes, Keep: st.settings.AuditKeep})
+	if err != nil {
+		return nil, err
+	}
+	if d.ln, err = listen(d.socket); err != nil {
+		return nil, err
+	}
+	d.srv = &http.Server{
+		Handler:           d,
+		ConnContext:       connContext,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
+	}
+	d.logLoad(st, "configuration loaded")
+	return d, nil
+}
+
+// listen creates the socket with mode 0600, replacing a stale socket file
+// left by a daemon that died (the caller holds the lock, so no live daemon
+// uses it). Anything at the path that is not a socket is refused.
+func listen(path string) (*net.UnixListener, error) {
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode().Type() != fs.ModeSocket {
+			return nil, fmt.Errorf("%q exists and is not a socket: move it out of the way", path)
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, fmt.Errorf("removing stale socket: %w", err)
+		}
+	}
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		return nil, fmt.Errorf("listening on %s: %w", path, err)
+	}
+	// The directory is 0700, so nobody else could reach the socket between
+	// its creation (mode from the umask) and this chmod.
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("setting the socket's mode: %w", err)
+	}
+	return ln, nil
+}
+
+// release frees what Start took, for a failed start or after Shutdown.
+func (d *Daemon) release() {
+	if d.ln != nil {
+		d.ln.Close() // also unlinks the socket
+	}
+	if d.audit != nil {
+		if err := d.audit.Close(); err != nil {
+			d.log.Error("closing the audit log", "err", err)
+		}
+	}
+	if d.vault != nil {
+		d.vault.Close() // wipes the vault's keys
+	}
+	if d.unlock != nil {
+		_ = d.unlock()
+	}
+}
+
+// Socket returns the path the daemon listens on.
+func (d *Daemon) Socket() string { return d.socket }
+
+// ConfigPath returns the configuration file the daemon reads.
+func (d *Daemon) ConfigPath() string { return d.cfgPath }
+
+// Serve accepts connections until Shutdown; it then returns nil. Call it
+// once.
+func (d *Daemon) Serve() error {
+	d.log.Info("listening", "socket", d.socket, "pid", d.pid, "uid", d.uid)
+	if err := d.srv.Serve(d.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serving on %s: %w", d.socket, err)
+	}
+	return nil
+}
+
+// Reload reads the configuration again and resolves it into a new snapshot
+// (see the package doc). When the new configuration cannot be used or a
+// required reference fails, it logs why, keeps serving the old snapshot and
+// returns the *LoadError.
+func (d *Daemon) Reload(ctx context.Context) error {
+	d.reloadMu.Lock()
+	defer d.reloadMu.Unlock()
+	if d.closed {
+		return ErrClosed
+	}
+	d.reloads++
+	d.mu.RLock()
+	old := d.cur
+	d.mu.RUnlock()
+
+	st, err := d.load(ctx, old)
+	rec := &api.Reload{Time: time.Now().UTC(), OK: err == nil, Attempts: d.reloads}
+	if err != nil {
+		rec.Error = err.Error()
+		d.mu.Lock()
+		d.lastReload = rec
+		d.mu.Unlock()
+		d.log.Error("reload refused; still serving the previous configuration", "generation", old.gen, "err", err)
+		return err
+	}
+	d.mu.Lock()
+	d.cur, d.lastReload = st, rec
+	d.mu.Unlock()
+	// No request holds old any more: readers copy values under the read
+	// lock, and the swap above waited for them.
+	wiped := old.wipe()
+	if err := d.audit.SetLimits(st.settings.AuditMaxBytes, st.settings.AuditKeep); err != nil {
+		d.log.Error("audit log limits unchanged", "err", err)
+	}
+	d.logLoad(st, "configuration reloaded")
+	d.log.Debug("previous snapshot wiped", "values", wiped)
+	return nil
+}
+
+// Shutdown stops accepting connections, waits for in-flight requests (until
+// ctx is done, or DefaultShutdownTimeout when ctx has no deadline; then it
+// cuts them), wipes every held value, closes the vault (wiping its keys)
+// and the audit log, removes the socket and releases the lock. It returns
+// how many held values it wiped.
+func (d *Daemon) Shutdown(ctx context.Context) (int, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultShutdownTimeout)
+		defer cancel()
+	}
+	err := d.srv.Shutdown(ctx)
+	if err != nil {
+		d.log.Warn("in-flight requests did not finish in time; closing them", "err", err)
+		d.srv.Close()
+	}
+	d.reloadMu.Lock()
+	defer d.reloadMu.Unlock()
+	if d.closed {
+		return 0, ErrClosed
+	}
+	d.closed = true
+	d.mu.Lock()
+	st := d.cur
+	d.cur = nil
+	d.mu.Unlock()
+	wiped := 0
+	if st != nil {
+		wiped = st.wipe()
+	}
+	d.release()
+	d.log.Info("stopped", "wiped_values", wiped)
+	return wiped, err
+}
+
+// current returns the state under the read lock; the caller must call
+// d.mu.RUnlock. It returns nil (still locked) once shut down.
+func (d *Daemon) current() *state {
+	d.mu.RLock()
+	return d.cur
+}
+
+// lazyVault opens the vault on first use and keeps it open, so the daemon
+// starts (and serves other sources) even when no vault exists yet, and a
+// vault created later is found. It implements resolve.VaultLookup.
+type lazyVault struct {
+	cfg    vault.Config
+	mu     sync.Mutex
+	v      *vault.Vault
+	closed bool
+}
+
+func (l *lazyVault) Get(ctx context.Context, scope, key string) (vault.SensitiveBytes, vault.Metadata, error) {
+	l.mu.Lock()
+	v := l.v
+	if l.closed {
+		l.mu.Unlock()
+		return vault.SensitiveBytes{}, vault.Metadata{}, ErrClosed
+	}
+	if v == nil {
+		var err error
+		if v, err = vault.Open(ctx, l.cfg); err != nil {
+			l.mu.Unlock()
+			return vault.SensitiveBytes{}, vault.Metadata{}, fmt.Errorf("opening the vault: %w", err)
+		}
+		l.v = v
+	}
+	l.mu.Unlock()
+	return v.Get(ctx, scope, key)
+}
+
+// Close closes the vault if it was opened.
+func (l *lazyVault) Close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
+	if l.v != nil {
+		_ = l.v.Close()
+		l.v = nil
+	}
+}

@@ -1,0 +1,10 @@
+//go:build !unix
+
+package daemon
+
+import "os"
+
+var (
+	stopSignals   = []os.Signal{os.Interrupt}
+	reloadSignals []os.Signal
+)

@@ -1,0 +1,348 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/palyra/palyra-vault/config"
+	"github.com/palyra/palyra-vault/daemon/api"
+	"github.com/palyra/palyra-vault/resolve"
+	"github.com/palyra/palyra-vault/vault"
+)
+
+// entry is one reference of a loaded configuration and what the daemon
+// holds for it. It is immutable once its state is published, except for
+// transferred, which only the goroutine that builds the next state touches.
+type entry struct {
+	found config.Found
+	// value is the held value: set when held is true.
+	value vault.SensitiveBytes
+	held  bool
+	// err is the last resolution's failure (an *resolve.Error), nil when it
+	// resolved.
+	err        error
+	resolvedAt time.Time
+	// transferred marks an entry carried into the next state (an unchanged
+	// on_startup reference): wiping the old state must skip it.
+	transferred bool
+}
+
+func (e *entry) status() string {
+	switch {
+	case e.err == nil:
+		return api.StatusOK
+	case resolve.KindOf(e.err) == resolve.Missing:
+		return api.StatusMissing
+	default:
+		return api.StatusFailed
+	}
+}
+
+func (e *entry) refStatus() api.RefStatus {
+	rs := api.RefStatus{
+		Path:        e.found.Path,
+		Setting:     e.found.Setting,
+		Line:        e.found.Line,
+		Source:      string(e.found.Ref.Source),
+		Fingerprint: e.found.Ref.String(),
+		Required:    e.found.Ref.Required(),
+		Refresh:     string(e.found.Ref.RefreshPolicy()),
+		Status:      e.status(),
+		Held:        e.held,
+		ResolvedAt:  e.resolvedAt,
+	}
+	if e.err != nil {
+		rs.Error = reason(e.err)
+	}
+	return rs
+}
+
+// state is one loaded configuration: its settings and its references with
+// their values. The daemon swaps whole states under its lock.
+type state struct {
+	gen      uint64
+	config   string
+	loaded   time.Time
+	settings *Settings
+	resolver *resolve.Resolver
+	entries  []*entry // by line
+	byPath   map[string]*entry
+	bySet    map[string]*entry
+	byCanon  map[string]*entry
+}
+
+// lookupPath returns the reference at a dotted path, matched first against
+// each reference's own path, then against the setting it supplies.
+func (s *state) lookupPath(p string) *entry {
+	if e, ok := s.byPath[p]; ok {
+		return e
+	}
+	return s.bySet[p]
+}
+
+// wipe zeroes every value the state holds that was not carried into a newer
+// state, and returns how many it wiped.
+func (s *state) wipe() int {
+	n := 0
+	for _, e := range s.entries {
+		if e.held && !e.transferred {
+			e.value.Wipe()
+			n++
+		}
+	}
+	return n
+}
+
+// RefFailure is one reference that did not resolve (or, with kind Invalid,
+// could not even be read from the configuration).
+type RefFailure struct {
+	// Path is the dotted path of the field holding the reference.
+	Path string
+	// Line is its 1-based line in the configuration.
+	Line int
+	// Fingerprint is the reference's redacted description
+	// ("vault#3f2a9c1b"), "" for an invalid reference.
+	Fingerprint string
+	// Kind says why it failed.
+	Kind resolve.Kind
+	// Reason is the failure's redacted cause.
+	Reason string
+	// Required is false for a reference with required = false.
+	Required bool
+}
+
+// String returns the failure on one line:
+// "<path> (line N): <fingerprint>: <kind>: <reason>". It never holds a
+// value.
+func (f RefFailure) String() string {
+	var b strings.Builder
+	b.WriteString(f.Path)
+	if f.Line > 0 {
+		fmt.Fprintf(&b, " (line %d)", f.Line)
+	}
+	if f.Fingerprint != "" {
+		b.WriteString(": " + f.Fingerprint)
+	}
+	b.WriteString(": " + f.Kind.String())
+	if f.Reason != "" {
+		b.WriteString(": " + f.Reason)
+	}
+	return b.String()
+}
+
+// LoadError is returned by Start, and by Reload when it keeps the previous
+// configuration: the configuration could not be read (Err), or required
+// references did not resolve (Failures). Its message has one line per
+// failure and never holds a value.
+type LoadError struct {
+	// Config is the configuration file's path.
+	Config string
+	// Err is why the file could not be used: unreadable, not TOML, unsafe
+	// permissions, bad [daemon] settings.
+	Err error
+	// Failures are the required references that failed, and every invalid
+	// reference.
+	Failures []RefFailure
+}
+
+// Error returns a first line saying what failed, then one line per failure.
+func (e *LoadError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("configuration %s: %v", e.Config, e.Err)
+	}
+	var b strings.Builder
+	n := len(e.Failures)
+	noun := "references"
+	if n == 1 {
+		noun = "reference"
+	}
+	fmt.Fprintf(&b, "%d required %s in %s did not resolve:", n, noun, e.Config)
+	for _, f := range e.Failures {
+		b.WriteString("\n" + f.String())
+	}
+	return b.String()
+}
+
+// Unwrap returns Err.
+func (e *LoadError) Unwrap() error { return e.Err }
+
+// reason returns the part of a resolution error after its "resolving
+// <fingerprint>: <kind>: " prefix, which RefFailure prints itself.
+func reason(err error) string {
+	if errors.Is(err, vault.ErrNotFound) {
+		return "the secret is not in the vault" // the vault's own message names object files
+	}
+	var re *resolve.Error
+	if errors.As(err, &re) && re.Err != nil {
+		return re.Err.Error()
+	}
+	return err.Error()
+}
+
+// load reads the configuration and resolves its references into a new
+// state. Unchanged on_startup references of old (nil at start) are carried
+// over without resolving them again; on_reload ones are resolved again;
+// per_use ones are resolved once to check them, and not kept. When a
+// required reference fails it wipes what it resolved and returns a
+// *LoadError; old is left untouched (nothing is marked transferred).
+func (d *Daemon) load(ctx context.Context, old *state) (*state, error) {
+	path := d.cfgPath
+	lerr := func(err error) error { return &LoadError{Config: path, Err: err} }
+	if err := checkConfigFile(path); err != nil {
+		return nil, lerr(err)
+	}
+	doc, err := config.Load(path)
+	if err != nil {
+		return nil, lerr(err)
+	}
+	settings, err := ParseSettings(doc.Tree())
+	if err != nil {
+		return nil, lerr(err)
+	}
+	if err := settings.CheckUIDs(d.uid); err != nil {
+		return nil, lerr(err)
+	}
+	found, refErr := config.References(doc)
+	var failures []RefFailure
+	for _, e := range unjoin(refErr) {
+		var re *config.RefError
+		if errors.As(e, &re) {
+			rule := re.Err.Error()
+			var rerr *resolve.Error
+			if errors.As(re.Err, &rerr) && rerr.Err != nil {
+				rule = rerr.Err.Error()
+			}
+			failures = append(failures, RefFailure{Path: re.Path, Line: re.Line, Kind: resolve.Invalid, Reason: rule, Required: true})
+		} else {
+			failures = append(failures, RefFailure{Kind: resolve.Invalid, Reason: e.Error(), Required: true})
+		}
+	}
+
+	st := &state{
+		gen:      1,
+		config:   path,
+		loaded:   time.Now().UTC(),
+		settings: settings,
+		resolver: resolve.New(d.vault, resolve.Options{TrustedDirs: settings.TrustedDirs}),
+		byPath:   map[string]*entry{},
+		bySet:    map[string]*entry{},
+		byCanon:  map[string]*entry{},
+	}
+	if old != nil {
+		st.gen = old.gen + 1
+	}
+	var carried []*entry
+	for _, f := range found {
+		e := d.resolveEntry(ctx, st.resolver, f, old)
+		if e.transferred {
+			// e is a copy of the old entry sharing its value; the old one is
+			// marked only if this load succeeds (below).
+			e.transferred = false
+			carried = append(carried, e)
+		}
+		st.entries = append(st.entries, e)
+		if _, dup := st.byPath[f.Path]; !dup {
+			st.byPath[f.Path] = e
+		}
+		if _, dup := st.bySet[f.Setting]; !dup {
+			st.bySet[f.Setting] = e
+		}
+		if c := f.Ref.Canonical(); st.byCanon[c] == nil {
+			st.byCanon[c] = e
+		}
+		if e.err == nil {
+			continue
+		}
+		fail := RefFailure{Path: f.Path, Line: f.Line, Fingerprint: f.Ref.String(), Kind: resolve.KindOf(e.err), Reason: reason(e.err), Required: f.Ref.Required()}
+		if fail.Required {
+			failures = append(failures, fail)
+		} else {
+			d.log.Warn("optional reference did not resolve", "path", f.Path, "line", f.Line,
+				"ref", fail.Fingerprint, "kind", fail.Kind.String(), "reason", fail.Reason)
+		}
+	}
+	if len(failures) > 0 {
+		for _, e := range st.entries {
+			if e.held && !slicesContains(carried, e) {
+				e.value.Wipe()
+			}
+		}
+		return nil, &LoadError{Config: path, Failures: failures}
+	}
+	if old != nil {
+		for _, e := range carried {
+			if o := old.byPath[e.found.Path]; o != nil {
+				o.transferred = true
+			}
+		}
+	}
+	return st, nil
+}
+
+// resolveEntry resolves one reference by its refresh policy. For an
+// unchanged on_startup reference of old it returns a copy of the old entry
+// (sharing its value) with transferred set, as a signal to load.
+func (d *Daemon) resolveEntry(ctx context.Context, r *resolve.Resolver, f config.Found, old *state) *entry {
+	policy := f.Ref.RefreshPolicy()
+	if policy == resolve.RefreshOnStartup && old != nil {
+		if o := old.byPath[f.Path]; o != nil && o.found.Ref.RefreshPolicy() == resolve.RefreshOnStartup && reflect.DeepEqual(o.found.Ref, f.Ref) {
+			e := *o
+			e.found = f // the line may have moved
+			e.transferred = true
+			return &e
+		}
+	}
+	e := &entry{found: f}
+	val, err := r.Resolve(ctx, f.Ref)
+	e.resolvedAt = time.Now().UTC()
+	if err != nil {
+		e.err = err
+		return e
+	}
+	if policy == resolve.RefreshPerUse {
+		val.Wipe() // checked, not kept
+		return e
+	}
+	e.value, e.held = val, true
+	return e
+}
+
+func slicesContains(list []*entry, e *entry) bool {
+	for _, x := range list {
+		if x == e {
+			return true
+		}
+	}
+	return false
+}
+
+// unjoin splits an errors.Join result into its parts.
+func unjoin(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// logLoad reports a loaded state: one line per reference, never a value.
+func (d *Daemon) logLoad(st *state, msg string) {
+	held := 0
+	for _, e := range st.entries {
+		if e.held {
+			held++
+		}
+	}
+	d.log.Info(msg, "config", st.config, "generation", st.gen, "references", len(st.entries), "held", held)
+	for _, e := range st.entries {
+		d.log.Debug("reference", slog.String("path", e.found.Path), slog.String("ref", e.found.Ref.String()),
+			slog.String("refresh", string(e.found.Ref.RefreshPolicy())), slog.String("status", e.status()))
+	}
+}

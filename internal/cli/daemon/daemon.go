@@ -1,0 +1,110 @@
+// Package daemon builds "palyra daemon": run the daemon in the foreground
+// (the command itself) and ask a running one how it is ("palyra daemon
+// status"). The daemon is package github.com/palyra/palyra-vault/daemon;
+// docs/DAEMON.md is its manual.
+package daemon
+
+import (
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"github.com/palyra/palyra-vault/config"
+	"github.com/palyra/palyra-vault/daemon"
+	"github.com/palyra/palyra-vault/daemon/api"
+	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
+	statusCmd "github.com/palyra/palyra-vault/internal/cli/daemon/status"
+	"github.com/palyra/palyra-vault/internal/iostreams"
+	"github.com/palyra/palyra-vault/vault"
+	"github.com/spf13/cobra"
+)
+
+// Log formats and levels --log-format and --log-level accept.
+var (
+	logFormats = []string{"text", "json"}
+	logLevels  = map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}
+)
+
+// RunOptions are the dependencies and flags of "palyra daemon".
+type RunOptions struct {
+	IO *iostreams.IOStreams
+	// Daemon is what the daemon serves: configuration, vault, socket.
+	Daemon daemon.Options
+	// LogFormat is "text" or "json"; LogLevel one of debug, info, warn, error.
+	LogFormat string
+	LogLevel  string
+}
+
+// NewCmdDaemon returns the "daemon" command and its "status" subcommand.
+// When runF is not nil it is called with the parsed options instead of
+// running the daemon, so tests can check parsing.
+func NewCmdDaemon(f *cmdutil.Factory, runF func(*RunOptions) error) *cobra.Command {
+	opts := &RunOptions{IO: f.IOStreams}
+	var socket string
+	cmd := &cobra.Command{
+		Use:   "daemon [--config <file>]",
+		Short: "Serve the configuration's secrets to local processes",
+		Long: `Run the palyra daemon in the foreground, as systemd and launchd expect.
+
+It reads palyra.toml, resolves every secret reference in it by its refresh
+policy (on_startup, on_reload, per_use) and serves the values over HTTP on
+a Unix socket only its own user (and the uids in [daemon] allowed_uids) may
+call, recording every request in an audit log. A required reference that
+does not resolve stops the start, one line per failure; optional ones are
+logged as warnings.
+
+Signals: SIGHUP re-reads the configuration (a broken one is refused and the
+previous one kept); SIGTERM or SIGINT stop accepting, finish the requests in
+flight, wipe every held value and exit 0.
+
+Logs go to stderr. docs/DAEMON.md describes the API, the access policy and
+the audit log.`,
+		Example: `  palyra daemon --config ~/.config/palyra/palyra.toml
+  palyra daemon status
+  curl --unix-socket "$(palyra daemon status --json | jq -r .socket)" http://palyra/v1/health`,
+		Args: cmdutil.NoSubcommand,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			opts.Daemon.Vault = f.VaultConfig
+			opts.Daemon.Socket = socket
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !slices.Contains(logFormats, opts.LogFormat) {
+				return cmdutil.UsageErrorf("--log-format %q: must be one of %s", opts.LogFormat, strings.Join(logFormats, ", "))
+			}
+			if _, ok := logLevels[opts.LogLevel]; !ok {
+				return cmdutil.UsageErrorf("--log-level %q: must be one of debug, info, warn, error", opts.LogLevel)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return run(cmd, opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Daemon.ConfigPath, "config", "", fmt.Sprintf("configuration file (default $%s, else the per-user config directory's palyra/%s)", config.EnvConfig, config.FileName))
+	fl.StringVar(&opts.LogFormat, "log-format", "text", "log format on stderr: text or json")
+	fl.StringVar(&opts.LogLevel, "log-level", "info", "least severe log level shown: debug, info, warn or error")
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&f.VaultConfig.Root, "vault-dir", "", fmt.Sprintf("vault root (default $%s, else <state root>/vault)", vault.EnvVaultDir))
+	pf.StringVar(&f.VaultConfig.StateRoot, "state-root", "", fmt.Sprintf("state root holding the device key and the daemon's directory (default $%s, else the per-user state directory)", vault.EnvStateRoot))
+	pf.StringVar(&socket, "socket", "", fmt.Sprintf("socket path (default $%s, else <state root>/daemon/daemon.sock)", api.EnvSocket))
+
+	cmd.AddCommand(statusCmd.NewCmdStatus(f, func() (string, error) {
+		return api.SocketPath(socket, f.VaultConfig.StateRoot)
+	}, nil))
+	return cmd
+}
+
+func run(cmd *cobra.Command, opts *RunOptions) error {
+	hopts := &slog.HandlerOptions{Level: logLevels[opts.LogLevel]}
+	var h slog.Handler
+	if opts.LogFormat == "json" {
+		h = slog.NewJSONHandler(opts.IO.ErrOut, hopts)
+	} else {
+		h = slog.NewTextHandler(opts.IO.ErrOut, hopts)
+	}
+	opts.Daemon.Logger = slog.New(h).With("component", "palyra-daemon")
+	return daemon.Run(cmd.Context(), opts.Daemon)
+}

@@ -1,0 +1,123 @@
+// Package status implements "palyra daemon status": ask a running daemon
+// what it serves, never a value.
+package status
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/palyra/palyra-vault/daemon/api"
+	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
+	"github.com/palyra/palyra-vault/internal/iostreams"
+	"github.com/spf13/cobra"
+)
+
+// Timeout bounds the status request.
+const Timeout = 10 * time.Second
+
+// StatusOptions are the dependencies and flags of "palyra daemon status".
+type StatusOptions struct {
+	IO *iostreams.IOStreams
+	// Socket returns the socket path to ask.
+	Socket func() (string, error)
+	// JSON prints the daemon's answer as JSON.
+	JSON bool
+}
+
+// NewCmdStatus returns the "status" command. socket gives the socket path
+// once flags are parsed. When runF is not nil it is called with the parsed
+// options instead of statusRun, so tests can check parsing.
+func NewCmdStatus(f *cmdutil.Factory, socket func() (string, error), runF func(*StatusOptions) error) *cobra.Command {
+	opts := &StatusOptions{IO: f.IOStreams, Socket: socket}
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show what a running daemon serves, never a value",
+		Long: `Ask the running daemon for its status: its pid, socket and configuration,
+the last reload, and every reference of the configuration with its dotted
+path, source, fingerprint, refresh policy, status and when it was resolved.
+Values are never shown.
+
+--json prints the daemon's answer as one JSON object (see docs/DAEMON.md).
+The command fails (exit status 1) when no daemon is running.`,
+		Example: `  palyra daemon status
+  palyra daemon status --json | jq '.references[] | select(.status != "ok")'`,
+		Args: cmdutil.MaxArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return statusRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the daemon's status as JSON")
+	return cmd
+}
+
+func statusRun(ctx context.Context, opts *StatusOptions) error {
+	socket, err := opts.Socket()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, Timeout)
+	defer cancel()
+	c := api.NewClient(socket)
+	defer c.Close()
+	st, err := c.Status(ctx)
+	if err != nil {
+		if errors.Is(err, api.ErrNotRunning) {
+			return cmdutil.WithHints(err, "start it with \"palyra daemon\", or point --socket or $"+api.EnvSocket+" at a running one")
+		}
+		var ae *api.Error
+		if errors.As(err, &ae) && ae.Code == api.CodeForbidden {
+			return cmdutil.WithHints(err, "the daemon serves its own user and the uids listed in [daemon] allowed_uids of its configuration")
+		}
+		return err
+	}
+	if opts.JSON {
+		return cmdutil.WriteJSON(opts.IO.Out, st, opts.IO.IsStdoutTTY())
+	}
+	return printText(opts.IO, st)
+}
+
+func printText(ios *iostreams.IOStreams, st api.Status) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "daemon:       running, pid %d, since %s\n", st.PID, formatTime(st.Started))
+	fmt.Fprintf(&b, "socket:       %s\n", st.Socket)
+	fmt.Fprintf(&b, "config:       %s (generation %d, loaded %s)\n", st.Config, st.Generation, formatTime(st.Loaded))
+	if lr := st.LastReload; lr != nil {
+		if lr.OK {
+			fmt.Fprintf(&b, "last reload:  ok at %s\n", formatTime(lr.Time))
+		} else {
+			first, _, _ := strings.Cut(lr.Error, "\n")
+			fmt.Fprintf(&b, "last reload:  refused at %s, previous configuration kept: %s\n", formatTime(lr.Time), first)
+		}
+	}
+	counts := map[string]int{}
+	for _, r := range st.References {
+		counts[r.Status]++
+	}
+	fmt.Fprintf(&b, "references:   %d (%d ok, %d missing, %d failed)\n", len(st.References), counts[api.StatusOK], counts[api.StatusMissing], counts[api.StatusFailed])
+	if _, err := fmt.Fprint(ios.Out, b.String()); err != nil {
+		return err
+	}
+	if len(st.References) == 0 {
+		return nil
+	}
+	tw := tabwriter.NewWriter(ios.Out, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nPATH\tFINGERPRINT\tREFRESH\tREQUIRED\tSTATUS\tRESOLVED")
+	for _, r := range st.References {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%s\t%s\n", r.Path, r.Fingerprint, r.Refresh, r.Required, r.Status, formatTime(r.ResolvedAt))
+	}
+	return tw.Flush()
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
