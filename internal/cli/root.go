@@ -5,6 +5,7 @@ import (
 
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	"github.com/palyra/palyra-vault/internal/cli/completion"
+	daemonCmd "github.com/palyra/palyra-vault/internal/cli/daemon"
 	"github.com/palyra/palyra-vault/internal/cli/secrets"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -32,6 +33,7 @@ a reference such as vault://global/openai_api_key instead of the secret.`,
 
 	root.AddCommand(secrets.NewCmdSecrets(f))
 	root.AddCommand(completion.NewCmdCompletion(f))
+	root.AddCommand(daemonCmd.NewCmdDaemon(f, nil))
 	return root
 }
 
