@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
+	"github.com/palyra/palyra-vault/internal/fsutil"
 	"github.com/palyra/palyra-vault/internal/iostreams"
 	"github.com/palyra/palyra-vault/vault"
 	"github.com/spf13/cobra"
@@ -125,7 +126,12 @@ func defaultHints(err error) []string {
 	case errors.Is(err, vault.ErrNotFound):
 		return []string{`run "palyra secrets list" to see what is stored`}
 	case errors.Is(err, vault.ErrPermission):
-		return []string{"palyra keeps its directories at mode 0700 and its files at 0600, owned by you and reached through no symlink; fix the path named above"}
+		hints := []string{"palyra keeps its directories at mode 0700 and its files at 0600, owned by you and reached through no symlink"}
+		var unsafe *fsutil.UnsafeError
+		if errors.As(err, &unsafe) && unsafe.Fix != "" {
+			hints = append(hints, "to fix it: "+unsafe.Fix)
+		}
+		return hints
 	case errors.Is(err, vault.ErrWrongKey):
 		return []string{"the secret was sealed under another key: restore the device key (keys/device.key under the state root) that wrote it, or point --state-root at it"}
 	case errors.Is(err, vault.ErrCorrupt):

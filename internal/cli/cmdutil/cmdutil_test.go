@@ -62,3 +62,16 @@ func TestHintsCollectsEveryLayerOutermostFirst(t *testing.T) {
 		t.Fatal("WithHints(nil) is not nil")
 	}
 }
+
+type hinted struct{ err error }
+
+func (h hinted) Error() string { return h.err.Error() }
+func (h hinted) Unwrap() error { return h.err }
+func (h hinted) Hint() string  { return "from a Hint method" }
+
+func TestHintsFindsHintMethodsAndJoinedErrorsWithoutRepeats(t *testing.T) {
+	err := WithHints(errors.Join(hinted{errors.New("a")}, WithHints(errors.New("b"), "same")), "same")
+	if got := Hints(err); strings.Join(got, "|") != "same|from a Hint method" {
+		t.Fatalf("Hints = %q", got)
+	}
+}

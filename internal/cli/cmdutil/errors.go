@@ -1,9 +1,6 @@
 package cmdutil
 
-import (
-	"errors"
-	"fmt"
-)
+import "fmt"
 
 // UsageError means the command line itself was wrong: an unknown flag, a
 // wrong number of arguments, a malformed scope, key or ref. Main maps it to
@@ -40,16 +37,40 @@ func WithHints(err error, hints ...string) error {
 	return &HintError{Err: err, Hints: hints}
 }
 
-// Hints returns the hints attached anywhere in err's chain, outermost first.
+// Hints returns the hints found anywhere in err's chain, outermost first,
+// without repeats: those of every *HintError, and those of any error with a
+// "Hint() string" method (as the vault's backends attach).
 func Hints(err error) []string {
 	var out []string
-	for err != nil {
-		var h *HintError
-		if !errors.As(err, &h) {
-			break
+	seen := map[string]bool{}
+	add := func(h string) {
+		if h != "" && !seen[h] {
+			seen[h] = true
+			out = append(out, h)
 		}
-		out = append(out, h.Hints...)
-		err = h.Err
 	}
+	var walk func(error)
+	walk = func(err error) {
+		if err == nil {
+			return
+		}
+		switch e := err.(type) {
+		case *HintError:
+			for _, h := range e.Hints {
+				add(h)
+			}
+		case interface{ Hint() string }:
+			add(e.Hint())
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			walk(u.Unwrap())
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				walk(e)
+			}
+		}
+	}
+	walk(err)
 	return out
 }
