@@ -84,7 +84,8 @@ func Doctor(ctx context.Context) HostReport {
 		osc.Available, osc.Reason = false, fmt.Sprintf("no supported secret store on %s", runtime.GOOS)
 		osc.Advice = "use key source device or passphrase"
 	} else if err := probeBackend(ctx, kind); err != nil {
-		osc.Available, osc.Reason, osc.Advice = false, err.Error(), adviceFor(kind, err)
+		osc.Available, osc.Reason = false, err.Error()
+		osc.Advice = fmt.Sprintf("make %s work (see the backend above), or choose key source device or passphrase", kind)
 	}
 	rep.KeySources = append(rep.KeySources, osc)
 	return rep

@@ -1,0 +1,75 @@
+// Package doctor implements "palyra secrets doctor": explain which backends
+// and key sources work on this host, why the others do not, and what to
+// install, start or unlock.
+package doctor
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
+	"github.com/palyra/palyra-vault/internal/iostreams"
+	"github.com/palyra/palyra-vault/vault"
+	"github.com/spf13/cobra"
+)
+
+// DoctorOptions are the dependencies and flags of "palyra secrets doctor".
+type DoctorOptions struct {
+	IO *iostreams.IOStreams
+	// Probe examines the host; nil means vault.Doctor.
+	Probe func(context.Context) vault.HostReport
+	JSON  bool
+}
+
+// NewCmdDoctor returns the "doctor" command. When runF is not nil it is
+// called with the parsed options instead of doctorRun.
+func NewCmdDoctor(f *cmdutil.Factory, runF func(*DoctorOptions) error) *cobra.Command {
+	opts := &DoctorOptions{IO: f.IOStreams, Probe: vault.Doctor}
+	cmd := &cobra.Command{
+		Use:   "doctor",
+		Short: "Explain which backends and key sources work on this host",
+		Long: `Probe every backend and key source on this host (really reaching each
+service, with a timeout) and say which work, why the others do not, and
+what to install, start or unlock. doctor opens no vault and changes
+nothing; the exit status is 0 whatever it finds.`,
+		Example: `  palyra secrets doctor
+  palyra secrets doctor --json | jq '.backends[] | select(.available | not)'`,
+		Args: cmdutil.MaxArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return doctorRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the findings as JSON")
+	return cmd
+}
+
+func doctorRun(ctx context.Context, opts *DoctorOptions) error {
+	rep := opts.Probe(ctx)
+	out := opts.IO.Out
+	if opts.JSON {
+		return cmdutil.WriteJSON(out, rep, opts.IO.IsStdoutTTY())
+	}
+	section := func(title string, checks []vault.HostCheck) {
+		fmt.Fprintln(out, title)
+		for _, c := range checks {
+			mark := "ok  "
+			if !c.Available {
+				mark = "no  "
+			}
+			fmt.Fprintf(out, "  %s%s\n", mark, c.Name)
+			if c.Reason != "" {
+				fmt.Fprintf(out, "        why: %s\n", c.Reason)
+			}
+			if c.Advice != "" {
+				fmt.Fprintf(out, "        fix: %s\n", c.Advice)
+			}
+		}
+	}
+	section("backends:", rep.Backends)
+	fmt.Fprintf(out, "  a new vault with backend auto uses %s\n", rep.Auto)
+	section("key sources:", rep.KeySources)
+	return nil
+}

@@ -1,0 +1,99 @@
+// Package initcmd implements "palyra secrets init": create the vault with a
+// chosen key source (device, passphrase or os) before anything is stored.
+package initcmd
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
+	"github.com/palyra/palyra-vault/internal/cli/secrets/keyflags"
+	"github.com/palyra/palyra-vault/internal/iostreams"
+	"github.com/palyra/palyra-vault/vault"
+	"github.com/spf13/cobra"
+)
+
+// InitOptions are the dependencies and flags of "palyra secrets init".
+type InitOptions struct {
+	IO *iostreams.IOStreams
+	// Config is the factory's vault config, which init completes.
+	Config *vault.Config
+	Vault  func(context.Context) (*vault.Vault, error)
+
+	// KeySource is device, passphrase or os; "" means
+	// $PALYRA_VAULT_KEY_SOURCE, else device.
+	KeySource string
+	// NewPassphraseFile holds the passphrase of a passphrase vault.
+	NewPassphraseFile string
+	// JSON prints the new vault's description as JSON.
+	JSON bool
+}
+
+// NewCmdInit returns the "init" command. When runF is not nil it is called
+// with the parsed options instead of initRun.
+func NewCmdInit(f *cmdutil.Factory, runF func(*InitOptions) error) *cobra.Command {
+	opts := &InitOptions{IO: f.IOStreams}
+	cmd := &cobra.Command{
+		Use:   "init",
+		Short: "Create the vault, choosing where its key comes from",
+		Long: `Create the vault with a key source, which decides what the vault protects
+against (docs/SECURITY.md):
+
+  device      32 random bytes in a file under the state root (the default);
+              works headless, in CI and in containers
+  passphrase  derived from a passphrase with Argon2id; nothing stored
+  os          kept by the host's secret store (the Secret Service on Linux,
+              the keychain on macOS, DPAPI on Windows)
+
+The passphrase comes from --new-passphrase-file, else
+$PALYRA_VAULT_NEW_PASSPHRASE, else a prompt (asked twice); never from the
+command line. A vault keeps its key source; change it later with
+"palyra secrets rotate-key --to".`,
+		Example: `  palyra secrets init --key-source passphrase
+  palyra secrets init --key-source os --backend encrypted_file`,
+		Args: cmdutil.MaxArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.KeySource != "" && !slices.Contains(vault.KeySources(), opts.KeySource) {
+				return cmdutil.UsageErrorf("--key-source %q: must be one of %s", opts.KeySource, strings.Join(vault.KeySources(), ", "))
+			}
+			opts.Config, opts.Vault = &f.VaultConfig, f.Vault
+			if runF != nil {
+				return runF(opts)
+			}
+			return initRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.KeySource, "key-source", "", fmt.Sprintf("where the key comes from: %s (default $%s, else device)", strings.Join(vault.KeySources(), ", "), vault.EnvKeySource))
+	cmd.Flags().StringVar(&opts.NewPassphraseFile, "new-passphrase-file", "", "read the passphrase of a passphrase vault from this file")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the new vault's description as JSON")
+	_ = cmd.RegisterFlagCompletionFunc("key-source", cobra.FixedCompletions(vault.KeySources(), cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+func initRun(ctx context.Context, opts *InitOptions) error {
+	exists, root, err := vault.Exists(*opts.Config)
+	if err != nil {
+		return err
+	}
+	if exists {
+		return cmdutil.WithHints(fmt.Errorf("a vault already exists at %s", root),
+			`a vault keeps its key source; change it with "palyra secrets rotate-key --to <source>"`)
+	}
+	opts.Config.KeySource = opts.KeySource
+	opts.Config.Passphrase = keyflags.Source{
+		IO: opts.IO, File: opts.NewPassphraseFile, Env: keyflags.EnvNewPassphrase,
+		Prompt: "New vault passphrase: ", Confirm: true, What: "new vault passphrase", FileFlag: "--new-passphrase-file",
+	}.Func()
+	v, err := opts.Vault(ctx)
+	if err != nil {
+		return err
+	}
+	info := v.Info()
+	if opts.JSON {
+		return cmdutil.WriteJSON(opts.IO.Out, info, opts.IO.IsStdoutTTY())
+	}
+	_, err = fmt.Fprintf(opts.IO.Out, "created vault %s (backend %s, key source %s)\n", info.Root, info.Backend, info.KeySource)
+	return err
+}

@@ -1,0 +1,128 @@
+// Package keyflags gives the key-management verbs of "palyra secrets" their
+// passphrases: from a file named by a flag, from an environment variable,
+// or from a no-echo prompt on the terminal, in that order, and never from
+// argv (which other users can read in the process list).
+package keyflags
+
+import (
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
+	"github.com/palyra/palyra-vault/internal/iostreams"
+	"github.com/palyra/palyra-vault/vault"
+)
+
+// Environment variables that hold passphrases when no file is given.
+const (
+	// EnvPassphrase holds the passphrase of a passphrase vault (and of a
+	// backup, for export and import).
+	EnvPassphrase = "PALYRA_VAULT_PASSPHRASE"
+	// EnvNewPassphrase holds the new passphrase of init and rotate-key.
+	EnvNewPassphrase = "PALYRA_VAULT_NEW_PASSPHRASE"
+)
+
+// Source says where one passphrase comes from.
+type Source struct {
+	IO *iostreams.IOStreams
+	// File is the path given by a --…passphrase-file flag; "" for none.
+	File string
+	// Env names the environment variable consulted when File is "".
+	Env string
+	// Prompt is shown on the terminal when neither gives a passphrase.
+	Prompt string
+	// Confirm asks twice on the terminal (for a new passphrase).
+	Confirm bool
+	// What names the passphrase in errors, e.g. "vault passphrase".
+	What string
+	// FileFlag names the flag that sets File, for hints.
+	FileFlag string
+	// Getenv reads the environment; nil means os.Getenv.
+	Getenv func(string) string
+}
+
+// Func returns a function that reads the passphrase when called. The
+// caller (the vault) wipes what it returns.
+func (s Source) Func() func() ([]byte, error) {
+	return s.read
+}
+
+func (s Source) read() ([]byte, error) {
+	if s.File != "" {
+		return readFile(s.File, s.What)
+	}
+	getenv := s.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if v := getenv(s.Env); v != "" {
+		return []byte(v), nil
+	}
+	if s.IO == nil || !s.IO.CanPrompt() {
+		return nil, cmdutil.WithHints(fmt.Errorf("the %s is needed and there is no terminal to ask on", s.What),
+			fmt.Sprintf("give it with %s FILE, or set $%s", s.FileFlag, s.Env))
+	}
+	first, err := s.IO.ReadSecret(s.Prompt)
+	if err != nil {
+		return nil, err
+	}
+	if !s.Confirm {
+		return first, nil
+	}
+	second, err := s.IO.ReadSecret("Enter it again to confirm: ")
+	defer clear(second)
+	if err != nil {
+		clear(first)
+		return nil, err
+	}
+	if subtle.ConstantTimeCompare(first, second) != 1 {
+		clear(first)
+		return nil, cmdutil.WithHints(fmt.Errorf("the two entries of the %s differ", s.What), "run the command again and type the same passphrase twice")
+	}
+	return first, nil
+}
+
+// readFile reads a passphrase file: its whole content, less one trailing
+// newline (LF or CRLF), at most vault.MaxPassphraseLen bytes.
+func readFile(path, what string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the %s: %w", what, err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, vault.MaxPassphraseLen+3))
+	if err != nil {
+		clear(b)
+		return nil, fmt.Errorf("reading the %s from %q: %w", what, path, err)
+	}
+	n := len(b)
+	if n > 0 && b[n-1] == '\n' {
+		n--
+		if n > 0 && b[n-1] == '\r' {
+			n--
+		}
+	}
+	if n > vault.MaxPassphraseLen {
+		clear(b)
+		return nil, fmt.Errorf("the %s in %q is longer than %d bytes", what, path, vault.MaxPassphraseLen)
+	}
+	clear(b[n:])
+	if n == 0 {
+		return nil, errors.New("the " + what + " file " + fmt.Sprintf("%q", path) + " is empty")
+	}
+	return b[:n], nil
+}
+
+// Hints returns the hints for a passphrase error from the vault.
+func Hints(err error) []string {
+	switch {
+	case errors.Is(err, vault.ErrWrongPassphrase):
+		return []string{"check the passphrase (and for a file, that it holds only the passphrase and at most one final newline)"}
+	case errors.Is(err, vault.ErrPassphraseRequired):
+		return []string{fmt.Sprintf("give the passphrase with --passphrase-file FILE, or set $%s", EnvPassphrase)}
+	}
+	return nil
+}
