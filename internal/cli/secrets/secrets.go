@@ -11,10 +11,17 @@ import (
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/backendinfo"
 	deleteCmd "github.com/palyra/palyra-vault/internal/cli/secrets/delete"
+	"github.com/palyra/palyra-vault/internal/cli/secrets/doctor"
+	"github.com/palyra/palyra-vault/internal/cli/secrets/export"
 	getCmd "github.com/palyra/palyra-vault/internal/cli/secrets/get"
+	"github.com/palyra/palyra-vault/internal/cli/secrets/importcmd"
+	"github.com/palyra/palyra-vault/internal/cli/secrets/importkeyring"
+	"github.com/palyra/palyra-vault/internal/cli/secrets/initcmd"
 	listCmd "github.com/palyra/palyra-vault/internal/cli/secrets/list"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/migrate"
+	"github.com/palyra/palyra-vault/internal/cli/secrets/rotatekey"
 	setCmd "github.com/palyra/palyra-vault/internal/cli/secrets/set"
+	"github.com/palyra/palyra-vault/internal/cli/secrets/verify"
 	"github.com/palyra/palyra-vault/vault"
 	"github.com/palyra/palyra-vault/vault/backend"
 	"github.com/spf13/cobra"
@@ -74,6 +81,13 @@ A scope is one or more segments joined by "/", each matching
 	cmd.AddCommand(deleteCmd.NewCmdDelete(f, nil))
 	cmd.AddCommand(backendinfo.NewCmdBackend(f, nil))
 	cmd.AddCommand(migrate.NewCmdMigrate(f, nil))
+	cmd.AddCommand(initcmd.NewCmdInit(f, nil))
+	cmd.AddCommand(rotatekey.NewCmdRotateKey(f, nil))
+	cmd.AddCommand(verify.NewCmdVerify(f, nil))
+	cmd.AddCommand(doctor.NewCmdDoctor(f, nil))
+	cmd.AddCommand(export.NewCmdExport(f, nil))
+	cmd.AddCommand(importcmd.NewCmdImport(f, nil))
+	cmd.AddCommand(importkeyring.NewCmdImportKeyring(f, nil))
 	return cmd
 }
 
