@@ -1,0 +1,111 @@
+package shared
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
+	"github.com/palyra/palyra-vault/internal/iostreams"
+	"github.com/palyra/palyra-vault/vault"
+)
+
+// ValueInput says where ReadValue takes a secret value from and how it
+// names things in prompts and hints.
+type ValueInput struct {
+	// IO supplies stdin and the no-echo prompt.
+	IO *iostreams.IOStreams
+	// ForceStdin reads stdin even when it is a terminal.
+	ForceStdin bool
+	// TrimNewline removes one trailing "\n" or "\r\n" from a value read on
+	// stdin.
+	TrimNewline bool
+	// MaxSize is the largest value accepted, in bytes (the vault's limit).
+	MaxSize int
+	// Ref is the secret the value is for; the prompt names it.
+	Ref vault.Ref
+	// Usage is the command to show in the hint for an empty value, such as
+	// "palyra secrets configure <setting> <scope> <key>".
+	Usage string
+}
+
+// ReadValue returns a secret value: all of stdin when it is piped or
+// redirected (or ForceStdin is set), else what the user types twice at a
+// no-echo prompt. It reads at most MaxSize plus three bytes of stdin into
+// one buffer allocated up front, so no stray copy of the value is left
+// behind; it fails, saying that nothing was stored, when the value is
+// empty, larger than MaxSize, or the two typed entries differ, and with an
+// error wrapping iostreams.ErrInterrupted on Ctrl-C. Errors never contain
+// the value. The caller owns the result and should wipe it.
+//
+// It behaves like "palyra secrets set" reads its value.
+func ReadValue(in ValueInput) ([]byte, error) {
+	if in.ForceStdin || !in.IO.IsStdinTTY() {
+		return readStdin(in)
+	}
+	return promptTwice(in)
+}
+
+func readStdin(in ValueInput) ([]byte, error) {
+	buf := make([]byte, in.MaxSize+3) // "+3": one byte over the limit after trimming "\r\n"
+	n, err := io.ReadFull(in.IO.In, buf)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		clear(buf)
+		return nil, fmt.Errorf("reading the value from stdin: %w; nothing was stored", err)
+	}
+	value := buf[:n]
+	if in.TrimNewline {
+		if bytes.HasSuffix(value, []byte("\r\n")) {
+			value = value[:len(value)-2]
+		} else if bytes.HasSuffix(value, []byte("\n")) {
+			value = value[:len(value)-1]
+		}
+	}
+	switch {
+	case len(value) > in.MaxSize:
+		clear(buf)
+		return nil, cmdutil.WithHints(
+			fmt.Errorf("%w: the value on stdin is more than %d bytes; nothing was stored", vault.ErrTooLarge, in.MaxSize),
+			fmt.Sprintf("the vault stores values of at most %d bytes; keep large files elsewhere and store only their key", in.MaxSize))
+	case len(value) == 0:
+		clear(buf)
+		msg := "empty value on stdin; nothing was stored"
+		if n > 0 {
+			msg = "empty value on stdin after --trim-newline; nothing was stored"
+		}
+		return nil, cmdutil.WithHints(errors.New(msg),
+			fmt.Sprintf(`pipe the value in, for example: printf '%%s' "$VALUE" | %s`, in.Usage))
+	}
+	return value, nil
+}
+
+func promptTwice(in ValueInput) ([]byte, error) {
+	first, err := in.IO.ReadSecret(fmt.Sprintf("Value for %s: ", in.Ref))
+	if err != nil {
+		return nil, promptError(err)
+	}
+	if len(first) == 0 {
+		return nil, errors.New("empty value; nothing was stored")
+	}
+	second, err := in.IO.ReadSecret("Enter it again to confirm: ")
+	defer clear(second)
+	if err != nil {
+		clear(first)
+		return nil, promptError(err)
+	}
+	if subtle.ConstantTimeCompare(first, second) != 1 {
+		clear(first)
+		return nil, cmdutil.WithHints(errors.New("the two entries differ; nothing was stored"),
+			"run the command again and type the same value twice")
+	}
+	return first, nil
+}
+
+func promptError(err error) error {
+	if errors.Is(err, iostreams.ErrInterrupted) {
+		return fmt.Errorf("%w; nothing was stored", err)
+	}
+	return fmt.Errorf("reading the value: %w; nothing was stored", err)
+}
