@@ -10,6 +10,7 @@ import (
 
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/backendinfo"
+	"github.com/palyra/palyra-vault/internal/cli/secrets/configure"
 	deleteCmd "github.com/palyra/palyra-vault/internal/cli/secrets/delete"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/doctor"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/export"
@@ -88,6 +89,7 @@ A scope is one or more segments joined by "/", each matching
 	cmd.AddCommand(export.NewCmdExport(f, nil))
 	cmd.AddCommand(importcmd.NewCmdImport(f, nil))
 	cmd.AddCommand(importkeyring.NewCmdImportKeyring(f, nil))
+	cmd.AddCommand(configure.NewCmdConfigure(f, nil))
 	return cmd
 }
 
