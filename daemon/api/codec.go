@@ -74,10 +74,8 @@ func parseResolveRequest(body []byte) (ResolveRequest, error) {
 		case "path":
 			dst, max = &req.Path, MaxPathLen
 		default:
-			if len(name) > 40 {
-				name = name[:40] + "…"
-			}
-			return ResolveRequest{}, badRequest("unknown field %q: the fields are \"ref\" and \"path\"", name)
+			// The name is not repeated: it could be a value pasted by mistake.
+			return ResolveRequest{}, badRequest(`unknown field: the fields are "ref" and "path"`)
 		}
 		if seen[name] {
 			return ResolveRequest{}, badRequest("field %q appears twice", name)

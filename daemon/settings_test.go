@@ -1,0 +1,164 @@
+package daemon
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/palyra/palyra-vault/config"
+	"github.com/palyra/palyra-vault/resolve"
+	"github.com/palyra/palyra-vault/vault"
+)
+
+func parseSettings(t *testing.T, toml string) (*Settings, error) {
+	t.Helper()
+	doc, err := config.Parse([]byte(toml))
+	if err != nil {
+		t.Fatalf("parsing test TOML: %v", err)
+	}
+	return ParseSettings(doc.Tree())
+}
+
+func TestParseSettings(t *testing.T) {
+	tests := []struct {
+		name    string
+		toml    string
+		check   func(*Settings) string // returns a complaint, or ""
+		wantErr []string               // substrings, each must appear
+	}{
+		{name: "no table gives defaults", toml: "[other]\nx = 1\n", check: func(s *Settings) string {
+			if len(s.AllowedUIDs) != 0 || fmt.Sprint(s.Scopes()) != "[global]" || len(s.Principals) != 0 {
+				return fmt.Sprintf("%+v", s)
+			}
+			return ""
+		}},
+		{name: "every setting", toml: `[daemon]
+allowed_uids = [1001, 1002, 1001]
+readable_scopes = ["global", "plugins/github"]
+trusted_dirs = ["/run/secrets", "~/secrets"]
+audit_max_bytes = 65536
+audit_keep = 3
+[daemon.principals]
+alice = [1001]
+bob = [1002]
+`, check: func(s *Settings) string {
+			if fmt.Sprint(s.AllowedUIDs) != "[1001 1002]" || fmt.Sprint(s.Scopes()) != "[global plugins/github]" ||
+				fmt.Sprint(s.TrustedDirs) != "[/run/secrets ~/secrets]" || s.AuditMaxBytes != 65536 || s.AuditKeep != 3 ||
+				s.Principals[1001] != "alice" || s.Principals[1002] != "bob" {
+				return fmt.Sprintf("%+v", s)
+			}
+			return ""
+		}},
+		{name: "empty readable_scopes means none", toml: "[daemon]\nreadable_scopes = []\n", check: func(s *Settings) string {
+			if s.Scopes() == nil || len(s.Scopes()) != 0 {
+				return fmt.Sprint(s.Scopes())
+			}
+			return ""
+		}},
+		{name: "unknown setting", toml: "[daemon]\nallowed_uid = [1]\n", wantErr: []string{`daemon."allowed_uid": unknown setting; the settings are allowed_uids`}},
+		{name: "daemon not a table", toml: "daemon = 3\n", wantErr: []string{"daemon: must be a table"}},
+		{name: "negative uid", toml: "[daemon]\nallowed_uids = [5, -1]\n", wantErr: []string{"daemon.allowed_uids[1]: must be an integer between 0 and 4294967294"}},
+		{name: "uid not a number", toml: "[daemon]\nallowed_uids = [\"1000\"]\n", wantErr: []string{"daemon.allowed_uids[0]: must be an integer"}},
+		{name: "uids not a list", toml: "[daemon]\nallowed_uids = 1000\n", wantErr: []string{"daemon.allowed_uids: must be an array"}},
+		{name: "bad scope", toml: "[daemon]\nreadable_scopes = [\"Global\"]\n", wantErr: []string{"daemon.readable_scopes[0]:", "invalid scope"}},
+		{name: "principal scope not readable by all", toml: "[daemon]\nreadable_scopes = [\"principal:alice\"]\n", wantErr: []string{`daemon.readable_scopes[0]: "principal:alice" names a principal scope`}},
+		{name: "relative trusted dir", toml: "[daemon]\ntrusted_dirs = [\"secrets\"]\n", wantErr: []string{"daemon.trusted_dirs[0]: must be an absolute path"}},
+		{name: "audit size too small", toml: "[daemon]\naudit_max_bytes = 10\n", wantErr: []string{"daemon.audit_max_bytes: must be an integer between 4096"}},
+		{name: "audit keep zero", toml: "[daemon]\naudit_keep = 0\n", wantErr: []string{"daemon.audit_keep: must be an integer between 1 and 100"}},
+		{name: "bad principal id", toml: "[daemon.principals]\n\"Alice\" = [1]\n", wantErr: []string{`daemon.principals."Alice": a principal id must match`}},
+		{name: "principal with colon", toml: "[daemon.principals]\n\"a:b\" = [1]\n", wantErr: []string{`daemon.principals."a:b"`}},
+		{name: "principal without uids", toml: "[daemon.principals]\nalice = []\n", wantErr: []string{"daemon.principals.alice: must be a non-empty array"}},
+		{name: "uid in two principals", toml: "[daemon.principals]\nalice = [7]\nbob = [7]\n", wantErr: []string{`daemon.principals.bob[0]: uid 7 is already principal "alice"`}},
+		{name: "errors reported together", toml: "[daemon]\nallowed_uids = [-1]\naudit_keep = 0\n", wantErr: []string{"allowed_uids[0]", "audit_keep"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := parseSettings(t, tt.toml)
+			if len(tt.wantErr) > 0 {
+				if err == nil {
+					t.Fatalf("accepted: %+v", s)
+				}
+				for _, w := range tt.wantErr {
+					if !strings.Contains(err.Error(), w) {
+						t.Fatalf("error %q does not contain %q", err, w)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if msg := tt.check(s); msg != "" {
+				t.Fatalf("settings wrong: %s", msg)
+			}
+		})
+	}
+}
+
+func TestPrincipalUIDsMustBeAllowedToCall(t *testing.T) {
+	s, err := parseSettings(t, "[daemon]\nallowed_uids = [1001]\n[daemon.principals]\nalice = [1001]\nbob = [1002]\nself = [0]\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.CheckUIDs(0)
+	if err == nil || !strings.Contains(err.Error(), "daemon.principals.bob: uid 1002 may not call the daemon") {
+		t.Fatalf("CheckUIDs = %v, want bob's uid refused", err)
+	}
+	if strings.Contains(err.Error(), "alice") || strings.Contains(err.Error(), "self") {
+		t.Fatalf("CheckUIDs refused an allowed uid: %v", err)
+	}
+}
+
+func TestAuthorize(t *testing.T) {
+	s, err := parseSettings(t, "[daemon]\nreadable_scopes = [\"global\", \"plugins\"]\nallowed_uids = [1, 2]\n[daemon.principals]\nalice = [1]\nbob = [2]\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vref := func(scope string) resolve.Ref { return resolve.VaultRef(vault.Ref{Scope: scope, Key: "k"}) }
+	tests := []struct {
+		name      string
+		principal string
+		ref       resolve.Ref
+		inConfig  bool
+		want      string // "" allowed, else a substring of the reason
+	}{
+		{"global by ref", "", vref("global"), false, ""},
+		{"below a readable scope", "", vref("plugins/github"), false, ""},
+		{"prefix that is not a parent", "", vref("pluginsx"), false, `scope "pluginsx" is not readable by reference`},
+		{"unlisted scope", "", vref("channel:slack"), false, "not in daemon.readable_scopes (global, plugins)"},
+		{"unlisted scope held by the config", "", vref("channel:slack"), true, ""},
+		{"own principal scope", "alice", vref("principal:alice"), false, ""},
+		{"own principal subscope", "alice", vref("principal:alice/tools"), false, ""},
+		{"another principal's scope", "bob", vref("principal:alice"), false, `belongs to principal "alice", not to the caller's principal "bob"`},
+		{"principal scope without principal", "", vref("principal:alice"), false, "mapped to no principal"},
+		{"principal scope even when in config", "bob", vref("principal:alice"), true, `belongs to principal "alice"`},
+		{"principal segment deeper down", "bob", vref("plugins/principal:alice"), false, `belongs to principal "alice"`},
+		{"principal scope below readable scope", "", vref("plugins/principal:alice"), false, "mapped to no principal"},
+		{"env ref in config", "", resolve.EnvRef("TOKEN"), true, ""},
+		{"env ref not in config", "", resolve.EnvRef("HOME"), false, "env references are resolved only when the configuration holds them"},
+		{"exec ref not in config", "alice", resolve.ExecRef("/bin/cat", "/etc/shadow"), false, "exec references are resolved only"},
+		{"file ref not in config", "", resolve.FileRef("/etc/shadow"), false, "file references are resolved only"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := s.authorize(tt.principal, tt.ref, tt.inConfig)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tt.want != "" && err == nil:
+				t.Fatalf("allowed, want refused with %q", tt.want)
+			case tt.want != "" && !strings.Contains(err.Error(), tt.want):
+				t.Fatalf("reason %q does not contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestAllowedUIDIsSelfOrListed(t *testing.T) {
+	s := &Settings{AllowedUIDs: []uint32{1001}}
+	for uid, want := range map[uint32]bool{500: true, 1001: true, 0: false, 65534: false} {
+		if got := s.allowedUID(500, uid); got != want {
+			t.Errorf("allowedUID(self 500, %d) = %v, want %v", uid, got, want)
+		}
+	}
+}
