@@ -112,7 +112,7 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 // temporary file (on Windows, its security descriptor).
 func writeFileAtomic(path string, data []byte, perm os.FileMode, co createOptions) (err error) {
 	if fi, lerr := os.Lstat(path); lerr == nil {
-		if fi.Mode()&fs.ModeSymlink != 0 || fi.Mode()&fs.ModeIrregular != 0 {
+		if fi.Mode()&fs.ModeSymlink != 0 {
 			return refuse("file", path, "is a symbolic link", "remove the link; files are never written through symlinks")
 		}
 		if !fi.Mode().IsRegular() {
@@ -316,13 +316,15 @@ func describeType(m fs.FileMode) string {
 
 // ReadFileLimited reads the whole regular file at path, refusing to follow a
 // symbolic link in its last component (O_NOFOLLOW on Unix; on Windows the
-// file is opened with FILE_FLAG_OPEN_REPARSE_POINT and any reparse point,
-// such as a symbolic link or junction, is refused). On Windows it opens the
-// file sharing read, write and delete access, so a reader never blocks
-// WriteFileAtomic replacing the file or os.Remove deleting it. It fails with an error
-// wrapping ErrTooLarge when the file holds more than max bytes, wrapping
-// ErrUnsafe for a symlink or a file that is not regular (a FIFO is never
-// waited on), and wrapping fs.ErrNotExist when the file is missing.
+// file is opened with FILE_FLAG_OPEN_REPARSE_POINT and any reparse point is
+// refused: a symbolic link or junction, and also a cloud placeholder or
+// deduplicated file, whose content the opened handle would not show). On
+// Windows it opens the file sharing read, write and delete access, so a
+// reader never blocks WriteFileAtomic replacing the file or os.Remove
+// deleting it. It fails with an error wrapping ErrTooLarge when the file
+// holds more than max bytes, wrapping ErrUnsafe for a symlink or a file that
+// is not regular (a FIFO is never waited on), and wrapping fs.ErrNotExist
+// when the file is missing.
 func ReadFileLimited(path string, max int64) ([]byte, error) {
 	if max < 0 {
 		return nil, fmt.Errorf("reading %q: negative size limit %d", path, max)

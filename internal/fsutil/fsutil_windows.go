@@ -241,7 +241,7 @@ func checkLockPath(path string) error {
 		return nil // missing: it will be created
 	}
 	if fi.Mode()&fs.ModeSymlink != 0 || fi.Mode()&fs.ModeIrregular != 0 {
-		return refuse("lock file", path, "is a symbolic link", "remove the link")
+		return refuse("lock file", path, "is a symbolic link or other reparse point", "remove it; the lock file must be a regular file")
 	}
 	return nil
 }
