@@ -6,6 +6,7 @@ package cmdutil
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	"github.com/palyra/palyra-vault/internal/iostreams"
@@ -22,8 +23,13 @@ type Factory struct {
 	// the environment, as vault.Open documents.
 	VaultConfig vault.Config
 	// Vault opens the vault described by VaultConfig on first call and
-	// returns the same one afterwards. Main closes it when the command ends.
+	// returns the same one afterwards, creating it if it does not exist.
+	// Main closes it when the command ends.
 	Vault func(ctx context.Context) (*vault.Vault, error)
+	// ExistingVault is Vault for commands that only read or remove: when no
+	// vault exists yet it creates nothing and fails with an error wrapping
+	// ErrNoVault (and vault.ErrNotFound).
+	ExistingVault func(ctx context.Context) (*vault.Vault, error)
 
 	mu     sync.Mutex
 	opened *vault.Vault
@@ -34,7 +40,25 @@ type Factory struct {
 func NewFactory(ios *iostreams.IOStreams) *Factory {
 	f := &Factory{IOStreams: ios}
 	f.Vault = f.openVault
+	f.ExistingVault = f.openExistingVault
 	return f
+}
+
+// ErrNoVault means the command needs a vault and none has been created at
+// the vault root yet. It wraps vault.ErrNotFound, so it exits like a missing
+// secret.
+var ErrNoVault = fmt.Errorf("no vault here yet: %w", vault.ErrNotFound)
+
+func (f *Factory) openExistingVault(ctx context.Context) (*vault.Vault, error) {
+	exists, root, err := vault.Exists(f.VaultConfig)
+	if err != nil {
+		return nil, err
+	}
+	if !exists {
+		return nil, WithHints(fmt.Errorf("%w (looked in %s)", ErrNoVault, root),
+			`store a secret with "palyra secrets set" to create the vault, or point --vault-dir / $PALYRA_VAULT_DIR at an existing one`)
+	}
+	return f.openVault(ctx)
 }
 
 func (f *Factory) openVault(ctx context.Context) (*vault.Vault, error) {

@@ -3,6 +3,7 @@ package delete
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
@@ -47,7 +48,7 @@ status 3 (not found), unless --missing-ok (or --force) is given.`,
 				return err
 			}
 			opts.Ref = ref
-			opts.Vault = f.Vault
+			opts.Vault = f.ExistingVault
 			if runF != nil {
 				return runF(opts)
 			}
@@ -69,14 +70,18 @@ type deleteJSON struct {
 }
 
 func deleteRun(ctx context.Context, opts *DeleteOptions) error {
-	v, err := opts.Vault(ctx)
-	if err != nil {
-		return err
-	}
 	ref := opts.Ref
-	existed, err := v.Delete(ctx, ref.Scope, ref.Key)
-	if err != nil {
+	v, err := opts.Vault(ctx)
+	existed := false
+	switch {
+	case errors.Is(err, cmdutil.ErrNoVault) && opts.MissingOK:
+		// No vault, so nothing stored: report it like a missing secret.
+	case err != nil:
 		return err
+	default:
+		if existed, err = v.Delete(ctx, ref.Scope, ref.Key); err != nil {
+			return err
+		}
 	}
 	if !existed && !opts.MissingOK {
 		return cmdutil.WithHints(fmt.Errorf("%w: %s", vault.ErrNotFound, ref),

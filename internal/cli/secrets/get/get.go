@@ -63,7 +63,7 @@ else as standard base64 ("encoding": "base64").`,
 				return err
 			}
 			opts.Ref = ref
-			opts.Vault = f.Vault
+			opts.Vault = f.ExistingVault
 			if runF != nil {
 				return runF(opts)
 			}

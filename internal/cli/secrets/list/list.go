@@ -61,7 +61,7 @@ are printed, and the command exits with status 1.`,
 				}
 				opts.Scope = args[0]
 			}
-			opts.Vault = f.Vault
+			opts.Vault = f.ExistingVault
 			if runF != nil {
 				return runF(opts)
 			}
@@ -74,6 +74,9 @@ are printed, and the command exits with status 1.`,
 
 func listRun(ctx context.Context, opts *ListOptions) error {
 	v, err := opts.Vault(ctx)
+	if errors.Is(err, cmdutil.ErrNoVault) {
+		return print(opts, nil) // nothing stored yet, and nothing created
+	}
 	if err != nil {
 		return err
 	}
