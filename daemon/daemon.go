@@ -265,14 +265,14 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	rec := &api.Reload{Time: time.Now().UTC(), OK: err == nil, Attempts: d.reloads}
 	if err != nil {
 		rec.Error = err.Error()
+		d.log.Error("reload refused; still serving the previous configuration", "generation", old.gen, "err", err)
 		d.mu.Lock()
 		d.lastReload = rec
 		d.mu.Unlock()
-		d.log.Error("reload refused; still serving the previous configuration", "generation", old.gen, "err", err)
 		return err
 	}
 	d.mu.Lock()
-	d.cur, d.lastReload = st, rec
+	d.cur = st
 	d.mu.Unlock()
 	// No request holds old any more: readers copy values under the read
 	// lock, and the swap above waited for them.
@@ -282,6 +282,10 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	}
 	d.logLoad(st, "configuration reloaded")
 	d.log.Debug("previous snapshot wiped", "values", wiped)
+	// Published last, so whoever sees it in the status finds the logs written.
+	d.mu.Lock()
+	d.lastReload = rec
+	d.mu.Unlock()
 	return nil
 }
 

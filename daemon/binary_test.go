@@ -1,0 +1,677 @@
+//go:build linux
+
+// The tests in this file build the real palyra binary and run "palyra
+// daemon" as a separate process on a temporary state root, talking to it
+// over its socket and signalling it as systemd would.
+//
+// The test that a caller of another uid is refused runs a client as
+// nobody (uid 65534) and so needs root; it skips otherwise. Its client is
+// this test binary itself, copied somewhere nobody can execute it and
+// started with PALYRA_DAEMON_TEST_HELPER set (see TestMain). The daemon's
+// directory is 0700, which stops nobody at connect(2) before the daemon
+// ever sees it; to exercise the daemon's own peer-credential check the test
+// then loosens the directories and the socket from outside (chmod 0711 and
+// 0666) while the daemon runs, a state the daemon itself never creates.
+package daemon_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/palyra/palyra-vault/daemon/api"
+	"github.com/palyra/palyra-vault/daemon/internal/audit"
+	"github.com/palyra/palyra-vault/vault"
+)
+
+// helperEnv names the environment variable that turns this test binary
+// into a one-shot client: it resolves the JSON request in argv[2] on the
+// socket argv[1] and prints a helperResult.
+const helperEnv = "PALYRA_DAEMON_TEST_HELPER"
+
+type helperResult struct {
+	Status int    `json:"status"`
+	Code   string `json:"code,omitempty"`
+	Msg    string `json:"msg,omitempty"`
+	Value  string `json:"value,omitempty"`
+}
+
+var (
+	binDir     string // 0755, holds palyra and a copy of this test binary
+	palyraBin  string
+	helperBin  string
+	buildError error
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv(helperEnv) != "" {
+		os.Exit(helperMain())
+	}
+	code := func() int {
+		dir, err := os.MkdirTemp("", "pdbin")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		binDir = dir
+		os.Chmod(dir, 0o755)
+		palyraBin = filepath.Join(dir, "palyra")
+		args := []string{"build", "-o", palyraBin}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		out, err := exec.Command("go", append(args, "github.com/palyra/palyra-vault/cmd/palyra")...).CombinedOutput()
+		if err != nil {
+			buildError = fmt.Errorf("building palyra: %v\n%s", err, out)
+		}
+		helperBin = filepath.Join(dir, "client")
+		if self, err := os.Executable(); err == nil {
+			if data, err := os.ReadFile(self); err == nil {
+				os.WriteFile(helperBin, data, 0o755)
+			}
+		}
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
+func helperMain() int {
+	c := api.NewClient(os.Args[1])
+	var req api.ResolveRequest
+	if err := json.Unmarshal([]byte(os.Args[2]), &req); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res := helperResult{Status: 200}
+	resp, err := c.Resolve(ctx, req)
+	var ae *api.Error
+	switch {
+	case errors.As(err, &ae):
+		res = helperResult{Status: ae.Status, Code: ae.Code, Msg: ae.Message}
+	case err != nil:
+		res = helperResult{Status: 0, Msg: err.Error()}
+	default:
+		res.Value = string(resp.Value.Reveal())
+	}
+	json.NewEncoder(os.Stdout).Encode(res)
+	return 0
+}
+
+// lockedBuffer collects a process's stderr.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// site is a temporary state root with a vault and a configuration file.
+type site struct {
+	t      *testing.T
+	root   string
+	config string
+	vault  *vault.Vault
+}
+
+func newSite(t *testing.T, secrets map[string]string, config string) *site {
+	t.Helper()
+	if buildError != nil {
+		t.Fatal(buildError)
+	}
+	root, err := os.MkdirTemp("", "pd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(root) })
+	s := &site{t: t, root: root, config: filepath.Join(root, "palyra.toml")}
+	s.vault, err = vault.Open(context.Background(), vault.Config{StateRoot: root, Backend: "encrypted_file"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.vault.Close() })
+	for ref, v := range secrets {
+		s.put(ref, v)
+	}
+	s.write(config)
+	return s
+}
+
+func (s *site) put(ref, value string) {
+	s.t.Helper()
+	r, err := vault.ParseRef(ref)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if _, err := s.vault.Put(context.Background(), r.Scope, r.Key, []byte(value)); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *site) write(config string) {
+	s.t.Helper()
+	if err := os.WriteFile(s.config, []byte(config), 0o600); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *site) socket() string { return filepath.Join(s.root, api.DirName, api.SocketName) }
+
+func (s *site) env() []string {
+	return append(os.Environ(),
+		"PALYRA_STATE_ROOT="+s.root,
+		"PALYRA_VAULT_BACKEND=encrypted_file",
+		"PALYRA_CONFIG=",
+		api.EnvSocket+"=",
+		"GORACE=atexit_sleep_ms=0 halt_on_error=1",
+	)
+}
+
+// daemonProc is a running "palyra daemon".
+type daemonProc struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	stderr *lockedBuffer
+	done   chan struct{}
+	err    error
+	client *api.Client
+}
+
+// command returns "palyra daemon --config <config>" for the site.
+func (s *site) command(args ...string) (*exec.Cmd, *lockedBuffer) {
+	cmd := exec.Command(palyraBin, append([]string{"daemon", "--config", s.config, "--log-level", "debug"}, args...)...)
+	cmd.Env = s.env()
+	buf := &lockedBuffer{}
+	cmd.Stderr = buf
+	cmd.Stdout = buf
+	return cmd, buf
+}
+
+// start runs the daemon and waits until it answers on its socket.
+func (s *site) start() *daemonProc {
+	s.t.Helper()
+	cmd, buf := s.command()
+	if err := cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	p := &daemonProc{t: s.t, cmd: cmd, stderr: buf, done: make(chan struct{}), client: api.NewClient(s.socket())}
+	go func() { p.err = cmd.Wait(); close(p.done) }()
+	s.t.Cleanup(func() {
+		p.client.Close()
+		select {
+		case <-p.done:
+		default:
+			cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, err := p.client.Health(ctx)
+		cancel()
+		if err == nil {
+			return p
+		}
+		select {
+		case <-p.done:
+			s.t.Fatalf("the daemon exited while starting: %v\n%s", p.err, buf)
+		default:
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("the daemon did not answer within a minute: %v\n%s", err, buf)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// signal sends sig and, for a stop signal, waits for the exit.
+func (p *daemonProc) signal(sig syscall.Signal) {
+	p.t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+func (p *daemonProc) wait() int {
+	p.t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(60 * time.Second):
+		p.t.Fatalf("the daemon did not exit within a minute\n%s", p.stderr)
+	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
+func (p *daemonProc) resolve(req api.ResolveRequest) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := p.client.Resolve(ctx, req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Value.Wipe()
+	return string(resp.Value.Reveal()), nil
+}
+
+func (p *daemonProc) mustResolve(req api.ResolveRequest) string {
+	p.t.Helper()
+	v, err := p.resolve(req)
+	if err != nil {
+		p.t.Fatalf("resolving %+v: %v\n%s", req, err, p.stderr)
+	}
+	return v
+}
+
+// reload sends SIGHUP and waits until the status shows one more reload
+// attempt; it returns that attempt.
+func (p *daemonProc) reload() api.Reload {
+	p.t.Helper()
+	before := p.status().LastReload
+	var n uint64
+	if before != nil {
+		n = before.Attempts
+	}
+	p.signal(syscall.SIGHUP)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if lr := p.status().LastReload; lr != nil && lr.Attempts > n {
+			return *lr
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("no reload within a minute\n%s", p.stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (p *daemonProc) status() api.Status {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := p.client.Status(ctx)
+	if err != nil {
+		p.t.Fatalf("status: %v\n%s", err, p.stderr)
+	}
+	return st
+}
+
+const itConfig = `# the daemon's configuration
+[model_provider]
+openai_api_key_vault_ref = "vault://global/openai_api_key"
+
+[tool]
+optional = { env = "PALYRA_TEST_UNSET_VARIABLE", required = false }
+per = { vault_ref = "vault://channel:slack/token", refresh = "per_use" }
+reloaded = { vault_ref = "vault://global/rotating", refresh = "on_reload" }
+`
+
+var itSecrets = map[string]string{
+	"vault://global/openai_api_key": "sk-test-123",
+	"vault://channel:slack/token":   "xoxb-1",
+	"vault://global/rotating":       "rot-1",
+	"vault://principal:alice/token": "alice-1",
+	"vault://principal:bob/token":   "bob-1",
+}
+
+func TestDaemonBinaryStartFailsOnMissingRequiredReferences(t *testing.T) {
+	s := newSite(t, itSecrets, `
+[model_provider]
+openai_api_key_vault_ref = "vault://global/openai_api_key"
+anthropic_api_key_vault_ref = "global/absent"
+
+[tool]
+token = { env = "PALYRA_TEST_UNSET_VARIABLE" }
+opt = { env = "PALYRA_TEST_UNSET_VARIABLE", required = false }
+`)
+	cmd, out := s.command()
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("exit: %v, want status 1\n%s", err, out)
+	}
+	var errLines []string
+	for _, l := range strings.Split(out.String(), "\n") {
+		if strings.HasPrefix(l, "palyra: error: ") {
+			errLines = append(errLines, strings.TrimPrefix(l, "palyra: error: "))
+		}
+	}
+	want := []string{
+		regexp.QuoteMeta("2 required references in " + s.config + " did not resolve:"),
+		`model_provider\.anthropic_api_key_vault_ref \(line 4\): vault#[0-9a-f]{8}: missing: the secret is not in the vault`,
+		`tool\.token \(line 7\): env#[0-9a-f]{8}: missing: the environment variable is not set`,
+	}
+	if len(errLines) != len(want) {
+		t.Fatalf("%d error lines, want %d:\n%s", len(errLines), len(want), out)
+	}
+	for i, w := range want {
+		if !matches(w, errLines[i]) {
+			t.Fatalf("error line %d = %q, want %q", i, errLines[i], w)
+		}
+	}
+	if !strings.Contains(out.String(), `level=WARN msg="optional reference did not resolve"`) || !strings.Contains(out.String(), "path=tool.opt") {
+		t.Fatalf("no warning for the optional reference:\n%s", out)
+	}
+	if strings.Contains(out.String(), "sk-test-123") {
+		t.Fatal("a value reached stderr")
+	}
+	if _, err := os.Lstat(s.socket()); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a socket was left behind: %v", err)
+	}
+}
+
+func TestDaemonBinaryReloadsOnSIGHUP(t *testing.T) {
+	tests := []struct {
+		name     string
+		config   string
+		ok       bool
+		logs     string
+		rotating string
+		extra    string // a path that must resolve after the reload, "" for none
+	}{
+		{name: "good config", config: itConfig + "\n[more]\nx_vault_ref = \"global/openai_api_key\"\n", ok: true,
+			logs: `msg="configuration reloaded"`, rotating: "rot-2", extra: "more.x"},
+		{name: "invalid TOML", config: "[model_provider\n", logs: `msg="reload refused; still serving the previous configuration"`, rotating: "rot-1"},
+		{name: "failing required reference", config: itConfig + "\n[more]\nx_vault_ref = \"global/absent\"\n",
+			logs: "more.x_vault_ref (line 11): vault#", rotating: "rot-1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newSite(t, itSecrets, itConfig)
+			p := s.start()
+			s.put("vault://global/rotating", "rot-2")
+			s.put("vault://global/openai_api_key", "sk-test-changed")
+			s.write(tt.config)
+			lr := p.reload()
+			if lr.OK != tt.ok {
+				t.Fatalf("reload ok = %v (%s), want %v", lr.OK, lr.Error, tt.ok)
+			}
+			if !strings.Contains(p.stderr.String(), tt.logs) {
+				t.Fatalf("logs lack %q:\n%s", tt.logs, p.stderr)
+			}
+			if got := p.mustResolve(api.ResolveRequest{Path: "tool.reloaded"}); got != tt.rotating {
+				t.Fatalf("on_reload value %q, want %q", got, tt.rotating)
+			}
+			if got := p.mustResolve(api.ResolveRequest{Path: "model_provider.openai_api_key"}); got != "sk-test-123" {
+				t.Fatalf("on_startup value %q, want the one from start", got)
+			}
+			if tt.extra != "" {
+				if got := p.mustResolve(api.ResolveRequest{Path: tt.extra}); got != "sk-test-changed" {
+					t.Fatalf("new reference %q", got)
+				}
+			}
+			wantGen := uint64(1)
+			if tt.ok {
+				wantGen = 2
+			}
+			if g := p.status().Generation; g != wantGen {
+				t.Fatalf("generation %d, want %d", g, wantGen)
+			}
+			p.signal(syscall.SIGTERM)
+			if code := p.wait(); code != 0 {
+				t.Fatalf("exit status %d after SIGTERM\n%s", code, p.stderr)
+			}
+		})
+	}
+}
+
+func TestDaemonBinaryPerUseValuesFollowTheVault(t *testing.T) {
+	s := newSite(t, itSecrets, itConfig)
+	p := s.start()
+	for _, v := range []string{"xoxb-1", "xoxb-2", "xoxb-3"} {
+		if v != "xoxb-1" {
+			s.put("vault://channel:slack/token", v)
+		}
+		if got := p.mustResolve(api.ResolveRequest{Path: "tool.per"}); got != v {
+			t.Fatalf("per_use value %q, want %q", got, v)
+		}
+		if got := p.mustResolve(api.ResolveRequest{Ref: "vault://channel:slack/token"}); got != v {
+			t.Fatalf("per_use value by ref %q, want %q", got, v)
+		}
+	}
+}
+
+func TestDaemonBinaryStopSignalFinishesInFlightWipesAndExitsZero(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			s := newSite(t, itSecrets, "")
+			marker := filepath.Join(s.root, "started")
+			s.write(itConfig + fmt.Sprintf(`
+[slow]
+value = { exec = ["/bin/sh", "-c", "/usr/bin/touch %s; /bin/sleep 1; printf slow-value"], refresh = "per_use" }
+`, marker))
+			p := s.start()
+			os.Remove(marker) // made by the check at start
+			type result struct {
+				v   string
+				err error
+			}
+			res := make(chan result, 1)
+			go func() {
+				v, err := p.resolve(api.ResolveRequest{Path: "slow.value"})
+				res <- result{v, err}
+			}()
+			for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+				if _, err := os.Stat(marker); err == nil {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the request never started\n%s", p.stderr)
+				}
+			}
+			p.signal(sig) // while the request is in flight
+			r := <-res
+			if r.err != nil || r.v != "slow-value" {
+				t.Fatalf("in-flight request: %q, %v\n%s", r.v, r.err, p.stderr)
+			}
+			if code := p.wait(); code != 0 {
+				t.Fatalf("exit status %d\n%s", code, p.stderr)
+			}
+			logs := p.stderr.String()
+			if !strings.Contains(logs, "msg=stopped") || !strings.Contains(logs, "wiped_values=2") {
+				t.Fatalf("no wipe report in the logs:\n%s", logs)
+			}
+			if _, err := os.Lstat(s.socket()); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("socket left behind: %v", err)
+			}
+			if _, err := p.client.Health(context.Background()); !errors.Is(err, api.ErrNotRunning) {
+				t.Fatalf("health after exit: %v, want ErrNotRunning", err)
+			}
+		})
+	}
+}
+
+func TestDaemonBinaryStatusVerb(t *testing.T) {
+	s := newSite(t, itSecrets, itConfig)
+	run := func(args ...string) (string, int) {
+		cmd := exec.Command(palyraBin, append([]string{"daemon", "status"}, args...)...)
+		cmd.Env = s.env()
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			t.Fatal(err)
+		}
+		return string(out), cmd.ProcessState.ExitCode()
+	}
+	out, code := run()
+	if code != 1 || !strings.Contains(out, "palyra: error: the palyra daemon is not running") || !strings.Contains(out, "palyra: hint: start it with") {
+		t.Fatalf("status without a daemon: %d\n%s", code, out)
+	}
+	p := s.start()
+	out, code = run()
+	if code != 0 {
+		t.Fatalf("status: %d\n%s", code, out)
+	}
+	for _, w := range []string{"daemon:       running, pid ", "references:   4 (3 ok, 1 missing, 0 failed)",
+		"model_provider.openai_api_key_vault_ref", "tool.optional", "missing", "per_use"} {
+		if !strings.Contains(out, w) {
+			t.Fatalf("status output lacks %q:\n%s", w, out)
+		}
+	}
+	out, code = run("--json")
+	var st api.Status
+	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || len(st.References) != 4 || st.PID != p.cmd.Process.Pid {
+		t.Fatalf("status --json: %d\n%s", code, out)
+	}
+	for _, v := range itSecrets {
+		if strings.Contains(out, v) {
+			t.Fatalf("status shows the value %q", v)
+		}
+	}
+}
+
+// asNobody runs the helper client as uid/gid 65534 and returns its result.
+func asNobody(t *testing.T, socket string, req api.ResolveRequest) helperResult {
+	t.Helper()
+	body, _ := json.Marshal(req)
+	cmd := exec.Command(helperBin, socket, string(body))
+	cmd.Env = []string{helperEnv + "=1", "HOME=/nonexistent", "GORACE=atexit_sleep_ms=0"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("helper as nobody: %v\n%s", err, stderr.String())
+	}
+	var res helperResult
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("helper output %q: %v", out, err)
+	}
+	return res
+}
+
+func TestDaemonBinaryRefusesCallersOfAnotherUID(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the test runs a client as nobody (uid 65534) with setuid")
+	}
+	s := newSite(t, itSecrets, itConfig)
+	p := s.start()
+	global := api.ResolveRequest{Path: "model_provider.openai_api_key"}
+
+	// 1. The socket's directory (0700) stops nobody before the daemon sees it.
+	if r := asNobody(t, s.socket(), global); r.Status != 0 || !strings.Contains(r.Msg, "permission denied") {
+		t.Fatalf("nobody through a 0700 directory: %+v", r)
+	}
+
+	// 2. With the directories opened from outside, the daemon's own check
+	// refuses nobody, and audits it.
+	for _, d := range []string{s.root, filepath.Join(s.root, api.DirName)} {
+		if err := os.Chmod(d, 0o711); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(s.socket(), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	r := asNobody(t, s.socket(), global)
+	if r.Status != 403 || r.Code != api.CodeForbidden || !strings.Contains(r.Msg, "uid 65534 may not call this daemon") || r.Value != "" {
+		t.Fatalf("nobody with an open socket: %+v", r)
+	}
+	recs := readAudit(t, s)
+	last := recs[len(recs)-1]
+	if last.UID != 65534 || last.Decision != audit.Denied || last.Status != 403 || last.PID == 0 || last.Exe != helperBin {
+		t.Fatalf("audit record for nobody: %+v", last)
+	}
+
+	// 3. Allowed by the configuration, nobody reads what the policy allows.
+	s.write(itConfig + `
+[daemon]
+allowed_uids = [65534]
+[daemon.principals]
+bob = [65534]
+`)
+	if lr := p.reload(); !lr.OK {
+		t.Fatalf("reload: %s", lr.Error)
+	}
+	tests := []struct {
+		name   string
+		req    api.ResolveRequest
+		status int
+		value  string
+	}{
+		{"config reference", global, 200, "sk-test-123"},
+		{"own principal scope", api.ResolveRequest{Ref: "vault://principal:bob/token"}, 200, "bob-1"},
+		{"another principal's scope", api.ResolveRequest{Ref: "vault://principal:alice/token"}, 403, ""},
+		{"env reference not in the config", api.ResolveRequest{Ref: "env:HOME"}, 403, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := asNobody(t, s.socket(), tt.req)
+			if r.Status != tt.status || r.Value != tt.value {
+				t.Fatalf("got %+v, want status %d value %q", r, tt.status, tt.value)
+			}
+		})
+	}
+	// The daemon's own uid has no principal: bob's scope is not its own.
+	if _, err := p.resolve(api.ResolveRequest{Ref: "vault://principal:bob/token"}); err == nil || !strings.Contains(err.Error(), "mapped to no principal") {
+		t.Fatalf("root reading bob's scope: %v", err)
+	}
+	recs = readAudit(t, s)
+	var allowed, denied int
+	for _, r := range recs {
+		if r.UID != 65534 {
+			continue
+		}
+		switch {
+		case r.Decision == audit.Allowed && r.Principal == "bob":
+			allowed++
+		case r.Decision == audit.Denied:
+			denied++
+		}
+	}
+	if allowed != 2 || denied != 3 {
+		t.Fatalf("audit for nobody: %d allowed, %d denied; want 2 and 3", allowed, denied)
+	}
+}
+
+func readAudit(t *testing.T, s *site) []audit.Record {
+	t.Helper()
+	f, err := os.Open(filepath.Join(s.root, api.DirName, "audit.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fi, _ := f.Stat()
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("audit log mode %v", fi.Mode().Perm())
+	}
+	data, _ := io.ReadAll(f)
+	var out []audit.Record
+	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var r audit.Record
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatalf("audit line %q: %v", l, err)
+		}
+		for _, v := range itSecrets {
+			if strings.Contains(l, v) {
+				t.Fatalf("audit line holds a value: %s", l)
+			}
+		}
+		out = append(out, r)
+	}
+	return out
+}
