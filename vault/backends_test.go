@@ -78,3 +78,17 @@ func TestMarkerNamingABackendThisHostCannotOpenIsAClearError(t *testing.T) {
 		t.Fatalf("Open = %v", err)
 	}
 }
+
+func TestOSKeySourceChoosesTheFileBackendAndRefusesOthersBeforeWriting(t *testing.T) {
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+filepath.Join(t.TempDir(), "no-bus"))
+	cfg := testConfig(t)
+	cfg.KeySource = KeySourceOS
+	cfg.Backend = backend.KindSecretService
+	_, err := Open(context.Background(), cfg)
+	if err == nil || !strings.Contains(err.Error(), "key source os needs the encrypted_file backend") {
+		t.Fatalf("Open(os key, secret service) = %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.Root, markerFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the refused Open wrote a marker: %v", err)
+	}
+}

@@ -143,7 +143,7 @@ func TestPassphraseProblemsAreClearErrors(t *testing.T) {
 		want    error
 		wantMsg string
 	}{
-		{"no passphrase function", nil, ErrPassphraseRequired, "no passphrase function"},
+		{"no passphrase function", nil, ErrPassphraseRequired, "key source passphrase needs one"},
 		{"empty", passphrase("", nil), nil, "new passphrase must not be empty"},
 		{"too short", passphrase("short", nil), nil, "at least 8"},
 		{"too long", passphrase(strings.Repeat("x", MaxPassphraseLen+1), nil), nil, "limit is 1024"},

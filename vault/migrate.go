@@ -56,6 +56,9 @@ func (v *Vault) Migrate(ctx context.Context, to backend.Kind) (MigrateReport, er
 	if !knownKind(to) || to == backend.KindAuto {
 		return rep, fmt.Errorf("%w: unknown migration target %q: choose one of %s", ErrBackendUnavailable, truncate(string(to)), strings.Join(kindNames(), ", "))
 	}
+	if err := checkSourceForBackend(v.keys.source(), to); err != nil {
+		return rep, err
+	}
 	unlock, err := v.lock(ctx)
 	if err != nil {
 		return rep, err

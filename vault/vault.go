@@ -177,6 +177,22 @@ func (v *Vault) create(ctx context.Context, cfg Config) (backend.Kind, error) {
 	if pref == "" {
 		pref = backend.Kind(os.Getenv(EnvBackend))
 	}
+	// Check the key source before anything is written, so that a refused
+	// combination leaves no marker behind.
+	src, err := desiredKeySource(cfg)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case src == KeySourceOS && (pref == "" || pref == backend.KindAuto):
+		pref = backend.KindEncryptedFile // the OS store holds the key, files hold the objects
+	case src == KeySourceOS:
+		if err := checkSourceForBackend(src, pref); err != nil {
+			return "", err
+		}
+	case src == KeySourcePassphrase && cfg.Passphrase == nil:
+		return "", fmt.Errorf("%w: a new vault with key source passphrase needs one (a prompt, --passphrase-file or $PALYRA_VAULT_PASSPHRASE)", ErrPassphraseRequired)
+	}
 	b, err := chooseBackend(ctx, pref, v.site())
 	if err != nil {
 		return "", err
@@ -215,8 +231,15 @@ func permissionError(what string, err error) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
-// Info describes the open vault.
-func (v *Vault) Info() Info { return v.info }
+// Info describes the open vault. KeySource follows rotations made through
+// this handle.
+func (v *Vault) Info() Info {
+	info := v.info
+	if v.keys != nil {
+		info.KeySource = v.keys.source()
+	}
+	return info
+}
 
 // describeBackend fills in the Info fields that come from the backend.
 func (v *Vault) describeBackend() {
