@@ -18,6 +18,7 @@ import (
 	"github.com/palyra/palyra-vault/internal/cli/secrets/importcmd"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/importkeyring"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/initcmd"
+	"github.com/palyra/palyra-vault/internal/cli/secrets/keyflags"
 	listCmd "github.com/palyra/palyra-vault/internal/cli/secrets/list"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/migrate"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/rotatekey"
@@ -41,6 +42,7 @@ var backendChoices = []backend.Kind{
 // line below; its flags --vault-dir, --state-root and --backend fill in
 // f.VaultConfig before any verb opens the vault.
 func NewCmdSecrets(f *cmdutil.Factory) *cobra.Command {
+	var vaultPassphraseFile string
 	cmd := &cobra.Command{
 		Use:   "secrets <command>",
 		Short: "Store, read, list and delete secrets",
@@ -61,10 +63,17 @@ A scope is one or more segments joined by "/", each matching
 			if k := f.VaultConfig.Backend; k != "" && !slices.Contains(backendChoices, k) {
 				return cmdutil.UsageErrorf("--backend %q: must be one of %s", string(k), choiceList())
 			}
+			// A passphrase vault asks for its passphrase only when it is
+			// opened; verbs that manage passphrases set their own.
+			f.VaultConfig.Passphrase = keyflags.Source{
+				IO: f.IOStreams, File: vaultPassphraseFile, Env: keyflags.EnvPassphrase,
+				Prompt: "Vault passphrase: ", What: "vault passphrase", FileFlag: "--vault-passphrase-file",
+			}.Func()
 			return nil
 		},
 	}
 	pf := cmd.PersistentFlags()
+	pf.StringVar(&vaultPassphraseFile, "vault-passphrase-file", "", fmt.Sprintf("file holding the passphrase of a passphrase vault (default $%s, else a prompt on the terminal)", keyflags.EnvPassphrase))
 	pf.StringVar(&f.VaultConfig.Root, "vault-dir", "", fmt.Sprintf("vault root (default $%s, else <state root>/vault)", vault.EnvVaultDir))
 	pf.StringVar(&f.VaultConfig.StateRoot, "state-root", "", fmt.Sprintf("state root holding the device key (default $%s, else the per-user state directory)", vault.EnvStateRoot))
 	pf.StringVar((*string)(&f.VaultConfig.Backend), "backend", "", fmt.Sprintf("backend of a new vault: %s (default $%s, else auto); an existing vault keeps its own", choiceList(), vault.EnvBackend))
