@@ -25,7 +25,7 @@ import (
 // env is a daemon started in-process on a temporary state root, with its
 // vault, configuration file, logs and a client.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	root   string
 	config string
 	vault  *vault.Vault
@@ -53,7 +53,7 @@ func (s *syncBuffer) String() string {
 
 // shortTempDir returns a temporary directory with a short path: a socket
 // path must fit in 104 bytes, and t.TempDir's names grow with test names.
-func shortTempDir(t *testing.T) string {
+func shortTempDir(t testing.TB) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "pd")
 	if err != nil {
@@ -65,7 +65,7 @@ func shortTempDir(t *testing.T) string {
 
 // newEnv makes a vault holding secrets, writes toml as the configuration,
 // and returns the env without starting the daemon.
-func newEnv(t *testing.T, secrets map[string]string, toml string) *env {
+func newEnv(t testing.TB, secrets map[string]string, toml string) *env {
 	t.Helper()
 	root := shortTempDir(t)
 	e := &env{t: t, root: root, config: filepath.Join(root, "palyra.toml"), logs: &syncBuffer{}}
