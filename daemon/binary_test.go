@@ -675,3 +675,24 @@ func readAudit(t *testing.T, s *site) []audit.Record {
 	}
 	return out
 }
+
+func TestDaemonBinaryKeepsValuesOutOfCoreDumps(t *testing.T) {
+	s := newSite(t, itSecrets, itConfig)
+	p := s.start()
+	limits, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", p.cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !matchesAnyLine(`Max core file size\s+0\s+0\s+bytes\s*`, string(limits)) {
+		t.Fatalf("core dumps are not off:\n%s", limits)
+	}
+}
+
+func matchesAnyLine(re, text string) bool {
+	for _, l := range strings.Split(text, "\n") {
+		if matches(re, l) {
+			return true
+		}
+	}
+	return false
+}

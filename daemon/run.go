@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"os/signal"
 	"slices"
@@ -13,7 +14,18 @@ import (
 // cancels it, a reload signal during start-up reloads once it is up. It
 // returns nil after a clean shutdown (every held value wiped), or the error
 // that kept the daemon from starting or serving.
+//
+// Run also changes process-wide settings that Start, a library call, leaves
+// alone: on Linux the process becomes non-dumpable (no core dumps; ptrace
+// and /proc/<pid>/mem for root only), elsewhere its core size limit is 0.
 func Run(ctx context.Context, opts Options) error {
+	if err := harden(); err != nil {
+		log := opts.Logger
+		if log == nil {
+			log = slog.Default()
+		}
+		log.Warn("could not keep held values out of core dumps", "err", err)
+	}
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, append(slices.Clone(stopSignals), reloadSignals...)...)
 	defer signal.Stop(sigs)
