@@ -23,7 +23,9 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// Exit codes of the palyra command. They are decided only by exitCode.
+// Exit codes of the palyra command. They are decided only by exitCode; a
+// command that returns a *cmdutil.ExitError chooses its own ("secrets run"
+// passes on its child's exit status).
 const (
 	// ExitOK means the command did what it was asked.
 	ExitOK = 0
@@ -68,13 +70,19 @@ func Run(ctx context.Context, ios *iostreams.IOStreams, args []string) int {
 	if err == nil {
 		return ExitOK
 	}
-	printError(ios.ErrOut, cmd, err)
+	if _, silent, ok := cmdutil.ExitCode(err); !ok || !silent {
+		printError(ios.ErrOut, cmd, err)
+	}
 	return exitCode(err)
 }
 
 // exitCode maps an error to the documented exit code.
 func exitCode(err error) int {
 	var usage *cmdutil.UsageError
+	if code, _, ok := cmdutil.ExitCode(err); ok {
+		// A command's chosen code: "secrets run" passes on its child's.
+		return code
+	}
 	switch {
 	case err == nil:
 		return ExitOK
