@@ -1,0 +1,123 @@
+package shared
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/palyra/palyra-vault/vault"
+)
+
+// markerFile is the vault root's backend marker (docs/FORMAT.md): a vault
+// exists once it has been written.
+const markerFile = "backend.kind"
+
+// VaultPaths returns the state root and the vault root that vault.Open
+// uses for cfg: the config's fields, else $PALYRA_STATE_ROOT and
+// $PALYRA_VAULT_DIR, else the platform default and <state root>/vault, made
+// absolute. It touches nothing on disk.
+func VaultPaths(cfg vault.Config) (stateRoot, root string, err error) {
+	stateRoot = cfg.StateRoot
+	if stateRoot == "" {
+		stateRoot = os.Getenv(vault.EnvStateRoot)
+	}
+	if stateRoot == "" {
+		if stateRoot, err = vault.DefaultStateRoot(); err != nil {
+			return "", "", err
+		}
+	}
+	root = cfg.Root
+	if root == "" {
+		root = os.Getenv(vault.EnvVaultDir)
+	}
+	if root == "" {
+		root = filepath.Join(stateRoot, "vault")
+	}
+	if stateRoot, err = filepath.Abs(stateRoot); err != nil {
+		return "", "", err
+	}
+	if root, err = filepath.Abs(root); err != nil {
+		return "", "", err
+	}
+	return stateRoot, root, nil
+}
+
+// ExistingVault opens a vault for reading references without ever creating
+// one: commands that only read (run, inject, audit, explain) must not leave
+// a new vault behind. It implements resolve.VaultLookup. It is safe for
+// concurrent use.
+type ExistingVault struct {
+	// Config says which vault (the --vault-dir, --state-root and --backend
+	// flags).
+	Config vault.Config
+	// Open opens the vault (cmdutil.Factory.Vault, which also closes it).
+	Open func(context.Context) (*vault.Vault, error)
+
+	mu     sync.Mutex
+	opened *vault.Vault
+	root   string
+	absent bool
+}
+
+// ErrNoVault is matched by ExistingVault's errors when no vault has been
+// created at the configured root. Those errors match vault.ErrNotFound
+// too, so a reference into a vault that does not exist counts as missing.
+var ErrNoVault = errors.New("no vault")
+
+// noVaultError names the root where no vault exists.
+type noVaultError struct{ root string }
+
+func (e *noVaultError) Error() string   { return "no vault has been created at " + e.root }
+func (e *noVaultError) Unwrap() []error { return []error{ErrNoVault, vault.ErrNotFound} }
+
+// Vault returns the open vault, opening it on first call. When no vault
+// exists at the root, it fails with an error matching ErrNoVault and
+// vault.ErrNotFound that names the root.
+func (e *ExistingVault) Vault(ctx context.Context) (*vault.Vault, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.opened != nil {
+		return e.opened, nil
+	}
+	if e.absent {
+		return nil, &noVaultError{root: e.root}
+	}
+	_, root, err := VaultPaths(e.Config)
+	if err != nil {
+		return nil, err
+	}
+	e.root = root
+	if _, err := os.Lstat(filepath.Join(root, markerFile)); errors.Is(err, fs.ErrNotExist) {
+		e.absent = true
+		return nil, &noVaultError{root: root}
+	}
+	v, err := e.Open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e.opened = v
+	return v, nil
+}
+
+// Get reads one secret; see vault.Vault.Get. It fails with an error
+// wrapping vault.ErrNotFound when there is no vault at all.
+func (e *ExistingVault) Get(ctx context.Context, scope, key string) (vault.SensitiveBytes, vault.Metadata, error) {
+	v, err := e.Vault(ctx)
+	if err != nil {
+		return vault.SensitiveBytes{}, vault.Metadata{}, err
+	}
+	return v.Get(ctx, scope, key)
+}
+
+// Stat reads one secret's metadata without decrypting it; see
+// vault.Vault.Stat.
+func (e *ExistingVault) Stat(ctx context.Context, scope, key string) (vault.Metadata, error) {
+	v, err := e.Vault(ctx)
+	if err != nil {
+		return vault.Metadata{}, err
+	}
+	return v.Stat(ctx, scope, key)
+}
