@@ -22,6 +22,7 @@ import (
 	listCmd "github.com/palyra/palyra-vault/internal/cli/secrets/list"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/migrate"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/rotatekey"
+	"github.com/palyra/palyra-vault/internal/cli/secrets/run"
 	setCmd "github.com/palyra/palyra-vault/internal/cli/secrets/set"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/verify"
 	"github.com/palyra/palyra-vault/vault"
@@ -99,6 +100,7 @@ A scope is one or more segments joined by "/", each matching
 	cmd.AddCommand(importcmd.NewCmdImport(f, nil))
 	cmd.AddCommand(importkeyring.NewCmdImportKeyring(f, nil))
 	cmd.AddCommand(configure.NewCmdConfigure(f, nil))
+	cmd.AddCommand(run.NewCmdRun(f, nil))
 	return cmd
 }
 
