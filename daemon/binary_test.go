@@ -10,8 +10,9 @@
 // started with PALYRA_DAEMON_TEST_HELPER set (see TestMain). The daemon's
 // directory is 0700, which stops nobody at connect(2) before the daemon
 // ever sees it; to exercise the daemon's own peer-credential check the test
-// then loosens the directories and the socket from outside (chmod 0711 and
-// 0666) while the daemon runs, a state the daemon itself never creates.
+// then sets socket_shared (socket 0666 in a 0711 directory) and opens the
+// temporary state root above it to 0711, as an administrator would the
+// parent of a shared socket.
 package daemon_test
 
 import (
@@ -577,15 +578,16 @@ func TestDaemonBinaryRefusesCallersOfAnotherUID(t *testing.T) {
 		t.Fatalf("nobody through a 0700 directory: %+v", r)
 	}
 
-	// 2. With the directories opened from outside, the daemon's own check
-	// refuses nobody, and audits it.
-	for _, d := range []string{s.root, filepath.Join(s.root, api.DirName)} {
-		if err := os.Chmod(d, 0o711); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.Chmod(s.socket(), 0o666); err != nil {
+	// 2. With socket_shared the daemon opens its socket (0666) and directory
+	// (0711); the test opens the temporary state root above them (0711),
+	// as an administrator would a socket's parent directory. Now the
+	// daemon's own peer-credential check refuses nobody, and audits it.
+	if err := os.Chmod(s.root, 0o711); err != nil {
 		t.Fatal(err)
+	}
+	s.write(itConfig + "\n[daemon]\nsocket_shared = true\n")
+	if lr := p.reload(); !lr.OK {
+		t.Fatalf("reload: %s", lr.Error)
 	}
 	r := asNobody(t, s.socket(), global)
 	if r.Status != 403 || r.Code != api.CodeForbidden || !strings.Contains(r.Msg, "uid 65534 may not call this daemon") || r.Value != "" {
@@ -600,6 +602,7 @@ func TestDaemonBinaryRefusesCallersOfAnotherUID(t *testing.T) {
 	// 3. Allowed by the configuration, nobody reads what the policy allows.
 	s.write(itConfig + `
 [daemon]
+socket_shared = true
 allowed_uids = [65534]
 [daemon.principals]
 bob = [65534]

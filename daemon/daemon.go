@@ -174,6 +174,9 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if d.ln, err = listen(d.socket); err != nil {
 		return nil, err
 	}
+	if err := d.applySocketMode(st.settings); err != nil {
+		return nil, err
+	}
 	d.srv = &http.Server{
 		Handler:           d,
 		ConnContext:       connContext,
@@ -210,6 +213,27 @@ func listen(path string) (*net.UnixListener, error) {
 		return nil, fmt.Errorf("setting the socket's mode: %w", err)
 	}
 	return ln, nil
+}
+
+// applySocketMode sets the socket and its directory to 0600 and 0700, or,
+// with socket_shared, to 0666 and 0711: reachable by every local user who
+// can traverse the directories above, who are then checked by uid.
+func (d *Daemon) applySocketMode(s *Settings) error {
+	sockMode, dirMode := os.FileMode(0o600), os.FileMode(0o700)
+	if s.SocketShared {
+		sockMode, dirMode = 0o666, 0o711
+	}
+	if err := os.Chmod(filepath.Dir(d.socket), dirMode); err != nil {
+		return fmt.Errorf("setting the socket directory's mode: %w", err)
+	}
+	if err := os.Chmod(d.socket, sockMode); err != nil {
+		return fmt.Errorf("setting the socket's mode: %w", err)
+	}
+	if s.SocketShared {
+		d.log.Info("socket shared: other users may connect; only the daemon's uid and daemon.allowed_uids are served",
+			"socket", d.socket, "allowed_uids", s.AllowedUIDs)
+	}
+	return nil
 }
 
 // release frees what Start took, for a failed start or after Shutdown.
@@ -279,6 +303,9 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	wiped := old.wipe()
 	if err := d.audit.SetLimits(st.settings.AuditMaxBytes, st.settings.AuditKeep); err != nil {
 		d.log.Error("audit log limits unchanged", "err", err)
+	}
+	if err := d.applySocketMode(st.settings); err != nil {
+		d.log.Error("socket permissions unchanged", "err", err)
 	}
 	d.logLoad(st, "configuration reloaded")
 	d.log.Debug("previous snapshot wiped", "values", wiped)

@@ -585,6 +585,30 @@ func TestSocketAndDirectoryModes(t *testing.T) {
 	}
 }
 
+func TestSocketSharedOpensTheSocketAndReloadClosesIt(t *testing.T) {
+	e := newEnv(t, baseSecrets, baseConfig+"\n[daemon]\nsocket_shared = true\n")
+	e.start()
+	dir := filepath.Dir(e.d.Socket())
+	modes := func() (os.FileMode, os.FileMode) {
+		s, err1 := os.Stat(e.d.Socket())
+		d, err2 := os.Stat(dir)
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		return s.Mode().Perm(), d.Mode().Perm()
+	}
+	if s, d := modes(); s != 0o666 || d != 0o711 {
+		t.Fatalf("shared: socket %v, directory %v; want 0666 and 0711", s, d)
+	}
+	e.writeConfig(baseConfig)
+	if err := e.d.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if s, d := modes(); s != 0o600 || d != 0o700 {
+		t.Fatalf("after reload without socket_shared: socket %v, directory %v; want 0600 and 0700", s, d)
+	}
+}
+
 func TestLogsAndStatusNeverHoldValues(t *testing.T) {
 	e := newEnv(t, baseSecrets, baseConfig)
 	e.start()

@@ -39,6 +39,7 @@ const (
 //	trusted_dirs    = ["/run/secrets"]   # for file references without their own
 //	audit_max_bytes = 10485760           # rotate the audit log at this size
 //	audit_keep      = 5                  # rotated audit files kept
+//	socket_shared   = true               # socket 0666 in a 0711 directory, for allowed_uids
 //
 //	[daemon.principals]                  # principal id = the uids that act as it
 //	alice = [1001]
@@ -58,6 +59,10 @@ type Settings struct {
 	// 10 MiB and 5).
 	AuditMaxBytes int64
 	AuditKeep     int
+	// SocketShared makes the socket 0666 and its directory 0711, so that
+	// the users of AllowedUIDs can connect at all; the daemon still checks
+	// every caller's uid. False keeps them 0600 and 0700.
+	SocketShared bool
 }
 
 // DefaultReadableScopes are readable by reference when readable_scopes is
@@ -84,7 +89,7 @@ type SettingsError struct {
 // Error returns "<field>: <rule>".
 func (e *SettingsError) Error() string { return e.Field + ": " + e.Rule }
 
-var settingsFields = []string{"allowed_uids", "readable_scopes", "trusted_dirs", "audit_max_bytes", "audit_keep", "principals"}
+var settingsFields = []string{"allowed_uids", "readable_scopes", "trusted_dirs", "audit_max_bytes", "audit_keep", "socket_shared", "principals"}
 
 // ParseSettings reads the [daemon] table from a decoded configuration (as
 // config.Document.Tree returns it). A missing table gives the zero
@@ -202,6 +207,14 @@ func ParseSettings(tree map[string]any) (*Settings, error) {
 		} else {
 			s.AuditKeep = int(n)
 		}
+	}
+
+	if v, ok := m["socket_shared"]; ok {
+		b, isBool := v.(bool)
+		if !isBool {
+			fail("socket_shared", "must be true or false")
+		}
+		s.SocketShared = b
 	}
 
 	if v, ok := m["principals"]; ok {

@@ -38,12 +38,13 @@ readable_scopes = ["global", "plugins/github"]
 trusted_dirs = ["/run/secrets", "~/secrets"]
 audit_max_bytes = 65536
 audit_keep = 3
+socket_shared = true
 [daemon.principals]
 alice = [1001]
 bob = [1002]
 `, check: func(s *Settings) string {
 			if fmt.Sprint(s.AllowedUIDs) != "[1001 1002]" || fmt.Sprint(s.Scopes()) != "[global plugins/github]" ||
-				fmt.Sprint(s.TrustedDirs) != "[/run/secrets ~/secrets]" || s.AuditMaxBytes != 65536 || s.AuditKeep != 3 ||
+				fmt.Sprint(s.TrustedDirs) != "[/run/secrets ~/secrets]" || s.AuditMaxBytes != 65536 || s.AuditKeep != 3 || !s.SocketShared ||
 				s.Principals[1001] != "alice" || s.Principals[1002] != "bob" {
 				return fmt.Sprintf("%+v", s)
 			}
@@ -65,6 +66,7 @@ bob = [1002]
 		{name: "relative trusted dir", toml: "[daemon]\ntrusted_dirs = [\"secrets\"]\n", wantErr: []string{"daemon.trusted_dirs[0]: must be an absolute path"}},
 		{name: "audit size too small", toml: "[daemon]\naudit_max_bytes = 10\n", wantErr: []string{"daemon.audit_max_bytes: must be an integer between 4096"}},
 		{name: "audit keep zero", toml: "[daemon]\naudit_keep = 0\n", wantErr: []string{"daemon.audit_keep: must be an integer between 1 and 100"}},
+		{name: "socket_shared not a bool", toml: "[daemon]\nsocket_shared = \"yes\"\n", wantErr: []string{"daemon.socket_shared: must be true or false"}},
 		{name: "bad principal id", toml: "[daemon.principals]\n\"Alice\" = [1]\n", wantErr: []string{`daemon.principals."Alice": a principal id must match`}},
 		{name: "principal with colon", toml: "[daemon.principals]\n\"a:b\" = [1]\n", wantErr: []string{`daemon.principals."a:b"`}},
 		{name: "principal without uids", toml: "[daemon.principals]\nalice = []\n", wantErr: []string{"daemon.principals.alice: must be a non-empty array"}},
