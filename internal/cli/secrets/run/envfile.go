@@ -2,6 +2,7 @@ package run
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -89,7 +90,9 @@ func parseEnvFile(path string) ([]binding, error) {
 		}
 		b, err := parseBinding(line, origin)
 		if err != nil {
-			return nil, err
+			// A bad line in a file is not a bad command line: drop the
+			// chain so that it does not become a usage error.
+			return nil, errors.New(err.Error())
 		}
 		if prev, dup := seen[b.Name]; dup {
 			return nil, fmt.Errorf("%s: %s is already set on line %d", origin, b.Name, prev)

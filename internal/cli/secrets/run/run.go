@@ -223,7 +223,7 @@ func resolveAll(ctx context.Context, opts *RunOptions, bs []binding) ([]resolved
 			if first == nil {
 				first = err
 			}
-			errs = append(errs, fmt.Sprintf("%s (%s, %s): %v", b.Name, b.Origin, display(b.Ref), err))
+			errs = append(errs, fmt.Sprintf("%s (%s, %s): %v", b.Name, b.Origin, shared.DisplayRef(b.Ref), err))
 		}
 	}
 	if len(errs) > 0 {
@@ -232,42 +232,16 @@ func resolveAll(ctx context.Context, opts *RunOptions, bs []binding) ([]resolved
 		if len(errs) > 1 {
 			msg = fmt.Sprintf("cannot resolve %d references:\n%s", len(errs), strings.Join(errs, "\n"))
 		}
-		hints := []string{"nothing was run"}
-		switch {
-		case errors.Is(first, vault.ErrNotFound):
-			hints = append(hints, `store the secret with "palyra secrets set <scope> <key>", or check the reference with "palyra secrets explain <ref>"`)
-		case errors.Is(first, resolve.ErrBlocked):
-			hints = append(hints, "file: references are read only inside a --trusted-dir (or the reference's own trusted_dirs)")
-		}
-		return nil, cmdutil.WithHints(&resolveError{msg: msg, first: first}, hints...)
+		hints := append([]string{"nothing was run"}, shared.ResolveHints(first)...)
+		return nil, cmdutil.WithHints(&shared.ListError{Msg: msg, First: first}, hints...)
 	}
 	return out, nil
 }
-
-// resolveError lists resolution failures and keeps the first as its cause,
-// so exit codes and hints follow its kind.
-type resolveError struct {
-	msg   string
-	first error
-}
-
-func (e *resolveError) Error() string { return e.msg }
-func (e *resolveError) Unwrap() error { return e.first }
 
 func wipe(rs []resolved) {
 	for _, r := range rs {
 		r.value.Wipe()
 	}
-}
-
-// display is how palyra names a reference to the user who wrote it: its
-// canonical text, except for commands, whose argv may hold credentials
-// (then the fingerprint).
-func display(r resolve.Ref) string {
-	if r.Source == resolve.SourceExec {
-		return r.String()
-	}
-	return r.Canonical()
 }
 
 func runRun(ctx context.Context, opts *RunOptions) error {
@@ -282,7 +256,7 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	defer wipe(rs)
 	for _, r := range rs {
 		if r.unset {
-			fmt.Fprintf(opts.IO.ErrOut, "palyra: warning: %s is not set: its optional reference (%s) has no value\n", r.Name, display(r.Ref))
+			fmt.Fprintf(opts.IO.ErrOut, "palyra: warning: %s is not set: its optional reference (%s) has no value\n", r.Name, shared.DisplayRef(r.Ref))
 		}
 	}
 	if opts.DryRun {
@@ -367,7 +341,7 @@ func report(opts *RunOptions, rs []resolved) error {
 	if opts.JSON {
 		out := make([]dryRunJSON, len(rs))
 		for i, r := range rs {
-			out[i] = dryRunJSON{Name: r.Name, Ref: display(r.Ref), Source: string(r.Ref.Source), Fingerprint: r.Ref.String(), Set: !r.unset, Size: r.value.Len()}
+			out[i] = dryRunJSON{Name: r.Name, Ref: shared.DisplayRef(r.Ref), Source: string(r.Ref.Source), Fingerprint: r.Ref.String(), Set: !r.unset, Size: r.value.Len()}
 		}
 		return cmdutil.WriteJSON(opts.IO.Out, out, opts.IO.IsStdoutTTY())
 	}
@@ -377,7 +351,7 @@ func report(opts *RunOptions, rs []resolved) error {
 		if r.unset {
 			state = "not set (optional, missing)"
 		}
-		fmt.Fprintf(&b, "%s\t%s\t%s\n", r.Name, display(r.Ref), state)
+		fmt.Fprintf(&b, "%s\t%s\t%s\n", r.Name, shared.DisplayRef(r.Ref), state)
 	}
 	_, err := fmt.Fprint(opts.IO.Out, b.String())
 	return err
