@@ -699,3 +699,54 @@ func matchesAnyLine(re, text string) bool {
 	}
 	return false
 }
+
+func TestDaemonBinaryOpensAPassphraseVault(t *testing.T) {
+	t.Setenv(vault.EnvTestCheapKDF, "1") // the vault stores its KDF cost; the daemon reuses it
+	root, err := os.MkdirTemp("", "pd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(root) })
+	pass := func() ([]byte, error) { return []byte("correct horse"), nil }
+	v, err := vault.Open(context.Background(), vault.Config{StateRoot: root, Backend: "encrypted_file", KeySource: vault.KeySourcePassphrase, Passphrase: pass})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Put(context.Background(), "global", "openai_api_key", []byte("sk-test-123")); err != nil {
+		t.Fatal(err)
+	}
+	v.Close()
+	s := &site{t: t, root: root, config: filepath.Join(root, "palyra.toml")}
+	s.write("[model_provider]\nopenai_api_key_vault_ref = \"vault://global/openai_api_key\"\n")
+
+	passFile := filepath.Join(root, "pass")
+	os.WriteFile(passFile, []byte("wrong horse\n"), 0o600)
+	cmd, out := s.command("--vault-passphrase-file", passFile)
+	var ee *exec.ExitError
+	if err := cmd.Run(); !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("wrong passphrase: %v\n%s", err, out)
+	}
+	if !matchesAnyLine(`palyra: error: model_provider\.openai_api_key_vault_ref \(line 2\): vault#[0-9a-f]{8}: i/o error: opening the vault: .*passphrase.*`, out.String()) {
+		t.Fatalf("no failure line naming the passphrase:\n%s", out)
+	}
+
+	os.WriteFile(passFile, []byte("correct horse\n"), 0o600)
+	cmd, out = s.command("--vault-passphrase-file", passFile)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &daemonProc{t: t, cmd: cmd, stderr: out, done: make(chan struct{}), client: api.NewClient(s.socket())}
+	go func() { p.err = cmd.Wait(); close(p.done) }()
+	defer func() { cmd.Process.Kill(); <-p.done }()
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := p.client.Health(context.Background()); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the daemon did not start:\n%s", out)
+		}
+	}
+	if got := p.mustResolve(api.ResolveRequest{Path: "model_provider.openai_api_key"}); got != "sk-test-123" {
+		t.Fatalf("value %q", got)
+	}
+}

@@ -161,6 +161,12 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	vcfg.StateRoot = stateRoot
 	d.vault = &lazyVault{cfg: vcfg}
 
+	// Open the vault now, so that a passphrase is asked for (or read) at
+	// start and never in the middle of serving; a vault that cannot be
+	// opened yet is tried again when a vault reference needs it.
+	if err := d.vault.open(ctx); err != nil {
+		d.log.Warn("the vault is not open; vault references will fail until it can be", "err", err)
+	}
 	st, err := d.load(ctx, nil)
 	if err != nil {
 		return nil, err
@@ -370,21 +376,35 @@ type lazyVault struct {
 
 func (l *lazyVault) Get(ctx context.Context, scope, key string) (vault.SensitiveBytes, vault.Metadata, error) {
 	l.mu.Lock()
+	err := l.openLocked(ctx)
 	v := l.v
-	if l.closed {
-		l.mu.Unlock()
-		return vault.SensitiveBytes{}, vault.Metadata{}, ErrClosed
-	}
-	if v == nil {
-		var err error
-		if v, err = vault.Open(ctx, l.cfg); err != nil {
-			l.mu.Unlock()
-			return vault.SensitiveBytes{}, vault.Metadata{}, fmt.Errorf("opening the vault: %w", err)
-		}
-		l.v = v
-	}
 	l.mu.Unlock()
+	if err != nil {
+		return vault.SensitiveBytes{}, vault.Metadata{}, err
+	}
 	return v.Get(ctx, scope, key)
+}
+
+// open opens the vault unless it is open.
+func (l *lazyVault) open(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.openLocked(ctx)
+}
+
+func (l *lazyVault) openLocked(ctx context.Context) error {
+	if l.closed {
+		return ErrClosed
+	}
+	if l.v != nil {
+		return nil
+	}
+	v, err := vault.Open(ctx, l.cfg)
+	if err != nil {
+		return fmt.Errorf("opening the vault: %w", err)
+	}
+	l.v = v
+	return nil
 }
 
 // Close closes the vault if it was opened.

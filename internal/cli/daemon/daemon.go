@@ -15,6 +15,7 @@ import (
 	"github.com/palyra/palyra-vault/daemon/api"
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	statusCmd "github.com/palyra/palyra-vault/internal/cli/daemon/status"
+	"github.com/palyra/palyra-vault/internal/cli/secrets/keyflags"
 	"github.com/palyra/palyra-vault/internal/iostreams"
 	"github.com/palyra/palyra-vault/vault"
 	"github.com/spf13/cobra"
@@ -41,7 +42,7 @@ type RunOptions struct {
 // running the daemon, so tests can check parsing.
 func NewCmdDaemon(f *cmdutil.Factory, runF func(*RunOptions) error) *cobra.Command {
 	opts := &RunOptions{IO: f.IOStreams}
-	var socket string
+	var socket, passphraseFile string
 	cmd := &cobra.Command{
 		Use:   "daemon [--config <file>]",
 		Short: "Serve the configuration's secrets to local processes",
@@ -66,6 +67,10 @@ the audit log.`,
 		Args: cmdutil.NoSubcommand,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			opts.Daemon.Vault = f.VaultConfig
+			opts.Daemon.Vault.Passphrase = keyflags.Source{
+				IO: f.IOStreams, File: passphraseFile, Env: keyflags.EnvPassphrase,
+				Prompt: "Vault passphrase: ", What: "vault passphrase", FileFlag: "--vault-passphrase-file",
+			}.Func()
 			opts.Daemon.Socket = socket
 			return nil
 		},
@@ -86,6 +91,7 @@ the audit log.`,
 	fl.StringVar(&opts.Daemon.ConfigPath, "config", "", fmt.Sprintf("configuration file (default $%s, else the per-user config directory's palyra/%s)", config.EnvConfig, config.FileName))
 	fl.StringVar(&opts.LogFormat, "log-format", "text", "log format on stderr: text or json")
 	fl.StringVar(&opts.LogLevel, "log-level", "info", "least severe log level shown: debug, info, warn or error")
+	fl.StringVar(&passphraseFile, "vault-passphrase-file", "", fmt.Sprintf("file holding the passphrase of a passphrase vault (default $%s, else a prompt on the terminal at start)", keyflags.EnvPassphrase))
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&f.VaultConfig.Root, "vault-dir", "", fmt.Sprintf("vault root (default $%s, else <state root>/vault)", vault.EnvVaultDir))
 	pf.StringVar(&f.VaultConfig.StateRoot, "state-root", "", fmt.Sprintf("state root holding the device key and the daemon's directory (default $%s, else the per-user state directory)", vault.EnvStateRoot))
