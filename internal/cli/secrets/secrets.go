@@ -18,6 +18,7 @@ import (
 	"github.com/palyra/palyra-vault/internal/cli/secrets/importcmd"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/importkeyring"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/initcmd"
+	"github.com/palyra/palyra-vault/internal/cli/secrets/inject"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/keyflags"
 	listCmd "github.com/palyra/palyra-vault/internal/cli/secrets/list"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/migrate"
@@ -101,6 +102,7 @@ A scope is one or more segments joined by "/", each matching
 	cmd.AddCommand(importkeyring.NewCmdImportKeyring(f, nil))
 	cmd.AddCommand(configure.NewCmdConfigure(f, nil))
 	cmd.AddCommand(run.NewCmdRun(f, nil))
+	cmd.AddCommand(inject.NewCmdInject(f, nil))
 	return cmd
 }
 
