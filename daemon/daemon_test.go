@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -256,6 +257,27 @@ func TestBadRequestsGet4xxJSONErrors(t *testing.T) {
 				t.Fatalf("error message repeats the request: %s", er.Err.Message)
 			}
 		})
+	}
+	// Every request to the resolve endpoint was audited: "allowed" when the
+	// policy let it through (even if the source then had no value),
+	// "denied" otherwise.
+	var want []string
+	for _, tt := range tests {
+		if tt.path != api.PathResolve {
+			continue
+		}
+		decision := audit.Denied
+		if tt.code == api.CodeMissing {
+			decision = audit.Allowed
+		}
+		want = append(want, fmt.Sprintf("%s %d", decision, tt.status))
+	}
+	var got []string
+	for _, r := range e.auditRecords() {
+		got = append(got, fmt.Sprintf("%s %d", r.Decision, r.Status))
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("audit decisions\n got %v\nwant %v", got, want)
 	}
 	// The daemon still serves after all that.
 	if got := e.mustResolve(api.ResolveRequest{Path: "model_provider.openai_api_key"}); got != "sk-test-123" {

@@ -83,14 +83,11 @@ func (d *Daemon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		status = writeError(w, errorf(http.StatusForbidden, api.CodeForbidden, "the daemon could not identify the caller: %s", reason))
 		return
 	}
-	st := d.current()
-	if st == nil {
-		d.mu.RUnlock()
+	allowed, up := d.callerAllowed(p.cred.UID)
+	if !up {
 		status = writeError(w, errorf(http.StatusServiceUnavailable, api.CodeUnavailable, "the daemon is shutting down"))
 		return
 	}
-	allowed := st.settings.allowedUID(d.uid, p.cred.UID)
-	d.mu.RUnlock()
 	if !allowed {
 		herr := errorf(http.StatusForbidden, api.CodeForbidden,
 			"uid %d may not call this daemon: it serves uid %d and the uids in daemon.allowed_uids", p.cred.UID, d.uid)
@@ -127,6 +124,17 @@ func (d *Daemon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// callerAllowed reports whether uid may call under the current settings,
+// and whether the daemon still serves at all.
+func (d *Daemon) callerAllowed(uid uint32) (allowed, up bool) {
+	st := d.current()
+	defer d.mu.RUnlock()
+	if st == nil {
+		return false, false
+	}
+	return st.settings.allowedUID(d.uid, uid), true
+}
+
 // checkMethod answers 405 unless r uses method (HEAD counts as GET); it
 // returns the status it wrote, or 0.
 func checkMethod(w http.ResponseWriter, r *http.Request, method string) int {
@@ -148,12 +156,21 @@ func (d *Daemon) serveHealth(w http.ResponseWriter) int {
 }
 
 func (d *Daemon) serveStatus(w http.ResponseWriter) int {
-	st := d.current()
-	if st == nil {
-		d.mu.RUnlock()
+	s, ok := d.status()
+	if !ok {
 		return writeError(w, errorf(http.StatusServiceUnavailable, api.CodeUnavailable, "the daemon is shutting down"))
 	}
-	s := api.Status{
+	return writeJSON(w, http.StatusOK, s)
+}
+
+// status builds the status under the read lock; ok is false once shut down.
+func (d *Daemon) status() (s api.Status, ok bool) {
+	st := d.current()
+	defer d.mu.RUnlock()
+	if st == nil {
+		return s, false
+	}
+	s = api.Status{
 		PID: d.pid, Started: d.started, Socket: d.socket, Config: st.config,
 		Generation: st.gen, Loaded: st.loaded, References: make([]api.RefStatus, 0, len(st.entries)),
 	}
@@ -164,8 +181,7 @@ func (d *Daemon) serveStatus(w http.ResponseWriter) int {
 	for _, e := range st.entries {
 		s.References = append(s.References, e.refStatus())
 	}
-	d.mu.RUnlock()
-	return writeJSON(w, http.StatusOK, s)
+	return s, true
 }
 
 // serveResolve answers POST /v1/resolve: decode, find the reference,
@@ -173,94 +189,111 @@ func (d *Daemon) serveStatus(w http.ResponseWriter) int {
 // nothing is sent that was not audited first.
 func (d *Daemon) serveResolve(w http.ResponseWriter, r *http.Request, p *peer) int {
 	rec := d.record(p, "", audit.Denied, 0, "")
-	deny := func(herr *httpError) int { rec.Decision = audit.Denied; return d.finish(w, p, rec, herr) }
-	// fail answers a request the policy allowed but whose source failed.
-	fail := func(herr *httpError) int { rec.Decision = audit.Allowed; return d.finish(w, p, rec, herr) }
-
 	req, err := api.DecodeResolveRequest(r.Body)
 	if err != nil {
 		var re *api.RequestError
 		if errors.As(err, &re) && re.TooLarge {
-			return deny(errorf(http.StatusRequestEntityTooLarge, api.CodeTooLarge, "%v", err))
+			return d.finish(w, p, rec, errorf(http.StatusRequestEntityTooLarge, api.CodeTooLarge, "%v", err))
 		}
-		return deny(errorf(http.StatusBadRequest, api.CodeBadRequest, "%v", err))
+		return d.finish(w, p, rec, errorf(http.StatusBadRequest, api.CodeBadRequest, "%v", err))
 	}
-
-	st := d.current()
-	if st == nil {
-		d.mu.RUnlock()
-		return deny(errorf(http.StatusServiceUnavailable, api.CodeUnavailable, "the daemon is shutting down"))
-	}
-	rec.Principal = st.settings.principalOf(p.cred.UID)
-	var (
-		e   *entry
-		ref resolve.Ref
-	)
-	if req.Path != "" {
-		rec.Path = clip(req.Path)
-		if e = st.lookupPath(req.Path); e == nil {
-			d.mu.RUnlock()
-			return deny(errorf(http.StatusNotFound, api.CodeNotFound,
-				"the configuration has no reference at %q; palyra daemon status lists them", clip(req.Path)))
-		}
-		ref = e.found.Ref
-	} else {
-		if ref, err = resolve.Parse(req.Ref); err != nil {
-			d.mu.RUnlock()
-			return deny(errorf(http.StatusBadRequest, api.CodeBadRequest, "field \"ref\": %s", reason(err)))
-		}
-		if e = st.byCanon[ref.Canonical()]; e != nil {
-			ref = e.found.Ref // the configuration's policy applies
-		}
-	}
-	rec.Ref = ref.String()
-	if e != nil {
-		rec.Path = e.found.Path
-	}
-	if err := st.settings.authorize(rec.Principal, ref, e != nil); err != nil {
-		d.mu.RUnlock()
-		return deny(errorf(http.StatusForbidden, api.CodeForbidden, "%v", err))
-	}
-	rec.Decision = audit.Allowed
-
-	meta := api.ResolveResponse{Fingerprint: ref.String(), Refresh: string(resolve.RefreshPerUse)}
-	if e != nil {
-		meta.Path, meta.Setting, meta.Refresh = e.found.Path, e.found.Setting, string(ref.RefreshPolicy())
-	}
+	pl := d.plan(req, p.cred.UID, &rec)
 	switch {
-	case e != nil && e.held:
-		// Copy the held value into the body while holding the read lock, so
-		// that a reload or shutdown cannot wipe it mid-copy.
-		meta.ResolvedAt = e.resolvedAt
-		body, err := api.AppendResolveResponse(nil, meta, e.value.Reveal())
-		d.mu.RUnlock()
-		if err != nil {
-			return fail(errorf(http.StatusInternalServerError, api.CodeInternal, "%v", err))
-		}
-		defer clear(body)
-		return d.send(w, rec, body)
-	case e != nil && e.err != nil && ref.RefreshPolicy() != resolve.RefreshPerUse:
-		failed := e.err
-		d.mu.RUnlock()
-		return fail(resolveError(failed))
+	case pl.refusal != nil:
+		return d.finish(w, p, rec, pl.refusal)
+	case pl.body != nil:
+		defer clear(pl.body)
+		return d.send(w, rec, pl.body)
 	}
-	resolver := st.resolver
-	d.mu.RUnlock()
 
 	// per_use, or a vault reference the configuration does not hold:
 	// resolve now, for this request only.
-	val, err := resolver.Resolve(r.Context(), ref)
+	val, err := pl.resolver.Resolve(r.Context(), pl.ref)
 	if err != nil {
-		return fail(resolveError(err))
+		return d.finish(w, p, rec, resolveError(err))
 	}
 	defer val.Wipe()
-	meta.ResolvedAt = time.Now().UTC()
-	body, err := api.AppendResolveResponse(nil, meta, val.Reveal())
+	pl.meta.ResolvedAt = time.Now().UTC()
+	body, err := api.AppendResolveResponse(nil, pl.meta, val.Reveal())
 	if err != nil {
-		return fail(errorf(http.StatusInternalServerError, api.CodeInternal, "%v", err))
+		return d.finish(w, p, rec, errorf(http.StatusInternalServerError, api.CodeInternal, "%v", err))
 	}
 	defer clear(body)
 	return d.send(w, rec, body)
+}
+
+// resolvePlan is what serveResolve does next: refuse, send a held value's
+// body, or resolve ref with resolver.
+type resolvePlan struct {
+	refusal  *httpError
+	body     []byte
+	ref      resolve.Ref
+	resolver *resolve.Resolver
+	meta     api.ResolveResponse
+}
+
+// plan does everything that needs the current state, under its read lock:
+// find the reference, authorize it, and copy a held value into the answer
+// (so that a reload or shutdown cannot wipe it mid-copy). It fills in rec's
+// principal, path, reference and decision.
+func (d *Daemon) plan(req api.ResolveRequest, uid uint32, rec *audit.Record) (pl resolvePlan) {
+	st := d.current()
+	defer d.mu.RUnlock()
+	if st == nil {
+		pl.refusal = errorf(http.StatusServiceUnavailable, api.CodeUnavailable, "the daemon is shutting down")
+		return pl
+	}
+	rec.Principal = st.settings.principalOf(uid)
+	var e *entry
+	if req.Path != "" {
+		rec.Path = clip(req.Path)
+		if e = st.lookupPath(req.Path); e == nil {
+			pl.refusal = errorf(http.StatusNotFound, api.CodeNotFound,
+				"the configuration has no reference at %q; palyra daemon status lists them", clip(req.Path))
+			return pl
+		}
+		pl.ref = e.found.Ref
+	} else {
+		ref, err := resolve.Parse(req.Ref)
+		if err != nil {
+			pl.refusal = errorf(http.StatusBadRequest, api.CodeBadRequest, "field \"ref\": %s", reason(err))
+			return pl
+		}
+		pl.ref = ref
+		if e = st.byCanon[ref.Canonical()]; e != nil {
+			pl.ref = e.found.Ref // the configuration's policy applies
+		}
+	}
+	rec.Ref = pl.ref.String()
+	if e != nil {
+		rec.Path = e.found.Path
+	}
+	if err := st.settings.authorize(rec.Principal, pl.ref, e != nil); err != nil {
+		pl.refusal = errorf(http.StatusForbidden, api.CodeForbidden, "%v", err)
+		return pl
+	}
+	// From here on the policy allowed the request; a failure is the source's.
+	rec.Decision = audit.Allowed
+	pl.meta = api.ResolveResponse{Fingerprint: pl.ref.String(), Refresh: string(resolve.RefreshPerUse)}
+	if e != nil {
+		pl.meta.Path, pl.meta.Setting, pl.meta.Refresh = e.found.Path, e.found.Setting, string(pl.ref.RefreshPolicy())
+	}
+	switch {
+	case e != nil && e.held:
+		pl.meta.ResolvedAt = e.resolvedAt
+		body, err := api.AppendResolveResponse(nil, pl.meta, e.value.Reveal())
+		if err != nil {
+			clear(body)
+			pl.refusal = errorf(http.StatusInternalServerError, api.CodeInternal, "%v", err)
+			return pl
+		}
+		pl.body = body
+	case e != nil && e.err != nil && pl.ref.RefreshPolicy() != resolve.RefreshPerUse:
+		pl.refusal = resolveError(e.err)
+	default:
+		pl.resolver = st.resolver
+	}
+	return pl
 }
 
 // send audits an allowed request and writes its body. When the audit log
