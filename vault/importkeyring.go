@@ -7,9 +7,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/palyra/palyra-vault/vault/backend"
 	"github.com/palyra/palyra-vault/vault/backend/secretservice"
 	"github.com/palyra/palyra-vault/vault/internal/envelope"
-	"github.com/palyra/palyra-vault/vault/internal/keyringread"
 )
 
 // KeyringImportOptions configure ImportKeyring.
@@ -31,7 +31,7 @@ type KeyringImportOptions struct {
 	// OnConflict is "fail" (or ""), "skip" or "overwrite", as for Import.
 	OnConflict string
 	// Address is the session bus address; empty means
-	// $DBUS_SESSION_BUS_ADDRESS.
+	// $DBUS_SESSION_BUS_ADDRESS, else the socket $XDG_RUNTIME_DIR/bus.
 	Address string
 }
 
@@ -77,19 +77,19 @@ func (v *Vault) ImportKeyring(ctx context.Context, opts KeyringImportOptions) (K
 	if keyAttr == "" {
 		keyAttr = "username"
 	}
-	items, err := keyringread.Search(ctx, opts.Address, opts.Attributes)
+	items, err := secretservice.Search(ctx, secretservice.Options{Address: opts.Address}, opts.Attributes)
 	defer func() {
 		for _, it := range items {
 			clear(it.Secret)
 		}
 	}()
 	if err != nil {
-		if errors.Is(err, keyringread.ErrUnavailable) || errors.Is(err, keyringread.ErrLocked) {
+		if errors.Is(err, backend.ErrUnavailable) {
 			return rep, fmt.Errorf("%w: importing from the keyring: %w", ErrBackendUnavailable, err)
 		}
 		return rep, fmt.Errorf("importing from the keyring: %w", err)
 	}
-	items = slices.DeleteFunc(items, func(it keyringread.Item) bool {
+	items = slices.DeleteFunc(items, func(it secretservice.Item) bool {
 		if it.Attributes[secretservice.AttrSchema] == secretservice.Schema {
 			clear(it.Secret)
 			return true

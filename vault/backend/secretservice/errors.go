@@ -21,7 +21,8 @@ var (
 	// "default" alias.
 	ErrNoDefaultCollection = errors.New("secret service has no default collection")
 	// ErrLocked means the default collection is locked and was not
-	// unlocked. An error that wraps ErrPromptDismissed wraps ErrLocked too,
+	// unlocked, or (from Search, which never unlocks) that matching items
+	// sit in a locked collection. An error that wraps ErrPromptDismissed wraps ErrLocked too,
 	// since the collection stays locked; test ErrPromptDismissed first to
 	// tell the two apart.
 	ErrLocked = errors.New("secret service collection is locked")

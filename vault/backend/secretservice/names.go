@@ -24,6 +24,8 @@ const (
 	methodOpenSession   = ifaceService + ".OpenSession"
 	methodReadAlias     = ifaceService + ".ReadAlias"
 	methodUnlock        = ifaceService + ".Unlock"
+	methodServiceSearch = ifaceService + ".SearchItems"
+	methodGetSecrets    = ifaceService + ".GetSecrets"
 	methodCreateItem    = ifaceCollection + ".CreateItem"
 	methodSearchItems   = ifaceCollection + ".SearchItems"
 	methodGetSecret     = ifaceItem + ".GetSecret"
@@ -33,12 +35,17 @@ const (
 	methodPrompt        = ifacePrompt + ".Prompt"
 	methodPromptDismiss = ifacePrompt + ".Dismiss"
 	methodPropertiesGet = ifaceProperties + ".Get"
+	methodPropertiesAll = ifaceProperties + ".GetAll"
 	signalCompleted     = "Completed"
 
-	// Properties passed to CreateItem and read from items and collections.
+	// Properties passed to CreateItem (qualified by interface) and read
+	// from items and collections (plain names).
 	propItemLabel      = ifaceItem + ".Label"
 	propItemAttributes = ifaceItem + ".Attributes"
+	propLabel          = "Label"
+	propAttributes     = "Attributes"
 	propItemModified   = "Modified"
+	propItemCreated    = "Created"
 	propLocked         = "Locked"
 
 	// Algorithms of OpenSession. algDH is the encrypted transport: a

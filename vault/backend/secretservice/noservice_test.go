@@ -16,7 +16,7 @@ import (
 	"github.com/palyra/palyra-vault/vault/backend"
 )
 
-func TestOpenWithoutServiceFailsWithErrNoService(t *testing.T) {
+func TestOpenProbeAndSearchWithoutServiceFailWithErrNoService(t *testing.T) {
 	cases := []struct {
 		name    string
 		address func(t *testing.T) string
@@ -39,11 +39,13 @@ func TestOpenWithoutServiceFailsWithErrNoService(t *testing.T) {
 			_, err := Open(testCtx(t), opts)
 			assertReason(t, err, ErrNoService)
 			assertReason(t, Probe(testCtx(t), opts), ErrNoService)
+			_, err = Search(testCtx(t), opts, map[string]string{"service": "x"})
+			assertReason(t, err, ErrNoService)
 		})
 	}
 }
 
-func TestOpenGivesUpOnBusThatNeverAnswers(t *testing.T) {
+func TestOpenAndSearchGiveUpOnBusThatNeverAnswers(t *testing.T) {
 	dir := shortTempDir(t)
 	sock := filepath.Join(dir, "silent")
 	l, err := net.Listen("unix", sock)
@@ -67,7 +69,10 @@ func TestOpenGivesUpOnBusThatNeverAnswers(t *testing.T) {
 			c.Close()
 		}
 	})
-	_, err = Open(testCtx(t), Options{Address: "unix:path=" + sock, CallTimeout: 200 * time.Millisecond})
+	opts := Options{Address: "unix:path=" + sock, CallTimeout: 200 * time.Millisecond}
+	_, err = Open(testCtx(t), opts)
+	assertReason(t, err, ErrTimeout)
+	_, err = Search(testCtx(t), opts, map[string]string{"service": "x"})
 	assertReason(t, err, ErrTimeout)
 }
 

@@ -21,6 +21,11 @@
 // ErrNoDefaultCollection, ErrLocked, ErrPromptDismissed, ErrTimeout or
 // ErrFailed, and carry a hint (see Error).
 //
+// Search, apart from the backend, reads the items other programs keep in
+// any collection of the service (zalando/go-keyring, Python's keyring,
+// secret-tool), over the same kind of session, for importing them; it
+// never changes an item and never shows a prompt.
+//
 // The package compiles on every platform; without a session bus (as on
 // Windows and macOS) Open fails with ErrNoService.
 package secretservice
@@ -161,8 +166,22 @@ var _ backend.Backend = (*Store)(nil)
 // (no bus, nothing owns org.freedesktop.secrets), ErrNoDefaultCollection,
 // ErrTimeout or ErrFailed. The Store must be closed.
 func Open(ctx context.Context, opts Options) (*Store, error) {
-	opts = opts.withDefaults()
-	const op = "opening"
+	s, err := dial(ctx, opts.withDefaults(), "opening")
+	if err != nil {
+		return nil, err
+	}
+	if err := s.resolveDefault(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// dial connects to the session bus, makes sure a provider owns
+// org.freedesktop.secrets and opens a transport session. The Store it
+// returns has no collection yet; it must be closed. op names what the
+// caller is doing, for the errors of connecting.
+func dial(ctx context.Context, opts Options, op string) (*Store, error) {
 	addr, err := busAddress(opts.Address)
 	if err != nil {
 		return nil, newError(op, ErrNoService, err)
@@ -178,21 +197,21 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, newError(op, ErrNoService, fmt.Errorf("connecting to session bus %q: %w", addr, err))
 	}
 	s := &Store{opts: opts, conn: conn, service: conn.Object(serviceName, servicePath)}
-	if err := s.init(ctx); err != nil {
+	if err := s.ensureOwner(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	if err := s.openSession(ctx); err != nil {
 		_ = s.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-func (s *Store) init(ctx context.Context) error {
+// resolveDefault sets the Store's collection to the one the default alias
+// names.
+func (s *Store) resolveDefault(ctx context.Context) error {
 	const op = "opening"
-	if err := s.ensureOwner(ctx); err != nil {
-		return err
-	}
-	if err := s.openSession(ctx); err != nil {
-		return err
-	}
 	var coll dbus.ObjectPath
 	if err := s.call(ctx, s.service, methodReadAlias, defaultAlias).Store(&coll); err != nil {
 		if dbusErrorName(err) == errNameUnknownMethod || dbusErrorName(err) == errNameNoSuchObject {
@@ -509,7 +528,7 @@ func (s *Store) List(ctx context.Context) ([]backend.ObjectID, error) {
 		seen := make(map[backend.ObjectID]bool, len(paths))
 		ids = make([]backend.ObjectID, 0, len(paths))
 		for _, p := range paths {
-			v, err := s.property(ctx, p, ifaceItem, "Attributes")
+			v, err := s.property(ctx, p, ifaceItem, propAttributes)
 			if gone(err) {
 				continue
 			}
@@ -587,7 +606,7 @@ func (s *Store) searchItem(ctx context.Context, op string, id backend.ObjectID) 
 	}
 	ours := paths[:0]
 	for _, p := range paths {
-		v, err := s.property(ctx, p, ifaceItem, "Attributes")
+		v, err := s.property(ctx, p, ifaceItem, propAttributes)
 		if gone(err) {
 			continue
 		}

@@ -176,7 +176,7 @@ func TestListReturnsOurObjectsAndSkipsForeignItems(t *testing.T) {
 		{AttrSchema: "org.example.other", AttrObjectID: string(newID(t))},
 	}
 	for _, attrs := range foreign {
-		createRawItem(t, s, attrs, []byte("foreign"))
+		createRawItem(t, s, s.collection, "palyra test item", attrs, []byte("foreign"))
 	}
 	ids, err := s.List(ctx)
 	if err != nil {
@@ -363,9 +363,10 @@ func assertReason(t *testing.T, err, reason error) {
 	}
 }
 
-// createRawItem writes an item with arbitrary attributes, bypassing Put,
+// createRawItem creates an item in collection coll through s's session,
+// bypassing Put, as another program would (its own label and attributes),
 // and deletes it when the test ends.
-func createRawItem(t *testing.T, s *Store, attrs map[string]string, value []byte) {
+func createRawItem(t *testing.T, s *Store, coll dbus.ObjectPath, label string, attrs map[string]string, value []byte) dbus.ObjectPath {
 	t.Helper()
 	ctx := testCtx(t)
 	iv, ct, err := s.tr.seal(value)
@@ -373,19 +374,23 @@ func createRawItem(t *testing.T, s *Store, attrs map[string]string, value []byte
 		t.Fatal(err)
 	}
 	props := map[string]dbus.Variant{
-		propItemLabel:      dbus.MakeVariant("palyra test item"),
+		propItemLabel:      dbus.MakeVariant(label),
 		propItemAttributes: dbus.MakeVariant(attrs),
 	}
 	var item, prompt dbus.ObjectPath
-	sec := secret{Session: s.session, Parameters: iv, Value: ct, ContentType: contentType}
-	if err := s.call(ctx, s.conn.Object(serviceName, s.collection), methodCreateItem, props, sec, true).Store(&item, &prompt); err != nil {
-		t.Fatalf("CreateItem: %v", err)
+	sec := secret{Session: s.session, Parameters: iv, Value: ct, ContentType: "text/plain"}
+	if err := s.call(ctx, s.conn.Object(serviceName, coll), methodCreateItem, props, sec, false).Store(&item, &prompt); err != nil {
+		t.Fatalf("CreateItem in %s: %v", coll, err)
+	}
+	if prompt != noPrompt {
+		t.Fatalf("CreateItem in %s returned prompt %s; the test cannot answer prompts", coll, prompt)
 	}
 	t.Cleanup(func() {
 		if err := s.deleteItem(context.Background(), "test cleanup", item); err != nil {
 			t.Errorf("deleting %s: %v", item, err)
 		}
 	})
+	return item
 }
 
 func allBytes() []byte {
