@@ -350,9 +350,9 @@ func refusal(err error, path string, created bool) error {
 // is as it was), and the hints say how to finish.
 func storedButNotWritten(opts *ConfigureOptions, path string, cause error) error {
 	err := fmt.Errorf("the secret was stored as %s, but writing the configuration failed: %w; %s is unchanged", opts.Ref, cause, path)
-	retry := fmt.Sprintf("palyra secrets configure %s %s %s", shellQuote(firstNonEmpty(opts.Preset, opts.Setting)), opts.Ref.Scope, opts.Ref.Key)
+	retry := fmt.Sprintf("palyra secrets configure %s %s %s", shared.ShellQuote(firstNonEmpty(opts.Preset, opts.Setting)), opts.Ref.Scope, opts.Ref.Key)
 	if opts.ConfigPath != "" {
-		retry += " --config " + shellQuote(opts.ConfigPath)
+		retry += " --config " + shared.ShellQuote(opts.ConfigPath)
 	}
 	return cmdutil.WithHints(err,
 		fmt.Sprintf("to finish, fix the problem above and run %q again (it asks for the value again)", retry),
@@ -419,21 +419,6 @@ func renderKey(k string) string {
 		}
 	}
 	return k
-}
-
-// shellQuote quotes s for a POSIX shell when it needs quoting.
-func shellQuote(s string) string {
-	safe := s != ""
-	for _, r := range s {
-		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || strings.ContainsRune("_-./:@", r)) {
-			safe = false
-			break
-		}
-	}
-	if safe {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func firstNonEmpty(a, b string) string {
