@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
+	"github.com/palyra/palyra-vault/internal/cli/secrets/audit"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/backendinfo"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/configure"
 	deleteCmd "github.com/palyra/palyra-vault/internal/cli/secrets/delete"
@@ -103,6 +104,7 @@ A scope is one or more segments joined by "/", each matching
 	cmd.AddCommand(configure.NewCmdConfigure(f, nil))
 	cmd.AddCommand(run.NewCmdRun(f, nil))
 	cmd.AddCommand(inject.NewCmdInject(f, nil))
+	cmd.AddCommand(audit.NewCmdAudit(f, nil))
 	return cmd
 }
 
