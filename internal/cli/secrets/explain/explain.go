@@ -1,0 +1,363 @@
+// Package explain implements "palyra secrets explain": for one reference,
+// say where palyra.toml uses it, whether it resolves, and what is known
+// about its source (a vault secret's metadata, a file's size and mode),
+// never its value.
+package explain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/palyra/palyra-vault/config"
+	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
+	"github.com/palyra/palyra-vault/internal/cli/secrets/shared"
+	"github.com/palyra/palyra-vault/internal/iostreams"
+	"github.com/palyra/palyra-vault/resolve"
+	"github.com/palyra/palyra-vault/vault"
+	"github.com/spf13/cobra"
+)
+
+// ExplainOptions are the dependencies and flags of "palyra secrets
+// explain".
+type ExplainOptions struct {
+	IO    *iostreams.IOStreams
+	Vault func(context.Context) (*vault.Vault, error)
+	// VaultConfig says which vault; it is never created.
+	VaultConfig vault.Config
+
+	// Ref is the reference to explain.
+	Ref resolve.Ref
+	// ConfigPath is --config; "" means $PALYRA_CONFIG, else the default.
+	ConfigPath string
+	// TrustedDirs are the directories a file reference may read from.
+	TrustedDirs []string
+	// Exec runs an exec reference's command to check it.
+	Exec bool
+	// JSON prints the explanation as JSON.
+	JSON bool
+}
+
+// NewCmdExplain returns the "explain" command. When runF is not nil it is
+// called with the parsed options instead of explainRun, so tests can check
+// parsing.
+func NewCmdExplain(f *cmdutil.Factory, runF func(*ExplainOptions) error) *cobra.Command {
+	opts := &ExplainOptions{IO: f.IOStreams}
+	cmd := &cobra.Command{
+		Use:   "explain (<ref> | <scope> <key>)",
+		Short: "Show where a reference is used, whether it resolves, and its metadata",
+		Long: `Explain one secret reference: its canonical form and fingerprint (the
+"vault#1a2b3c4d" that errors and logs name it by), its policy, the settings
+of palyra.toml that use it (by dotted path and line), whether it resolves
+now, and what is known about its source: for a vault secret its size and
+creation and update times, for a file its size, mode and modification time.
+The value itself is never shown; resolving it to check is done in memory
+and wiped.
+
+The reference is any string form (docs/REFERENCES.md): vault://<scope>/<key>
+(or <scope> <key>), env:<NAME>, file:<path>, or a TOML inline table. The
+command of an exec reference runs only with --exec. No vault is created.
+
+The exit status is 0 whenever the explanation could be given, whether or
+not the reference resolves; scripts read "resolves" from --json.`,
+		Example: `  palyra secrets explain vault://global/openai_api_key
+  palyra secrets explain global openai_api_key --config ./palyra.toml
+  palyra secrets explain env:GITHUB_TOKEN --json
+  palyra secrets explain '{ exec = ["pass", "show", "openai"] }' --exec`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if n := len(args); n < 1 || n > 2 {
+				return cmdutil.UsageErrorf("expected one reference, or <scope> <key>; got %d arguments", n)
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ref, err := parseArgs(args)
+			if err != nil {
+				return err
+			}
+			for _, d := range opts.TrustedDirs {
+				if !strings.HasPrefix(d, "~/") && !filepath.IsAbs(d) {
+					return cmdutil.UsageErrorf("--trusted-dir %q: must be an absolute path (or start with ~/)", d)
+				}
+			}
+			opts.Ref = ref
+			opts.Vault = f.Vault
+			opts.VaultConfig = f.VaultConfig
+			if runF != nil {
+				return runF(opts)
+			}
+			return explainRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.ConfigPath, "config", "", "configuration file (default $"+config.EnvConfig+", else palyra/palyra.toml in the user config directory)")
+	cmd.Flags().StringArrayVar(&opts.TrustedDirs, "trusted-dir", nil, "a `DIR` that a file reference may read from (repeatable)")
+	cmd.Flags().BoolVar(&opts.Exec, "exec", false, "run an exec reference's command to check that it resolves")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the explanation as JSON")
+	return cmd
+}
+
+func parseArgs(args []string) (resolve.Ref, error) {
+	if len(args) == 2 {
+		r, err := cmdutil.ParseRefArgs(args)
+		if err != nil {
+			return resolve.Ref{}, err
+		}
+		return resolve.VaultRef(r), nil
+	}
+	ref, err := resolve.Parse(args[0])
+	if err != nil {
+		err = &cmdutil.UsageError{Err: err}
+		if !strings.Contains(args[0], ":") && strings.Contains(args[0], "/") {
+			return resolve.Ref{}, cmdutil.WithHints(err, `on the command line a vault reference is vault://<scope>/<key>, or <scope> <key> as two arguments`)
+		}
+		return resolve.Ref{}, err
+	}
+	return ref, nil
+}
+
+// usedJSON is one setting that uses the reference.
+type usedJSON struct {
+	Path    string `json:"path"`
+	Setting string `json:"setting"`
+	Line    int    `json:"line"`
+}
+
+// policyJSON is the reference's effective policy.
+type policyJSON struct {
+	Required      bool     `json:"required"`
+	MaxBytes      int      `json:"max_bytes"`
+	Refresh       string   `json:"refresh"`
+	TrimNewline   *bool    `json:"trim_newline,omitempty"`
+	TrustedDirs   []string `json:"trusted_dirs,omitempty"`
+	AllowSymlinks bool     `json:"allow_symlinks,omitempty"`
+	TimeoutMS     int64    `json:"timeout_ms,omitempty"`
+	PassEnv       []string `json:"pass_env,omitempty"`
+	Dir           string   `json:"dir,omitempty"`
+}
+
+// fileJSON is what is known about a file reference's file.
+type fileJSON struct {
+	Path     string     `json:"path"`
+	Exists   bool       `json:"exists"`
+	Size     int64      `json:"size,omitempty"`
+	Mode     string     `json:"mode,omitempty"`
+	Modified *time.Time `json:"modified,omitempty"`
+	Symlink  bool       `json:"symlink,omitempty"`
+}
+
+// explainJSON is the JSON form of an explanation. It never holds the value.
+type explainJSON struct {
+	Ref         string     `json:"ref"`
+	Source      string     `json:"source"`
+	Fingerprint string     `json:"fingerprint"`
+	Policy      policyJSON `json:"policy"`
+	Config      string     `json:"config"`
+	ConfigFound bool       `json:"config_found"`
+	UsedBy      []usedJSON `json:"used_by"`
+	// Resolves is null when it was not checked (an exec reference without
+	// --exec).
+	Resolves *bool  `json:"resolves"`
+	Size     int    `json:"size,omitempty"`
+	Error    string `json:"error,omitempty"`
+	// Secret is a vault secret's metadata; File a file's.
+	Secret *shared.SecretJSON `json:"secret,omitempty"`
+	File   *fileJSON          `json:"file,omitempty"`
+	// Note explains a missing check or source.
+	Note string `json:"note,omitempty"`
+}
+
+func explainRun(ctx context.Context, opts *ExplainOptions) error {
+	ref := opts.Ref
+	res := explainJSON{
+		Ref:         ref.Canonical(),
+		Source:      string(ref.Source),
+		Fingerprint: ref.String(),
+		Policy:      policyOf(ref),
+		UsedBy:      []usedJSON{},
+	}
+
+	loc, err := config.Find(opts.ConfigPath)
+	if err != nil {
+		return err
+	}
+	res.Config = loc.Path
+	doc, err := config.Load(loc.Path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return err
+	default:
+		res.ConfigFound = true
+		found, _ := config.References(doc) // broken references use nothing
+		for _, fr := range found {
+			if fr.Ref.Canonical() == ref.Canonical() {
+				res.UsedBy = append(res.UsedBy, usedJSON{Path: fr.Path, Setting: fr.Setting, Line: fr.Line})
+			}
+		}
+	}
+
+	lookup := &shared.ExistingVault{Config: opts.VaultConfig, Open: opts.Vault}
+	if ref.Source == resolve.SourceExec && !opts.Exec {
+		res.Note = "the command was not run; pass --exec to run it and check that it resolves"
+	} else {
+		v, err := resolve.New(lookup, resolve.Options{TrustedDirs: opts.TrustedDirs}).Resolve(ctx, ref)
+		ok := err == nil
+		res.Resolves = &ok
+		if ok {
+			res.Size = v.Len()
+			v.Wipe()
+		} else {
+			res.Error = err.Error()
+		}
+	}
+
+	switch ref.Source {
+	case resolve.SourceVault:
+		md, err := lookup.Stat(ctx, ref.Vault.Scope, ref.Vault.Key)
+		switch {
+		case err == nil:
+			s := shared.FromMetadata(md)
+			res.Secret = &s
+		case errors.Is(err, shared.ErrNoVault):
+			res.Note = err.Error()
+		case errors.Is(err, vault.ErrNotFound):
+			res.Note = "no secret is stored under " + ref.Vault.String()
+		default:
+			res.Note = "reading the secret's metadata failed: " + err.Error()
+		}
+	case resolve.SourceFile:
+		res.File = describeFile(ref.File)
+	}
+
+	if opts.JSON {
+		return cmdutil.WriteJSON(opts.IO.Out, res, opts.IO.IsStdoutTTY())
+	}
+	_, err = fmt.Fprint(opts.IO.Out, formatText(res))
+	return err
+}
+
+func policyOf(r resolve.Ref) policyJSON {
+	p := policyJSON{
+		Required:      r.Required(),
+		MaxBytes:      r.Limit(),
+		Refresh:       string(r.RefreshPolicy()),
+		TrustedDirs:   r.TrustedDirs,
+		AllowSymlinks: r.AllowSymlinks,
+		PassEnv:       r.PassEnv,
+		Dir:           r.Dir,
+	}
+	if r.Source == resolve.SourceFile || r.Source == resolve.SourceExec {
+		trim := !r.KeepNewline
+		p.TrimNewline = &trim
+	}
+	if r.Source == resolve.SourceExec {
+		p.TimeoutMS = r.CommandTimeout().Milliseconds()
+	}
+	return p
+}
+
+// describeFile reports a file's size, mode and modification time, without
+// reading it.
+func describeFile(path string) *fileJSON {
+	f := &fileJSON{Path: path}
+	if strings.HasPrefix(path, "~/") {
+		if home, err := os.UserHomeDir(); err == nil {
+			path = filepath.Join(home, path[2:])
+		}
+	}
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return f
+	}
+	f.Exists = true
+	f.Symlink = fi.Mode()&fs.ModeSymlink != 0
+	if f.Symlink {
+		if target, err := os.Stat(path); err == nil {
+			fi = target
+		}
+	}
+	f.Size = fi.Size()
+	f.Mode = fmt.Sprintf("%04o", fi.Mode().Perm())
+	mod := fi.ModTime().UTC().Truncate(time.Second)
+	f.Modified = &mod
+	return f
+}
+
+func formatText(r explainJSON) string {
+	var b strings.Builder
+	line := func(label, format string, args ...any) {
+		fmt.Fprintf(&b, "%-13s%s\n", label+":", fmt.Sprintf(format, args...))
+	}
+	line("reference", "%s", r.Ref)
+	line("source", "%s", r.Source)
+	line("fingerprint", "%s", r.Fingerprint)
+	pol := []string{"required"}
+	if !r.Policy.Required {
+		pol[0] = "optional"
+	}
+	pol = append(pol, fmt.Sprintf("max %d bytes", r.Policy.MaxBytes), "refresh "+r.Policy.Refresh)
+	if r.Policy.TimeoutMS > 0 {
+		pol = append(pol, fmt.Sprintf("timeout %d ms", r.Policy.TimeoutMS))
+	}
+	if len(r.Policy.TrustedDirs) > 0 {
+		pol = append(pol, "trusted dirs "+strings.Join(r.Policy.TrustedDirs, ", "))
+	}
+	line("policy", "%s", strings.Join(pol, "; "))
+	if r.ConfigFound {
+		line("config", "%s", r.Config)
+	} else {
+		line("config", "%s (not found)", r.Config)
+	}
+	switch {
+	case len(r.UsedBy) == 0 && r.ConfigFound:
+		line("used by", "nothing in this file")
+	case len(r.UsedBy) == 0:
+		line("used by", "-")
+	}
+	for i, u := range r.UsedBy {
+		label := ""
+		if i == 0 {
+			label = "used by"
+		}
+		detail := fmt.Sprintf("line %d", u.Line)
+		if u.Path != u.Setting {
+			detail += ", field " + u.Path
+		}
+		if label == "" {
+			fmt.Fprintf(&b, "%-13s%s (%s)\n", "", u.Setting, detail)
+		} else {
+			line(label, "%s (%s)", u.Setting, detail)
+		}
+	}
+	switch {
+	case r.Resolves == nil:
+		line("resolves", "not checked")
+	case *r.Resolves:
+		line("resolves", "yes (%d bytes)", r.Size)
+	default:
+		line("resolves", "no: %s", r.Error)
+	}
+	if s := r.Secret; s != nil {
+		line("stored", "%s, %d bytes, created %s, updated %s", s.Ref, s.Size, shared.FormatTime(s.Created), shared.FormatTime(s.Updated))
+	}
+	if f := r.File; f != nil {
+		if !f.Exists {
+			line("file", "%s (does not exist)", f.Path)
+		} else {
+			kind := ""
+			if f.Symlink {
+				kind = ", a symbolic link"
+			}
+			line("file", "%s, %d bytes, mode %s, modified %s%s", f.Path, f.Size, f.Mode, shared.FormatTime(*f.Modified), kind)
+		}
+	}
+	if r.Note != "" {
+		line("note", "%s", r.Note)
+	}
+	return b.String()
+}
