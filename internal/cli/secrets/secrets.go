@@ -14,6 +14,7 @@ import (
 	"github.com/palyra/palyra-vault/internal/cli/secrets/configure"
 	deleteCmd "github.com/palyra/palyra-vault/internal/cli/secrets/delete"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/doctor"
+	"github.com/palyra/palyra-vault/internal/cli/secrets/explain"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/export"
 	getCmd "github.com/palyra/palyra-vault/internal/cli/secrets/get"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/importcmd"
@@ -105,6 +106,7 @@ A scope is one or more segments joined by "/", each matching
 	cmd.AddCommand(run.NewCmdRun(f, nil))
 	cmd.AddCommand(inject.NewCmdInject(f, nil))
 	cmd.AddCommand(audit.NewCmdAudit(f, nil))
+	cmd.AddCommand(explain.NewCmdExplain(f, nil))
 	return cmd
 }
 
