@@ -651,3 +651,39 @@ func TestLogsAndStatusNeverHoldValues(t *testing.T) {
 		}
 	}
 }
+
+func TestResolveAnswerCarriesTheVaultMetadata(t *testing.T) {
+	e := newEnv(t, baseSecrets, baseConfig)
+	e.start()
+	for _, req := range []api.ResolveRequest{
+		{Path: "model_provider.openai_api_key"}, // held
+		{Path: "tool.per"},                      // per_use
+		{Ref: "vault://global/other"},           // not in the configuration
+	} {
+		resp, err := e.client.Resolve(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Value.Wipe()
+		m := resp.Vault
+		if m == nil {
+			t.Fatalf("%+v: no vault metadata", req)
+		}
+		md, err := e.vault.Stat(context.Background(), m.Scope, m.Key)
+		if err != nil {
+			t.Fatalf("%+v: metadata names %s/%s: %v", req, m.Scope, m.Key, err)
+		}
+		if !m.Created.Equal(md.Created) || !m.Updated.Equal(md.Updated) || resp.Size != md.Size {
+			t.Fatalf("%+v: metadata %+v size %d, vault says %+v", req, m, resp.Size, md)
+		}
+	}
+	t.Setenv("PALYRA_TEST_ENV_REF", "v")
+	e.writeConfig(baseConfig + "\n[x]\ne = { env = \"PALYRA_TEST_ENV_REF\" }\n")
+	if err := e.d.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := e.client.Resolve(context.Background(), api.ResolveRequest{Path: "x.e"})
+	if err != nil || resp.Vault != nil {
+		t.Fatalf("env reference: %v, vault metadata %+v; want none", err, resp.Vault)
+	}
+}

@@ -208,12 +208,12 @@ func (d *Daemon) serveResolve(w http.ResponseWriter, r *http.Request, p *peer) i
 
 	// per_use, or a vault reference the configuration does not hold:
 	// resolve now, for this request only.
-	val, err := pl.resolver.Resolve(r.Context(), pl.ref)
+	val, meta, err := resolveWithMetadata(r.Context(), pl.resolver, pl.ref)
 	if err != nil {
 		return d.finish(w, p, rec, resolveError(err))
 	}
 	defer val.Wipe()
-	pl.meta.ResolvedAt = time.Now().UTC()
+	pl.meta.ResolvedAt, pl.meta.Vault = time.Now().UTC(), meta
 	body, err := api.AppendResolveResponse(nil, pl.meta, val.Reveal())
 	if err != nil {
 		return d.finish(w, p, rec, errorf(http.StatusInternalServerError, api.CodeInternal, "%v", err))
@@ -228,7 +228,7 @@ type resolvePlan struct {
 	refusal  *httpError
 	body     []byte
 	ref      resolve.Ref
-	resolver *resolve.Resolver
+	resolver *resolver
 	meta     api.ResolveResponse
 }
 
@@ -280,7 +280,7 @@ func (d *Daemon) plan(req api.ResolveRequest, uid uint32, rec *audit.Record) (pl
 	}
 	switch {
 	case e != nil && e.held:
-		pl.meta.ResolvedAt = e.resolvedAt
+		pl.meta.ResolvedAt, pl.meta.Vault = e.resolvedAt, e.meta
 		body, err := api.AppendResolveResponse(nil, pl.meta, e.value.Reveal())
 		if err != nil {
 			clear(body)

@@ -27,6 +27,9 @@ type entry struct {
 	// resolved.
 	err        error
 	resolvedAt time.Time
+	// meta is the vault secret's metadata when the value came from the
+	// vault, nil otherwise.
+	meta *api.VaultMetadata
 	// transferred marks an entry carried into the next state (an unchanged
 	// on_startup reference): wiping the old state must skip it.
 	transferred bool
@@ -69,7 +72,7 @@ type state struct {
 	config   string
 	loaded   time.Time
 	settings *Settings
-	resolver *resolve.Resolver
+	resolver *resolver
 	entries  []*entry // by line
 	byPath   map[string]*entry
 	bySet    map[string]*entry
@@ -228,7 +231,7 @@ func (d *Daemon) load(ctx context.Context, old *state) (*state, error) {
 		config:   path,
 		loaded:   time.Now().UTC(),
 		settings: settings,
-		resolver: resolve.New(d.vault, resolve.Options{TrustedDirs: settings.TrustedDirs}),
+		resolver: &resolver{vault: d.vault, opts: resolve.Options{TrustedDirs: settings.TrustedDirs}},
 		byPath:   map[string]*entry{},
 		bySet:    map[string]*entry{},
 		byCanon:  map[string]*entry{},
@@ -287,7 +290,7 @@ func (d *Daemon) load(ctx context.Context, old *state) (*state, error) {
 // resolveEntry resolves one reference by its refresh policy. For an
 // unchanged on_startup reference of old it returns a copy of the old entry
 // (sharing its value) with transferred set, as a signal to load.
-func (d *Daemon) resolveEntry(ctx context.Context, r *resolve.Resolver, f config.Found, old *state) *entry {
+func (d *Daemon) resolveEntry(ctx context.Context, r *resolver, f config.Found, old *state) *entry {
 	policy := f.Ref.RefreshPolicy()
 	if policy == resolve.RefreshOnStartup && old != nil {
 		if o := old.byPath[f.Path]; o != nil && o.found.Ref.RefreshPolicy() == resolve.RefreshOnStartup && reflect.DeepEqual(o.found.Ref, f.Ref) {
@@ -298,8 +301,8 @@ func (d *Daemon) resolveEntry(ctx context.Context, r *resolve.Resolver, f config
 		}
 	}
 	e := &entry{found: f}
-	val, err := r.Resolve(ctx, f.Ref)
-	e.resolvedAt = time.Now().UTC()
+	val, meta, err := resolveWithMetadata(ctx, r, f.Ref)
+	e.resolvedAt, e.meta = time.Now().UTC(), meta
 	if err != nil {
 		e.err = err
 		return e
@@ -310,6 +313,39 @@ func (d *Daemon) resolveEntry(ctx context.Context, r *resolve.Resolver, f config
 	}
 	e.value, e.held = val, true
 	return e
+}
+
+// metadataVault passes vault lookups through and keeps the metadata of the
+// last one, which resolve.Resolver does not return.
+type metadataVault struct {
+	resolve.VaultLookup
+	meta *api.VaultMetadata
+}
+
+func (m *metadataVault) Get(ctx context.Context, scope, key string) (vault.SensitiveBytes, vault.Metadata, error) {
+	val, md, err := m.VaultLookup.Get(ctx, scope, key)
+	if err == nil {
+		m.meta = &api.VaultMetadata{Scope: md.Scope, Key: md.Key, Created: md.Created.UTC(), Updated: md.Updated.UTC()}
+	}
+	return val, md, err
+}
+
+// resolveWithMetadata resolves ref with r's options and, for a vault
+// reference, also returns the secret's metadata. It builds a Resolver per
+// call (a few words) so that concurrent calls do not share the metadata.
+func resolveWithMetadata(ctx context.Context, r *resolver, ref resolve.Ref) (vault.SensitiveBytes, *api.VaultMetadata, error) {
+	mv := &metadataVault{VaultLookup: r.vault}
+	val, err := resolve.New(mv, r.opts).Resolve(ctx, ref)
+	if err != nil {
+		return val, nil, err
+	}
+	return val, mv.meta, nil
+}
+
+// resolver is what a state resolves with: the vault and the options.
+type resolver struct {
+	vault resolve.VaultLookup
+	opts  resolve.Options
 }
 
 func slicesContains(list []*entry, e *entry) bool {

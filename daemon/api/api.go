@@ -220,12 +220,23 @@ type ResolveResponse struct {
 	ResolvedAt time.Time `json:"resolved_at"`
 	// Size is the value's length in bytes.
 	Size int `json:"size"`
+	// Vault is the secret's metadata when the value came from the vault,
+	// as it was when the value was read; nil for other sources.
+	Vault *VaultMetadata `json:"vault,omitempty"`
 	// Encoding is always "base64" (standard, padded).
 	Encoding string `json:"encoding"`
 	// Value is the secret. On the wire it is the standard base64 of the
 	// bytes; in Go it is redacted when printed or marshalled. Wipe it when
 	// done.
 	Value vault.SensitiveBytes `json:"-"`
+}
+
+// VaultMetadata describes a vault secret; it never holds the value.
+type VaultMetadata struct {
+	Scope   string    `json:"scope"`
+	Key     string    `json:"key"`
+	Created time.Time `json:"created"`
+	Updated time.Time `json:"updated"`
 }
 
 // EncodingBase64 is ResolveResponse.Encoding.
