@@ -1,0 +1,130 @@
+package shared
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/palyra/palyra-vault/internal/iostreams"
+	"github.com/palyra/palyra-vault/vault"
+	"github.com/palyra/palyra-vault/vault/backend"
+)
+
+func TestReadValueReadsStdinExactlyAndRefusesEmptyOrLarge(t *testing.T) {
+	tests := []struct {
+		name, in string
+		trim     bool
+		want     string
+		wantErr  string
+	}{
+		{"bytes kept", "sk-1\n", false, "sk-1\n", ""},
+		{"one newline trimmed", "sk-1\r\n", true, "sk-1", ""},
+		{"empty", "", false, "", "empty value on stdin; nothing was stored"},
+		{"only a newline, trimmed", "\n", true, "", "empty value on stdin after --trim-newline"},
+		{"one byte too large", "123456789", false, "", "more than 8 bytes; nothing was stored"},
+		{"limit after trimming", "12345678\r\n", true, "12345678", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ios, in, _, _ := iostreams.Test()
+			in.WriteString(tt.in)
+			got, err := ReadValue(ValueInput{IO: ios, TrimNewline: tt.trim, MaxSize: 8, Usage: "palyra secrets x"})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || string(got) != tt.want {
+				t.Fatalf("ReadValue = %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestReadValuePromptsTwiceOnATerminal(t *testing.T) {
+	for _, tc := range []struct {
+		entries []string
+		wantErr string
+	}{
+		{[]string{"sk-typed", "sk-typed"}, ""},
+		{[]string{"sk-typed", "sk-other"}, "the two entries differ; nothing was stored"},
+		{[]string{""}, "empty value; nothing was stored"},
+	} {
+		ios, _, _, _ := iostreams.Test()
+		ios.SetStdinTTY(true)
+		var prompts []string
+		ios.SetSecretPrompter(func(p string) ([]byte, error) {
+			prompts = append(prompts, p)
+			if len(prompts) > len(tc.entries) {
+				return nil, errors.New("asked too often")
+			}
+			return []byte(tc.entries[len(prompts)-1]), nil
+		})
+		got, err := ReadValue(ValueInput{IO: ios, MaxSize: 64, Ref: vault.Ref{Scope: "global", Key: "k"}})
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || strings.Contains(err.Error(), "sk-") {
+				t.Fatalf("error = %v, want %q", err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || string(got) != "sk-typed" || prompts[0] != "Value for vault://global/k: " {
+			t.Fatalf("ReadValue = %q, %v; prompts %q", got, err, prompts)
+		}
+	}
+}
+
+func TestExistingVaultNeverCreatesAVault(t *testing.T) {
+	dir := t.TempDir()
+	cfg := vault.Config{Root: filepath.Join(dir, "vault"), StateRoot: filepath.Join(dir, "state"), Backend: backend.KindEncryptedFile}
+	opened := 0
+	ev := &ExistingVault{Config: cfg, Open: func(ctx context.Context) (*vault.Vault, error) {
+		opened++
+		return vault.Open(ctx, cfg)
+	}}
+	_, _, err := ev.Get(context.Background(), "global", "k")
+	if !errors.Is(err, ErrNoVault) || !errors.Is(err, vault.ErrNotFound) || !strings.Contains(err.Error(), "no vault has been created at "+cfg.Root) {
+		t.Fatalf("error = %v", err)
+	}
+	if _, err := os.Stat(cfg.Root); err == nil || opened != 0 {
+		t.Fatalf("a vault was created (opened %d times)", opened)
+	}
+
+	v, err := vault.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Put(context.Background(), "global", "k", []byte("value"))
+	v.Close()
+	ev = &ExistingVault{Config: cfg, Open: ev.Open}
+	got, md, err := ev.Get(context.Background(), "global", "k")
+	if err != nil || string(got.Reveal()) != "value" || md.Size != 5 {
+		t.Fatalf("Get = %q, %+v, %v", got.Reveal(), md, err)
+	}
+	if _, err := ev.Stat(context.Background(), "global", "k"); err != nil || opened != 1 {
+		t.Fatalf("Stat: %v (opened %d times, want once)", err, opened)
+	}
+	if v, _ := ev.Vault(context.Background()); v != nil {
+		v.Close()
+	}
+}
+
+func TestShellQuote(t *testing.T) {
+	tests := map[string]string{
+		"palyra.toml":             "palyra.toml",
+		"/a/b-c_d.toml":           "/a/b-c_d.toml",
+		"my config.toml":          "'my config.toml'",
+		`servers."eu.west".token`: `'servers."eu.west".token'`,
+		"it's":                    `'it'\''s'`,
+		"":                        "''",
+		"$HOME":                   "'$HOME'",
+	}
+	for in, want := range tests {
+		if got := ShellQuote(in); got != want {
+			t.Errorf("ShellQuote(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
