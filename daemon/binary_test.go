@@ -89,6 +89,28 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+var statSourcesOnce sync.Once
+
+// statSources stats every Go source of the module and go.mod/go.sum. go
+// test caches a result by the files the tests looked at (inside the
+// module); the binary was built by a child it cannot see, so without this
+// a result would be reused after the daemon's or the CLI's sources changed.
+func statSources() {
+	root := ".."
+	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if d.IsDir() && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) && p != root {
+			return filepath.SkipDir
+		}
+		if strings.HasSuffix(p, ".go") || d.Name() == "go.mod" || d.Name() == "go.sum" {
+			os.Stat(p)
+		}
+		return nil
+	})
+}
+
 func helperMain() int {
 	c := api.NewClient(os.Args[1])
 	var req api.ResolveRequest
@@ -144,6 +166,7 @@ func newSite(t *testing.T, secrets map[string]string, config string) *site {
 	if buildError != nil {
 		t.Fatal(buildError)
 	}
+	statSourcesOnce.Do(statSources)
 	root, err := os.MkdirTemp("", "pd")
 	if err != nil {
 		t.Fatal(err)
@@ -187,6 +210,8 @@ func (s *site) env() []string {
 		"PALYRA_STATE_ROOT="+s.root,
 		"PALYRA_VAULT_BACKEND=encrypted_file",
 		"PALYRA_CONFIG=",
+		"PALYRA_VAULT_DIR=",
+		"PALYRA_VAULT_PASSPHRASE=",
 		api.EnvSocket+"=",
 		"GORACE=atexit_sleep_ms=0 halt_on_error=1",
 	)
@@ -748,5 +773,41 @@ func TestDaemonBinaryOpensAPassphraseVault(t *testing.T) {
 	}
 	if got := p.mustResolve(api.ResolveRequest{Path: "model_provider.openai_api_key"}); got != "sk-test-123" {
 		t.Fatalf("value %q", got)
+	}
+
+	// palyra secrets get asks the daemon, which holds the vault open: no
+	// passphrase is needed, and the output is what the vault would give.
+	get := func(args ...string) (string, int) {
+		cmd := exec.Command(palyraBin, append([]string{"secrets", "get"}, args...)...)
+		cmd.Env = s.env()
+		out, err := cmd.CombinedOutput()
+		if err != nil && !errors.As(err, &ee) {
+			t.Fatal(err)
+		}
+		return string(out), cmd.ProcessState.ExitCode()
+	}
+	tests := []struct {
+		args []string
+		code int
+		want string // a line of the output, as a regular expression
+	}{
+		{[]string{"global", "openai_api_key", "--reveal"}, 0, `sk-test-123`},
+		{[]string{"vault://global/openai_api_key", "--daemon", "require", "--reveal"}, 0, `sk-test-123`},
+		{[]string{"global", "openai_api_key"}, 0, `created:  \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`},
+		{[]string{"global", "openai_api_key", "--json"}, 0, `\{"ref":"vault://global/openai_api_key","scope":"global","key":"openai_api_key","size":11,"created":"[^"]+","updated":"[^"]+","redacted":true\}`},
+		{[]string{"global", "absent"}, 3, `palyra: error: secret not found: vault://global/absent \(asked the daemon at .*\)`},
+		{[]string{"global", "openai_api_key", "--daemon", "never"}, 1, `palyra: error: .*the vault passphrase is needed and there is no terminal to ask on`},
+		{[]string{"global", "openai_api_key", "--daemon", "sometimes"}, 2, `palyra: error: --daemon "sometimes": must be one of auto, never, require`},
+	}
+	for _, tt := range tests {
+		out, code := get(tt.args...)
+		if code != tt.code || !matchesAnyLine(tt.want, out) {
+			t.Fatalf("palyra secrets get %s: exit %d, want %d and a line matching %q:\n%s", strings.Join(tt.args, " "), code, tt.code, tt.want, out)
+		}
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	<-p.done
+	if out, code := get("global", "openai_api_key", "--daemon", "require"); code != 1 || !strings.Contains(out, "the palyra daemon is not running") {
+		t.Fatalf("--daemon require without a daemon: exit %d\n%s", code, out)
 	}
 }
