@@ -20,6 +20,7 @@ type outputs struct {
 	maskers []*masker
 	readers []io.Closer
 	wg      sync.WaitGroup
+	once    sync.Once
 }
 
 // add starts copying r through a masker into dst.
@@ -58,7 +59,10 @@ func (o *outputs) pipe(dst io.Writer, secrets [][]byte, hold time.Duration) (*os
 
 // finish waits until every stream reached its end, at most drainDelay,
 // then closes the streams and the maskers (which flushes and wipes them).
-func (o *outputs) finish() {
+// Later calls do nothing.
+func (o *outputs) finish() { o.once.Do(o.drain) }
+
+func (o *outputs) drain() {
 	done := make(chan struct{})
 	go func() { o.wg.Wait(); close(done) }()
 	select {

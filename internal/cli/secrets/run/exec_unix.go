@@ -85,6 +85,7 @@ func execute(ctx context.Context, opts *RunOptions, env []string, secrets [][]by
 	err = cmd.Wait()
 	close(done)
 	<-forwarding
+	out.finish() // all output reaches the terminal before it leaves raw mode
 	if restore != nil {
 		restore()
 	}
