@@ -1,6 +1,8 @@
 package run
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,7 +66,7 @@ func TestParseEnvFileBoundsItsInput(t *testing.T) {
 	if _, err := parseEnvFile(path); err == nil || !strings.Contains(err.Error(), "more than 1048576 bytes") {
 		t.Fatalf("error = %v", err)
 	}
-	if _, err := parseEnvFile(filepath.Join(t.TempDir(), "missing.env")); err == nil || !strings.Contains(err.Error(), "no such file") {
+	if _, err := parseEnvFile(filepath.Join(t.TempDir(), "missing.env")); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("error = %v", err)
 	}
 }
