@@ -3,12 +3,8 @@
 package set
 
 import (
-	"bytes"
 	"context"
-	"crypto/subtle"
-	"errors"
 	"fmt"
-	"io"
 
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/shared"
@@ -89,7 +85,10 @@ func setRun(ctx context.Context, opts *SetOptions) error {
 		return err
 	}
 	maxSize := v.Info().MaxSecretSize
-	value, err := readValue(opts, maxSize)
+	value, err := shared.ReadValue(shared.ValueInput{
+		IO: opts.IO, ForceStdin: opts.ValueStdin, TrimNewline: opts.TrimNewline,
+		MaxSize: maxSize, Ref: opts.Ref, Usage: "palyra secrets set <scope> <key>",
+	})
 	if err != nil {
 		return err
 	}
@@ -104,85 +103,4 @@ func setRun(ctx context.Context, opts *SetOptions) error {
 	}
 	_, err = fmt.Fprintf(opts.IO.Out, "stored %s (%d bytes, updated %s)\n", md.Ref(), md.Size, shared.FormatTime(md.Updated))
 	return err
-}
-
-// readValue returns the value to store, from stdin or the prompt. The
-// caller owns and wipes the result.
-func readValue(opts *SetOptions, maxSize int) ([]byte, error) {
-	if opts.ValueStdin || !opts.IO.IsStdinTTY() {
-		return readStdin(opts.IO.In, maxSize, opts.TrimNewline)
-	}
-	return promptTwice(opts.IO, opts.Ref)
-}
-
-// readStdin reads all of in, but never more than maxSize plus a few bytes,
-// into one buffer it allocates up front (so no copy of the value is left
-// behind by a growing buffer). It fails when the value is empty or larger
-// than maxSize.
-func readStdin(in io.Reader, maxSize int, trimNewline bool) ([]byte, error) {
-	buf := make([]byte, maxSize+3) // "+3": one byte over the limit after trimming "\r\n"
-	n, err := io.ReadFull(in, buf)
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-		clear(buf)
-		return nil, fmt.Errorf("reading the value from stdin: %w", err)
-	}
-	value := buf[:n]
-	if trimNewline {
-		if bytes.HasSuffix(value, []byte("\r\n")) {
-			value = value[:len(value)-2]
-		} else if bytes.HasSuffix(value, []byte("\n")) {
-			value = value[:len(value)-1]
-		}
-	}
-	switch {
-	case len(value) > maxSize:
-		clear(buf)
-		return nil, cmdutil.WithHints(
-			fmt.Errorf("%w: the value on stdin is more than %d bytes; nothing was stored", vault.ErrTooLarge, maxSize),
-			sizeHint(maxSize))
-	case len(value) == 0:
-		clear(buf)
-		msg := "empty value on stdin; nothing was stored"
-		if n > 0 {
-			msg = "empty value on stdin after --trim-newline; nothing was stored"
-		}
-		return nil, cmdutil.WithHints(errors.New(msg),
-			`pipe the value in, for example: printf '%s' "$VALUE" | palyra secrets set <scope> <key>`)
-	}
-	return value, nil
-}
-
-// promptTwice asks for the value twice on the terminal, without echo, and
-// returns it when both entries match.
-func promptTwice(ios *iostreams.IOStreams, ref vault.Ref) ([]byte, error) {
-	first, err := ios.ReadSecret(fmt.Sprintf("Value for %s: ", ref))
-	if err != nil {
-		return nil, promptError(err)
-	}
-	if len(first) == 0 {
-		return nil, errors.New("empty value; nothing was stored")
-	}
-	second, err := ios.ReadSecret("Enter it again to confirm: ")
-	defer clear(second)
-	if err != nil {
-		clear(first)
-		return nil, promptError(err)
-	}
-	if subtle.ConstantTimeCompare(first, second) != 1 {
-		clear(first)
-		return nil, cmdutil.WithHints(errors.New("the two entries differ; nothing was stored"),
-			"run the command again and type the same value twice")
-	}
-	return first, nil
-}
-
-func promptError(err error) error {
-	if errors.Is(err, iostreams.ErrInterrupted) {
-		return fmt.Errorf("%w; nothing was stored", err)
-	}
-	return fmt.Errorf("reading the value: %w; nothing was stored", err)
-}
-
-func sizeHint(maxSize int) string {
-	return fmt.Sprintf("the vault stores values of at most %d bytes; keep large files elsewhere and store only their key", maxSize)
 }
