@@ -2,6 +2,7 @@ package vault
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -47,17 +48,32 @@ func DefaultStateRoot() (string, error) {
 	}
 }
 
+// StateRoot returns the absolute state root: explicit when it is not
+// empty, else $PALYRA_STATE_ROOT, else DefaultStateRoot(). It is the rule
+// Open follows for Config.StateRoot.
+func StateRoot(explicit string) (string, error) {
+	root := explicit
+	if root == "" {
+		root = os.Getenv(EnvStateRoot)
+	}
+	if root == "" {
+		var err error
+		if root, err = DefaultStateRoot(); err != nil {
+			return "", err
+		}
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return "", fmt.Errorf("state root %q: %w", root, err)
+	}
+	return abs, nil
+}
+
 // resolvePaths fills in the state root and vault root from the config, the
 // environment and the platform default, in that order.
 func resolvePaths(cfg Config) (stateRoot, root string, err error) {
-	stateRoot = cfg.StateRoot
-	if stateRoot == "" {
-		stateRoot = os.Getenv(EnvStateRoot)
-	}
-	if stateRoot == "" {
-		if stateRoot, err = DefaultStateRoot(); err != nil {
-			return "", "", err
-		}
+	if stateRoot, err = StateRoot(cfg.StateRoot); err != nil {
+		return "", "", err
 	}
 	root = cfg.Root
 	if root == "" {
@@ -65,9 +81,6 @@ func resolvePaths(cfg Config) (stateRoot, root string, err error) {
 	}
 	if root == "" {
 		root = filepath.Join(stateRoot, "vault")
-	}
-	if stateRoot, err = filepath.Abs(stateRoot); err != nil {
-		return "", "", err
 	}
 	if root, err = filepath.Abs(root); err != nil {
 		return "", "", err

@@ -67,23 +67,7 @@ const (
 // $PALYRA_STATE_ROOT, else vault.DefaultStateRoot(); as an absolute path.
 // It follows the rule vault.Open applies, so the daemon and the vault it
 // opens agree.
-func StateRoot(explicit string) (string, error) {
-	root := explicit
-	if root == "" {
-		root = os.Getenv(vault.EnvStateRoot)
-	}
-	if root == "" {
-		var err error
-		if root, err = vault.DefaultStateRoot(); err != nil {
-			return "", err
-		}
-	}
-	abs, err := filepath.Abs(root)
-	if err != nil {
-		return "", fmt.Errorf("state root %q: %w", root, err)
-	}
-	return abs, nil
-}
+func StateRoot(explicit string) (string, error) { return vault.StateRoot(explicit) }
 
 // SocketPath returns the daemon's socket: explicit when it is not empty,
 // else $PALYRA_DAEMON_SOCKET, else <state root>/daemon/daemon.sock with the
