@@ -69,6 +69,12 @@ func StateRoot(explicit string) (string, error) {
 	return abs, nil
 }
 
+// Paths returns the absolute state root and vault root that Open uses for
+// cfg: the config's fields, else $PALYRA_STATE_ROOT and $PALYRA_VAULT_DIR,
+// else the platform default and <state root>/vault. It touches nothing on
+// disk.
+func Paths(cfg Config) (stateRoot, root string, err error) { return resolvePaths(cfg) }
+
 // resolvePaths fills in the state root and vault root from the config, the
 // environment and the platform default, in that order.
 func resolvePaths(cfg Config) (stateRoot, root string, err error) {

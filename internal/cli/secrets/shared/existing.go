@@ -3,47 +3,14 @@ package shared
 import (
 	"context"
 	"errors"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"sync"
 
 	"github.com/palyra/palyra-vault/vault"
 )
 
-// markerFile is the vault root's backend marker (docs/FORMAT.md): a vault
-// exists once it has been written.
-const markerFile = "backend.kind"
-
 // VaultPaths returns the state root and the vault root that vault.Open
-// uses for cfg: the config's fields, else $PALYRA_STATE_ROOT and
-// $PALYRA_VAULT_DIR, else the platform default and <state root>/vault, made
-// absolute. It touches nothing on disk.
-func VaultPaths(cfg vault.Config) (stateRoot, root string, err error) {
-	stateRoot = cfg.StateRoot
-	if stateRoot == "" {
-		stateRoot = os.Getenv(vault.EnvStateRoot)
-	}
-	if stateRoot == "" {
-		if stateRoot, err = vault.DefaultStateRoot(); err != nil {
-			return "", "", err
-		}
-	}
-	root = cfg.Root
-	if root == "" {
-		root = os.Getenv(vault.EnvVaultDir)
-	}
-	if root == "" {
-		root = filepath.Join(stateRoot, "vault")
-	}
-	if stateRoot, err = filepath.Abs(stateRoot); err != nil {
-		return "", "", err
-	}
-	if root, err = filepath.Abs(root); err != nil {
-		return "", "", err
-	}
-	return stateRoot, root, nil
-}
+// uses for cfg (see vault.Paths). It touches nothing on disk.
+func VaultPaths(cfg vault.Config) (stateRoot, root string, err error) { return vault.Paths(cfg) }
 
 // ExistingVault opens a vault for reading references without ever creating
 // one: commands that only read (run, inject, audit, explain) must not leave
@@ -85,12 +52,12 @@ func (e *ExistingVault) Vault(ctx context.Context) (*vault.Vault, error) {
 	if e.absent {
 		return nil, &noVaultError{root: e.root}
 	}
-	_, root, err := VaultPaths(e.Config)
+	exists, root, err := vault.Exists(e.Config)
 	if err != nil {
 		return nil, err
 	}
 	e.root = root
-	if _, err := os.Lstat(filepath.Join(root, markerFile)); errors.Is(err, fs.ErrNotExist) {
+	if !exists {
 		e.absent = true
 		return nil, &noVaultError{root: root}
 	}
