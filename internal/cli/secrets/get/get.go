@@ -7,13 +7,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"os"
-	"slices"
-	"strings"
-	"time"
 	"unicode/utf8"
 
-	"github.com/palyra/palyra-vault/daemon/api"
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/shared"
 	"github.com/palyra/palyra-vault/internal/iostreams"
@@ -33,20 +28,11 @@ type GetOptions struct {
 	// JSON prints the metadata (and with Reveal the value) as JSON.
 	JSON bool
 	// Daemon is "auto", "never" or "require": whether the value is asked
-	// of a running palyra daemon (see daemonModes).
+	// of a running palyra daemon (see shared.DaemonModes).
 	Daemon string
-	// DaemonSocket returns the daemon's socket path.
-	DaemonSocket func() (string, error)
-	// VaultDirSet is true when --vault-dir or $PALYRA_VAULT_DIR names a
-	// vault; auto then reads it directly, since the daemon may serve
-	// another.
-	VaultDirSet bool
+	// Lookup reads the secret, from the daemon or the vault as Daemon says.
+	Lookup *shared.VaultLookup
 }
-
-// daemonModes are the values of --daemon: auto asks a running daemon and
-// reads the vault unless the daemon gave the value or said it does not
-// exist; never reads the vault; require asks the daemon only.
-var daemonModes = []string{"auto", "never", "require"}
 
 // NewCmdGet returns the "get" command. When runF is not nil it is called
 // with the parsed options instead of getRun, so tests can check parsing.
@@ -88,13 +74,14 @@ fails without a daemon. The output is the same either way.`,
 			if err != nil {
 				return err
 			}
-			if !slices.Contains(daemonModes, opts.Daemon) {
-				return cmdutil.UsageErrorf("--daemon %q: must be one of %s", opts.Daemon, strings.Join(daemonModes, ", "))
+			if err := shared.CheckDaemonMode(opts.Daemon); err != nil {
+				return err
 			}
 			opts.Ref = ref
 			opts.Vault = f.ExistingVault
-			opts.DaemonSocket = func() (string, error) { return api.SocketPath("", f.VaultConfig.StateRoot) }
-			opts.VaultDirSet = f.VaultConfig.Root != "" || os.Getenv(vault.EnvVaultDir) != ""
+			opts.Lookup = shared.NewVaultLookup(f, opts.Daemon, func(ctx context.Context, scope, key string) (vault.SensitiveBytes, vault.Metadata, error) {
+				return readVault(ctx, opts)
+			})
 			if runF != nil {
 				return runF(opts)
 			}
@@ -103,7 +90,7 @@ fails without a daemon. The output is the same either way.`,
 	}
 	cmd.Flags().BoolVar(&opts.Reveal, "reveal", false, "print the secret's value (raw bytes, no newline added)")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the metadata as JSON (with --reveal, the value too)")
-	cmd.Flags().StringVar(&opts.Daemon, "daemon", "auto", "ask a running palyra daemon: auto, never or require")
+	shared.DaemonFlag(cmd, &opts.Daemon)
 	return cmd
 }
 
@@ -151,65 +138,24 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 
 // fetch reads the secret from the daemon or the vault, as opts.Daemon says.
 func fetch(ctx context.Context, opts *GetOptions) (vault.SensitiveBytes, vault.Metadata, error) {
-	if opts.Daemon == "require" || opts.Daemon == "auto" && !opts.VaultDirSet {
-		value, md, err := fromDaemon(ctx, opts)
-		// A missing secret is final: the daemon read the vault, and reading
-		// it again would say the same.
-		if err == nil || opts.Daemon == "require" || errors.Is(err, vault.ErrNotFound) {
-			return value, md, err
-		}
-		// auto: no daemon, or one that refused or failed; read the vault.
+	if opts.Lookup == nil {
+		return readVault(ctx, opts)
 	}
+	return opts.Lookup.Get(ctx, opts.Ref.Scope, opts.Ref.Key)
+}
+
+// readVault reads the secret from the vault itself.
+func readVault(ctx context.Context, opts *GetOptions) (vault.SensitiveBytes, vault.Metadata, error) {
 	v, err := opts.Vault(ctx)
 	if err != nil {
 		return vault.SensitiveBytes{}, vault.Metadata{}, err
 	}
 	value, md, err := v.Get(ctx, opts.Ref.Scope, opts.Ref.Key)
-	if err != nil {
-		if errors.Is(err, vault.ErrNotFound) {
-			// The library's message names the object file; the user needs the ref.
-			return value, md, cmdutil.WithHints(fmt.Errorf("%w: %s", vault.ErrNotFound, opts.Ref), shared.ListHint(opts.Ref.Scope))
-		}
-		return value, md, err
+	if errors.Is(err, vault.ErrNotFound) {
+		// The library's message names the object file; the user needs the ref.
+		return value, md, cmdutil.WithHints(fmt.Errorf("%w: %s", vault.ErrNotFound, opts.Ref), shared.ListHint(opts.Ref.Scope))
 	}
-	return value, md, nil
-}
-
-// daemonTimeout bounds the question to the daemon.
-const daemonTimeout = 10 * time.Second
-
-// fromDaemon asks the daemon for the secret. A secret it reports missing
-// is an error wrapping vault.ErrNotFound; its other refusals are *api.Error.
-func fromDaemon(ctx context.Context, opts *GetOptions) (vault.SensitiveBytes, vault.Metadata, error) {
-	none := func(err error) (vault.SensitiveBytes, vault.Metadata, error) {
-		return vault.SensitiveBytes{}, vault.Metadata{}, err
-	}
-	socket, err := opts.DaemonSocket()
-	if err != nil {
-		return none(err)
-	}
-	ctx, cancel := context.WithTimeout(ctx, daemonTimeout)
-	defer cancel()
-	c := api.NewClient(socket)
-	defer c.Close()
-	resp, err := c.Resolve(ctx, api.ResolveRequest{Ref: opts.Ref.String()})
-	var answer *api.Error
-	switch {
-	case errors.As(err, &answer) && answer.Code == api.CodeMissing:
-		return none(cmdutil.WithHints(fmt.Errorf("%w: %s (asked the daemon at %s)", vault.ErrNotFound, opts.Ref, socket), shared.ListHint(opts.Ref.Scope)))
-	case errors.As(err, &answer) && answer.Code == api.CodeForbidden:
-		return none(cmdutil.WithHints(err, "the daemon's [daemon] readable_scopes and principals decide what it serves; --daemon never reads the vault directly"))
-	case errors.Is(err, api.ErrNotRunning):
-		return none(cmdutil.WithHints(err, "start it with \"palyra daemon\", or use --daemon auto or never to read the vault directly"))
-	case err != nil:
-		return none(err)
-	}
-	m := resp.Vault
-	if m == nil || m.Scope != opts.Ref.Scope || m.Key != opts.Ref.Key {
-		resp.Value.Wipe()
-		return none(fmt.Errorf("the daemon at %s answered for another secret than %s", socket, opts.Ref))
-	}
-	return resp.Value, vault.Metadata{Scope: m.Scope, Key: m.Key, Created: m.Created, Updated: m.Updated, Size: resp.Value.Len()}, nil
+	return value, md, err
 }
 
 // encodeValue returns b as a JSON-safe string and its encoding name.
