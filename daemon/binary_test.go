@@ -805,8 +805,33 @@ func TestDaemonBinaryOpensAPassphraseVault(t *testing.T) {
 			t.Fatalf("palyra secrets get %s: exit %d, want %d and a line matching %q:\n%s", strings.Join(tt.args, " "), code, tt.code, tt.want, out)
 		}
 	}
+
+	// palyra secrets run resolves its vault references through the daemon
+	// too: the child gets the value without any passphrase, and with
+	// --daemon never the passphrase vault cannot be opened.
+	run := func(args ...string) (string, int) {
+		args = append(append([]string{"secrets", "run", "--env", "K=vault://global/openai_api_key"}, args...),
+			"--", "sh", "-c", `test "$K" = sk-test-123 && echo child-saw-the-value`)
+		cmd := exec.Command(palyraBin, args...)
+		cmd.Env = s.env()
+		out, err := cmd.CombinedOutput()
+		if err != nil && !errors.As(err, &ee) {
+			t.Fatal(err)
+		}
+		return string(out), cmd.ProcessState.ExitCode()
+	}
+	if out, code := run(); code != 0 || !strings.Contains(out, "child-saw-the-value") {
+		t.Fatalf("secrets run through the daemon: exit %d\n%s", code, out)
+	}
+	if out, code := run("--daemon", "never"); code == 0 || !strings.Contains(out, "passphrase") {
+		t.Fatalf("secrets run --daemon never on a passphrase vault: exit %d\n%s", code, out)
+	}
+
 	cmd.Process.Signal(syscall.SIGTERM)
 	<-p.done
+	if out, code := run("--daemon", "require"); code == 0 || !strings.Contains(out, "the palyra daemon is not running") {
+		t.Fatalf("secrets run --daemon require without a daemon: exit %d\n%s", code, out)
+	}
 	if out, code := get("global", "openai_api_key", "--daemon", "require"); code != 1 || !strings.Contains(out, "the palyra daemon is not running") {
 		t.Fatalf("--daemon require without a daemon: exit %d\n%s", code, out)
 	}

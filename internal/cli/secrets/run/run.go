@@ -65,6 +65,12 @@ type RunOptions struct {
 	// Hold is how long the masker keeps back a possible start of a secret;
 	// 0 means DefaultHold.
 	Hold time.Duration
+
+	// Daemon is --daemon: whether vault references are asked of a running
+	// palyra daemon ("auto", "never" or "require"; see shared.DaemonModes).
+	Daemon string
+	// Lookup reads vault references; nil reads the vault directly.
+	Lookup resolve.VaultLookup
 }
 
 // NewCmdRun returns the "run" command. When runF is not nil it is called
@@ -88,6 +94,12 @@ over the file for the same name. file: references are read only inside a
 resolved before the command starts: one that fails stops everything, and
 the command is not run. An optional reference (required = false) that is
 missing leaves its variable unset.
+
+Daemon: with --daemon auto (the default) vault references are asked of the
+palyra daemon when one runs on this state root (its policy applies, see
+docs/DAEMON.md), and read from the vault directly when none answers or
+when --vault-dir or $PALYRA_VAULT_DIR names a vault; --daemon never reads
+the vault only, --daemon require fails without a daemon.
 
 Masking: every resolved value that the command writes to its standard
 output or standard error is replaced with [REDACTED], even when it is
@@ -127,8 +139,13 @@ and size (never a value) instead of running; add --json for scripts.`,
 			if err := checkFlags(opts); err != nil {
 				return err
 			}
+			if err := shared.CheckDaemonMode(opts.Daemon); err != nil {
+				return err
+			}
 			opts.Vault = f.Vault
 			opts.VaultConfig = f.VaultConfig
+			direct := &shared.ExistingVault{Config: opts.VaultConfig, Open: opts.Vault}
+			opts.Lookup = shared.NewVaultLookup(f, opts.Daemon, direct.Get)
 			if runF != nil {
 				return runF(opts)
 			}
@@ -137,6 +154,7 @@ and size (never a value) instead of running; add --json for scripts.`,
 	}
 	// Flags after the program's name belong to the program.
 	cmd.Flags().SetInterspersed(false)
+	shared.DaemonFlag(cmd, &opts.Daemon)
 	cmd.Flags().StringArrayVarP(&opts.Env, "env", "e", nil, "set `NAME=<ref>` in the command's environment (repeatable)")
 	cmd.Flags().StringVar(&opts.EnvFile, "env-file", "", "read NAME=<ref> lines from `FILE`")
 	cmd.Flags().StringArrayVar(&opts.TrustedDirs, "trusted-dir", nil, "a `DIR` that file: references may read from (repeatable)")
@@ -207,7 +225,10 @@ func collect(opts *RunOptions) ([]binding, error) {
 // resolveAll resolves every binding. It fails, wiping what it resolved,
 // when any required one fails; the error lists every failure.
 func resolveAll(ctx context.Context, opts *RunOptions, bs []binding) ([]resolved, error) {
-	lookup := &shared.ExistingVault{Config: opts.VaultConfig, Open: opts.Vault}
+	var lookup resolve.VaultLookup = &shared.ExistingVault{Config: opts.VaultConfig, Open: opts.Vault}
+	if opts.Lookup != nil {
+		lookup = opts.Lookup
+	}
 	r := resolve.New(lookup, resolve.Options{TrustedDirs: opts.TrustedDirs})
 	out := make([]resolved, 0, len(bs))
 	var errs []string
