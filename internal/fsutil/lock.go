@@ -2,7 +2,6 @@ package fsutil
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -11,13 +10,21 @@ import (
 	"github.com/gofrs/flock"
 )
 
-// lockPollInterval is how often LockExclusive retries a held lock.
-const lockPollInterval = 50 * time.Millisecond
+// Retry intervals of LockExclusive while another holder has the lock: the
+// first retry comes after lockFirstRetry, and each wait doubles up to
+// lockMaxRetry. Vault writes hold the lock for about a millisecond (one
+// fsync), so short first retries keep a waiting writer from sleeping far
+// longer than the holder needs, and the cap keeps a long wait cheap.
+const (
+	lockFirstRetry = 500 * time.Microsecond
+	lockMaxRetry   = 50 * time.Millisecond
+)
 
 // LockExclusive takes an exclusive advisory lock (flock(2) on Unix,
 // LockFileEx on Windows) on the lock file at path, creating it with mode 0600
-// if it is missing. When another holder has it, LockExclusive retries every
-// 50 ms until it gets the lock or ctx is done; then it returns an error
+// if it is missing. When another holder has it, LockExclusive retries, at
+// first after half a millisecond and then at doubling intervals of up to
+// 50 ms, until it gets the lock or ctx is done; then it returns an error
 // wrapping ctx.Err().
 //
 // The lock belongs to an open file, so it also excludes other goroutines of
@@ -33,17 +40,25 @@ func LockExclusive(ctx context.Context, path string) (unlock func() error, err e
 		return nil, err
 	}
 	fl := newFlock(path)
-	ok, err := fl.TryLockContext(ctx, lockPollInterval)
-	if err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
-			return nil, fmt.Errorf("waiting for lock %q (another process holds it): %w", path, err)
+	wait := lockFirstRetry
+	for {
+		ok, err := fl.TryLock()
+		if err != nil {
+			return nil, lockError(path, err)
 		}
-		return nil, lockError(path, err)
+		if ok {
+			return fl.Unlock, nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			_ = fl.Close()
+			return nil, fmt.Errorf("waiting for lock %q (another process holds it): %w", path, ctx.Err())
+		case <-t.C:
+		}
+		wait = min(2*wait, lockMaxRetry)
 	}
-	if !ok {
-		return nil, fmt.Errorf("waiting for lock %q: not acquired", path)
-	}
-	return fl.Unlock, nil
 }
 
 // TryLockExclusive is LockExclusive without waiting: when another holder has
