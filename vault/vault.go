@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -107,7 +108,12 @@ type Vault struct {
 	keys    *keyring   // every KEK this handle holds, kept current by keysource.go
 	mu      sync.Mutex // serialises writers inside this process
 	cleaned bool       // stale temp files were removed by this process
-	now     func() time.Time
+
+	// markerSeen and markerKind cache the backend.kind marker last read
+	// under the writer lock (see currentMarker); guarded by mu.
+	markerSeen fs.FileInfo
+	markerKind backend.Kind
+	now        func() time.Time
 }
 
 // Open opens the vault the config describes, creating it on first use. It
@@ -312,7 +318,7 @@ func (v *Vault) lock(ctx context.Context) (func(), error) {
 		v.mu.Unlock()
 		return nil, fmt.Errorf("locking vault: %w", err)
 	}
-	if kind, err := readMarker(v.info.Root); err != nil || kind != v.info.Backend {
+	if kind, err := v.currentMarker(); err != nil || kind != v.info.Backend {
 		unlock()
 		v.mu.Unlock()
 		if err == nil {
@@ -327,6 +333,26 @@ func (v *Vault) lock(ctx context.Context) (func(), error) {
 		v.cleaned = true
 	}
 	return func() { unlock(); v.mu.Unlock() }, nil
+}
+
+// currentMarker returns the kind the backend.kind marker names now. The
+// marker is only ever replaced by an atomic rename, which gives it a new
+// inode, so while a stat shows the same file as last time its content is
+// known without reading it again.
+func (v *Vault) currentMarker() (backend.Kind, error) {
+	fi, err := os.Lstat(filepath.Join(v.info.Root, markerFile))
+	if err == nil && v.markerSeen != nil && os.SameFile(fi, v.markerSeen) &&
+		fi.ModTime().Equal(v.markerSeen.ModTime()) && fi.Size() == v.markerSeen.Size() {
+		return v.markerKind, nil
+	}
+	kind, err := readMarker(v.info.Root)
+	if err != nil {
+		return "", err
+	}
+	if fi != nil {
+		v.markerSeen, v.markerKind = fi, kind
+	}
+	return kind, nil
 }
 
 // header reads and parses the header of object id, reading only its first
