@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -133,10 +132,8 @@ and there are blocking (critical or high) findings, then 1.`,
   palyra secrets audit --config deploy/palyra.toml --strict --json`,
 		Args: cmdutil.MaxArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			for _, d := range opts.TrustedDirs {
-				if !strings.HasPrefix(d, "~/") && !filepath.IsAbs(d) {
-					return cmdutil.UsageErrorf("--trusted-dir %q: must be an absolute path (or start with ~/)", d)
-				}
+			if err := shared.CheckTrustedDirs(opts.TrustedDirs); err != nil {
+				return err
 			}
 			opts.Vault = f.Vault
 			opts.VaultConfig = f.VaultConfig

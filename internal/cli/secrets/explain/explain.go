@@ -80,10 +80,8 @@ not the reference resolves; scripts read "resolves" from --json.`,
 			if err != nil {
 				return err
 			}
-			for _, d := range opts.TrustedDirs {
-				if !strings.HasPrefix(d, "~/") && !filepath.IsAbs(d) {
-					return cmdutil.UsageErrorf("--trusted-dir %q: must be an absolute path (or start with ~/)", d)
-				}
+			if err := shared.CheckTrustedDirs(opts.TrustedDirs); err != nil {
+				return err
 			}
 			opts.Ref = ref
 			opts.Vault = f.Vault

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
@@ -92,10 +91,8 @@ stdin with -i -.`,
 			if opts.JSON && toStdout(opts.Output) {
 				return cmdutil.UsageErrorf("--json describes the file written with -o; without -o the result itself goes to stdout")
 			}
-			for _, d := range opts.TrustedDirs {
-				if !strings.HasPrefix(d, "~/") && !filepath.IsAbs(d) {
-					return cmdutil.UsageErrorf("--trusted-dir %q: must be an absolute path (or start with ~/)", d)
-				}
+			if err := shared.CheckTrustedDirs(opts.TrustedDirs); err != nil {
+				return err
 			}
 			opts.Vault = f.Vault
 			opts.VaultConfig = f.VaultConfig

@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -172,10 +171,8 @@ func checkFlags(opts *RunOptions) error {
 		return cmdutil.WithHints(cmdutil.UsageErrorf("missing the command to run"),
 			"put it after the flags: palyra secrets run --env NAME=<ref> -- <command> [args...]")
 	}
-	for _, d := range opts.TrustedDirs {
-		if !strings.HasPrefix(d, "~/") && !filepath.IsAbs(d) {
-			return cmdutil.UsageErrorf("--trusted-dir %q: must be an absolute path (or start with ~/)", d)
-		}
+	if err := shared.CheckTrustedDirs(opts.TrustedDirs); err != nil {
+		return err
 	}
 	return nil
 }

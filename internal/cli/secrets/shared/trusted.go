@@ -1,0 +1,19 @@
+package shared
+
+import (
+	"path/filepath"
+	"strings"
+
+	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
+)
+
+// CheckTrustedDirs returns a usage error unless every --trusted-dir is an
+// absolute path or starts with "~/".
+func CheckTrustedDirs(dirs []string) error {
+	for _, d := range dirs {
+		if !strings.HasPrefix(d, "~/") && !filepath.IsAbs(d) {
+			return cmdutil.UsageErrorf("--trusted-dir %q: must be an absolute path (or start with ~/)", d)
+		}
+	}
+	return nil
+}
