@@ -21,6 +21,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -120,7 +121,15 @@ func (e *ParseError) Error() string {
 
 // decode parses TOML into a generic tree, turning a decode error into a
 // *ParseError.
+// utf8BOM is the UTF-8 encoding of U+FEFF, the byte-order mark.
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
 func decode(data []byte) (map[string]any, error) {
+	if bytes.HasPrefix(data, utf8BOM) {
+		// Some Windows editors save one; the TOML parser would report an
+		// unexplained "invalid character" at line 1, column 1.
+		return nil, &ParseError{Line: 1, Column: 1, Reason: "the file starts with a UTF-8 byte-order mark (EF BB BF), which TOML does not allow: save it as UTF-8 without BOM"}
+	}
 	tree := map[string]any{}
 	if err := toml.Unmarshal(data, &tree); err != nil {
 		pe := &ParseError{Reason: strings.TrimPrefix(err.Error(), "toml: ")}
