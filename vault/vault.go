@@ -197,7 +197,7 @@ func (v *Vault) create(ctx context.Context, cfg Config) (backend.Kind, error) {
 			return "", err
 		}
 	case src == KeySourcePassphrase && cfg.Passphrase == nil:
-		return "", fmt.Errorf("%w: a new vault with key source passphrase needs one (a prompt, --passphrase-file or $PALYRA_VAULT_PASSPHRASE)", ErrPassphraseRequired)
+		return "", fmt.Errorf("%w: a new vault with key source passphrase needs one, and Config.Passphrase is nil", ErrPassphraseRequired)
 	}
 	b, err := chooseBackend(ctx, pref, v.site())
 	if err != nil {
