@@ -273,9 +273,9 @@ func (kr *keyring) refresh(ctx context.Context) error {
 // it (another process may have rotated the vault); otherwise the active
 // key, which then fails to open the envelope with a clear error.
 func (kr *keyring) kekFor(ctx context.Context, blob []byte) *envelope.KEK {
+	e, err := envelope.Parse(blob) // outside the lock: concurrent Gets need not queue
 	kr.mu.Lock()
 	defer kr.mu.Unlock()
-	e, err := envelope.Parse(blob)
 	if err != nil {
 		return kr.active
 	}
