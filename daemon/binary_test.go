@@ -827,6 +827,17 @@ func TestDaemonBinaryOpensAPassphraseVault(t *testing.T) {
 		t.Fatalf("secrets run --daemon never on a passphrase vault: exit %d\n%s", code, out)
 	}
 
+	// So does palyra secrets inject.
+	tmpl := filepath.Join(s.root, "app.conf.tmpl")
+	if err := os.WriteFile(tmpl, []byte("key={{ vault://global/openai_api_key }}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	inj := exec.Command(palyraBin, "secrets", "inject", "-i", tmpl)
+	inj.Env = s.env()
+	if out, err := inj.CombinedOutput(); err != nil || string(out) != "key=sk-test-123\n" {
+		t.Fatalf("secrets inject through the daemon: %v\n%s", err, out)
+	}
+
 	cmd.Process.Signal(syscall.SIGTERM)
 	<-p.done
 	if out, code := run("--daemon", "require"); code == 0 || !strings.Contains(out, "the palyra daemon is not running") {

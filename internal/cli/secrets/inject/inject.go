@@ -41,6 +41,12 @@ type InjectOptions struct {
 	TrustedDirs []string
 	// JSON prints what was written as JSON (with -o only).
 	JSON bool
+
+	// Daemon is --daemon: whether vault references are asked of a running
+	// palyra daemon ("auto", "never" or "require"; see shared.DaemonModes).
+	Daemon string
+	// Lookup reads vault references; nil reads the vault directly.
+	Lookup resolve.VaultLookup
 }
 
 // NewCmdInject returns the "inject" command. When runF is not nil it is
@@ -65,6 +71,10 @@ all on one line. The reference is any string form (docs/REFERENCES.md):
 Other "{{ … }}" (Go templates, Jinja, Mustache) are copied as they are, so a
 template for another tool can carry palyra references too. The value is
 inserted byte for byte, without quoting or escaping.
+
+With --daemon auto (the default) vault references are asked of a running
+palyra daemon, as "palyra secrets get" does; --daemon never reads the vault
+only, --daemon require fails without a daemon.
 
 Every reference is resolved before anything is written: if one fails
 (missing, blocked, invalid), the command fails, names the placeholder's
@@ -94,8 +104,13 @@ stdin with -i -.`,
 			if err := shared.CheckTrustedDirs(opts.TrustedDirs); err != nil {
 				return err
 			}
+			if err := shared.CheckDaemonMode(opts.Daemon); err != nil {
+				return err
+			}
 			opts.Vault = f.Vault
 			opts.VaultConfig = f.VaultConfig
+			direct := &shared.ExistingVault{Config: opts.VaultConfig, Open: opts.Vault}
+			opts.Lookup = shared.NewVaultLookup(f, opts.Daemon, direct.Get)
 			if runF != nil {
 				return runF(opts)
 			}
@@ -106,6 +121,7 @@ stdin with -i -.`,
 	cmd.Flags().StringVarP(&opts.Output, "out", "o", "", "write the result to `FILE` (mode 0600) instead of stdout")
 	cmd.Flags().StringArrayVar(&opts.TrustedDirs, "trusted-dir", nil, "a `DIR` that file: references may read from (repeatable)")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print what was written as JSON (with -o)")
+	shared.DaemonFlag(cmd, &opts.Daemon)
 	return cmd
 }
 
@@ -236,7 +252,10 @@ func sameFile(a, b string) bool {
 // any failure it wipes what it resolved and lists every failure by
 // position.
 func resolveAll(ctx context.Context, opts *InjectOptions, phs []placeholder) (map[string]vault.SensitiveBytes, error) {
-	lookup := &shared.ExistingVault{Config: opts.VaultConfig, Open: opts.Vault}
+	var lookup resolve.VaultLookup = &shared.ExistingVault{Config: opts.VaultConfig, Open: opts.Vault}
+	if opts.Lookup != nil {
+		lookup = opts.Lookup
+	}
 	r := resolve.New(lookup, resolve.Options{TrustedDirs: opts.TrustedDirs})
 	values := map[string]vault.SensitiveBytes{}
 	failed := map[string]bool{}
