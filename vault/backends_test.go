@@ -92,3 +92,23 @@ func TestOSKeySourceChoosesTheFileBackendAndRefusesOthersBeforeWriting(t *testin
 		t.Fatalf("the refused Open wrote a marker: %v", err)
 	}
 }
+
+func TestRefusedNewPassphraseLeavesNoBackendChoiceBehind(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.KeySource = KeySourcePassphrase
+	cfg.Passphrase = func() ([]byte, error) { return []byte("short"), nil }
+	if _, err := Open(context.Background(), cfg); err == nil {
+		t.Fatal("Open with a too-short new passphrase succeeded")
+	}
+	for _, name := range []string{markerFile, keySourceFile} {
+		if _, err := os.Lstat(filepath.Join(cfg.Root, name)); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("the failed first Open left %s behind (%v)", name, err)
+		}
+	}
+	// A later Open with another backend preference is free to choose.
+	cfg.KeySource, cfg.Passphrase = KeySourceDevice, nil
+	v := openTest(t, cfg)
+	if v.Info().KeySource != KeySourceDevice {
+		t.Fatalf("key source %s", v.Info().KeySource)
+	}
+}

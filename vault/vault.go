@@ -147,11 +147,13 @@ func Open(ctx context.Context, cfg Config) (*Vault, error) {
 		info: Info{ID: id, Root: root, StateRoot: stateRoot, MaxSecretSize: maxSize},
 		now:  func() time.Time { return time.Now().UTC() },
 	}
+	createdHere := false
 	if kind == "" {
 		kind, err = v.create(ctx, cfg)
 		if err != nil {
 			return nil, err
 		}
+		createdHere = v.backend != nil // false when another process created it first
 	}
 	v.info.Backend = kind
 	if v.backend == nil {
@@ -161,10 +163,35 @@ func Open(ctx context.Context, cfg Config) (*Vault, error) {
 	}
 	v.describeBackend()
 	if err = v.loadKeys(ctx, cfg); err != nil {
+		if createdHere {
+			v.undoCreate(ctx)
+		}
 		v.backend.Close()
 		return nil, err
 	}
 	return v, nil
+}
+
+// undoCreate removes the backend marker this Open just wrote when keying
+// the new vault failed (say, a refused passphrase), so that a failed first
+// Open leaves no choice of backend behind. It does nothing once the vault
+// has a key or an object, and it is best effort: the marker is harmless,
+// since the next Open keys a vault that has none.
+func (v *Vault) undoCreate(ctx context.Context) {
+	unlock, err := fsutil.LockExclusive(ctx, filepath.Join(v.info.Root, lockFile))
+	if err != nil {
+		return
+	}
+	defer unlock()
+	if _, err := os.Lstat(filepath.Join(v.info.Root, keySourceFile)); !errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	if ids, err := v.backend.List(ctx); err != nil || len(ids) > 0 {
+		return
+	}
+	if os.Remove(filepath.Join(v.info.Root, markerFile)) == nil {
+		_ = fsutil.SyncDir(v.info.Root)
+	}
 }
 
 // create chooses the backend for a new vault and writes its marker under the
