@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/palyra/palyra-vault/daemon/internal/fixture"
 	"io"
 	"os"
 	"os/exec"
@@ -153,12 +154,9 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// site is a temporary state root with a vault and a configuration file.
+// site is a fixture for tests of the real palyra binary.
 type site struct {
-	t      *testing.T
-	root   string
-	config string
-	vault  *vault.Vault
+	*fixture.Fixture
 }
 
 func newSite(t *testing.T, secrets map[string]string, config string) *site {
@@ -167,47 +165,14 @@ func newSite(t *testing.T, secrets map[string]string, config string) *site {
 		t.Fatal(buildError)
 	}
 	statSourcesOnce.Do(statSources)
-	root, err := os.MkdirTemp("", "pd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(root) })
-	s := &site{t: t, root: root, config: filepath.Join(root, "palyra.toml")}
-	s.vault, err = vault.Open(context.Background(), vault.Config{StateRoot: root, Backend: "encrypted_file"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.vault.Close() })
-	for ref, v := range secrets {
-		s.put(ref, v)
-	}
-	s.write(config)
-	return s
+	return &site{Fixture: fixture.New(t, secrets, config)}
 }
 
-func (s *site) put(ref, value string) {
-	s.t.Helper()
-	r, err := vault.ParseRef(ref)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	if _, err := s.vault.Put(context.Background(), r.Scope, r.Key, []byte(value)); err != nil {
-		s.t.Fatal(err)
-	}
-}
-
-func (s *site) write(config string) {
-	s.t.Helper()
-	if err := os.WriteFile(s.config, []byte(config), 0o600); err != nil {
-		s.t.Fatal(err)
-	}
-}
-
-func (s *site) socket() string { return filepath.Join(s.root, api.DirName, api.SocketName) }
+func (s *site) socket() string { return filepath.Join(s.Root, api.DirName, api.SocketName) }
 
 func (s *site) env() []string {
 	return append(os.Environ(),
-		"PALYRA_STATE_ROOT="+s.root,
+		"PALYRA_STATE_ROOT="+s.Root,
 		"PALYRA_VAULT_BACKEND=encrypted_file",
 		"PALYRA_CONFIG=",
 		"PALYRA_VAULT_DIR=",
@@ -219,7 +184,7 @@ func (s *site) env() []string {
 
 // daemonProc is a running "palyra daemon".
 type daemonProc struct {
-	t      *testing.T
+	t      testing.TB
 	cmd    *exec.Cmd
 	stderr *lockedBuffer
 	done   chan struct{}
@@ -229,7 +194,7 @@ type daemonProc struct {
 
 // command returns "palyra daemon --config <config>" for the site.
 func (s *site) command(args ...string) (*exec.Cmd, *lockedBuffer) {
-	cmd := exec.Command(palyraBin, append([]string{"daemon", "--config", s.config, "--log-level", "debug"}, args...)...)
+	cmd := exec.Command(palyraBin, append([]string{"daemon", "--config", s.Config, "--log-level", "debug"}, args...)...)
 	cmd.Env = s.env()
 	buf := &lockedBuffer{}
 	cmd.Stderr = buf
@@ -239,14 +204,14 @@ func (s *site) command(args ...string) (*exec.Cmd, *lockedBuffer) {
 
 // start runs the daemon and waits until it answers on its socket.
 func (s *site) start() *daemonProc {
-	s.t.Helper()
+	s.T.Helper()
 	cmd, buf := s.command()
 	if err := cmd.Start(); err != nil {
-		s.t.Fatal(err)
+		s.T.Fatal(err)
 	}
-	p := &daemonProc{t: s.t, cmd: cmd, stderr: buf, done: make(chan struct{}), client: api.NewClient(s.socket())}
+	p := &daemonProc{t: s.T, cmd: cmd, stderr: buf, done: make(chan struct{}), client: api.NewClient(s.socket())}
 	go func() { p.err = cmd.Wait(); close(p.done) }()
-	s.t.Cleanup(func() {
+	s.T.Cleanup(func() {
 		p.client.Close()
 		select {
 		case <-p.done:
@@ -265,11 +230,11 @@ func (s *site) start() *daemonProc {
 		}
 		select {
 		case <-p.done:
-			s.t.Fatalf("the daemon exited while starting: %v\n%s", p.err, buf)
+			s.T.Fatalf("the daemon exited while starting: %v\n%s", p.err, buf)
 		default:
 		}
 		if time.Now().After(deadline) {
-			s.t.Fatalf("the daemon did not answer within a minute: %v\n%s", err, buf)
+			s.T.Fatalf("the daemon did not answer within a minute: %v\n%s", err, buf)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -387,7 +352,7 @@ opt = { env = "PALYRA_TEST_UNSET_VARIABLE", required = false }
 		}
 	}
 	want := []string{
-		regexp.QuoteMeta("2 required references in " + s.config + " did not resolve:"),
+		regexp.QuoteMeta("2 required references in " + s.Config + " did not resolve:"),
 		`model_provider\.anthropic_api_key_vault_ref \(line 4\): vault#[0-9a-f]{8}: missing: the secret is not in the vault`,
 		`tool\.token \(line 7\): env#[0-9a-f]{8}: missing: the environment variable is not set`,
 	}
@@ -429,9 +394,9 @@ func TestDaemonBinaryReloadsOnSIGHUP(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newSite(t, itSecrets, itConfig)
 			p := s.start()
-			s.put("vault://global/rotating", "rot-2")
-			s.put("vault://global/openai_api_key", "sk-test-changed")
-			s.write(tt.config)
+			s.Put("vault://global/rotating", "rot-2")
+			s.Put("vault://global/openai_api_key", "sk-test-changed")
+			s.WriteConfig(tt.config)
 			lr := p.reload()
 			if lr.OK != tt.ok {
 				t.Fatalf("reload ok = %v (%s), want %v", lr.OK, lr.Error, tt.ok)
@@ -470,7 +435,7 @@ func TestDaemonBinaryPerUseValuesFollowTheVault(t *testing.T) {
 	p := s.start()
 	for _, v := range []string{"xoxb-1", "xoxb-2", "xoxb-3"} {
 		if v != "xoxb-1" {
-			s.put("vault://channel:slack/token", v)
+			s.Put("vault://channel:slack/token", v)
 		}
 		if got := p.mustResolve(api.ResolveRequest{Path: "tool.per"}); got != v {
 			t.Fatalf("per_use value %q, want %q", got, v)
@@ -485,8 +450,8 @@ func TestDaemonBinaryStopSignalFinishesInFlightWipesAndExitsZero(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			s := newSite(t, itSecrets, "")
-			marker := filepath.Join(s.root, "started")
-			s.write(itConfig + fmt.Sprintf(`
+			marker := filepath.Join(s.Root, "started")
+			s.WriteConfig(itConfig + fmt.Sprintf(`
 [slow]
 value = { exec = ["/bin/sh", "-c", "/usr/bin/touch %s; /bin/sleep 1; printf slow-value"], refresh = "per_use" }
 `, marker))
@@ -607,10 +572,10 @@ func TestDaemonBinaryRefusesCallersOfAnotherUID(t *testing.T) {
 	// (0711); the test opens the temporary state root above them (0711),
 	// as an administrator would a socket's parent directory. Now the
 	// daemon's own peer-credential check refuses nobody, and audits it.
-	if err := os.Chmod(s.root, 0o711); err != nil {
+	if err := os.Chmod(s.Root, 0o711); err != nil {
 		t.Fatal(err)
 	}
-	s.write(itConfig + "\n[daemon]\nsocket_shared = true\n")
+	s.WriteConfig(itConfig + "\n[daemon]\nsocket_shared = true\n")
 	if lr := p.reload(); !lr.OK {
 		t.Fatalf("reload: %s", lr.Error)
 	}
@@ -625,7 +590,7 @@ func TestDaemonBinaryRefusesCallersOfAnotherUID(t *testing.T) {
 	}
 
 	// 3. Allowed by the configuration, nobody reads what the policy allows.
-	s.write(itConfig + `
+	s.WriteConfig(itConfig + `
 [daemon]
 socket_shared = true
 allowed_uids = [65534]
@@ -678,7 +643,7 @@ bob = [65534]
 
 func readAudit(t *testing.T, s *site) []audit.Record {
 	t.Helper()
-	f, err := os.Open(filepath.Join(s.root, api.DirName, "audit.log"))
+	f, err := os.Open(filepath.Join(s.Root, api.DirName, "audit.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -741,8 +706,8 @@ func TestDaemonBinaryOpensAPassphraseVault(t *testing.T) {
 		t.Fatal(err)
 	}
 	v.Close()
-	s := &site{t: t, root: root, config: filepath.Join(root, "palyra.toml")}
-	s.write("[model_provider]\nopenai_api_key_vault_ref = \"vault://global/openai_api_key\"\n")
+	s := &site{Fixture: &fixture.Fixture{T: t, Root: root, Config: filepath.Join(root, "palyra.toml")}}
+	s.WriteConfig("[model_provider]\nopenai_api_key_vault_ref = \"vault://global/openai_api_key\"\n")
 
 	passFile := filepath.Join(root, "pass")
 	os.WriteFile(passFile, []byte("wrong horse\n"), 0o600)
@@ -828,7 +793,7 @@ func TestDaemonBinaryOpensAPassphraseVault(t *testing.T) {
 	}
 
 	// So does palyra secrets inject.
-	tmpl := filepath.Join(s.root, "app.conf.tmpl")
+	tmpl := filepath.Join(s.Root, "app.conf.tmpl")
 	if err := os.WriteFile(tmpl, []byte("key={{ vault://global/openai_api_key }}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/palyra/palyra-vault/daemon/internal/fixture"
 	"io"
 	"log/slog"
 	"net"
@@ -26,10 +27,7 @@ import (
 // env is a daemon started in-process on a temporary state root, with its
 // vault, configuration file, logs and a client.
 type env struct {
-	t      testing.TB
-	root   string
-	config string
-	vault  *vault.Vault
+	*fixture.Fixture
 	d      *Daemon
 	client *api.Client
 	logs   *syncBuffer
@@ -52,87 +50,45 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// shortTempDir returns a temporary directory with a short path: a socket
-// path must fit in 104 bytes, and t.TempDir's names grow with test names.
-func shortTempDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "pd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
-}
-
 // newEnv makes a vault holding secrets, writes toml as the configuration,
 // and returns the env without starting the daemon.
 func newEnv(t testing.TB, secrets map[string]string, toml string) *env {
 	t.Helper()
-	root := shortTempDir(t)
-	e := &env{t: t, root: root, config: filepath.Join(root, "palyra.toml"), logs: &syncBuffer{}}
-	v, err := vault.Open(context.Background(), vault.Config{StateRoot: root, Backend: "encrypted_file"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { v.Close() })
-	e.vault = v
-	for ref, val := range secrets {
-		e.put(ref, val)
-	}
-	e.writeConfig(toml)
-	return e
-}
-
-func (e *env) put(ref, val string) {
-	e.t.Helper()
-	r, err := vault.ParseRef(ref)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if _, err := e.vault.Put(context.Background(), r.Scope, r.Key, []byte(val)); err != nil {
-		e.t.Fatal(err)
-	}
-}
-
-func (e *env) writeConfig(toml string) {
-	e.t.Helper()
-	if err := os.WriteFile(e.config, []byte(toml), 0o600); err != nil {
-		e.t.Fatal(err)
-	}
+	return &env{Fixture: fixture.New(t, secrets, toml), logs: &syncBuffer{}}
 }
 
 func (e *env) options() Options {
 	return Options{
-		ConfigPath: e.config,
-		Vault:      vault.Config{StateRoot: e.root, Backend: "encrypted_file"},
+		ConfigPath: e.Config,
+		Vault:      vault.Config{StateRoot: e.Root, Backend: "encrypted_file"},
 		Logger:     slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 }
 
 // start starts the daemon and serves it until the test ends.
 func (e *env) start() {
-	e.t.Helper()
+	e.T.Helper()
 	d, err := Start(context.Background(), e.options())
 	if err != nil {
-		e.t.Fatalf("Start: %v", err)
+		e.T.Fatalf("Start: %v", err)
 	}
 	e.d = d
 	done := make(chan error, 1)
 	go func() { done <- d.Serve() }()
 	e.client = api.NewClient(d.Socket())
-	e.t.Cleanup(func() {
+	e.T.Cleanup(func() {
 		e.client.Close()
 		if !d.closed {
 			d.Shutdown(context.Background())
 		}
 		if err := <-done; err != nil {
-			e.t.Errorf("Serve: %v", err)
+			e.T.Errorf("Serve: %v", err)
 		}
 	})
 }
 
 func (e *env) resolve(req api.ResolveRequest) (string, error) {
-	e.t.Helper()
+	e.T.Helper()
 	resp, err := e.client.Resolve(context.Background(), req)
 	if err != nil {
 		return "", err
@@ -142,19 +98,19 @@ func (e *env) resolve(req api.ResolveRequest) (string, error) {
 }
 
 func (e *env) mustResolve(req api.ResolveRequest) string {
-	e.t.Helper()
+	e.T.Helper()
 	v, err := e.resolve(req)
 	if err != nil {
-		e.t.Fatalf("resolving %+v: %v", req, err)
+		e.T.Fatalf("resolving %+v: %v", req, err)
 	}
 	return v
 }
 
 func (e *env) auditRecords() []audit.Record {
-	e.t.Helper()
-	data, err := os.ReadFile(filepath.Join(e.root, api.DirName, AuditName))
+	e.T.Helper()
+	data, err := os.ReadFile(filepath.Join(e.Root, api.DirName, AuditName))
 	if err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 	var out []audit.Record
 	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
@@ -163,7 +119,7 @@ func (e *env) auditRecords() []audit.Record {
 		}
 		var r audit.Record
 		if err := json.Unmarshal([]byte(line), &r); err != nil {
-			e.t.Fatalf("audit line %q: %v", line, err)
+			e.T.Fatalf("audit line %q: %v", line, err)
 		}
 		out = append(out, r)
 	}
@@ -325,8 +281,8 @@ func TestResolveServesByPathSettingAndRef(t *testing.T) {
 func TestPerUseFollowsTheVaultAndOnStartupStaysFrozen(t *testing.T) {
 	e := newEnv(t, baseSecrets, baseConfig)
 	e.start()
-	e.put("vault://channel:slack/token", "xoxb-2")
-	e.put("vault://global/openai_api_key", "sk-test-456")
+	e.Put("vault://channel:slack/token", "xoxb-2")
+	e.Put("vault://global/openai_api_key", "sk-test-456")
 	if got := e.mustResolve(api.ResolveRequest{Path: "tool.per"}); got != "xoxb-2" {
 		t.Fatalf("per_use served %q after the vault changed, want xoxb-2", got)
 	}
@@ -358,9 +314,9 @@ func TestReload(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, baseSecrets, baseConfig)
 			e.start()
-			e.put("vault://global/rotating", "rot-2")
-			e.put("vault://global/openai_api_key", "sk-test-changed")
-			e.writeConfig(tt.config)
+			e.Put("vault://global/rotating", "rot-2")
+			e.Put("vault://global/openai_api_key", "sk-test-changed")
+			e.WriteConfig(tt.config)
 			err := e.d.Reload(context.Background())
 			if tt.wantErr == "" && err != nil {
 				t.Fatalf("Reload: %v", err)
@@ -468,7 +424,7 @@ func TestFailedReloadWipesWhatItResolved(t *testing.T) {
 	e := newEnv(t, baseSecrets, baseConfig)
 	e.start()
 	before := heldSlices(e.d)
-	e.writeConfig(baseConfig + "\n[more]\nx_vault_ref = \"global/absent\"\n")
+	e.WriteConfig(baseConfig + "\n[more]\nx_vault_ref = \"global/absent\"\n")
 	if err := e.d.Reload(context.Background()); err == nil {
 		t.Fatal("reload accepted a missing required reference")
 	}
@@ -494,7 +450,7 @@ e = { file = "/etc/hostname", trusted_dirs = ["/nonexistent"] }
 	}
 	lines := strings.Split(err.Error(), "\n")
 	want := []string{
-		"3 required references in " + e.config + " did not resolve:",
+		"3 required references in " + e.Config + " did not resolve:",
 		"a_vault_ref (line 2): vault#",
 		"b (line 3): env#",
 		"e (line 6): file#",
@@ -519,10 +475,10 @@ e = { file = "/etc/hostname", trusted_dirs = ["/nonexistent"] }
 		t.Fatal("a value reached the error or the logs")
 	}
 	// Nothing listens and the lock is free: a fixed config starts.
-	if _, err := os.Lstat(filepath.Join(e.root, api.DirName, api.SocketName)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Lstat(filepath.Join(e.Root, api.DirName, api.SocketName)); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("socket left behind: %v", err)
 	}
-	e.writeConfig(baseConfig)
+	e.WriteConfig(baseConfig)
 	e.start()
 }
 
@@ -540,7 +496,7 @@ func TestSecondDaemonOnTheSameSocketIsRefused(t *testing.T) {
 
 func TestStaleSocketIsReplacedButOtherFilesAreNot(t *testing.T) {
 	e := newEnv(t, baseSecrets, baseConfig)
-	sock := filepath.Join(e.root, api.DirName, api.SocketName)
+	sock := filepath.Join(e.Root, api.DirName, api.SocketName)
 	if err := os.MkdirAll(filepath.Dir(sock), 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -569,10 +525,10 @@ func TestStartRefusesUnsafeConfigAndDirectories(t *testing.T) {
 		setup func(e *env)
 		want  string
 	}{
-		{"group-writable config", func(e *env) { os.Chmod(e.config, 0o664) }, "writable by group or others"},
-		{"missing config", func(e *env) { os.Remove(e.config) }, "no such file"},
+		{"group-writable config", func(e *env) { os.Chmod(e.Config, 0o664) }, "writable by group or others"},
+		{"missing config", func(e *env) { os.Remove(e.Config) }, "no such file"},
 		{"group-writable daemon dir", func(e *env) {
-			d := filepath.Join(e.root, api.DirName)
+			d := filepath.Join(e.Root, api.DirName)
 			os.Mkdir(d, 0o700)
 			os.Chmod(d, 0o770)
 		}, "group-writable"},
@@ -594,8 +550,8 @@ func TestSocketAndDirectoryModes(t *testing.T) {
 	e.start()
 	for path, want := range map[string]os.FileMode{
 		e.d.Socket():                                  0o600,
-		filepath.Join(e.root, api.DirName):            0o700,
-		filepath.Join(e.root, api.DirName, AuditName): 0o600,
+		filepath.Join(e.Root, api.DirName):            0o700,
+		filepath.Join(e.Root, api.DirName, AuditName): 0o600,
 	} {
 		fi, err := os.Stat(path)
 		if err != nil {
@@ -622,7 +578,7 @@ func TestSocketSharedOpensTheSocketAndReloadClosesIt(t *testing.T) {
 	if s, d := modes(); s != 0o666 || d != 0o711 {
 		t.Fatalf("shared: socket %v, directory %v; want 0666 and 0711", s, d)
 	}
-	e.writeConfig(baseConfig)
+	e.WriteConfig(baseConfig)
 	if err := e.d.Reload(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -642,7 +598,7 @@ func TestLogsAndStatusNeverHoldValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	js, _ := json.Marshal(st)
-	audit, _ := os.ReadFile(filepath.Join(e.root, api.DirName, AuditName))
+	audit, _ := os.ReadFile(filepath.Join(e.Root, api.DirName, AuditName))
 	for _, v := range baseSecrets {
 		for name, text := range map[string]string{"status": string(js), "logs": e.logs.String(), "audit": string(audit)} {
 			if strings.Contains(text, v) {
@@ -669,7 +625,7 @@ func TestResolveAnswerCarriesTheVaultMetadata(t *testing.T) {
 		if m == nil {
 			t.Fatalf("%+v: no vault metadata", req)
 		}
-		md, err := e.vault.Stat(context.Background(), m.Scope, m.Key)
+		md, err := e.Vault.Stat(context.Background(), m.Scope, m.Key)
 		if err != nil {
 			t.Fatalf("%+v: metadata names %s/%s: %v", req, m.Scope, m.Key, err)
 		}
@@ -678,7 +634,7 @@ func TestResolveAnswerCarriesTheVaultMetadata(t *testing.T) {
 		}
 	}
 	t.Setenv("PALYRA_TEST_ENV_REF", "v")
-	e.writeConfig(baseConfig + "\n[x]\ne = { env = \"PALYRA_TEST_ENV_REF\" }\n")
+	e.WriteConfig(baseConfig + "\n[x]\ne = { env = \"PALYRA_TEST_ENV_REF\" }\n")
 	if err := e.d.Reload(context.Background()); err != nil {
 		t.Fatal(err)
 	}
