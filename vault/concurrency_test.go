@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/palyra/palyra-vault/internal/testutil"
 )
 
 // The concurrency tests run several workers at once on one vault, each
@@ -32,6 +34,14 @@ const (
 )
 
 func init() { childRoles["mixer"] = mixerChild }
+
+// wineDeleteSemantics is why the mixers skip under Wine: there os.Remove of
+// a file that another handle holds open (a concurrent List reading its
+// header) succeeds, yet the file stays readable with its old bytes until the
+// last handle closes, so a worker's Get right after its own acknowledged
+// Delete can read the deleted value. Current Windows 10 and 11 delete with
+// POSIX semantics on NTFS, where the name goes at once.
+const wineDeleteSemantics = "a deleted file that another handle holds open stays readable with its old value"
 
 // mixRefs returns the shared keys and the keys worker owns.
 func mixRefs(worker int) (shared, own []Ref) {
@@ -270,6 +280,7 @@ func checkMix(t *testing.T, v *Vault, logs [][]mixEvent) {
 }
 
 func TestProcessesPuttingGettingAndDeletingAtOnceLoseNothing(t *testing.T) {
+	testutil.SkipUnderWine(t, wineDeleteSemantics)
 	cfg := testConfig(t)
 	seed := rand.Uint64()
 	t.Logf("seed %d", seed)
@@ -304,6 +315,7 @@ func TestProcessesPuttingGettingAndDeletingAtOnceLoseNothing(t *testing.T) {
 }
 
 func TestGoroutinesOnOneAndOnTwoHandlesLoseNothing(t *testing.T) {
+	testutil.SkipUnderWine(t, wineDeleteSemantics)
 	cfg := testConfig(t)
 	a, b := openTest(t, cfg), openTest(t, cfg)
 	handles := []*Vault{a, a, a, b, b, b} // three goroutines share each handle

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/palyra/palyra-vault/internal/testutil"
 )
 
 // These tests make items with libsecret's secret-tool in the real
@@ -143,7 +145,7 @@ func TestImportKeyringWithoutAServiceIsUnavailable(t *testing.T) {
 	v := openTest(t, testConfig(t))
 	_, err := v.ImportKeyring(context.Background(), KeyringImportOptions{
 		Scope: "global", Attributes: map[string]string{"service": "x"},
-		Address: "unix:path=" + filepath.Join(t.TempDir(), "no-bus"),
+		Address: "unix:path=" + filepath.Join(testutil.TempDir(t), "no-bus"),
 	})
 	if !errors.Is(err, ErrBackendUnavailable) {
 		t.Fatalf("ImportKeyring = %v, want ErrBackendUnavailable", err)

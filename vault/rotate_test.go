@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -109,7 +110,10 @@ func checkPrivate(path string) error {
 	if err != nil {
 		return err
 	}
-	if fi.Mode().Perm() != 0o600 {
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("mode %v, want a regular file", fi.Mode())
+	}
+	if runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 { // Windows has no mode bits
 		return fmt.Errorf("mode %v, want 0600", fi.Mode().Perm())
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -122,9 +123,14 @@ func TestVerifyReportsFilesThatAreWrong(t *testing.T) {
 
 	rep := verify(t, v)
 	want := map[string]string{
-		ProblemStrayTemp:  ".tmp-obj_dead",
-		ProblemPermission: "chmod 600",
-		ProblemMarker:     "migration",
+		ProblemStrayTemp: ".tmp-obj_dead",
+		ProblemMarker:    "migration",
+	}
+	// Mode bits are Unix: on Windows the chmods above change nothing Verify
+	// could call unsafe, so only the stray temp file and the marker count.
+	unixModes := runtime.GOOS != "windows"
+	if unixModes {
+		want[ProblemPermission] = "chmod 600"
 	}
 	for kind, frag := range want {
 		ps := problemsOf(rep, kind)
@@ -140,8 +146,11 @@ func TestVerifyReportsFilesThatAreWrong(t *testing.T) {
 	for _, p := range problemsOf(rep, ProblemPermission) {
 		paths = append(paths, p.Path)
 	}
+	if !unixModes && len(paths) != 0 {
+		t.Errorf("permission problems %v on Windows, where mode bits mean nothing", paths)
+	}
 	for _, p := range []string{objectPath(cfg, "global", "a"), filepath.Join(cfg.Root, keySourceFile), DeviceKeyPath(cfg.StateRoot)} {
-		if !strings.Contains(strings.Join(paths, "\n"), p) {
+		if unixModes && !strings.Contains(strings.Join(paths, "\n"), p) {
 			t.Errorf("permission problems %v miss %s", paths, p)
 		}
 	}
