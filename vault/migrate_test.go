@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,6 +22,9 @@ import (
 // or fails it under CI, where a missing real component is a failure.
 func requireSecretService(t *testing.T) {
 	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Skipf("the Secret Service is tested on Linux; this is %s", runtime.GOOS)
+	}
 	if err := probeBackend(context.Background(), backend.KindSecretService); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("CI=true but the Secret Service is unavailable (run under scripts/secret-service-run.sh): %v", err)
