@@ -136,24 +136,6 @@ func helperMain() int {
 	return 0
 }
 
-// lockedBuffer collects a process's stderr.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // site is a fixture for tests of the real palyra binary.
 type site struct {
 	*fixture.Fixture
@@ -186,17 +168,17 @@ func (s *site) env() []string {
 type daemonProc struct {
 	t      testing.TB
 	cmd    *exec.Cmd
-	stderr *lockedBuffer
+	stderr *fixture.Buffer
 	done   chan struct{}
 	err    error
 	client *api.Client
 }
 
 // command returns "palyra daemon --config <config>" for the site.
-func (s *site) command(args ...string) (*exec.Cmd, *lockedBuffer) {
+func (s *site) command(args ...string) (*exec.Cmd, *fixture.Buffer) {
 	cmd := exec.Command(palyraBin, append([]string{"daemon", "--config", s.Config, "--log-level", "debug"}, args...)...)
 	cmd.Env = s.env()
-	buf := &lockedBuffer{}
+	buf := &fixture.Buffer{}
 	cmd.Stderr = buf
 	cmd.Stdout = buf
 	return cmd, buf

@@ -3,7 +3,6 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/palyra/palyra-vault/daemon/api"
@@ -30,31 +28,14 @@ type env struct {
 	*fixture.Fixture
 	d      *Daemon
 	client *api.Client
-	logs   *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs   *fixture.Buffer
 }
 
 // newEnv makes a vault holding secrets, writes toml as the configuration,
 // and returns the env without starting the daemon.
 func newEnv(t testing.TB, secrets map[string]string, toml string) *env {
 	t.Helper()
-	return &env{Fixture: fixture.New(t, secrets, toml), logs: &syncBuffer{}}
+	return &env{Fixture: fixture.New(t, secrets, toml), logs: &fixture.Buffer{}}
 }
 
 func (e *env) options() Options {
