@@ -42,10 +42,7 @@ func TestNewCmdConfigureParsesArgsAndFlags(t *testing.T) {
 			ios, _, _, _ := iostreams.Test()
 			var got *ConfigureOptions
 			cmd := NewCmdConfigure(&cmdutil.Factory{IOStreams: ios}, func(o *ConfigureOptions) error { got = o; return nil })
-			cmd.SetArgs(tt.args)
-			cmd.SetOut(new(bytes.Buffer))
-			cmd.SetErr(new(bytes.Buffer))
-			err := cmd.Execute()
+			err := clitest.Execute(cmd, tt.args...)
 			if tt.wantErr != "" {
 				var usage *cmdutil.UsageError
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.As(err, &usage) {

@@ -1,7 +1,6 @@
 package explain
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -38,10 +37,7 @@ func TestNewCmdExplainParsesReferences(t *testing.T) {
 			ios, _, _, _ := iostreams.Test()
 			var got *ExplainOptions
 			cmd := NewCmdExplain(&cmdutil.Factory{IOStreams: ios}, func(o *ExplainOptions) error { got = o; return nil })
-			cmd.SetArgs(tt.args)
-			cmd.SetOut(new(bytes.Buffer))
-			cmd.SetErr(new(bytes.Buffer))
-			err := cmd.Execute()
+			err := clitest.Execute(cmd, tt.args...)
 			if tt.wantErr != "" {
 				var usage *cmdutil.UsageError
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.As(err, &usage) || strings.Contains(err.Error(), "sk-proj") {

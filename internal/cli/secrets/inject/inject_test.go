@@ -1,7 +1,6 @@
 package inject
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -36,10 +35,7 @@ func TestNewCmdInjectParsesFlags(t *testing.T) {
 			ios, _, _, _ := iostreams.Test()
 			var got *InjectOptions
 			cmd := NewCmdInject(&cmdutil.Factory{IOStreams: ios}, func(o *InjectOptions) error { got = o; return nil })
-			cmd.SetArgs(tt.args)
-			cmd.SetOut(new(bytes.Buffer))
-			cmd.SetErr(new(bytes.Buffer))
-			err := cmd.Execute()
+			err := clitest.Execute(cmd, tt.args...)
 			if tt.wantErr != "" {
 				var usage *cmdutil.UsageError
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.As(err, &usage) || strings.Contains(err.Error(), "sk-secret") {

@@ -38,10 +38,7 @@ func TestNewCmdRunParsesArgsAndFlags(t *testing.T) {
 			ios, _, _, _ := iostreams.Test()
 			var got *RunOptions
 			cmd := NewCmdRun(&cmdutil.Factory{IOStreams: ios}, func(o *RunOptions) error { got = o; return nil })
-			cmd.SetArgs(tt.args)
-			cmd.SetOut(new(bytes.Buffer))
-			cmd.SetErr(new(bytes.Buffer))
-			err := cmd.Execute()
+			err := clitest.Execute(cmd, tt.args...)
 			if tt.wantErr != "" {
 				var usage *cmdutil.UsageError
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.As(err, &usage) {

@@ -1,7 +1,6 @@
 package set
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -32,10 +31,7 @@ func TestNewCmdSetParsesArgsAndFlags(t *testing.T) {
 			ios, _, _, _ := iostreams.Test()
 			var got *SetOptions
 			cmd := NewCmdSet(&cmdutil.Factory{IOStreams: ios}, func(o *SetOptions) error { got = o; return nil })
-			cmd.SetArgs(tt.args)
-			cmd.SetOut(new(bytes.Buffer))
-			cmd.SetErr(new(bytes.Buffer))
-			err := cmd.Execute()
+			err := clitest.Execute(cmd, tt.args...)
 			if tt.wantErr != "" {
 				var usage *cmdutil.UsageError
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.As(err, &usage) {
