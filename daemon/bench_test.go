@@ -4,6 +4,7 @@ package daemon
 
 import (
 	"context"
+	"github.com/palyra/palyra-vault/daemon/internal/fixture"
 	"testing"
 
 	"github.com/palyra/palyra-vault/daemon/api"
@@ -21,7 +22,7 @@ func BenchmarkResolve(b *testing.B) {
 		{"per_use", api.ResolveRequest{Path: "tool.per"}},
 	} {
 		b.Run(bm.name, func(b *testing.B) {
-			e := newEnv(b, baseSecrets, baseConfig)
+			e := newEnv(b, fixture.Secrets(), fixture.Config)
 			e.start()
 			b.RunParallel(func(pb *testing.PB) {
 				c := api.NewClient(e.d.Socket())

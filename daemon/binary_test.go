@@ -293,26 +293,8 @@ func (p *daemonProc) status() api.Status {
 	return st
 }
 
-const itConfig = `# the daemon's configuration
-[model_provider]
-openai_api_key_vault_ref = "vault://global/openai_api_key"
-
-[tool]
-optional = { env = "PALYRA_TEST_UNSET_VARIABLE", required = false }
-per = { vault_ref = "vault://channel:slack/token", refresh = "per_use" }
-reloaded = { vault_ref = "vault://global/rotating", refresh = "on_reload" }
-`
-
-var itSecrets = map[string]string{
-	"vault://global/openai_api_key": "sk-test-123",
-	"vault://channel:slack/token":   "xoxb-1",
-	"vault://global/rotating":       "rot-1",
-	"vault://principal:alice/token": "alice-1",
-	"vault://principal:bob/token":   "bob-1",
-}
-
 func TestDaemonBinaryStartFailsOnMissingRequiredReferences(t *testing.T) {
-	s := newSite(t, itSecrets, `
+	s := newSite(t, fixture.Secrets(), `
 [model_provider]
 openai_api_key_vault_ref = "vault://global/openai_api_key"
 anthropic_api_key_vault_ref = "global/absent"
@@ -366,15 +348,15 @@ func TestDaemonBinaryReloadsOnSIGHUP(t *testing.T) {
 		rotating string
 		extra    string // a path that must resolve after the reload, "" for none
 	}{
-		{name: "good config", config: itConfig + "\n[more]\nx_vault_ref = \"global/openai_api_key\"\n", ok: true,
+		{name: "good config", config: fixture.Config + "\n[more]\nx_vault_ref = \"global/openai_api_key\"\n", ok: true,
 			logs: `msg="configuration reloaded"`, rotating: "rot-2", extra: "more.x"},
 		{name: "invalid TOML", config: "[model_provider\n", logs: `msg="reload refused; still serving the previous configuration"`, rotating: "rot-1"},
-		{name: "failing required reference", config: itConfig + "\n[more]\nx_vault_ref = \"global/absent\"\n",
+		{name: "failing required reference", config: fixture.Config + "\n[more]\nx_vault_ref = \"global/absent\"\n",
 			logs: "more.x_vault_ref (line 11): vault#", rotating: "rot-1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newSite(t, itSecrets, itConfig)
+			s := newSite(t, fixture.Secrets(), fixture.Config)
 			p := s.start()
 			s.Put("vault://global/rotating", "rot-2")
 			s.Put("vault://global/openai_api_key", "sk-test-changed")
@@ -413,7 +395,7 @@ func TestDaemonBinaryReloadsOnSIGHUP(t *testing.T) {
 }
 
 func TestDaemonBinaryPerUseValuesFollowTheVault(t *testing.T) {
-	s := newSite(t, itSecrets, itConfig)
+	s := newSite(t, fixture.Secrets(), fixture.Config)
 	p := s.start()
 	for _, v := range []string{"xoxb-1", "xoxb-2", "xoxb-3"} {
 		if v != "xoxb-1" {
@@ -431,9 +413,9 @@ func TestDaemonBinaryPerUseValuesFollowTheVault(t *testing.T) {
 func TestDaemonBinaryStopSignalFinishesInFlightWipesAndExitsZero(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
-			s := newSite(t, itSecrets, "")
+			s := newSite(t, fixture.Secrets(), "")
 			marker := filepath.Join(s.Root, "started")
-			s.WriteConfig(itConfig + fmt.Sprintf(`
+			s.WriteConfig(fixture.Config + fmt.Sprintf(`
 [slow]
 value = { exec = ["/bin/sh", "-c", "/usr/bin/touch %s; /bin/sleep 1; printf slow-value"], refresh = "per_use" }
 `, marker))
@@ -479,7 +461,7 @@ value = { exec = ["/bin/sh", "-c", "/usr/bin/touch %s; /bin/sleep 1; printf slow
 }
 
 func TestDaemonBinaryStatusVerb(t *testing.T) {
-	s := newSite(t, itSecrets, itConfig)
+	s := newSite(t, fixture.Secrets(), fixture.Config)
 	run := func(args ...string) (string, int) {
 		cmd := exec.Command(palyraBin, append([]string{"daemon", "status"}, args...)...)
 		cmd.Env = s.env()
@@ -510,7 +492,7 @@ func TestDaemonBinaryStatusVerb(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || len(st.References) != 4 || st.PID != p.cmd.Process.Pid {
 		t.Fatalf("status --json: %d\n%s", code, out)
 	}
-	for _, v := range itSecrets {
+	for _, v := range fixture.Secrets() {
 		if strings.Contains(out, v) {
 			t.Fatalf("status shows the value %q", v)
 		}
@@ -541,7 +523,7 @@ func TestDaemonBinaryRefusesCallersOfAnotherUID(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: the test runs a client as nobody (uid 65534) with setuid")
 	}
-	s := newSite(t, itSecrets, itConfig)
+	s := newSite(t, fixture.Secrets(), fixture.Config)
 	p := s.start()
 	global := api.ResolveRequest{Path: "model_provider.openai_api_key"}
 
@@ -557,7 +539,7 @@ func TestDaemonBinaryRefusesCallersOfAnotherUID(t *testing.T) {
 	if err := os.Chmod(s.Root, 0o711); err != nil {
 		t.Fatal(err)
 	}
-	s.WriteConfig(itConfig + "\n[daemon]\nsocket_shared = true\n")
+	s.WriteConfig(fixture.Config + "\n[daemon]\nsocket_shared = true\n")
 	if lr := p.reload(); !lr.OK {
 		t.Fatalf("reload: %s", lr.Error)
 	}
@@ -572,7 +554,7 @@ func TestDaemonBinaryRefusesCallersOfAnotherUID(t *testing.T) {
 	}
 
 	// 3. Allowed by the configuration, nobody reads what the policy allows.
-	s.WriteConfig(itConfig + `
+	s.WriteConfig(fixture.Config + `
 [daemon]
 socket_shared = true
 allowed_uids = [65534]
@@ -641,7 +623,7 @@ func readAudit(t *testing.T, s *site) []audit.Record {
 		if err := json.Unmarshal([]byte(l), &r); err != nil {
 			t.Fatalf("audit line %q: %v", l, err)
 		}
-		for _, v := range itSecrets {
+		for _, v := range fixture.Secrets() {
 			if strings.Contains(l, v) {
 				t.Fatalf("audit line holds a value: %s", l)
 			}
@@ -652,7 +634,7 @@ func readAudit(t *testing.T, s *site) []audit.Record {
 }
 
 func TestDaemonBinaryKeepsValuesOutOfCoreDumps(t *testing.T) {
-	s := newSite(t, itSecrets, itConfig)
+	s := newSite(t, fixture.Secrets(), fixture.Config)
 	p := s.start()
 	limits, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", p.cmd.Process.Pid))
 	if err != nil {

@@ -137,27 +137,8 @@ func rawRequest(t *testing.T, socket, method, path string, body io.Reader) (int,
 	return resp.StatusCode, er
 }
 
-const baseConfig = `
-[model_provider]
-openai_api_key_vault_ref = "vault://global/openai_api_key"
-
-[tool]
-optional = { env = "PALYRA_TEST_UNSET_VARIABLE", required = false }
-per = { vault_ref = "vault://channel:slack/token", refresh = "per_use" }
-reloaded = { vault_ref = "vault://global/rotating", refresh = "on_reload" }
-`
-
-var baseSecrets = map[string]string{
-	"vault://global/openai_api_key": "sk-test-123",
-	"vault://channel:slack/token":   "xoxb-1",
-	"vault://global/rotating":       "rot-1",
-	"vault://global/other":          "other-1",
-	"vault://plugins/github/token":  "ghp-1",
-	"vault://principal:alice/token": "alice-1",
-}
-
 func TestBadRequestsGet4xxJSONErrors(t *testing.T) {
-	e := newEnv(t, baseSecrets, baseConfig)
+	e := newEnv(t, fixture.Secrets(), fixture.Config)
 	e.start()
 	tests := []struct {
 		name, method, path, body string
@@ -223,7 +204,7 @@ func TestBadRequestsGet4xxJSONErrors(t *testing.T) {
 }
 
 func TestResolveServesByPathSettingAndRef(t *testing.T) {
-	e := newEnv(t, baseSecrets, baseConfig)
+	e := newEnv(t, fixture.Secrets(), fixture.Config)
 	e.start()
 	tests := []struct {
 		name  string
@@ -260,7 +241,7 @@ func TestResolveServesByPathSettingAndRef(t *testing.T) {
 }
 
 func TestPerUseFollowsTheVaultAndOnStartupStaysFrozen(t *testing.T) {
-	e := newEnv(t, baseSecrets, baseConfig)
+	e := newEnv(t, fixture.Secrets(), fixture.Config)
 	e.start()
 	e.Put("vault://channel:slack/token", "xoxb-2")
 	e.Put("vault://global/openai_api_key", "sk-test-456")
@@ -280,20 +261,20 @@ func TestReload(t *testing.T) {
 		rotating string // value of tool.reloaded served after the reload
 		openai   string
 	}{
-		{name: "good config re-resolves on_reload and keeps on_startup", config: baseConfig, rotating: "rot-2", openai: "sk-test-123"},
+		{name: "good config re-resolves on_reload and keeps on_startup", config: fixture.Config, rotating: "rot-2", openai: "sk-test-123"},
 		{name: "invalid TOML keeps the old snapshot", config: "[model_provider\n", wantErr: "parsing", rotating: "rot-1", openai: "sk-test-123"},
-		{name: "missing required ref keeps the old snapshot", config: baseConfig + "\n[more]\nx_vault_ref = \"global/absent\"\n",
+		{name: "missing required ref keeps the old snapshot", config: fixture.Config + "\n[more]\nx_vault_ref = \"global/absent\"\n",
 			wantErr: "more.x_vault_ref (line 11): vault#", rotating: "rot-1", openai: "sk-test-123"},
-		{name: "invalid ref keeps the old snapshot", config: baseConfig + "\n[more]\nx = { env = \"A\", timeout_ms = 5 }\n",
+		{name: "invalid ref keeps the old snapshot", config: fixture.Config + "\n[more]\nx = { env = \"A\", timeout_ms = 5 }\n",
 			wantErr: "more.x (line 11): invalid", rotating: "rot-1", openai: "sk-test-123"},
-		{name: "bad daemon settings keep the old snapshot", config: baseConfig + "\n[daemon]\nallowed_uids = [-1]\n",
+		{name: "bad daemon settings keep the old snapshot", config: fixture.Config + "\n[daemon]\nallowed_uids = [-1]\n",
 			wantErr: "daemon.allowed_uids[0]", rotating: "rot-1", openai: "sk-test-123"},
-		{name: "a changed on_startup ref is resolved anew", config: strings.Replace(baseConfig, "global/openai_api_key", "global/other", 1),
+		{name: "a changed on_startup ref is resolved anew", config: strings.Replace(fixture.Config, "global/openai_api_key", "global/other", 1),
 			rotating: "rot-2", openai: "other-1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, baseSecrets, baseConfig)
+			e := newEnv(t, fixture.Secrets(), fixture.Config)
 			e.start()
 			e.Put("vault://global/rotating", "rot-2")
 			e.Put("vault://global/openai_api_key", "sk-test-changed")
@@ -352,7 +333,7 @@ func allZero(b []byte) bool {
 }
 
 func TestShutdownWipesEveryHeldValue(t *testing.T) {
-	e := newEnv(t, baseSecrets, baseConfig)
+	e := newEnv(t, fixture.Secrets(), fixture.Config)
 	e.start()
 	held := heldSlices(e.d)
 	if len(held) != 2 {
@@ -384,7 +365,7 @@ func TestShutdownWipesEveryHeldValue(t *testing.T) {
 }
 
 func TestReloadWipesReplacedValuesAndKeepsCarriedOnes(t *testing.T) {
-	e := newEnv(t, baseSecrets, baseConfig)
+	e := newEnv(t, fixture.Secrets(), fixture.Config)
 	e.start()
 	before := heldSlices(e.d) // [on_startup openai, on_reload rotating]
 	if err := e.d.Reload(context.Background()); err != nil {
@@ -402,10 +383,10 @@ func TestReloadWipesReplacedValuesAndKeepsCarriedOnes(t *testing.T) {
 }
 
 func TestFailedReloadWipesWhatItResolved(t *testing.T) {
-	e := newEnv(t, baseSecrets, baseConfig)
+	e := newEnv(t, fixture.Secrets(), fixture.Config)
 	e.start()
 	before := heldSlices(e.d)
-	e.WriteConfig(baseConfig + "\n[more]\nx_vault_ref = \"global/absent\"\n")
+	e.WriteConfig(fixture.Config + "\n[more]\nx_vault_ref = \"global/absent\"\n")
 	if err := e.d.Reload(context.Background()); err == nil {
 		t.Fatal("reload accepted a missing required reference")
 	}
@@ -417,7 +398,7 @@ func TestFailedReloadWipesWhatItResolved(t *testing.T) {
 }
 
 func TestStartFailsWithOneLinePerRequiredFailure(t *testing.T) {
-	e := newEnv(t, baseSecrets, `
+	e := newEnv(t, fixture.Secrets(), `
 a_vault_ref = "global/absent"
 b = { env = "PALYRA_TEST_UNSET_VARIABLE" }
 c = { env = "PALYRA_TEST_UNSET_VARIABLE", required = false }
@@ -459,12 +440,12 @@ e = { file = "/etc/hostname", trusted_dirs = ["/nonexistent"] }
 	if _, err := os.Lstat(filepath.Join(e.Root, api.DirName, api.SocketName)); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("socket left behind: %v", err)
 	}
-	e.WriteConfig(baseConfig)
+	e.WriteConfig(fixture.Config)
 	e.start()
 }
 
 func TestSecondDaemonOnTheSameSocketIsRefused(t *testing.T) {
-	e := newEnv(t, baseSecrets, baseConfig)
+	e := newEnv(t, fixture.Secrets(), fixture.Config)
 	e.start()
 	_, err := Start(context.Background(), e.options())
 	if err == nil || !strings.Contains(err.Error(), "another palyra daemon is running") {
@@ -476,7 +457,7 @@ func TestSecondDaemonOnTheSameSocketIsRefused(t *testing.T) {
 }
 
 func TestStaleSocketIsReplacedButOtherFilesAreNot(t *testing.T) {
-	e := newEnv(t, baseSecrets, baseConfig)
+	e := newEnv(t, fixture.Secrets(), fixture.Config)
 	sock := filepath.Join(e.Root, api.DirName, api.SocketName)
 	if err := os.MkdirAll(filepath.Dir(sock), 0o700); err != nil {
 		t.Fatal(err)
@@ -516,7 +497,7 @@ func TestStartRefusesUnsafeConfigAndDirectories(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, baseSecrets, baseConfig)
+			e := newEnv(t, fixture.Secrets(), fixture.Config)
 			tt.setup(e)
 			_, err := Start(context.Background(), e.options())
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
@@ -527,7 +508,7 @@ func TestStartRefusesUnsafeConfigAndDirectories(t *testing.T) {
 }
 
 func TestSocketAndDirectoryModes(t *testing.T) {
-	e := newEnv(t, baseSecrets, baseConfig)
+	e := newEnv(t, fixture.Secrets(), fixture.Config)
 	e.start()
 	for path, want := range map[string]os.FileMode{
 		e.d.Socket():                                  0o600,
@@ -545,7 +526,7 @@ func TestSocketAndDirectoryModes(t *testing.T) {
 }
 
 func TestSocketSharedOpensTheSocketAndReloadClosesIt(t *testing.T) {
-	e := newEnv(t, baseSecrets, baseConfig+"\n[daemon]\nsocket_shared = true\n")
+	e := newEnv(t, fixture.Secrets(), fixture.Config+"\n[daemon]\nsocket_shared = true\n")
 	e.start()
 	dir := filepath.Dir(e.d.Socket())
 	modes := func() (os.FileMode, os.FileMode) {
@@ -559,7 +540,7 @@ func TestSocketSharedOpensTheSocketAndReloadClosesIt(t *testing.T) {
 	if s, d := modes(); s != 0o666 || d != 0o711 {
 		t.Fatalf("shared: socket %v, directory %v; want 0666 and 0711", s, d)
 	}
-	e.WriteConfig(baseConfig)
+	e.WriteConfig(fixture.Config)
 	if err := e.d.Reload(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -569,7 +550,7 @@ func TestSocketSharedOpensTheSocketAndReloadClosesIt(t *testing.T) {
 }
 
 func TestLogsAndStatusNeverHoldValues(t *testing.T) {
-	e := newEnv(t, baseSecrets, baseConfig)
+	e := newEnv(t, fixture.Secrets(), fixture.Config)
 	e.start()
 	e.mustResolve(api.ResolveRequest{Path: "tool.per"})
 	e.mustResolve(api.ResolveRequest{Path: "model_provider.openai_api_key"})
@@ -580,7 +561,7 @@ func TestLogsAndStatusNeverHoldValues(t *testing.T) {
 	}
 	js, _ := json.Marshal(st)
 	audit, _ := os.ReadFile(filepath.Join(e.Root, api.DirName, AuditName))
-	for _, v := range baseSecrets {
+	for _, v := range fixture.Secrets() {
 		for name, text := range map[string]string{"status": string(js), "logs": e.logs.String(), "audit": string(audit)} {
 			if strings.Contains(text, v) {
 				t.Fatalf("%s holds the value %q", name, v)
@@ -590,7 +571,7 @@ func TestLogsAndStatusNeverHoldValues(t *testing.T) {
 }
 
 func TestResolveAnswerCarriesTheVaultMetadata(t *testing.T) {
-	e := newEnv(t, baseSecrets, baseConfig)
+	e := newEnv(t, fixture.Secrets(), fixture.Config)
 	e.start()
 	for _, req := range []api.ResolveRequest{
 		{Path: "model_provider.openai_api_key"}, // held
@@ -615,7 +596,7 @@ func TestResolveAnswerCarriesTheVaultMetadata(t *testing.T) {
 		}
 	}
 	t.Setenv("PALYRA_TEST_ENV_REF", "v")
-	e.WriteConfig(baseConfig + "\n[x]\ne = { env = \"PALYRA_TEST_ENV_REF\" }\n")
+	e.WriteConfig(fixture.Config + "\n[x]\ne = { env = \"PALYRA_TEST_ENV_REF\" }\n")
 	if err := e.d.Reload(context.Background()); err != nil {
 		t.Fatal(err)
 	}
