@@ -38,6 +38,10 @@ type keyring struct {
 	keys      map[[envelope.KEKIDSize]byte]*envelope.KEK
 	active    *envelope.KEK
 	activeErr error // why the active key is unusable for sealing, if it is
+
+	// stateStamp names the key-source file that state was last checked
+	// against by sealing (see fileStamp).
+	stateStamp fileStamp
 }
 
 // desiredKeySource returns the key source a new vault should use.
@@ -296,13 +300,18 @@ func (kr *keyring) kekFor(ctx context.Context, blob []byte) *envelope.KEK {
 func (kr *keyring) sealing(ctx context.Context) (*envelope.KEK, error) {
 	kr.mu.Lock()
 	defer kr.mu.Unlock()
-	st, err := readKeyState(kr.root)
-	if err != nil {
-		return nil, err
-	}
-	if st == nil || !sameKeys(st, &kr.state) {
-		if err := kr.refresh(ctx); err != nil {
+	if fi, same := kr.stateStamp.current(keySourcePath(kr.root)); !same {
+		st, err := readKeyState(kr.root)
+		if err != nil {
 			return nil, err
+		}
+		if st == nil || !sameKeys(st, &kr.state) {
+			if err := kr.refresh(ctx); err != nil {
+				return nil, err
+			}
+		}
+		if fi != nil {
+			kr.stateStamp.remember(fi)
 		}
 	}
 	if kr.activeErr != nil {

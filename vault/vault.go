@@ -109,11 +109,11 @@ type Vault struct {
 	mu      sync.Mutex // serialises writers inside this process
 	cleaned bool       // stale temp files were removed by this process
 
-	// markerSeen and markerKind cache the backend.kind marker last read
+	// markerStamp and markerKind cache the backend.kind marker last read
 	// under the writer lock (see currentMarker); guarded by mu.
-	markerSeen fs.FileInfo
-	markerKind backend.Kind
-	now        func() time.Time
+	markerStamp fileStamp
+	markerKind  backend.Kind
+	now         func() time.Time
 }
 
 // Open opens the vault the config describes, creating it on first use. It
@@ -362,14 +362,12 @@ func (v *Vault) lock(ctx context.Context) (func(), error) {
 	return func() { unlock(); v.mu.Unlock() }, nil
 }
 
-// currentMarker returns the kind the backend.kind marker names now. The
-// marker is only ever replaced by an atomic rename, which gives it a new
-// inode, so while a stat shows the same file as last time its content is
-// known without reading it again.
+// currentMarker returns the kind the backend.kind marker names now,
+// reading the marker only when it was replaced since the last call (see
+// fileStamp).
 func (v *Vault) currentMarker() (backend.Kind, error) {
-	fi, err := os.Lstat(filepath.Join(v.info.Root, markerFile))
-	if err == nil && v.markerSeen != nil && os.SameFile(fi, v.markerSeen) &&
-		fi.ModTime().Equal(v.markerSeen.ModTime()) && fi.Size() == v.markerSeen.Size() {
+	fi, same := v.markerStamp.current(filepath.Join(v.info.Root, markerFile))
+	if same {
 		return v.markerKind, nil
 	}
 	kind, err := readMarker(v.info.Root)
@@ -377,7 +375,8 @@ func (v *Vault) currentMarker() (backend.Kind, error) {
 		return "", err
 	}
 	if fi != nil {
-		v.markerSeen, v.markerKind = fi, kind
+		v.markerStamp.remember(fi)
+		v.markerKind = kind
 	}
 	return kind, nil
 }
