@@ -118,6 +118,12 @@ func chooseBackend(ctx context.Context, pref backend.Kind, s site) (backend.Back
 	if pref == "" || pref == backend.KindAuto {
 		var errs []string
 		for _, k := range autoOrder() {
+			// Auto chooses only a backend that really works here: the
+			// probe asks the service, not just whether it is installed.
+			if err := probeBackend(ctx, k); err != nil {
+				errs = append(errs, fmt.Sprintf("%s: %v", k, err))
+				continue
+			}
 			b, err := openBackend(ctx, k, s)
 			if err == nil {
 				return b, nil
@@ -132,7 +138,9 @@ func chooseBackend(ctx context.Context, pref backend.Kind, s site) (backend.Back
 	return openBackend(ctx, pref, s)
 }
 
-// openBackend opens backend kind k, or explains why this host cannot.
+// openBackend opens backend kind k, or explains why this host cannot. It
+// does not probe: opening fails by itself when the store is missing, and a
+// locked store is reported by the first operation (which may unlock it).
 func openBackend(ctx context.Context, k backend.Kind, s site) (backend.Backend, error) {
 	d, ok := drivers[k]
 	if !ok {
@@ -140,9 +148,6 @@ func openBackend(ctx context.Context, k backend.Kind, s site) (backend.Backend, 
 	}
 	octx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
-	if err := d.probe(octx); err != nil {
-		return nil, fmt.Errorf("opening backend %s: %w", k, translate(err))
-	}
 	b, err := d.open(octx, s)
 	if err != nil {
 		return nil, fmt.Errorf("opening backend %s: %w", k, translate(err))
