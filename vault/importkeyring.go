@@ -40,8 +40,8 @@ type KeyringImportReport struct {
 	Imported    int `json:"imported"`
 	Overwritten int `json:"overwritten"`
 	Skipped     int `json:"skipped"`
-	// Keys lists the imported items: each key and the label of the item it
-	// came from.
+	// Keys lists the imported items, sorted by key: each key and the label
+	// of the item it came from.
 	Keys []KeyringImportedItem `json:"keys"`
 }
 
@@ -177,6 +177,7 @@ func (v *Vault) ImportKeyring(ctx context.Context, opts KeyringImportOptions) (K
 		}
 		rep.Keys = append(rep.Keys, KeyringImportedItem{Key: keys[i], Label: it.Label})
 	}
+	slices.SortFunc(rep.Keys, func(a, b KeyringImportedItem) int { return strings.Compare(a.Key, b.Key) })
 	return rep, nil
 }
 
