@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/palyra/palyra-vault/vault"
+	"github.com/palyra/palyra-vault/secret"
 )
 
 // FuzzSetVaultRef checks, for any input, that SetVaultRef either fails
@@ -40,7 +40,7 @@ func FuzzSetVaultRef(f *testing.F) {
 		{"api_token"},
 		{"a", "b c", "d"},
 	}
-	ref := vault.Ref{Scope: "global", Key: "fuzz"}
+	ref := secret.Ref{Scope: "global", Key: "fuzz"}
 	f.Fuzz(func(t *testing.T, src []byte, which uint8) {
 		parts := settings[int(which)%len(settings)]
 		setting := renderKeys(parts)

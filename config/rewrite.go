@@ -11,9 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/pelletier/go-toml/v2/unstable"
-
-	"github.com/palyra/palyra-vault/vault"
 )
 
 // ErrUnsupportedLayout is wrapped by SetVaultRef's error when the setting is
@@ -60,7 +59,7 @@ var ErrVerify = errors.New("rewrite failed verification")
 // Before returning, SetVaultRef parses the result and checks that it equals
 // src's content with only that change; otherwise it fails with ErrVerify.
 // Errors never contain values from src.
-func SetVaultRef(src []byte, dotted string, ref vault.Ref) ([]byte, error) {
+func SetVaultRef(src []byte, dotted string, ref secret.Ref) ([]byte, error) {
 	if err := ref.Validate(); err != nil {
 		return nil, fmt.Errorf("setting %q: %w", dotted, err)
 	}

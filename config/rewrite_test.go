@@ -8,14 +8,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/palyra/palyra-vault/vault"
+	"github.com/palyra/palyra-vault/secret"
 )
 
 // plaintext marks every secret value in the test inputs; no output may
 // contain it.
 const plaintext = "PLAINTEXT"
 
-var openaiRef = vault.Ref{Scope: "global", Key: "openai_api_key"}
+var openaiRef = secret.Ref{Scope: "global", Key: "openai_api_key"}
 
 // crlf turns LF line endings into CRLF.
 func crlf(s string) string { return strings.ReplaceAll(s, "\n", "\r\n") }
@@ -25,7 +25,7 @@ func TestSetVaultRefGolden(t *testing.T) {
 		name    string
 		in      string
 		setting string
-		ref     vault.Ref
+		ref     secret.Ref
 		want    string
 	}{
 		{
@@ -61,7 +61,7 @@ port = 7142
 		{
 			name:    "existing vault ref updated",
 			setting: "model_provider.openai_api_key",
-			ref:     vault.Ref{Scope: "principal:alice", Key: "openai"},
+			ref:     secret.Ref{Scope: "principal:alice", Key: "openai"},
 			in: `[model_provider]
 openai_api_key_vault_ref = "global/old"  # set by the reference implementation
 model = "gpt-4o"
@@ -205,14 +205,14 @@ port = 7142
 		{
 			name:    "quoted setting name with a dot inside",
 			setting: `servers."eu.west".token`,
-			ref:     vault.Ref{Scope: "servers", Key: "eu-west"},
+			ref:     secret.Ref{Scope: "servers", Key: "eu-west"},
 			in:      "[servers.\"eu.west\"]\ntoken = \"tok-PLAINTEXT\"\n",
 			want:    "[servers.\"eu.west\"]\ntoken_vault_ref = \"vault://servers/eu-west\"\n",
 		},
 		{
 			name:    "new quoted table created",
 			setting: `servers."eu west".token`,
-			ref:     vault.Ref{Scope: "servers", Key: "eu-west"},
+			ref:     secret.Ref{Scope: "servers", Key: "eu-west"},
 			in:      "",
 			want:    "[servers.\"eu west\"]\ntoken_vault_ref = \"vault://servers/eu-west\"\n",
 		},
@@ -231,35 +231,35 @@ port = 7142
 		{
 			name:    "dotted key inside a section replaced",
 			setting: "tool_call.browser_service.state_key",
-			ref:     vault.Ref{Scope: "global", Key: "browser_state_key"},
+			ref:     secret.Ref{Scope: "global", Key: "browser_state_key"},
 			in:      "[tool_call]\nenabled = true\nbrowser_service.state_key = \"PLAINTEXT\"\n",
 			want:    "[tool_call]\nenabled = true\nbrowser_service.state_key_vault_ref = \"vault://global/browser_state_key\"\n",
 		},
 		{
 			name:    "dotted table inside a section gets a dotted line",
 			setting: "tool_call.browser_service.state_key",
-			ref:     vault.Ref{Scope: "global", Key: "browser_state_key"},
+			ref:     secret.Ref{Scope: "global", Key: "browser_state_key"},
 			in:      "[tool_call]\nbrowser_service.endpoint = \"http://x\"\nenabled = true\n",
 			want:    "[tool_call]\nbrowser_service.endpoint = \"http://x\"\nbrowser_service.state_key_vault_ref = \"vault://global/browser_state_key\"\nenabled = true\n",
 		},
 		{
 			name:    "top-level setting with top-level keys",
 			setting: "api_token",
-			ref:     vault.Ref{Scope: "global", Key: "api_token"},
+			ref:     secret.Ref{Scope: "global", Key: "api_token"},
 			in:      "# top\nversion = 1\n\n[daemon]\nport = 1\n",
 			want:    "# top\nversion = 1\napi_token_vault_ref = \"vault://global/api_token\"\n\n[daemon]\nport = 1\n",
 		},
 		{
 			name:    "top-level setting goes above the first table and its comments",
 			setting: "api_token",
-			ref:     vault.Ref{Scope: "global", Key: "api_token"},
+			ref:     secret.Ref{Scope: "global", Key: "api_token"},
 			in:      "# palyra\n\n# the daemon\n# section\n[daemon]\nport = 1\n",
 			want:    "# palyra\n\napi_token_vault_ref = \"vault://global/api_token\"\n\n# the daemon\n# section\n[daemon]\nport = 1\n",
 		},
 		{
 			name:    "top-level setting in a file of comments only",
 			setting: "api_token",
-			ref:     vault.Ref{Scope: "global", Key: "api_token"},
+			ref:     secret.Ref{Scope: "global", Key: "api_token"},
 			in:      "# nothing yet",
 			want:    "# nothing yet\napi_token_vault_ref = \"vault://global/api_token\"\n",
 		},
@@ -317,7 +317,7 @@ name = "b"
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ref := tt.ref
-			if ref == (vault.Ref{}) {
+			if ref == (secret.Ref{}) {
 				ref = openaiRef
 			}
 			got, err := SetVaultRef([]byte(tt.in), tt.setting, ref)
@@ -358,7 +358,7 @@ func TestSetVaultRefRealisticConfigWithPresets(t *testing.T) {
 		if !ok {
 			t.Fatalf("preset %q missing", step.preset)
 		}
-		if out, err = SetVaultRef(out, setting, vault.Ref{Scope: "global", Key: step.key}); err != nil {
+		if out, err = SetVaultRef(out, setting, secret.Ref{Scope: "global", Key: step.key}); err != nil {
 			t.Fatalf("%s: %v", step.preset, err)
 		}
 	}
@@ -373,7 +373,7 @@ func TestSetVaultRefRealisticConfigWithPresets(t *testing.T) {
 	out = []byte(crlf(string(src)))
 	for _, s := range []string{"model_provider.openai_api_key", "model_provider.anthropic_api_key", "tool_call.browser_service.state_key"} {
 		key := map[string]string{"model_provider.openai_api_key": "openai_api_key", "model_provider.anthropic_api_key": "anthropic_api_key", "tool_call.browser_service.state_key": "browser_state_key"}[s]
-		if out, err = SetVaultRef(out, s, vault.Ref{Scope: "global", Key: key}); err != nil {
+		if out, err = SetVaultRef(out, s, secret.Ref{Scope: "global", Key: key}); err != nil {
 			t.Fatalf("CRLF %s: %v", s, err)
 		}
 	}
@@ -423,7 +423,7 @@ func TestSetVaultRefRefusesLayoutsItCannotEdit(t *testing.T) {
 func TestSetVaultRefRejectsBadInput(t *testing.T) {
 	tests := []struct {
 		name, in, setting string
-		ref               vault.Ref
+		ref               secret.Ref
 		msg               string
 	}{
 		{"invalid TOML", "[model_provider]\nopenai_api_key = sk-PLAINTEXT\n", "model_provider.openai_api_key", openaiRef, "line 2, column 18"},
@@ -434,7 +434,7 @@ func TestSetVaultRefRejectsBadInput(t *testing.T) {
 		{"trailing dot", "", "model_provider.", openaiRef, "must be TOML keys joined by dots"},
 		{"array element", "", "plugins[0].token", openaiRef, "array elements cannot be addressed"},
 		{"setting with newline", "", "a\nb", openaiRef, "on one line"},
-		{"invalid ref", "", "model_provider.openai_api_key", vault.Ref{Scope: "Global", Key: "x"}, "invalid scope"},
+		{"invalid ref", "", "model_provider.openai_api_key", secret.Ref{Scope: "Global", Key: "x"}, "invalid scope"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

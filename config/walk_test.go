@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/palyra/palyra-vault/resolve"
-	"github.com/palyra/palyra-vault/vault"
+	"github.com/palyra/palyra-vault/secret"
 )
 
 const refsDoc = `# references of every form
@@ -257,7 +257,7 @@ func TestSetVaultRefOnRealisticConfigKeepsEveryReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := SetVaultRef(src, "model_provider.openai_api_key", vault.Ref{Scope: "global", Key: "openai_api_key"})
+	out, err := SetVaultRef(src, "model_provider.openai_api_key", secret.Ref{Scope: "global", Key: "openai_api_key"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,6 +41,7 @@ import (
 	"github.com/palyra/palyra-vault/daemon/internal/audit"
 	"github.com/palyra/palyra-vault/daemon/internal/peercred"
 	"github.com/palyra/palyra-vault/internal/fsutil"
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 )
 
@@ -121,7 +122,7 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if d.log == nil {
 		d.log = slog.Default()
 	}
-	stateRoot, err := api.StateRoot(opts.Vault.StateRoot)
+	stateRoot, err := secret.StateRoot(opts.Vault.StateRoot)
 	if err != nil {
 		return nil, err
 	}
@@ -374,13 +375,13 @@ type lazyVault struct {
 	closed bool
 }
 
-func (l *lazyVault) Get(ctx context.Context, scope, key string) (vault.SensitiveBytes, vault.Metadata, error) {
+func (l *lazyVault) Get(ctx context.Context, scope, key string) (secret.SensitiveBytes, vault.Metadata, error) {
 	l.mu.Lock()
 	err := l.openLocked(ctx)
 	v := l.v
 	l.mu.Unlock()
 	if err != nil {
-		return vault.SensitiveBytes{}, vault.Metadata{}, err
+		return secret.SensitiveBytes{}, vault.Metadata{}, err
 	}
 	return v.Get(ctx, scope, key)
 }

@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/palyra/palyra-vault/daemon/internal/audit"
-	"github.com/palyra/palyra-vault/vault"
+	"github.com/palyra/palyra-vault/secret"
 )
 
 // SectionName is the table of palyra.toml that configures the daemon.
@@ -163,8 +163,8 @@ func ParseSettings(tree map[string]any) (*Settings, error) {
 			switch {
 			case !ok:
 				fail(field, "must be a string")
-			case vault.ValidateScope(sc) != nil:
-				fail(field, "%v", vault.ValidateScope(sc))
+			case secret.ValidateScope(sc) != nil:
+				fail(field, "%v", secret.ValidateScope(sc))
 			case principalSegment(sc) != "":
 				fail(field, "%q names a principal scope; those are readable only by their principal (see [daemon.principals])", sc)
 			default:

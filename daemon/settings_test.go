@@ -7,7 +7,7 @@ import (
 
 	"github.com/palyra/palyra-vault/config"
 	"github.com/palyra/palyra-vault/resolve"
-	"github.com/palyra/palyra-vault/vault"
+	"github.com/palyra/palyra-vault/secret"
 )
 
 func parseSettings(t *testing.T, toml string) (*Settings, error) {
@@ -116,7 +116,7 @@ func TestAuthorize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vref := func(scope string) resolve.Ref { return resolve.VaultRef(vault.Ref{Scope: scope, Key: "k"}) }
+	vref := func(scope string) resolve.Ref { return resolve.VaultRef(secret.Ref{Scope: scope, Key: "k"}) }
 	tests := []struct {
 		name      string
 		principal string

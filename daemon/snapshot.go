@@ -12,6 +12,7 @@ import (
 	"github.com/palyra/palyra-vault/config"
 	"github.com/palyra/palyra-vault/daemon/api"
 	"github.com/palyra/palyra-vault/resolve"
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 )
 
@@ -21,7 +22,7 @@ import (
 type entry struct {
 	found config.Found
 	// value is the held value: set when held is true.
-	value vault.SensitiveBytes
+	value secret.SensitiveBytes
 	held  bool
 	// err is the last resolution's failure (an *resolve.Error), nil when it
 	// resolved.
@@ -322,7 +323,7 @@ type metadataVault struct {
 	meta *api.VaultMetadata
 }
 
-func (m *metadataVault) Get(ctx context.Context, scope, key string) (vault.SensitiveBytes, vault.Metadata, error) {
+func (m *metadataVault) Get(ctx context.Context, scope, key string) (secret.SensitiveBytes, vault.Metadata, error) {
 	val, md, err := m.VaultLookup.Get(ctx, scope, key)
 	if err == nil {
 		m.meta = &api.VaultMetadata{Scope: md.Scope, Key: md.Key, Created: md.Created.UTC(), Updated: md.Updated.UTC()}
@@ -333,7 +334,7 @@ func (m *metadataVault) Get(ctx context.Context, scope, key string) (vault.Sensi
 // resolveWithMetadata resolves ref with r's options and, for a vault
 // reference, also returns the secret's metadata. It builds a Resolver per
 // call (a few words) so that concurrent calls do not share the metadata.
-func resolveWithMetadata(ctx context.Context, r *resolver, ref resolve.Ref) (vault.SensitiveBytes, *api.VaultMetadata, error) {
+func resolveWithMetadata(ctx context.Context, r *resolver, ref resolve.Ref) (secret.SensitiveBytes, *api.VaultMetadata, error) {
 	mv := &metadataVault{VaultLookup: r.vault}
 	val, err := resolve.New(mv, r.opts).Resolve(ctx, ref)
 	if err != nil {

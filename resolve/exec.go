@@ -10,7 +10,7 @@ import (
 	"os/exec"
 	"time"
 
-	"github.com/palyra/palyra-vault/vault"
+	"github.com/palyra/palyra-vault/secret"
 )
 
 // waitDelay bounds how long Wait waits for the command's pipes to close
@@ -32,7 +32,7 @@ const waitDelay = 2 * time.Second
 //
 // Output is read into one buffer that is wiped whenever it grows and when
 // the result is discarded.
-func resolveExec(ctx context.Context, ref Ref) (vault.SensitiveBytes, error) {
+func resolveExec(ctx context.Context, ref Ref) (secret.SensitiveBytes, error) {
 	env := []string{} // non-nil: an empty environment, not an inherited one
 	for _, name := range ref.PassEnv {
 		if v, ok := os.LookupEnv(name); ok {
@@ -41,7 +41,7 @@ func resolveExec(ctx context.Context, ref Ref) (vault.SensitiveBytes, error) {
 	}
 	dir, err := expandHome(ref.Dir)
 	if err != nil {
-		return vault.SensitiveBytes{}, fail(IO, ref, "finding the home directory for a ~/ path failed", err)
+		return secret.SensitiveBytes{}, fail(IO, ref, "finding the home directory for a ~/ path failed", err)
 	}
 
 	runCtx, cancel := context.WithTimeout(ctx, ref.CommandTimeout())
@@ -53,10 +53,10 @@ func resolveExec(ctx context.Context, ref Ref) (vault.SensitiveBytes, error) {
 	setProcessGroup(cmd)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return vault.SensitiveBytes{}, fail(IO, ref, "creating the output pipe failed", err)
+		return secret.SensitiveBytes{}, fail(IO, ref, "creating the output pipe failed", err)
 	}
 	if err := cmd.Start(); err != nil {
-		return vault.SensitiveBytes{}, startError(ref, err)
+		return secret.SensitiveBytes{}, startError(ref, err)
 	}
 
 	limit := ref.Limit() + int(trailingSlack(ref))
@@ -67,9 +67,9 @@ func resolveExec(ctx context.Context, ref Ref) (vault.SensitiveBytes, error) {
 	waitErr := cmd.Wait()
 	afterWait(cmd, waitErr)
 
-	fail := func(k Kind, msg string, cause error) (vault.SensitiveBytes, error) {
+	fail := func(k Kind, msg string, cause error) (secret.SensitiveBytes, error) {
 		clear(out)
-		return vault.SensitiveBytes{}, fail(k, ref, msg, cause)
+		return secret.SensitiveBytes{}, fail(k, ref, msg, cause)
 	}
 	switch {
 	case over:
@@ -94,7 +94,7 @@ func resolveExec(ctx context.Context, ref Ref) (vault.SensitiveBytes, error) {
 	if readErr != nil {
 		return fail(IO, "reading the command's output failed", readErr)
 	}
-	return vault.NewSensitiveBytes(out), nil
+	return secret.NewSensitiveBytes(out), nil
 }
 
 // startError describes why a command could not start, without its argv.

@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/palyra/palyra-vault/internal/fsutil"
-	"github.com/palyra/palyra-vault/vault"
+	"github.com/palyra/palyra-vault/secret"
 )
 
 // resolveFile reads a file reference under its policy:
@@ -30,30 +30,30 @@ import (
 // mistake or through links planted inside them. They cannot stop someone who
 // can write inside a trusted directory from swapping an element between the
 // check and the open; such a person controls the secret anyway.
-func (r *Resolver) resolveFile(ref Ref) (vault.SensitiveBytes, error) {
+func (r *Resolver) resolveFile(ref Ref) (secret.SensitiveBytes, error) {
 	dirs := ref.TrustedDirs
 	if len(dirs) == 0 {
 		dirs = r.opts.TrustedDirs
 	}
 	if len(dirs) == 0 {
-		return vault.SensitiveBytes{}, fail(Blocked, ref, "no trusted directories: list trusted_dirs in the reference", nil)
+		return secret.SensitiveBytes{}, fail(Blocked, ref, "no trusted directories: list trusted_dirs in the reference", nil)
 	}
 	if hasDotDot(ref.File) {
-		return vault.SensitiveBytes{}, fail(Blocked, ref, "the path contains a \"..\" element", nil)
+		return secret.SensitiveBytes{}, fail(Blocked, ref, "the path contains a \"..\" element", nil)
 	}
 	path, err := expandHome(ref.File)
 	if err != nil {
-		return vault.SensitiveBytes{}, fail(IO, ref, "finding the home directory for a ~/ path failed", err)
+		return secret.SensitiveBytes{}, fail(IO, ref, "finding the home directory for a ~/ path failed", err)
 	}
 	path = filepath.Clean(path)
 	trusted := make([]string, 0, len(dirs))
 	for _, d := range dirs {
 		if msg := checkPath(d); msg != "" {
-			return vault.SensitiveBytes{}, fail(Invalid, ref, "trusted directory "+msg, nil)
+			return secret.SensitiveBytes{}, fail(Invalid, ref, "trusted directory "+msg, nil)
 		}
 		d, err := expandHome(d)
 		if err != nil {
-			return vault.SensitiveBytes{}, fail(IO, ref, "finding the home directory for a ~/ path failed", err)
+			return secret.SensitiveBytes{}, fail(IO, ref, "finding the home directory for a ~/ path failed", err)
 		}
 		trusted = append(trusted, filepath.Clean(d))
 	}
@@ -61,7 +61,7 @@ func (r *Resolver) resolveFile(ref Ref) (vault.SensitiveBytes, error) {
 	if ref.AllowSymlinks {
 		real, err := filepath.EvalSymlinks(path)
 		if err != nil {
-			return vault.SensitiveBytes{}, pathError(ref, "resolving the path", err)
+			return secret.SensitiveBytes{}, pathError(ref, "resolving the path", err)
 		}
 		inside := false
 		for _, d := range trusted {
@@ -71,7 +71,7 @@ func (r *Resolver) resolveFile(ref Ref) (vault.SensitiveBytes, error) {
 			}
 		}
 		if !inside {
-			return vault.SensitiveBytes{}, fail(Blocked, ref, "the file, with its links resolved, is outside the trusted directories", nil)
+			return secret.SensitiveBytes{}, fail(Blocked, ref, "the file, with its links resolved, is outside the trusted directories", nil)
 		}
 		path = real
 	} else {
@@ -83,21 +83,21 @@ func (r *Resolver) resolveFile(ref Ref) (vault.SensitiveBytes, error) {
 			}
 		}
 		if base == "" {
-			return vault.SensitiveBytes{}, fail(Blocked, ref, "the file is outside the trusted directories", nil)
+			return secret.SensitiveBytes{}, fail(Blocked, ref, "the file is outside the trusted directories", nil)
 		}
 		rel, err := filepath.Rel(base, path)
 		if err != nil {
-			return vault.SensitiveBytes{}, fail(Blocked, ref, "the file is outside the trusted directories", err)
+			return secret.SensitiveBytes{}, fail(Blocked, ref, "the file is outside the trusted directories", err)
 		}
 		cur := base
 		for _, el := range strings.Split(rel, string(filepath.Separator)) {
 			cur = filepath.Join(cur, el)
 			fi, err := os.Lstat(cur)
 			if err != nil {
-				return vault.SensitiveBytes{}, pathError(ref, "checking the path", err)
+				return secret.SensitiveBytes{}, pathError(ref, "checking the path", err)
 			}
 			if fi.Mode()&fs.ModeSymlink != 0 {
-				return vault.SensitiveBytes{}, fail(Blocked, ref, "the path goes through a symbolic link below its trusted directory; set allow_symlinks = true to follow it", nil)
+				return secret.SensitiveBytes{}, fail(Blocked, ref, "the path goes through a symbolic link below its trusted directory; set allow_symlinks = true to follow it", nil)
 			}
 		}
 	}
@@ -106,13 +106,13 @@ func (r *Resolver) resolveFile(ref Ref) (vault.SensitiveBytes, error) {
 	if err != nil {
 		switch {
 		case errors.Is(err, fsutil.ErrTooLarge):
-			return vault.SensitiveBytes{}, fail(TooLarge, ref, fmt.Sprintf("the file is larger than max_bytes (%d)", ref.Limit()), err)
+			return secret.SensitiveBytes{}, fail(TooLarge, ref, fmt.Sprintf("the file is larger than max_bytes (%d)", ref.Limit()), err)
 		case errors.Is(err, fsutil.ErrUnsafe):
-			return vault.SensitiveBytes{}, fail(Blocked, ref, "the file is a symbolic link or not a regular file", err)
+			return secret.SensitiveBytes{}, fail(Blocked, ref, "the file is a symbolic link or not a regular file", err)
 		}
-		return vault.SensitiveBytes{}, pathError(ref, "reading the file", err)
+		return secret.SensitiveBytes{}, pathError(ref, "reading the file", err)
 	}
-	return vault.NewSensitiveBytes(data), nil
+	return secret.NewSensitiveBytes(data), nil
 }
 
 // trailingSlack is how many bytes past max_bytes may be read so that a

@@ -8,9 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/pelletier/go-toml/v2"
-
-	"github.com/palyra/palyra-vault/vault"
 )
 
 // The fields of a reference table (docs/REFERENCES.md). Exactly one of the
@@ -183,9 +182,9 @@ func ParseTable(m map[string]any) (Ref, error) {
 // key ending in "_vault_ref", or vault_ref in a reference table): either
 // "vault://<scope>/<key>" or the bare "<scope>/<key>". It fails with an
 // *Error of kind Invalid that does not quote s; errors.Is(err,
-// vault.ErrInvalidRef) holds.
+// secret.ErrInvalidRef) holds.
 func ParseVaultRefField(s string) (Ref, error) {
-	vr, err := vault.ParseVaultRefField(s)
+	vr, err := secret.ParseVaultRefField(s)
 	if err != nil {
 		return Ref{}, &Error{Kind: Invalid, Err: &safeError{msg: "field \"vault_ref\": " + vaultRule, cause: err}}
 	}
@@ -206,8 +205,8 @@ func ParseVaultRefField(s string) (Ref, error) {
 func Parse(s string) (Ref, error) {
 	var r Ref
 	switch {
-	case strings.HasPrefix(s, vault.RefPrefix):
-		vr, err := vault.ParseRef(s)
+	case strings.HasPrefix(s, secret.RefPrefix):
+		vr, err := secret.ParseRef(s)
 		if err != nil {
 			return Ref{}, &Error{Kind: Invalid, Err: &safeError{msg: vaultRule, cause: err}}
 		}

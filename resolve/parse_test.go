@@ -8,9 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/pelletier/go-toml/v2"
-
-	"github.com/palyra/palyra-vault/vault"
 )
 
 // decodeTable decodes `ref = <inline>` the way the config package does.
@@ -30,9 +29,9 @@ func TestParseTableAcceptsEveryForm(t *testing.T) {
 		want   Ref
 	}{
 		{"vault full", `{ vault_ref = "vault://global/openai_api_key" }`,
-			Ref{Source: SourceVault, Vault: vault.Ref{Scope: "global", Key: "openai_api_key"}}},
+			Ref{Source: SourceVault, Vault: secret.Ref{Scope: "global", Key: "openai_api_key"}}},
 		{"vault bare", `{ vault_ref = "plugins/github/token" }`,
-			Ref{Source: SourceVault, Vault: vault.Ref{Scope: "plugins/github", Key: "token"}}},
+			Ref{Source: SourceVault, Vault: secret.Ref{Scope: "plugins/github", Key: "token"}}},
 		{"env with policy", `{ env = "OPENAI_API_KEY", required = false, max_bytes = 100, refresh = "per_use" }`,
 			Ref{Source: SourceEnv, Env: "OPENAI_API_KEY", Optional: true, MaxBytes: 100, Refresh: RefreshPerUse}},
 		{"file", `{ file = "/run/secrets/key", trusted_dirs = ["/run/secrets"], allow_symlinks = true, trim_newline = false }`,
@@ -142,7 +141,7 @@ func TestInvalidReferenceErrorsDoNotQuoteTheirContent(t *testing.T) {
 			t.Errorf("Parse error shows the content: %v", err)
 		}
 	}
-	if _, err := ParseVaultRefField(pasted); err == nil || strings.Contains(err.Error(), "ABCdef") || !errors.Is(err, vault.ErrInvalidRef) {
+	if _, err := ParseVaultRefField(pasted); err == nil || strings.Contains(err.Error(), "ABCdef") || !errors.Is(err, secret.ErrInvalidRef) {
 		t.Errorf("ParseVaultRefField error = %v, want an invalid-ref error without the content", err)
 	}
 }
@@ -152,7 +151,7 @@ func TestParseStringForms(t *testing.T) {
 		in   string
 		want Ref
 	}{
-		{"vault://global/openai_api_key", VaultRef(vault.Ref{Scope: "global", Key: "openai_api_key"})},
+		{"vault://global/openai_api_key", VaultRef(secret.Ref{Scope: "global", Key: "openai_api_key"})},
 		{"env:OPENAI_API_KEY", EnvRef("OPENAI_API_KEY")},
 		{"file:/run/secrets/key", FileRef("/run/secrets/key")},
 		{`{ exec = ["pass", "show", "x"], timeout_ms = 500 }`, Ref{Source: SourceExec, Exec: []string{"pass", "show", "x"}, Timeout: 500 * time.Millisecond}},
@@ -208,7 +207,7 @@ func TestCanonicalForms(t *testing.T) {
 		ref  Ref
 		want string
 	}{
-		{VaultRef(vault.Ref{Scope: "plugins/github", Key: "token"}), "vault://plugins/github/token"},
+		{VaultRef(secret.Ref{Scope: "plugins/github", Key: "token"}), "vault://plugins/github/token"},
 		{EnvRef("HOME"), "env:HOME"},
 		{FileRef("/run/secrets/x", "/run/secrets"), "file:/run/secrets/x"},
 		{ExecRef("pass", "show", "a b"), `exec:["pass","show","a b"]`},

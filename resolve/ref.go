@@ -8,7 +8,7 @@
 //
 // The reference grammar, in TOML and in the short string form, is specified
 // in docs/REFERENCES.md; ParseTable and Parse implement it. A Resolver
-// resolves a Ref to vault.SensitiveBytes or fails with an *Error whose Kind
+// resolves a Ref to secret.SensitiveBytes or fails with an *Error whose Kind
 // says why (Missing, Invalid, Blocked, Timeout, TooLarge, IO) and whose
 // message names the reference by a fingerprint only (Ref.String), never by
 // its value. The package holds no secret beyond the call that resolves it:
@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 )
 
@@ -92,7 +93,7 @@ type Ref struct {
 	// Source selects which of the next four fields is used.
 	Source Source
 	// Vault is the secret's scope and key (SourceVault).
-	Vault vault.Ref
+	Vault secret.Ref
 	// Env is the environment variable's name (SourceEnv).
 	Env string
 	// File is the file's absolute path; a leading "~/" means the user's home
@@ -136,7 +137,7 @@ type Ref struct {
 }
 
 // VaultRef returns a reference to the secret r in the vault.
-func VaultRef(r vault.Ref) Ref { return Ref{Source: SourceVault, Vault: r} }
+func VaultRef(r secret.Ref) Ref { return Ref{Source: SourceVault, Vault: r} }
 
 // EnvRef returns a reference to the environment variable name.
 func EnvRef(name string) Ref { return Ref{Source: SourceEnv, Env: name} }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 )
 
@@ -14,7 +15,7 @@ import (
 // error wrapping vault.ErrNotFound when there is no such secret, and must
 // never put the value in an error message.
 type VaultLookup interface {
-	Get(ctx context.Context, scope, key string) (vault.SensitiveBytes, vault.Metadata, error)
+	Get(ctx context.Context, scope, key string) (secret.SensitiveBytes, vault.Metadata, error)
 }
 
 // Options adjusts a Resolver.
@@ -48,12 +49,12 @@ func New(v VaultLookup, opts Options) *Resolver {
 // Missing, whatever the source. A value longer than ref.Limit() fails with
 // TooLarge and is wiped before Resolve returns. ctx bounds vault lookups and
 // commands; a context that expires fails with kind Timeout.
-func (r *Resolver) Resolve(ctx context.Context, ref Ref) (vault.SensitiveBytes, error) {
+func (r *Resolver) Resolve(ctx context.Context, ref Ref) (secret.SensitiveBytes, error) {
 	if err := ref.Validate(); err != nil {
-		return vault.SensitiveBytes{}, err
+		return secret.SensitiveBytes{}, err
 	}
 	var (
-		val vault.SensitiveBytes
+		val secret.SensitiveBytes
 		err error
 	)
 	switch ref.Source {
@@ -67,18 +68,18 @@ func (r *Resolver) Resolve(ctx context.Context, ref Ref) (vault.SensitiveBytes, 
 		val, err = resolveExec(ctx, ref)
 	}
 	if err != nil {
-		return vault.SensitiveBytes{}, err
+		return secret.SensitiveBytes{}, err
 	}
 	if (ref.Source == SourceFile || ref.Source == SourceExec) && !ref.KeepNewline {
 		val = trimNewline(val)
 	}
 	if val.Len() == 0 {
-		return vault.SensitiveBytes{}, fail(Missing, ref, "the value is empty", nil)
+		return secret.SensitiveBytes{}, fail(Missing, ref, "the value is empty", nil)
 	}
 	if val.Len() > ref.Limit() {
 		n := val.Len()
 		val.Wipe()
-		return vault.SensitiveBytes{}, tooLarge(ref, n)
+		return secret.SensitiveBytes{}, tooLarge(ref, n)
 	}
 	return val, nil
 }
@@ -88,7 +89,7 @@ func tooLarge(ref Ref, n int) *Error {
 }
 
 // trimNewline removes one trailing "\n" or "\r\n" from v, sharing its memory.
-func trimNewline(v vault.SensitiveBytes) vault.SensitiveBytes {
+func trimNewline(v secret.SensitiveBytes) secret.SensitiveBytes {
 	b := v.Reveal()
 	n := len(b)
 	if n > 0 && b[n-1] == '\n' {
@@ -97,12 +98,12 @@ func trimNewline(v vault.SensitiveBytes) vault.SensitiveBytes {
 			n--
 		}
 	}
-	return vault.NewSensitiveBytes(b[:n])
+	return secret.NewSensitiveBytes(b[:n])
 }
 
-func (r *Resolver) resolveVault(ctx context.Context, ref Ref) (vault.SensitiveBytes, error) {
+func (r *Resolver) resolveVault(ctx context.Context, ref Ref) (secret.SensitiveBytes, error) {
 	if r.vault == nil {
-		return vault.SensitiveBytes{}, fail(IO, ref, "no vault is open to resolve vault references", nil)
+		return secret.SensitiveBytes{}, fail(IO, ref, "no vault is open to resolve vault references", nil)
 	}
 	val, _, err := r.vault.Get(ctx, ref.Vault.Scope, ref.Vault.Key)
 	if err != nil {
@@ -113,7 +114,7 @@ func (r *Resolver) resolveVault(ctx context.Context, ref Ref) (vault.SensitiveBy
 		case errors.Is(err, context.DeadlineExceeded):
 			kind = Timeout
 		}
-		return vault.SensitiveBytes{}, &Error{Kind: kind, Ref: ref.describe(), Err: err}
+		return secret.SensitiveBytes{}, &Error{Kind: kind, Ref: ref.describe(), Err: err}
 	}
 	return val, nil
 }
@@ -121,13 +122,13 @@ func (r *Resolver) resolveVault(ctx context.Context, ref Ref) (vault.SensitiveBy
 // resolveEnv reads an environment variable. An unset or empty variable is
 // Missing. The value is copied: the process environment itself cannot be
 // wiped.
-func resolveEnv(ref Ref) (vault.SensitiveBytes, error) {
+func resolveEnv(ref Ref) (secret.SensitiveBytes, error) {
 	s, ok := os.LookupEnv(ref.Env)
 	if !ok {
-		return vault.SensitiveBytes{}, fail(Missing, ref, "the environment variable is not set", nil)
+		return secret.SensitiveBytes{}, fail(Missing, ref, "the environment variable is not set", nil)
 	}
 	if len(s) > ref.Limit() {
-		return vault.SensitiveBytes{}, tooLarge(ref, len(s))
+		return secret.SensitiveBytes{}, tooLarge(ref, len(s))
 	}
-	return vault.NewSensitiveBytes([]byte(s)), nil
+	return secret.NewSensitiveBytes([]byte(s)), nil
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 )
 
@@ -18,7 +19,7 @@ const secretValue = "s3cr3t-VALUE-9f8e7d"
 // checkResult asserts the outcome of a Resolve call: the value when wantKind
 // is 0, else the kind, and in every case that the error never shows the
 // secret or anything the source printed on stderr.
-func checkResult(t *testing.T, got vault.SensitiveBytes, err error, wantKind Kind, want string) {
+func checkResult(t *testing.T, got secret.SensitiveBytes, err error, wantKind Kind, want string) {
 	t.Helper()
 	if wantKind == 0 {
 		if err != nil {
@@ -102,7 +103,7 @@ func TestResolveVault(t *testing.T) {
 	if _, err := v.Put(ctx, "plugins/github", "token", []byte(secretValue+"\n")); err != nil {
 		t.Fatal(err)
 	}
-	small := VaultRef(vault.Ref{Scope: "global", Key: "openai_api_key"})
+	small := VaultRef(secret.Ref{Scope: "global", Key: "openai_api_key"})
 	small.MaxBytes = 3
 	tests := []struct {
 		name string
@@ -110,11 +111,11 @@ func TestResolveVault(t *testing.T) {
 		kind Kind
 		want string
 	}{
-		{"stored secret", VaultRef(vault.Ref{Scope: "global", Key: "openai_api_key"}), 0, secretValue},
-		{"value kept byte for byte", VaultRef(vault.Ref{Scope: "plugins/github", Key: "token"}), 0, secretValue + "\n"},
-		{"absent secret is missing", VaultRef(vault.Ref{Scope: "global", Key: "nope"}), Missing, ""},
+		{"stored secret", VaultRef(secret.Ref{Scope: "global", Key: "openai_api_key"}), 0, secretValue},
+		{"value kept byte for byte", VaultRef(secret.Ref{Scope: "plugins/github", Key: "token"}), 0, secretValue + "\n"},
+		{"absent secret is missing", VaultRef(secret.Ref{Scope: "global", Key: "nope"}), Missing, ""},
 		{"larger than max_bytes", small, TooLarge, ""},
-		{"invalid ref", VaultRef(vault.Ref{Scope: "Global", Key: "x"}), Invalid, ""},
+		{"invalid ref", VaultRef(secret.Ref{Scope: "Global", Key: "x"}), Invalid, ""},
 	}
 	r := New(v, Options{})
 	for _, tt := range tests {
@@ -123,14 +124,14 @@ func TestResolveVault(t *testing.T) {
 			checkResult(t, got, err, tt.kind, tt.want)
 		})
 	}
-	_, err := r.Resolve(ctx, VaultRef(vault.Ref{Scope: "global", Key: "nope"}))
+	_, err := r.Resolve(ctx, VaultRef(secret.Ref{Scope: "global", Key: "nope"}))
 	if !errors.Is(err, vault.ErrNotFound) {
 		t.Errorf("missing vault secret: errors.Is(err, vault.ErrNotFound) is false for %v", err)
 	}
 }
 
 func TestResolveVaultWithoutAVaultFails(t *testing.T) {
-	got, err := New(nil, Options{}).Resolve(context.Background(), VaultRef(vault.Ref{Scope: "global", Key: "x"}))
+	got, err := New(nil, Options{}).Resolve(context.Background(), VaultRef(secret.Ref{Scope: "global", Key: "x"}))
 	checkResult(t, got, err, IO, "")
 }
 

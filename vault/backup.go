@@ -16,6 +16,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault/internal/envelope"
 )
 
@@ -142,7 +143,7 @@ func (v *Vault) Export(ctx context.Context, w io.Writer, opts ExportOptions) (Ex
 		return rep, errors.New("exporting: give either a passphrase or age recipients")
 	}
 	if opts.Scope != "" {
-		if err := ValidateScope(opts.Scope); err != nil {
+		if err := secret.ValidateScope(opts.Scope); err != nil {
 			return rep, err
 		}
 	}
@@ -284,9 +285,9 @@ func (v *Vault) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 		case errors.Is(err, ErrNotFound):
 		case err == nil || errors.Is(err, ErrCorrupt):
 			exists[i] = true
-			conflicts = append(conflicts, Ref{rec.Scope, rec.Key}.String())
+			conflicts = append(conflicts, Ref{Scope: rec.Scope, Key: rec.Key}.String())
 		default:
-			return rep, fmt.Errorf("importing: checking %s: %w", Ref{rec.Scope, rec.Key}, err)
+			return rep, fmt.Errorf("importing: checking %s: %w", Ref{Scope: rec.Scope, Key: rec.Key}, err)
 		}
 	}
 	if len(conflicts) > 0 && (opts.OnConflict == "" || opts.OnConflict == OnConflictFail) {
@@ -302,10 +303,10 @@ func (v *Vault) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 		h := envelope.Header{Scope: rec.Scope, Key: rec.Key, Created: rec.Created, Updated: rec.Updated}
 		blob, err := v.seal(ctx, h, rec.Value)
 		if err != nil {
-			return rep, fmt.Errorf("importing %s: %w", Ref{rec.Scope, rec.Key}, err)
+			return rep, fmt.Errorf("importing %s: %w", Ref{Scope: rec.Scope, Key: rec.Key}, err)
 		}
 		if err := v.backend.Put(ctx, envelope.ObjectID(rec.Scope, rec.Key), blob); err != nil {
-			return rep, fmt.Errorf("importing %s (%d secrets were written before it): %w", Ref{rec.Scope, rec.Key}, rep.Imported+rep.Overwritten, translate(err))
+			return rep, fmt.Errorf("importing %s (%d secrets were written before it): %w", Ref{Scope: rec.Scope, Key: rec.Key}, rep.Imported+rep.Overwritten, translate(err))
 		}
 		if exists[i] {
 			rep.Overwritten++
@@ -397,7 +398,7 @@ func (v *Vault) readBackup(r io.Reader, opts ImportOptions) ([]backupRecord, err
 			return fail("not a secret record: %v", err)
 		}
 		recs = append(recs, rec)
-		ref := Ref{rec.Scope, rec.Key}
+		ref := Ref{Scope: rec.Scope, Key: rec.Key}
 		if err := ref.Validate(); err != nil {
 			return fail("%v", err)
 		}

@@ -95,7 +95,7 @@ func TestExportThenImportRestoresEverySecretWithItsMetadata(t *testing.T) {
 				if err != nil || !bytes.Equal(got.Reveal(), s.value) {
 					t.Fatalf("%s/%s after import: %v", s.scope, s.key, err)
 				}
-				if w := want[Ref{s.scope, s.key}]; !md.Created.Equal(w.Created) || !md.Updated.Equal(w.Updated) || md.Size != w.Size {
+				if w := want[Ref{Scope: s.scope, Key: s.key}]; !md.Created.Equal(w.Created) || !md.Updated.Equal(w.Updated) || md.Size != w.Size {
 					t.Fatalf("%s/%s metadata %+v, want %+v", s.scope, s.key, md, w)
 				}
 			}

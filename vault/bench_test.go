@@ -90,7 +90,7 @@ func benchValue() []byte {
 func benchRefs(n int) []Ref {
 	refs := make([]Ref, n)
 	for i := range refs {
-		refs[i] = Ref{"bench", fmt.Sprintf("key-%05d", i)}
+		refs[i] = Ref{Scope: "bench", Key: fmt.Sprintf("key-%05d", i)}
 	}
 	return refs
 }

@@ -46,10 +46,10 @@ const wineDeleteSemantics = "a deleted file that another handle holds open stays
 // mixRefs returns the shared keys and the keys worker owns.
 func mixRefs(worker int) (shared, own []Ref) {
 	for i := range mixShared {
-		shared = append(shared, Ref{"global", fmt.Sprintf("shared-%d", i)})
+		shared = append(shared, Ref{Scope: "global", Key: fmt.Sprintf("shared-%d", i)})
 	}
 	for i := range mixOwn {
-		own = append(own, Ref{fmt.Sprintf("principal:w%d", worker), fmt.Sprintf("own-%d", i)})
+		own = append(own, Ref{Scope: fmt.Sprintf("principal:w%d", worker), Key: fmt.Sprintf("own-%d", i)})
 	}
 	return shared, own
 }
@@ -95,9 +95,9 @@ func parseMixEvent(t *testing.T, line string) mixEvent {
 	}
 	switch {
 	case len(f) == 5 && (f[0] == "put" || f[0] == "get"):
-		return mixEvent{op: f[0], ref: Ref{f[1], f[2]}, worker: num(f[3]), seq: num(f[4])}
+		return mixEvent{op: f[0], ref: Ref{Scope: f[1], Key: f[2]}, worker: num(f[3]), seq: num(f[4])}
 	case len(f) == 4 && f[0] == "del":
-		return mixEvent{op: "del", ref: Ref{f[1], f[2]}, existed: f[3] == "true"}
+		return mixEvent{op: "del", ref: Ref{Scope: f[1], Key: f[2]}, existed: f[3] == "true"}
 	case len(f) == 2 && f[0] == "list":
 		return mixEvent{op: "list", n: num(f[1])}
 	}

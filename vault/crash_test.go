@@ -174,7 +174,7 @@ func (m *crashModel) apply(t *testing.T, lines []string) (inFlight *crashOp, ack
 			if inFlight == nil || *inFlight != *op {
 				t.Fatalf("writer acknowledged %q, which it did not begin last", line)
 			}
-			ref := Ref{op.scope, op.key}
+			ref := Ref{Scope: op.scope, Key: op.key}
 			if op.put {
 				m.state[ref] = crashState{present: true, seq: seq}
 			} else {
@@ -215,9 +215,9 @@ func (m *crashModel) verify(t *testing.T, cfg Config, inFlight *crashOp) {
 	}
 	for _, scope := range crashScopes {
 		for k := range crashKeysPerScope {
-			ref := Ref{scope, fmt.Sprintf("k%d", k)}
+			ref := Ref{Scope: scope, Key: fmt.Sprintf("k%d", k)}
 			allowed := []crashState{m.state[ref]}
-			if inFlight != nil && (Ref{inFlight.scope, inFlight.key}) == ref {
+			if inFlight != nil && (Ref{Scope: inFlight.scope, Key: inFlight.key}) == ref {
 				if inFlight.put {
 					allowed = append(allowed, crashState{present: true, seq: inFlight.seq})
 				} else {

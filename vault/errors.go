@@ -7,17 +7,12 @@ import (
 	"github.com/palyra/palyra-vault/vault/internal/envelope"
 )
 
-// Sentinel errors. Every error the vault returns wraps at most one of these,
+// Sentinel errors (with ErrInvalidScope, ErrInvalidKey and ErrInvalidRef,
+// which package secret defines). Every error the vault returns wraps at most one of these,
 // so callers branch with errors.Is. Messages never contain secret values.
 var (
 	// ErrNotFound means no secret exists under the scope and key.
 	ErrNotFound = errors.New("secret not found")
-	// ErrInvalidScope means a scope breaks the scope grammar.
-	ErrInvalidScope = errors.New("invalid scope")
-	// ErrInvalidKey means a key breaks the key grammar.
-	ErrInvalidKey = errors.New("invalid key")
-	// ErrInvalidRef means a vault reference is malformed.
-	ErrInvalidRef = errors.New("invalid vault reference")
 	// ErrTooLarge means a value exceeds the vault's or the backend's size limit.
 	ErrTooLarge = errors.New("secret too large")
 	// ErrBackendUnavailable means the backend cannot be opened or reached, or

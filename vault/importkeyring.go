@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault/backend"
 	"github.com/palyra/palyra-vault/vault/backend/secretservice"
 	"github.com/palyra/palyra-vault/vault/internal/envelope"
@@ -62,7 +63,7 @@ type KeyringImportedItem struct {
 // service cannot be reached or the items are in a locked collection.
 func (v *Vault) ImportKeyring(ctx context.Context, opts KeyringImportOptions) (KeyringImportReport, error) {
 	var rep KeyringImportReport
-	if err := ValidateScope(opts.Scope); err != nil {
+	if err := secret.ValidateScope(opts.Scope); err != nil {
 		return rep, err
 	}
 	if len(opts.Attributes) == 0 {
@@ -111,7 +112,7 @@ func (v *Vault) ImportKeyring(ctx context.Context, opts KeyringImportOptions) (K
 			continue
 		}
 		key := keyFromAttribute(raw)
-		if err := ValidateKey(key); err != nil {
+		if err := secret.ValidateKey(key); err != nil {
 			problems = append(problems, fmt.Sprintf("item %q: %v", truncate(it.Label), err))
 			continue
 		}
@@ -142,9 +143,9 @@ func (v *Vault) ImportKeyring(ctx context.Context, opts KeyringImportOptions) (K
 		case errors.Is(err, ErrNotFound):
 		case err == nil || errors.Is(err, ErrCorrupt):
 			exists[i] = true
-			conflicts = append(conflicts, Ref{opts.Scope, keys[i]}.String())
+			conflicts = append(conflicts, Ref{Scope: opts.Scope, Key: keys[i]}.String())
 		default:
-			return rep, fmt.Errorf("importing from the keyring: checking %s: %w", Ref{opts.Scope, keys[i]}, err)
+			return rep, fmt.Errorf("importing from the keyring: checking %s: %w", Ref{Scope: opts.Scope, Key: keys[i]}, err)
 		}
 	}
 	if len(conflicts) > 0 && (opts.OnConflict == "" || opts.OnConflict == OnConflictFail) {
@@ -165,10 +166,10 @@ func (v *Vault) ImportKeyring(ctx context.Context, opts KeyringImportOptions) (K
 		}
 		blob, err := v.seal(ctx, h, it.Secret)
 		if err != nil {
-			return rep, fmt.Errorf("importing %s: %w", Ref{opts.Scope, keys[i]}, err)
+			return rep, fmt.Errorf("importing %s: %w", Ref{Scope: opts.Scope, Key: keys[i]}, err)
 		}
 		if err := v.backend.Put(ctx, envelope.ObjectID(opts.Scope, keys[i]), blob); err != nil {
-			return rep, fmt.Errorf("importing %s: %w", Ref{opts.Scope, keys[i]}, translate(err))
+			return rep, fmt.Errorf("importing %s: %w", Ref{Scope: opts.Scope, Key: keys[i]}, translate(err))
 		}
 		if exists[i] {
 			rep.Overwritten++
@@ -182,7 +183,7 @@ func (v *Vault) ImportKeyring(ctx context.Context, opts KeyringImportOptions) (K
 }
 
 // keyFromAttribute maps an attribute value onto the key grammar:
-// lowercase, every other character '-', at most MaxKeyLen bytes. The
+// lowercase, every other character '-', at most secret.MaxKeyLen bytes. The
 // result may still be invalid (empty, or starting with '.'), which the
 // caller reports.
 func keyFromAttribute(s string) string {
@@ -194,7 +195,7 @@ func keyFromAttribute(s string) string {
 		default:
 			b.WriteByte('-')
 		}
-		if b.Len() >= MaxKeyLen {
+		if b.Len() >= secret.MaxKeyLen {
 			break
 		}
 	}

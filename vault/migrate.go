@@ -157,7 +157,7 @@ func copyVerified(ctx context.Context, src, dst backend.Backend, id backend.Obje
 	}
 	name := string(id)
 	if h, _, err := envelope.ParseHeader(blob); err == nil {
-		name = Ref{h.Scope, h.Key}.String()
+		name = Ref{Scope: h.Scope, Key: h.Key}.String()
 	}
 	if len(blob) > dst.MaxBlobSize() {
 		return fmt.Errorf("%w: %s is %d bytes sealed, the %s backend holds at most %d; delete or shrink it, then migrate again",

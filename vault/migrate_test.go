@@ -85,7 +85,7 @@ func TestMigrateMovesEverySecretAndBack(t *testing.T) {
 	}
 	// The same handle keeps working on the new backend.
 	mustPut(t, v, "global", "after", "written after migration")
-	want[Ref{"global", "after"}] = "written after migration"
+	want[Ref{Scope: "global", Key: "after"}] = "written after migration"
 	if got := checkVault(t, cfg, want); got != backend.KindSecretService {
 		t.Fatalf("vault opens on %s", got)
 	}
@@ -114,7 +114,7 @@ func TestStaleHandleRefusesToWriteAfterAnotherMigrated(t *testing.T) {
 	if !errors.Is(err, ErrBackendUnavailable) || !strings.Contains(err.Error(), "open it again") {
 		t.Fatalf("Put through a handle opened before the migration = %v", err)
 	}
-	checkVault(t, cfg, map[Ref]string{{"global", "k"}: "v"})
+	checkVault(t, cfg, map[Ref]string{{Scope: "global", Key: "k"}: "v"})
 	cleanupVault(t, cfg)
 }
 

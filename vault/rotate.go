@@ -231,7 +231,7 @@ func (v *Vault) rewrapAll(ctx context.Context, next *envelope.KEK, rep *RotateRe
 			stuck = append(stuck, fmt.Sprintf("object %s: %v", id, err))
 			continue
 		}
-		name := Ref{e.Header.Scope, e.Header.Key}.String()
+		name := Ref{Scope: e.Header.Scope, Key: e.Header.Key}.String()
 		if e.KEKID == nextID {
 			rep.Skipped++
 			continue

@@ -20,7 +20,7 @@ func putMany(t *testing.T, v *Vault, n int) []Ref {
 	t.Helper()
 	var refs []Ref
 	for i := range n {
-		r := Ref{[]string{"global", "plugins/rot"}[i%2], fmt.Sprintf("k%d", i)}
+		r := Ref{Scope: []string{"global", "plugins/rot"}[i%2], Key: fmt.Sprintf("k%d", i)}
 		if _, err := v.Put(context.Background(), r.Scope, r.Key, testValue(r.String())); err != nil {
 			t.Fatal(err)
 		}

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/palyra/palyra-vault/internal/fsutil"
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault/backend"
 	"github.com/palyra/palyra-vault/vault/internal/envelope"
 )
@@ -296,7 +297,7 @@ func (v *Vault) Close() error {
 // anything is written) when the value exceeds the vault's or the backend's
 // limit. Put does not keep value.
 func (v *Vault) Put(ctx context.Context, scope, key string, value []byte) (Metadata, error) {
-	if err := (Ref{scope, key}).Validate(); err != nil {
+	if err := (Ref{Scope: scope, Key: key}).Validate(); err != nil {
 		return Metadata{}, err
 	}
 	if len(value) > v.info.MaxSecretSize {
@@ -323,7 +324,7 @@ func (v *Vault) Put(ctx context.Context, scope, key string, value []byte) (Metad
 		return Metadata{}, err
 	}
 	if err := v.backend.Put(ctx, id, blob); err != nil {
-		return Metadata{}, fmt.Errorf("storing %s: %w", Ref{scope, key}, translate(err))
+		return Metadata{}, fmt.Errorf("storing %s: %w", Ref{Scope: scope, Key: key}, translate(err))
 	}
 	return Metadata{Scope: scope, Key: key, Created: created, Updated: now, Size: len(value)}, nil
 }
@@ -409,7 +410,7 @@ func (v *Vault) header(ctx context.Context, id backend.ObjectID) (envelope.Heade
 // under another KEK, and ErrCorrupt when the object was damaged or moved.
 // The caller should Wipe the result when done.
 func (v *Vault) Get(ctx context.Context, scope, key string) (SensitiveBytes, Metadata, error) {
-	ref := Ref{scope, key}
+	ref := Ref{Scope: scope, Key: key}
 	if err := ref.Validate(); err != nil {
 		return SensitiveBytes{}, Metadata{}, err
 	}
@@ -424,13 +425,13 @@ func (v *Vault) Get(ctx context.Context, scope, key string) (SensitiveBytes, Met
 		}
 		return SensitiveBytes{}, Metadata{}, fmt.Errorf("opening %s: %w", ref, translate(err))
 	}
-	return NewSensitiveBytes(value), metadataOf(h), nil
+	return secret.NewSensitiveBytes(value), metadataOf(h), nil
 }
 
 // Stat returns the metadata of the secret under scope and key without
 // decrypting its value.
 func (v *Vault) Stat(ctx context.Context, scope, key string) (Metadata, error) {
-	ref := Ref{scope, key}
+	ref := Ref{Scope: scope, Key: key}
 	if err := ref.Validate(); err != nil {
 		return Metadata{}, err
 	}
@@ -452,7 +453,7 @@ func metadataOf(h envelope.Header) Metadata {
 // secrets that could be read.
 func (v *Vault) List(ctx context.Context, scope string) ([]Metadata, error) {
 	if scope != "" {
-		if err := ValidateScope(scope); err != nil {
+		if err := secret.ValidateScope(scope); err != nil {
 			return nil, err
 		}
 	}
@@ -487,7 +488,7 @@ func (v *Vault) List(ctx context.Context, scope string) ([]Metadata, error) {
 // Delete removes the secret under scope and key and reports whether it
 // existed. Deleting a missing secret is not an error.
 func (v *Vault) Delete(ctx context.Context, scope, key string) (bool, error) {
-	ref := Ref{scope, key}
+	ref := Ref{Scope: scope, Key: key}
 	if err := ref.Validate(); err != nil {
 		return false, err
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/palyra/palyra-vault/internal/testutil"
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault/backend"
 	"github.com/palyra/palyra-vault/vault/backend/filestore"
 	"github.com/palyra/palyra-vault/vault/internal/envelope"
@@ -134,7 +135,7 @@ func TestPutKeepsCreatedTimeAcrossUpdates(t *testing.T) {
 func TestListIsSortedFiltersByScopeAndReadsHeadersOnly(t *testing.T) {
 	cfg := testConfig(t)
 	v := openTest(t, cfg)
-	for _, r := range []Ref{{"plugins/github", "token"}, {"global", "b"}, {"global", "a"}, {"principal:alice", "k"}} {
+	for _, r := range []Ref{{Scope: "plugins/github", Key: "token"}, {Scope: "global", Key: "b"}, {Scope: "global", Key: "a"}, {Scope: "principal:alice", Key: "k"}} {
 		mustPut(t, v, r.Scope, r.Key, "value-of-"+r.Key)
 	}
 	all, err := v.List(context.Background(), "")
@@ -358,7 +359,7 @@ func TestMarkerWinsAndUnknownMarkerIsAClearError(t *testing.T) {
 
 func TestConfigFallsBackToEnvironment(t *testing.T) {
 	dir := testutil.TempDir(t)
-	t.Setenv(EnvStateRoot, filepath.Join(dir, "st"))
+	t.Setenv(secret.EnvStateRoot, filepath.Join(dir, "st"))
 	t.Setenv(EnvVaultDir, "")
 	t.Setenv(EnvBackend, "encrypted_file")
 	v := openTest(t, Config{})

@@ -146,7 +146,7 @@ func (v *Vault) verifyObject(ctx context.Context, id backend.ObjectID) (VerifyPr
 	}
 	if envelope.ObjectID(h.Scope, h.Key) != id {
 		return VerifyProblem{Kind: ProblemCorrupt, ObjectID: id,
-			Detail: fmt.Sprintf("header names %s, which belongs under another object id (moved or edited)", Ref{h.Scope, h.Key}),
+			Detail: fmt.Sprintf("header names %s, which belongs under another object id (moved or edited)", Ref{Scope: h.Scope, Key: h.Key}),
 			Hint:   "restore the object from a backup, or delete it"}, false
 	}
 	p := VerifyProblem{Scope: h.Scope, Key: h.Key, ObjectID: id}

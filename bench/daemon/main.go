@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"github.com/palyra/palyra-vault/daemon/api"
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 )
 
@@ -111,7 +112,7 @@ func run(clients, requests int, names []string, palyra string) error {
 		return err
 	}
 	for ref, val := range map[string]string{"global/openai_api_key": heldValue, "channel:slack/token": perUseValue, "global/by_ref": refValue} {
-		r, _ := vault.ParseVaultRefField(ref)
+		r, _ := secret.ParseVaultRefField(ref)
 		if _, err := v.Put(ctx, r.Scope, r.Key, []byte(val)); err != nil {
 			return err
 		}

@@ -13,7 +13,7 @@
 // request body is at most MaxRequestBytes; a response body at most
 // MaxResponseBytes. Secret values travel only in ResolveResponse, as
 // standard base64 in the "value" field; the Go types keep them in
-// vault.SensitiveBytes, whose printed and JSON forms are redacted.
+// secret.SensitiveBytes, whose printed and JSON forms are redacted.
 package api
 
 import (
@@ -23,7 +23,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/palyra/palyra-vault/vault"
+	"github.com/palyra/palyra-vault/secret"
 )
 
 // Endpoint paths.
@@ -63,22 +63,16 @@ const (
 	SocketName = "daemon.sock"
 )
 
-// StateRoot returns the state root: explicit when it is not empty, else
-// $PALYRA_STATE_ROOT, else vault.DefaultStateRoot(); as an absolute path.
-// It follows the rule vault.Open applies, so the daemon and the vault it
-// opens agree.
-func StateRoot(explicit string) (string, error) { return vault.StateRoot(explicit) }
-
 // SocketPath returns the daemon's socket: explicit when it is not empty,
 // else $PALYRA_DAEMON_SOCKET, else <state root>/daemon/daemon.sock with the
-// state root chosen by StateRoot(stateRoot). The result is absolute.
+// state root chosen by secret.StateRoot(stateRoot). The result is absolute.
 func SocketPath(explicit, stateRoot string) (string, error) {
 	p := explicit
 	if p == "" {
 		p = os.Getenv(EnvSocket)
 	}
 	if p == "" {
-		root, err := StateRoot(stateRoot)
+		root, err := secret.StateRoot(stateRoot)
 		if err != nil {
 			return "", err
 		}
@@ -212,7 +206,7 @@ type ResolveResponse struct {
 	// Value is the secret. On the wire it is the standard base64 of the
 	// bytes; in Go it is redacted when printed or marshalled. Wipe it when
 	// done.
-	Value vault.SensitiveBytes `json:"-"`
+	Value secret.SensitiveBytes `json:"-"`
 }
 
 // VaultMetadata describes a vault secret; it never holds the value.

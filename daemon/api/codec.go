@@ -9,7 +9,7 @@ import (
 	"io"
 	"unicode/utf8"
 
-	"github.com/palyra/palyra-vault/vault"
+	"github.com/palyra/palyra-vault/secret"
 )
 
 // RequestError reports a request body that DecodeResolveRequest refuses.
@@ -131,8 +131,8 @@ func AppendResolveResponse(dst []byte, meta ResolveResponse, value []byte) ([]by
 }
 
 // wireValue decodes the base64 "value" field straight into a
-// vault.SensitiveBytes.
-type wireValue struct{ v vault.SensitiveBytes }
+// secret.SensitiveBytes.
+type wireValue struct{ v secret.SensitiveBytes }
 
 func (w *wireValue) UnmarshalJSON(data []byte) error {
 	if len(data) < 2 || data[0] != '"' || data[len(data)-1] != '"' {
@@ -145,7 +145,7 @@ func (w *wireValue) UnmarshalJSON(data []byte) error {
 		clear(buf)
 		return errors.New(`field "value": not valid standard base64`)
 	}
-	w.v = vault.NewSensitiveBytes(buf[:n])
+	w.v = secret.NewSensitiveBytes(buf[:n])
 	return nil
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	"github.com/palyra/palyra-vault/internal/fsutil"
 	"github.com/palyra/palyra-vault/internal/iostreams"
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 	"github.com/spf13/cobra"
 )
@@ -87,9 +88,9 @@ func exitCode(err error) int {
 	case err == nil:
 		return ExitOK
 	case errors.As(err, &usage),
-		errors.Is(err, vault.ErrInvalidScope),
-		errors.Is(err, vault.ErrInvalidKey),
-		errors.Is(err, vault.ErrInvalidRef):
+		errors.Is(err, secret.ErrInvalidScope),
+		errors.Is(err, secret.ErrInvalidKey),
+		errors.Is(err, secret.ErrInvalidRef):
 		return ExitUsage
 	case errors.Is(err, vault.ErrNotFound):
 		return ExitNotFound

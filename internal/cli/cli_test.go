@@ -12,6 +12,7 @@ import (
 	"github.com/palyra/palyra-vault/internal/cli/clitest"
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	"github.com/palyra/palyra-vault/internal/iostreams"
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 )
 
@@ -24,9 +25,9 @@ func TestExitCodeIsDecidedBySentinel(t *testing.T) {
 		{"nil", nil, ExitOK},
 		{"plain failure", errors.New("boom"), ExitError},
 		{"usage error", cmdutil.UsageErrorf("bad flag"), ExitUsage},
-		{"invalid scope", fmt.Errorf("x: %w", vault.ErrInvalidScope), ExitUsage},
-		{"invalid key", vault.ErrInvalidKey, ExitUsage},
-		{"invalid ref", vault.ErrInvalidRef, ExitUsage},
+		{"invalid scope", fmt.Errorf("x: %w", secret.ErrInvalidScope), ExitUsage},
+		{"invalid key", secret.ErrInvalidKey, ExitUsage},
+		{"invalid ref", secret.ErrInvalidRef, ExitUsage},
 		{"not found", fmt.Errorf("reading: %w", vault.ErrNotFound), ExitNotFound},
 		{"not found with hints", cmdutil.WithHints(vault.ErrNotFound, "h"), ExitNotFound},
 		{"too large", vault.ErrTooLarge, ExitError},

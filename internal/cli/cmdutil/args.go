@@ -4,31 +4,31 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/palyra/palyra-vault/vault"
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/spf13/cobra"
 )
 
 // ParseRefArgs reads the secret a command addresses from its arguments:
 // either two ("<scope> <key>") or one ("vault://<scope>/<key>"). Bad input
-// is a UsageError wrapping vault.ErrInvalidScope, vault.ErrInvalidKey or
-// vault.ErrInvalidRef. The arguments never hold secret values, but errors
+// is a UsageError wrapping secret.ErrInvalidScope, secret.ErrInvalidKey or
+// secret.ErrInvalidRef. The arguments never hold secret values, but errors
 // about a wrong count still do not repeat them.
-func ParseRefArgs(args []string) (vault.Ref, error) {
+func ParseRefArgs(args []string) (secret.Ref, error) {
 	switch len(args) {
 	case 1:
-		r, err := vault.ParseRef(args[0])
+		r, err := secret.ParseRef(args[0])
 		if err != nil {
-			return vault.Ref{}, &UsageError{Err: err}
+			return secret.Ref{}, &UsageError{Err: err}
 		}
 		return r, nil
 	case 2:
-		r := vault.Ref{Scope: args[0], Key: args[1]}
+		r := secret.Ref{Scope: args[0], Key: args[1]}
 		if err := r.Validate(); err != nil {
-			return vault.Ref{}, &UsageError{Err: err}
+			return secret.Ref{}, &UsageError{Err: err}
 		}
 		return r, nil
 	default:
-		return vault.Ref{}, refCountError(len(args))
+		return secret.Ref{}, refCountError(len(args))
 	}
 }
 

@@ -6,25 +6,25 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/palyra/palyra-vault/vault"
+	"github.com/palyra/palyra-vault/secret"
 )
 
 func TestParseRefArgs(t *testing.T) {
 	tests := []struct {
 		name    string
 		args    []string
-		want    vault.Ref
+		want    secret.Ref
 		wantIs  error
 		wantMsg string
 	}{
-		{"scope and key", []string{"plugins/github", "token"}, vault.Ref{Scope: "plugins/github", Key: "token"}, nil, ""},
-		{"ref", []string{"vault://principal:alice/api.key"}, vault.Ref{Scope: "principal:alice", Key: "api.key"}, nil, ""},
-		{"bad scope", []string{"Plugins", "token"}, vault.Ref{}, vault.ErrInvalidScope, `invalid scope "Plugins"`},
-		{"bad key", []string{"global", "a/b"}, vault.Ref{}, vault.ErrInvalidKey, `invalid key "a/b"`},
-		{"bare scope/key", []string{"global/k"}, vault.Ref{}, vault.ErrInvalidRef, `must start with "vault://"`},
-		{"ref without key", []string{"vault://global"}, vault.Ref{}, vault.ErrInvalidRef, "needs a scope and a key"},
-		{"no arguments", nil, vault.Ref{}, nil, "got 0 arguments"},
-		{"three arguments", []string{"a", "b", "sk-secret"}, vault.Ref{}, nil, "got 3 arguments"},
+		{"scope and key", []string{"plugins/github", "token"}, secret.Ref{Scope: "plugins/github", Key: "token"}, nil, ""},
+		{"ref", []string{"vault://principal:alice/api.key"}, secret.Ref{Scope: "principal:alice", Key: "api.key"}, nil, ""},
+		{"bad scope", []string{"Plugins", "token"}, secret.Ref{}, secret.ErrInvalidScope, `invalid scope "Plugins"`},
+		{"bad key", []string{"global", "a/b"}, secret.Ref{}, secret.ErrInvalidKey, `invalid key "a/b"`},
+		{"bare scope/key", []string{"global/k"}, secret.Ref{}, secret.ErrInvalidRef, `must start with "vault://"`},
+		{"ref without key", []string{"vault://global"}, secret.Ref{}, secret.ErrInvalidRef, "needs a scope and a key"},
+		{"no arguments", nil, secret.Ref{}, nil, "got 0 arguments"},
+		{"three arguments", []string{"a", "b", "sk-secret"}, secret.Ref{}, nil, "got 3 arguments"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	statusCmd "github.com/palyra/palyra-vault/internal/cli/daemon/status"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/keyflags"
 	"github.com/palyra/palyra-vault/internal/iostreams"
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 	"github.com/spf13/cobra"
 )
@@ -94,7 +95,7 @@ the audit log.`,
 	fl.StringVar(&passphraseFile, "vault-passphrase-file", "", fmt.Sprintf("file holding the passphrase of a passphrase vault (default $%s, else a prompt on the terminal at start)", keyflags.EnvPassphrase))
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&f.VaultConfig.Root, "vault-dir", "", fmt.Sprintf("vault root (default $%s, else <state root>/vault)", vault.EnvVaultDir))
-	pf.StringVar(&f.VaultConfig.StateRoot, "state-root", "", fmt.Sprintf("state root holding the device key and the daemon's directory (default $%s, else the per-user state directory)", vault.EnvStateRoot))
+	pf.StringVar(&f.VaultConfig.StateRoot, "state-root", "", fmt.Sprintf("state root holding the device key and the daemon's directory (default $%s, else the per-user state directory)", secret.EnvStateRoot))
 	pf.StringVar(&socket, "socket", "", fmt.Sprintf("socket path (default $%s, else <state root>/daemon/daemon.sock)", api.EnvSocket))
 
 	cmd.AddCommand(statusCmd.NewCmdStatus(f, func() (string, error) {

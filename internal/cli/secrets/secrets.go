@@ -28,6 +28,7 @@ import (
 	"github.com/palyra/palyra-vault/internal/cli/secrets/run"
 	setCmd "github.com/palyra/palyra-vault/internal/cli/secrets/set"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/verify"
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 	"github.com/palyra/palyra-vault/vault/backend"
 	"github.com/spf13/cobra"
@@ -79,7 +80,7 @@ A scope is one or more segments joined by "/", each matching
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&vaultPassphraseFile, "vault-passphrase-file", "", fmt.Sprintf("file holding the passphrase of a passphrase vault (default $%s, else a prompt on the terminal)", keyflags.EnvPassphrase))
 	pf.StringVar(&f.VaultConfig.Root, "vault-dir", "", fmt.Sprintf("vault root (default $%s, else <state root>/vault)", vault.EnvVaultDir))
-	pf.StringVar(&f.VaultConfig.StateRoot, "state-root", "", fmt.Sprintf("state root holding the device key (default $%s, else the per-user state directory)", vault.EnvStateRoot))
+	pf.StringVar(&f.VaultConfig.StateRoot, "state-root", "", fmt.Sprintf("state root holding the device key (default $%s, else the per-user state directory)", secret.EnvStateRoot))
 	pf.StringVar((*string)(&f.VaultConfig.Backend), "backend", "", fmt.Sprintf("backend of a new vault: %s (default $%s, else auto); an existing vault keeps its own", choiceList(), vault.EnvBackend))
 	_ = cmd.RegisterFlagCompletionFunc("backend", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		var out []cobra.Completion

@@ -3,13 +3,13 @@ package envelope
 import (
 	"fmt"
 
-	"github.com/palyra/palyra-vault/vault/internal/names"
+	"github.com/palyra/palyra-vault/secret"
 )
 
 // checkScope reports whether s follows the scope grammar of docs/FORMAT.md.
 // The error names the rule.
 func checkScope(s string) error {
-	if err := names.CheckScope(s); err != nil {
+	if err := secret.CheckScope(s); err != nil {
 		return fmt.Errorf("scope %q: %w", s, err)
 	}
 	return nil
@@ -18,7 +18,7 @@ func checkScope(s string) error {
 // checkKey reports whether k follows the key grammar of docs/FORMAT.md.
 // The error names the rule.
 func checkKey(k string) error {
-	if err := names.CheckKey(k); err != nil {
+	if err := secret.CheckKey(k); err != nil {
 		return fmt.Errorf("key %q: %w", k, err)
 	}
 	return nil

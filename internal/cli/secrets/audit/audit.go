@@ -21,6 +21,7 @@ import (
 	"github.com/palyra/palyra-vault/internal/cli/secrets/shared"
 	"github.com/palyra/palyra-vault/internal/iostreams"
 	"github.com/palyra/palyra-vault/resolve"
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 	"github.com/spf13/cobra"
 )
@@ -379,7 +380,7 @@ func (a *auditor) remedy(f plainFinding) string {
 	if preset != "" {
 		key = strings.ReplaceAll(preset, "-", "_")
 	}
-	ref := vault.Ref{Scope: "global", Key: key}
+	ref := secret.Ref{Scope: "global", Key: key}
 	manual := fmt.Sprintf(`store the value with "palyra secrets set global %s" and replace it with { vault_ref = %q }`, key, ref.String())
 	if f.inRef {
 		if strings.HasSuffix(lastKey(f.path), config.RefSuffix) {

@@ -24,6 +24,7 @@ import (
 	"github.com/palyra/palyra-vault/internal/cli/secrets/shared"
 	"github.com/palyra/palyra-vault/internal/iostreams"
 	"github.com/palyra/palyra-vault/resolve"
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 	"github.com/spf13/cobra"
 )
@@ -43,7 +44,7 @@ type ConfigureOptions struct {
 	// Preset is the preset name the user gave, or "".
 	Preset string
 	// Ref is where the secret is stored.
-	Ref vault.Ref
+	Ref secret.Ref
 	// ConfigPath is --config; "" means $PALYRA_CONFIG, else the default.
 	ConfigPath string
 	// Backups is how many rotating backups of the file to keep.

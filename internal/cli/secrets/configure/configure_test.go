@@ -12,6 +12,7 @@ import (
 	"github.com/palyra/palyra-vault/internal/cli/clitest"
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	"github.com/palyra/palyra-vault/internal/iostreams"
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 )
 
@@ -21,21 +22,21 @@ func TestNewCmdConfigureParsesArgsAndFlags(t *testing.T) {
 		args        []string
 		wantSetting string
 		wantPreset  string
-		wantRef     vault.Ref
+		wantRef     secret.Ref
 		wantBackups int
 		wantErr     string
 	}{
-		{"preset", []string{"openai-api-key", "global", "openai_api_key"}, "model_provider.openai_api_key", "openai-api-key", vault.Ref{Scope: "global", Key: "openai_api_key"}, 5, ""},
-		{"dotted setting and ref", []string{"a.b.token", "vault://plugins/github/token", "--backups", "2"}, "a.b.token", "", vault.Ref{Scope: "plugins/github", Key: "token"}, 2, ""},
-		{"quoted key", []string{`servers."eu.west".token`, "global", "k"}, `servers."eu.west".token`, "", vault.Ref{Scope: "global", Key: "k"}, 5, ""},
-		{"unknown preset", []string{"openai-key", "global", "k"}, "", "", vault.Ref{}, 0, `unknown preset "openai-key"`},
-		{"ref field named", []string{"a.token_vault_ref", "global", "k"}, "", "", vault.Ref{}, 0, "name the setting itself"},
-		{"bad dotted name", []string{"a..b", "global", "k"}, "", "", vault.Ref{}, 0, "must be TOML keys joined by dots"},
-		{"bad key", []string{"a.b", "global", "K"}, "", "", vault.Ref{}, 0, `invalid key "K"`},
-		{"secret as an argument", []string{"a.b", "global", "k", "sk-secret"}, "", "", vault.Ref{}, 0, "got 4 arguments"},
-		{"too few", []string{"a.b"}, "", "", vault.Ref{}, 0, "got 1 arguments"},
-		{"backups out of range", []string{"a.b", "global", "k", "--backups", "101"}, "", "", vault.Ref{}, 0, "--backups 101: must be between 0 and 100"},
-		{"from-config with trim", []string{"a.b", "global", "k", "--from-config", "--trim-newline"}, "", "", vault.Ref{}, 0, "cannot be combined"},
+		{"preset", []string{"openai-api-key", "global", "openai_api_key"}, "model_provider.openai_api_key", "openai-api-key", secret.Ref{Scope: "global", Key: "openai_api_key"}, 5, ""},
+		{"dotted setting and ref", []string{"a.b.token", "vault://plugins/github/token", "--backups", "2"}, "a.b.token", "", secret.Ref{Scope: "plugins/github", Key: "token"}, 2, ""},
+		{"quoted key", []string{`servers."eu.west".token`, "global", "k"}, `servers."eu.west".token`, "", secret.Ref{Scope: "global", Key: "k"}, 5, ""},
+		{"unknown preset", []string{"openai-key", "global", "k"}, "", "", secret.Ref{}, 0, `unknown preset "openai-key"`},
+		{"ref field named", []string{"a.token_vault_ref", "global", "k"}, "", "", secret.Ref{}, 0, "name the setting itself"},
+		{"bad dotted name", []string{"a..b", "global", "k"}, "", "", secret.Ref{}, 0, "must be TOML keys joined by dots"},
+		{"bad key", []string{"a.b", "global", "K"}, "", "", secret.Ref{}, 0, `invalid key "K"`},
+		{"secret as an argument", []string{"a.b", "global", "k", "sk-secret"}, "", "", secret.Ref{}, 0, "got 4 arguments"},
+		{"too few", []string{"a.b"}, "", "", secret.Ref{}, 0, "got 1 arguments"},
+		{"backups out of range", []string{"a.b", "global", "k", "--backups", "101"}, "", "", secret.Ref{}, 0, "--backups 101: must be between 0 and 100"},
+		{"from-config with trim", []string{"a.b", "global", "k", "--from-config", "--trim-newline"}, "", "", secret.Ref{}, 0, "cannot be combined"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,7 +80,7 @@ func setup(t *testing.T, value string) (*ConfigureOptions, *vault.Vault, string,
 	opts := &ConfigureOptions{
 		IO: ios, Vault: open, WriteConfig: func(string, []byte, int) error { panic("set WriteConfig") },
 		Setting: "model_provider.openai_api_key", Preset: "openai-api-key",
-		Ref: vault.Ref{Scope: "global", Key: "openai_api_key"}, ConfigPath: path, Backups: 5,
+		Ref: secret.Ref{Scope: "global", Key: "openai_api_key"}, ConfigPath: path, Backups: 5,
 	}
 	return opts, v, path, out, errOut
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/shared"
 	"github.com/palyra/palyra-vault/internal/iostreams"
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 	"github.com/spf13/cobra"
 )
@@ -19,7 +20,7 @@ type DeleteOptions struct {
 	Vault func(context.Context) (*vault.Vault, error)
 
 	// Ref is the secret to delete.
-	Ref vault.Ref
+	Ref secret.Ref
 	// MissingOK makes deleting a secret that is not stored a success.
 	MissingOK bool
 	// JSON prints the result as JSON.

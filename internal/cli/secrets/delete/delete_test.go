@@ -9,6 +9,7 @@ import (
 	"github.com/palyra/palyra-vault/internal/cli/clitest"
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	"github.com/palyra/palyra-vault/internal/iostreams"
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 )
 
@@ -50,7 +51,7 @@ func TestDelete(t *testing.T) {
 				}
 			}
 			ios, _, out, _ := iostreams.Test()
-			err := deleteRun(ctx, &DeleteOptions{IO: ios, Vault: open, Ref: vault.Ref{Scope: "global", Key: "k"}, MissingOK: tt.missingOK})
+			err := deleteRun(ctx, &DeleteOptions{IO: ios, Vault: open, Ref: secret.Ref{Scope: "global", Key: "k"}, MissingOK: tt.missingOK})
 			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
 				t.Fatalf("error = %v, want %v", err, tt.wantErr)
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	"github.com/palyra/palyra-vault/internal/iostreams"
 	"github.com/palyra/palyra-vault/resolve"
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 )
 
@@ -66,7 +67,7 @@ func TestExplainReportsUsesAndMetadataButNeverTheValue(t *testing.T) {
 	os.WriteFile(path, []byte("[a]\nk_vault_ref = \"global/k\"\nother = { vault_ref = \"vault://global/k\", max_bytes = 10 }\n"), 0o600)
 	ios, _, out, _ := iostreams.Test()
 	opts := &ExplainOptions{IO: ios, VaultConfig: cfg, ConfigPath: path, JSON: true,
-		Ref:   resolve.VaultRef(vault.Ref{Scope: "global", Key: "k"}),
+		Ref:   resolve.VaultRef(secret.Ref{Scope: "global", Key: "k"}),
 		Vault: func(context.Context) (*vault.Vault, error) { return v, nil }}
 	if err := explainRun(context.Background(), opts); err != nil {
 		t.Fatal(err)

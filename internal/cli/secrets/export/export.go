@@ -17,6 +17,7 @@ import (
 	"github.com/palyra/palyra-vault/internal/cli/secrets/keyflags"
 	"github.com/palyra/palyra-vault/internal/fsutil"
 	"github.com/palyra/palyra-vault/internal/iostreams"
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 	"github.com/spf13/cobra"
 )
@@ -64,7 +65,7 @@ If a secret cannot be read, nothing is written unless --skip-unreadable.`,
 				return cmdutil.UsageErrorf("--output (-o) is required: the backup file to write")
 			}
 			if opts.Scope != "" {
-				if err := vault.ValidateScope(opts.Scope); err != nil {
+				if err := secret.ValidateScope(opts.Scope); err != nil {
 					return &cmdutil.UsageError{Err: err}
 				}
 			}

@@ -12,6 +12,7 @@ import (
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/shared"
 	"github.com/palyra/palyra-vault/internal/iostreams"
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 	"github.com/spf13/cobra"
 )
@@ -22,7 +23,7 @@ type GetOptions struct {
 	Vault func(context.Context) (*vault.Vault, error)
 
 	// Ref is the secret to read.
-	Ref vault.Ref
+	Ref secret.Ref
 	// Reveal prints the value itself instead of "[REDACTED]".
 	Reveal bool
 	// JSON prints the metadata (and with Reveal the value) as JSON.
@@ -79,7 +80,7 @@ fails without a daemon. The output is the same either way.`,
 			}
 			opts.Ref = ref
 			opts.Vault = f.ExistingVault
-			opts.Lookup = shared.NewVaultLookup(f, opts.Daemon, func(ctx context.Context, scope, key string) (vault.SensitiveBytes, vault.Metadata, error) {
+			opts.Lookup = shared.NewVaultLookup(f, opts.Daemon, func(ctx context.Context, scope, key string) (secret.SensitiveBytes, vault.Metadata, error) {
 				return readVault(ctx, opts)
 			})
 			if runF != nil {
@@ -131,13 +132,13 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 		return nil
 	default:
 		_, err := fmt.Fprintf(out, "ref:      %s\nscope:    %s\nkey:      %s\nvalue:    %s\nsize:     %d bytes\ncreated:  %s\nupdated:  %s\n",
-			md.Ref(), md.Scope, md.Key, vault.Redacted, md.Size, shared.FormatTime(md.Created), shared.FormatTime(md.Updated))
+			md.Ref(), md.Scope, md.Key, secret.Redacted, md.Size, shared.FormatTime(md.Created), shared.FormatTime(md.Updated))
 		return err
 	}
 }
 
 // fetch reads the secret from the daemon or the vault, as opts.Daemon says.
-func fetch(ctx context.Context, opts *GetOptions) (vault.SensitiveBytes, vault.Metadata, error) {
+func fetch(ctx context.Context, opts *GetOptions) (secret.SensitiveBytes, vault.Metadata, error) {
 	if opts.Lookup == nil {
 		return readVault(ctx, opts)
 	}
@@ -145,10 +146,10 @@ func fetch(ctx context.Context, opts *GetOptions) (vault.SensitiveBytes, vault.M
 }
 
 // readVault reads the secret from the vault itself.
-func readVault(ctx context.Context, opts *GetOptions) (vault.SensitiveBytes, vault.Metadata, error) {
+func readVault(ctx context.Context, opts *GetOptions) (secret.SensitiveBytes, vault.Metadata, error) {
 	v, err := opts.Vault(ctx)
 	if err != nil {
-		return vault.SensitiveBytes{}, vault.Metadata{}, err
+		return secret.SensitiveBytes{}, vault.Metadata{}, err
 	}
 	value, md, err := v.Get(ctx, opts.Ref.Scope, opts.Ref.Key)
 	if errors.Is(err, vault.ErrNotFound) {

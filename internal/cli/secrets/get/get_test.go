@@ -11,6 +11,7 @@ import (
 	"github.com/palyra/palyra-vault/internal/cli/clitest"
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	"github.com/palyra/palyra-vault/internal/iostreams"
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 )
 
@@ -23,7 +24,7 @@ func TestNewCmdGetParsesArgsAndFlags(t *testing.T) {
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if got.Ref != (vault.Ref{Scope: "global", Key: "k"}) || !got.Reveal || !got.JSON {
+	if got.Ref != (secret.Ref{Scope: "global", Key: "k"}) || !got.Reveal || !got.JSON {
 		t.Fatalf("options = %+v", *got)
 	}
 }
@@ -35,7 +36,7 @@ func setup(t *testing.T, value string) (*GetOptions, *bytes.Buffer, *bytes.Buffe
 		t.Fatal(err)
 	}
 	ios, _, out, errOut := iostreams.Test()
-	return &GetOptions{IO: ios, Vault: open, Ref: vault.Ref{Scope: "global", Key: "k"}}, out, errOut
+	return &GetOptions{IO: ios, Vault: open, Ref: secret.Ref{Scope: "global", Key: "k"}}, out, errOut
 }
 
 func TestGetIsRedactedByDefault(t *testing.T) {
@@ -124,7 +125,7 @@ func TestGetJSON(t *testing.T) {
 func TestGetMissingIsNotFoundWithListHint(t *testing.T) {
 	_, open := clitest.Vault(t)
 	ios, _, out, _ := iostreams.Test()
-	err := getRun(context.Background(), &GetOptions{IO: ios, Vault: open, Ref: vault.Ref{Scope: "plugins/github", Key: "token"}})
+	err := getRun(context.Background(), &GetOptions{IO: ios, Vault: open, Ref: secret.Ref{Scope: "plugins/github", Key: "token"}})
 	if !errors.Is(err, vault.ErrNotFound) || err.Error() != "secret not found: vault://plugins/github/token" {
 		t.Fatalf("error = %v, want not found naming the ref", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/keyflags"
 	"github.com/palyra/palyra-vault/internal/iostreams"
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 	"github.com/spf13/cobra"
 )
@@ -56,7 +57,7 @@ secrets make it fail unless --on-conflict is skip or overwrite.`,
   palyra secrets import-keyring --scope global --attr app=deploy --key-attribute name`,
 		Args: cmdutil.MaxArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := vault.ValidateScope(opts.Scope); err != nil {
+			if err := secret.ValidateScope(opts.Scope); err != nil {
 				return &cmdutil.UsageError{Err: fmt.Errorf("--scope: %w", err)}
 			}
 			if opts.Service == "" && len(opts.Attrs) == 0 {
@@ -124,7 +125,7 @@ func importRun(ctx context.Context, opts *ImportKeyringOptions) error {
 		return cmdutil.WriteJSON(opts.IO.Out, rep, opts.IO.IsStdoutTTY())
 	}
 	for _, k := range rep.Keys {
-		fmt.Fprintf(opts.IO.Out, "%s\t%s\n", vault.Ref{Scope: opts.Scope, Key: k.Key}, k.Label)
+		fmt.Fprintf(opts.IO.Out, "%s\t%s\n", secret.Ref{Scope: opts.Scope, Key: k.Key}, k.Label)
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "palyra: imported %d secrets (%d overwritten, %d skipped); the keyring items are unchanged\n", rep.Imported+rep.Overwritten, rep.Overwritten, rep.Skipped)
 	return nil

@@ -18,6 +18,7 @@ import (
 	"github.com/palyra/palyra-vault/internal/fsutil"
 	"github.com/palyra/palyra-vault/internal/iostreams"
 	"github.com/palyra/palyra-vault/resolve"
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 	"github.com/spf13/cobra"
 )
@@ -251,13 +252,13 @@ func sameFile(a, b string) bool {
 // resolveAll resolves each distinct reference once, keyed by its text. On
 // any failure it wipes what it resolved and lists every failure by
 // position.
-func resolveAll(ctx context.Context, opts *InjectOptions, phs []placeholder) (map[string]vault.SensitiveBytes, error) {
+func resolveAll(ctx context.Context, opts *InjectOptions, phs []placeholder) (map[string]secret.SensitiveBytes, error) {
 	var lookup resolve.VaultLookup = &shared.ExistingVault{Config: opts.VaultConfig, Open: opts.Vault}
 	if opts.Lookup != nil {
 		lookup = opts.Lookup
 	}
 	r := resolve.New(lookup, resolve.Options{TrustedDirs: opts.TrustedDirs})
-	values := map[string]vault.SensitiveBytes{}
+	values := map[string]secret.SensitiveBytes{}
 	failed := map[string]bool{}
 	var errs []string
 	var first error
@@ -270,7 +271,7 @@ func resolveAll(ctx context.Context, opts *InjectOptions, phs []placeholder) (ma
 		case err == nil:
 			values[ph.text] = v
 		case !ph.ref.Required() && errors.Is(err, resolve.ErrMissing):
-			values[ph.text] = vault.SensitiveBytes{}
+			values[ph.text] = secret.SensitiveBytes{}
 		default:
 			failed[ph.text] = true
 			if first == nil {

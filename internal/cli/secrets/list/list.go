@@ -12,6 +12,7 @@ import (
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/shared"
 	"github.com/palyra/palyra-vault/internal/iostreams"
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 	"github.com/spf13/cobra"
 )
@@ -56,7 +57,7 @@ are printed, and the command exits with status 1.`,
 		Args: cmdutil.MaxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
-				if err := vault.ValidateScope(args[0]); err != nil {
+				if err := secret.ValidateScope(args[0]); err != nil {
 					return &cmdutil.UsageError{Err: err}
 				}
 				opts.Scope = args[0]

@@ -8,13 +8,13 @@ import (
 
 	"github.com/palyra/palyra-vault/internal/cli/clitest"
 	"github.com/palyra/palyra-vault/internal/iostreams"
-	"github.com/palyra/palyra-vault/vault"
+	"github.com/palyra/palyra-vault/secret"
 )
 
 func TestListOutputAdaptsToTheTerminal(t *testing.T) {
 	v, open := clitest.Vault(t)
 	ctx := context.Background()
-	for _, r := range []vault.Ref{{Scope: "global", Key: "zeta"}, {Scope: "global", Key: "alpha"}, {Scope: "plugins/github", Key: "token"}} {
+	for _, r := range []secret.Ref{{Scope: "global", Key: "zeta"}, {Scope: "global", Key: "alpha"}, {Scope: "plugins/github", Key: "token"}} {
 		if _, err := v.Put(ctx, r.Scope, r.Key, []byte("sk-"+r.Key)); err != nil {
 			t.Fatal(err)
 		}

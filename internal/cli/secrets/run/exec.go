@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/palyra/palyra-vault/vault"
+	"github.com/palyra/palyra-vault/secret"
 )
 
 // drainDelay bounds how long palyra keeps reading the command's output
@@ -25,7 +25,7 @@ type outputs struct {
 
 // add starts copying r through a masker into dst.
 func (o *outputs) add(r io.ReadCloser, dst io.Writer, secrets [][]byte, hold time.Duration) {
-	m := newMasker(dst, secrets, vault.Redacted, hold)
+	m := newMasker(dst, secrets, secret.Redacted, hold)
 	o.maskers = append(o.maskers, m)
 	o.readers = append(o.readers, r)
 	o.wg.Add(1)

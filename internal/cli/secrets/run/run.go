@@ -26,6 +26,7 @@ import (
 	"github.com/palyra/palyra-vault/internal/cli/secrets/shared"
 	"github.com/palyra/palyra-vault/internal/iostreams"
 	"github.com/palyra/palyra-vault/resolve"
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 	"github.com/spf13/cobra"
 )
@@ -180,7 +181,7 @@ func checkFlags(opts *RunOptions) error {
 // resolved is a binding with its value.
 type resolved struct {
 	binding
-	value vault.SensitiveBytes
+	value secret.SensitiveBytes
 	unset bool // optional and missing
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/shared"
 	"github.com/palyra/palyra-vault/internal/iostreams"
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 	"github.com/spf13/cobra"
 )
@@ -19,7 +20,7 @@ type SetOptions struct {
 	Vault func(context.Context) (*vault.Vault, error)
 
 	// Ref is the secret to store.
-	Ref vault.Ref
+	Ref secret.Ref
 	// ValueStdin reads the value from stdin even when stdin is a terminal
 	// (the reference CLI's flag); without it a terminal gets the prompt.
 	ValueStdin bool

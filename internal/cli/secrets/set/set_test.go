@@ -9,6 +9,7 @@ import (
 	"github.com/palyra/palyra-vault/internal/cli/clitest"
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	"github.com/palyra/palyra-vault/internal/iostreams"
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 )
 
@@ -19,9 +20,9 @@ func TestNewCmdSetParsesArgsAndFlags(t *testing.T) {
 		want    SetOptions
 		wantErr string
 	}{
-		{"scope and key", []string{"global", "openai_api_key"}, SetOptions{Ref: vault.Ref{Scope: "global", Key: "openai_api_key"}}, ""},
-		{"ref", []string{"vault://plugins/github/token"}, SetOptions{Ref: vault.Ref{Scope: "plugins/github", Key: "token"}}, ""},
-		{"flags", []string{"global", "k", "--value-stdin", "--trim-newline", "--json"}, SetOptions{Ref: vault.Ref{Scope: "global", Key: "k"}, ValueStdin: true, TrimNewline: true, JSON: true}, ""},
+		{"scope and key", []string{"global", "openai_api_key"}, SetOptions{Ref: secret.Ref{Scope: "global", Key: "openai_api_key"}}, ""},
+		{"ref", []string{"vault://plugins/github/token"}, SetOptions{Ref: secret.Ref{Scope: "plugins/github", Key: "token"}}, ""},
+		{"flags", []string{"global", "k", "--value-stdin", "--trim-newline", "--json"}, SetOptions{Ref: secret.Ref{Scope: "global", Key: "k"}, ValueStdin: true, TrimNewline: true, JSON: true}, ""},
 		{"bad scope", []string{"Global", "k"}, SetOptions{}, `invalid scope "Global"`},
 		{"bare scope/key is not a ref", []string{"global/k"}, SetOptions{}, `must start with "vault://"`},
 		{"value as an argument", []string{"global", "k", "sk-secret"}, SetOptions{}, "got 3 arguments"},
@@ -67,7 +68,7 @@ func TestSetReadsStdinExactly(t *testing.T) {
 			v, open := clitest.Vault(t)
 			ios, in, out, _ := iostreams.Test()
 			in.WriteString(tt.in)
-			ref := vault.Ref{Scope: "global", Key: "k"}
+			ref := secret.Ref{Scope: "global", Key: "k"}
 			if err := setRun(context.Background(), &SetOptions{IO: ios, Vault: open, Ref: ref, TrimNewline: tt.trim}); err != nil {
 				t.Fatal(err)
 			}
@@ -91,7 +92,7 @@ func TestSetKeepsCreationTimeOnUpdate(t *testing.T) {
 	}
 	ios, in, out, _ := iostreams.Test()
 	in.WriteString("new")
-	if err := setRun(ctx, &SetOptions{IO: ios, Vault: open, Ref: vault.Ref{Scope: "global", Key: "k"}, JSON: true}); err != nil {
+	if err := setRun(ctx, &SetOptions{IO: ios, Vault: open, Ref: secret.Ref{Scope: "global", Key: "k"}, JSON: true}); err != nil {
 		t.Fatal(err)
 	}
 	md, err := v.Stat(ctx, "global", "k")
@@ -124,7 +125,7 @@ func TestSetRefusesBadValuesAndStoresNothing(t *testing.T) {
 			v, open := clitest.Vault(t)
 			ios, in, out, errOut := iostreams.Test()
 			in.WriteString(tt.in)
-			err := setRun(context.Background(), &SetOptions{IO: ios, Vault: open, Ref: vault.Ref{Scope: "global", Key: "k"}, TrimNewline: tt.trim})
+			err := setRun(context.Background(), &SetOptions{IO: ios, Vault: open, Ref: secret.Ref{Scope: "global", Key: "k"}, TrimNewline: tt.trim})
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "nothing was stored") {
 				t.Fatalf("error = %v, want %q and \"nothing was stored\"", err, tt.wantErr)
 			}
@@ -176,7 +177,7 @@ func TestSetOnATerminalPromptsTwice(t *testing.T) {
 			ios.SetStdinTTY(true)
 			p := &prompter{answers: tt.answers}
 			ios.SetSecretPrompter(p.read)
-			err := setRun(context.Background(), &SetOptions{IO: ios, Vault: open, Ref: vault.Ref{Scope: "global", Key: "k"}})
+			err := setRun(context.Background(), &SetOptions{IO: ios, Vault: open, Ref: secret.Ref{Scope: "global", Key: "k"}})
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error = %v, want %q", err, tt.wantErr)
@@ -209,7 +210,7 @@ func TestSetValueStdinReadsStdinEvenOnATerminal(t *testing.T) {
 	ios.SetStdinTTY(true)
 	ios.SetSecretPrompter(func(string) ([]byte, error) { t.Fatal("prompted despite --value-stdin"); return nil, nil })
 	in.WriteString("from-stdin")
-	if err := setRun(context.Background(), &SetOptions{IO: ios, Vault: open, Ref: vault.Ref{Scope: "global", Key: "k"}, ValueStdin: true}); err != nil {
+	if err := setRun(context.Background(), &SetOptions{IO: ios, Vault: open, Ref: secret.Ref{Scope: "global", Key: "k"}, ValueStdin: true}); err != nil {
 		t.Fatal(err)
 	}
 	got, _, err := v.Get(context.Background(), "global", "k")

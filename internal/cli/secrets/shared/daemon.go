@@ -11,6 +11,7 @@ import (
 
 	"github.com/palyra/palyra-vault/daemon/api"
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 	"github.com/spf13/cobra"
 )
@@ -47,7 +48,7 @@ type VaultLookup struct {
 	// Socket returns the daemon's socket path.
 	Socket func() (string, error)
 	// Direct reads the vault itself.
-	Direct func(ctx context.Context, scope, key string) (vault.SensitiveBytes, vault.Metadata, error)
+	Direct func(ctx context.Context, scope, key string) (secret.SensitiveBytes, vault.Metadata, error)
 	// VaultDirSet is true when --vault-dir or $PALYRA_VAULT_DIR names a vault.
 	VaultDirSet bool
 }
@@ -55,7 +56,7 @@ type VaultLookup struct {
 // NewVaultLookup returns the lookup of the factory's vault: the daemon on
 // the factory's state root, else the vault through direct (which must never
 // create a vault).
-func NewVaultLookup(f *cmdutil.Factory, mode string, direct func(ctx context.Context, scope, key string) (vault.SensitiveBytes, vault.Metadata, error)) *VaultLookup {
+func NewVaultLookup(f *cmdutil.Factory, mode string, direct func(ctx context.Context, scope, key string) (secret.SensitiveBytes, vault.Metadata, error)) *VaultLookup {
 	return &VaultLookup{
 		Mode:        mode,
 		Socket:      func() (string, error) { return api.SocketPath("", f.VaultConfig.StateRoot) },
@@ -67,8 +68,8 @@ func NewVaultLookup(f *cmdutil.Factory, mode string, direct func(ctx context.Con
 // Get returns the secret from the daemon or the vault. A secret the daemon
 // reports missing is final (the daemon read the vault); in auto mode any
 // other daemon failure (none running, a refusal) falls back to the vault.
-func (l *VaultLookup) Get(ctx context.Context, scope, key string) (vault.SensitiveBytes, vault.Metadata, error) {
-	ref := vault.Ref{Scope: scope, Key: key}
+func (l *VaultLookup) Get(ctx context.Context, scope, key string) (secret.SensitiveBytes, vault.Metadata, error) {
+	ref := secret.Ref{Scope: scope, Key: key}
 	if l.Mode == "require" || l.Mode == "auto" && !l.VaultDirSet {
 		value, md, err := l.fromDaemon(ctx, ref)
 		if err == nil || l.Mode == "require" || errors.Is(err, vault.ErrNotFound) {
@@ -80,9 +81,9 @@ func (l *VaultLookup) Get(ctx context.Context, scope, key string) (vault.Sensiti
 
 // fromDaemon asks the daemon for ref. A secret it reports missing is an
 // error wrapping vault.ErrNotFound; its other refusals are *api.Error.
-func (l *VaultLookup) fromDaemon(ctx context.Context, ref vault.Ref) (vault.SensitiveBytes, vault.Metadata, error) {
-	none := func(err error) (vault.SensitiveBytes, vault.Metadata, error) {
-		return vault.SensitiveBytes{}, vault.Metadata{}, err
+func (l *VaultLookup) fromDaemon(ctx context.Context, ref secret.Ref) (secret.SensitiveBytes, vault.Metadata, error) {
+	none := func(err error) (secret.SensitiveBytes, vault.Metadata, error) {
+		return secret.SensitiveBytes{}, vault.Metadata{}, err
 	}
 	socket, err := l.Socket()
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 )
 
@@ -71,10 +72,10 @@ func (e *ExistingVault) Vault(ctx context.Context) (*vault.Vault, error) {
 
 // Get reads one secret; see vault.Vault.Get. It fails with an error
 // wrapping vault.ErrNotFound when there is no vault at all.
-func (e *ExistingVault) Get(ctx context.Context, scope, key string) (vault.SensitiveBytes, vault.Metadata, error) {
+func (e *ExistingVault) Get(ctx context.Context, scope, key string) (secret.SensitiveBytes, vault.Metadata, error) {
 	v, err := e.Vault(ctx)
 	if err != nil {
-		return vault.SensitiveBytes{}, vault.Metadata{}, err
+		return secret.SensitiveBytes{}, vault.Metadata{}, err
 	}
 	return v.Get(ctx, scope, key)
 }

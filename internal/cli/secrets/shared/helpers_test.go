@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/palyra/palyra-vault/internal/iostreams"
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 	"github.com/palyra/palyra-vault/vault/backend"
 )
@@ -64,7 +65,7 @@ func TestReadValuePromptsTwiceOnATerminal(t *testing.T) {
 			}
 			return []byte(tc.entries[len(prompts)-1]), nil
 		})
-		got, err := ReadValue(ValueInput{IO: ios, MaxSize: 64, Ref: vault.Ref{Scope: "global", Key: "k"}})
+		got, err := ReadValue(ValueInput{IO: ios, MaxSize: 64, Ref: secret.Ref{Scope: "global", Key: "k"}})
 		if tc.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || strings.Contains(err.Error(), "sk-") {
 				t.Fatalf("error = %v, want %q", err, tc.wantErr)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	"github.com/palyra/palyra-vault/internal/iostreams"
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 )
 
@@ -25,7 +26,7 @@ type ValueInput struct {
 	// MaxSize is the largest value accepted, in bytes (the vault's limit).
 	MaxSize int
 	// Ref is the secret the value is for; the prompt names it.
-	Ref vault.Ref
+	Ref secret.Ref
 	// Usage is the command to show in the hint for an empty value, such as
 	// "palyra secrets configure <setting> <scope> <key>".
 	Usage string

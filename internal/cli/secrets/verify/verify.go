@@ -9,6 +9,7 @@ import (
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/keyflags"
 	"github.com/palyra/palyra-vault/internal/iostreams"
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 	"github.com/spf13/cobra"
 )
@@ -93,7 +94,7 @@ func verifyRun(ctx context.Context, opts *VerifyOptions) error {
 func subject(p vault.VerifyProblem) string {
 	switch {
 	case p.Scope != "":
-		return vault.Ref{Scope: p.Scope, Key: p.Key}.String()
+		return secret.Ref{Scope: p.Scope, Key: p.Key}.String()
 	case p.ObjectID != "":
 		return "object " + string(p.ObjectID)
 	case p.Path != "":

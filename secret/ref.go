@@ -1,20 +1,24 @@
-package vault
+package secret
 
 import (
+	"errors"
 	"fmt"
 	"strings"
-
-	"github.com/palyra/palyra-vault/vault/internal/names"
 )
 
-// Limits of the naming grammar (see docs/FORMAT.md).
-const (
-	// MaxScopeLen is the longest scope, in bytes.
-	MaxScopeLen = names.MaxScopeLen
-	// MaxKeyLen is the longest key, in bytes.
-	MaxKeyLen = names.MaxKeyLen
-	// RefPrefix starts every vault reference.
-	RefPrefix = "vault://"
+// RefPrefix starts every vault reference.
+const RefPrefix = "vault://"
+
+// Sentinel errors of the naming grammar. The vault package returns the same
+// values (vault.ErrInvalidScope is ErrInvalidScope), so errors.Is works with
+// either name.
+var (
+	// ErrInvalidScope means a scope breaks the scope grammar.
+	ErrInvalidScope = errors.New("invalid scope")
+	// ErrInvalidKey means a key breaks the key grammar.
+	ErrInvalidKey = errors.New("invalid key")
+	// ErrInvalidRef means a vault reference is malformed.
+	ErrInvalidRef = errors.New("invalid vault reference")
 )
 
 // ValidateScope reports whether s is a valid scope: one or more segments
@@ -22,8 +26,8 @@ const (
 // bytes in all. Examples: "global", "plugins/github", "principal:alice".
 // The error wraps ErrInvalidScope and names the rule and the input.
 func ValidateScope(s string) error {
-	if err := names.CheckScope(s); err != nil {
-		return fmt.Errorf("%w %q: %w", ErrInvalidScope, truncate(s), err)
+	if err := CheckScope(s); err != nil {
+		return fmt.Errorf("%w %q: %w", ErrInvalidScope, Excerpt(s), err)
 	}
 	return nil
 }
@@ -32,14 +36,16 @@ func ValidateScope(s string) error {
 // most MaxKeyLen bytes. The error wraps ErrInvalidKey and names the rule and
 // the input.
 func ValidateKey(k string) error {
-	if err := names.CheckKey(k); err != nil {
-		return fmt.Errorf("%w %q: %w", ErrInvalidKey, truncate(k), err)
+	if err := CheckKey(k); err != nil {
+		return fmt.Errorf("%w %q: %w", ErrInvalidKey, Excerpt(k), err)
 	}
 	return nil
 }
 
-// truncate shortens over-long input for error messages.
-func truncate(s string) string {
+// Excerpt returns s, cut to its first 64 bytes and marked with "…" when it is
+// longer, for quoting user input that is not secret (a name, a flag, a file's
+// field) in an error message without letting a huge input flood it.
+func Excerpt(s string) string {
 	if len(s) <= 64 {
 		return s
 	}
@@ -70,7 +76,7 @@ func (r Ref) Validate() error {
 func ParseRef(s string) (Ref, error) {
 	rest, ok := strings.CutPrefix(s, RefPrefix)
 	if !ok {
-		return Ref{}, fmt.Errorf("%w %q: must start with %q (example: \"vault://global/openai_api_key\")", ErrInvalidRef, truncate(s), RefPrefix)
+		return Ref{}, fmt.Errorf("%w %q: must start with %q (example: \"vault://global/openai_api_key\")", ErrInvalidRef, Excerpt(s), RefPrefix)
 	}
 	return parseScopeKey(s, rest)
 }
@@ -83,7 +89,7 @@ func ParseVaultRefField(s string) (Ref, error) {
 		return ParseRef(s)
 	}
 	if strings.Contains(s, "://") {
-		return Ref{}, fmt.Errorf("%w %q: only the %q scheme is allowed", ErrInvalidRef, truncate(s), RefPrefix)
+		return Ref{}, fmt.Errorf("%w %q: only the %q scheme is allowed", ErrInvalidRef, Excerpt(s), RefPrefix)
 	}
 	return parseScopeKey(s, s)
 }
@@ -91,11 +97,11 @@ func ParseVaultRefField(s string) (Ref, error) {
 func parseScopeKey(orig, rest string) (Ref, error) {
 	i := strings.LastIndexByte(rest, '/')
 	if i < 0 {
-		return Ref{}, fmt.Errorf("%w %q: needs a scope and a key separated by '/' (example: \"vault://global/openai_api_key\")", ErrInvalidRef, truncate(orig))
+		return Ref{}, fmt.Errorf("%w %q: needs a scope and a key separated by '/' (example: \"vault://global/openai_api_key\")", ErrInvalidRef, Excerpt(orig))
 	}
 	r := Ref{Scope: rest[:i], Key: rest[i+1:]}
 	if err := r.Validate(); err != nil {
-		return Ref{}, fmt.Errorf("%w %q: %w", ErrInvalidRef, truncate(orig), err)
+		return Ref{}, fmt.Errorf("%w %q: %w", ErrInvalidRef, Excerpt(orig), err)
 	}
 	return r, nil
 }

@@ -1,23 +1,24 @@
-// Package names holds the grammar of scopes and keys (docs/FORMAT.md), so
-// the vault, which reports bad user input, and the envelope parser, which
-// refuses bad stored headers, enforce one rule.
-package names
+package secret
 
 import (
 	"fmt"
 	"strings"
 )
 
-// Length limits, in bytes.
+// Length limits of the naming grammar, in bytes (docs/FORMAT.md).
 const (
+	// MaxScopeLen is the longest scope.
 	MaxScopeLen = 256
-	MaxKeyLen   = 128
+	// MaxKeyLen is the longest key.
+	MaxKeyLen = 128
 )
 
 // CheckScope reports whether s is a valid scope: one or more segments joined
 // by '/', each matching [a-z0-9][a-z0-9._:-]*, 1 to MaxScopeLen bytes in all.
 // The error says which rule s breaks; it does not repeat s itself, so callers
-// can quote (and shorten) it as they see fit.
+// can quote (and shorten) it as they see fit, and it wraps no sentinel: the
+// envelope parser reports a stored header that breaks the rule as corrupt,
+// ValidateScope reports user input as ErrInvalidScope.
 func CheckScope(s string) error {
 	if s == "" {
 		return fmt.Errorf("must not be empty (example: \"global\")")
