@@ -67,3 +67,68 @@ func TestSensitiveBytesInErrorChainIsRedacted(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// leaks reports whether out shows the value v in any form fmt can give a
+// byte slice: raw, hex (either case), decimal bytes, Go syntax.
+func leaks(out, v string) bool {
+	dec := strings.Trim(fmt.Sprint([]byte(v)[:4]), "[]")
+	goSyntax := strings.TrimPrefix(fmt.Sprintf("%#v", []byte(v)[:4]), "[]byte{")
+	goSyntax = strings.TrimSuffix(goSyntax, "}")
+	return strings.Contains(out, v) || strings.Contains(strings.ToLower(out), fmt.Sprintf("%x", v)) ||
+		strings.Contains(out, dec) || strings.Contains(out, goSyntax)
+}
+
+// TestSensitiveBytesNeverPrintsItsBytesInAnyContainer prints the type with
+// every verb by itself, through a pointer, and nested in exported and
+// unexported fields, maps, slices and interfaces: where fmt cannot call its
+// methods (unexported fields, %p) it must still show no byte of the value.
+func TestSensitiveBytesNeverPrintsItsBytesInAnyContainer(t *testing.T) {
+	const value = "sk-live-DO-NOT-PRINT"
+	s := NewSensitiveBytes([]byte(value))
+	type exported struct{ V SensitiveBytes }
+	type unexported struct{ v SensitiveBytes }
+	type nested struct {
+		inner unexported
+		list  []SensitiveBytes
+		byKey map[string]SensitiveBytes
+		ptr   *SensitiveBytes
+		any   any
+	}
+	containers := map[string]any{
+		"value":                 s,
+		"pointer":               &s,
+		"exported field":        exported{s},
+		"pointer to exported":   &exported{s},
+		"unexported field":      unexported{s},
+		"pointer to unexported": &unexported{s},
+		"slice":                 []SensitiveBytes{s, s},
+		"map":                   map[string]SensitiveBytes{"k": s},
+		"nested unexported":     nested{inner: unexported{s}, list: []SensitiveBytes{s}, byKey: map[string]SensitiveBytes{"k": s}, ptr: &s, any: s},
+		"pointer to nested":     &nested{inner: unexported{s}, list: []SensitiveBytes{s}, ptr: &s, any: &s},
+	}
+	verbs := []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d", "%p", "%o", "%b", "%c", "%U", "%e", "%t", "%8.3v"}
+	for name, c := range containers {
+		for _, verb := range verbs {
+			if out := fmt.Sprintf(verb, c); leaks(out, value) {
+				t.Errorf("%s with %s leaks the value: %s", name, verb, out)
+			}
+		}
+		var logBuf bytes.Buffer
+		slog.New(slog.NewTextHandler(&logBuf, nil)).Info("got", "value", c)
+		slog.New(slog.NewJSONHandler(&logBuf, nil)).Info("got", "value", c)
+		if leaks(logBuf.String(), value) {
+			t.Errorf("%s through slog leaks the value: %s", name, logBuf.String())
+		}
+		if js, err := json.Marshal(c); err == nil && leaks(string(js), value) {
+			t.Errorf("%s as JSON leaks the value: %s", name, js)
+		}
+	}
+}
+
+func TestZeroSensitiveBytesIsEmpty(t *testing.T) {
+	var s SensitiveBytes
+	s.Wipe()
+	if s.Len() != 0 || s.Reveal() != nil || s.String() != Redacted {
+		t.Fatalf("zero SensitiveBytes: Len %d, Reveal %v, String %q", s.Len(), s.Reveal(), s.String())
+	}
+}
