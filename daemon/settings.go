@@ -3,13 +3,13 @@ package daemon
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
-	"path/filepath"
 	"slices"
-	"sort"
-	"strings"
+	"strconv"
 
 	"github.com/palyra/palyra-vault/daemon/internal/audit"
+	"github.com/palyra/palyra-vault/internal/tomltable"
 	"github.com/palyra/palyra-vault/secret"
 )
 
@@ -77,209 +77,100 @@ func (s *Settings) Scopes() []string {
 	return s.ReadableScopes
 }
 
-// SettingsError reports a [daemon] setting that breaks its rule. Its
-// message names the setting by its dotted path.
-type SettingsError struct {
-	// Field is the dotted path, for example "daemon.allowed_uids[2]".
-	Field string
-	// Rule is what the value must be.
-	Rule string
+// SettingsError reports a [daemon] setting that breaks its rule. Its Path
+// names the setting ("daemon.allowed_uids[2]") and its Rule says what the
+// value must be; neither quotes the value.
+type SettingsError = tomltable.Error
+
+// The rules of the [daemon] values.
+var (
+	uidValue = tomltable.Int[uint32](0, math.MaxUint32-1)
+	// scopeValue: a readable scope. The scope grammar is secret.CheckScope's;
+	// a principal scope is readable by its principal only.
+	scopeValue = tomltable.String().Check(
+		tomltable.Rule[string]{OK: func(s string) bool { return secret.CheckScope(s) == nil },
+			Text: "invalid scope: scope segments must match [a-z0-9][a-z0-9._:-]*, joined by '/', at most " + strconv.Itoa(secret.MaxScopeLen) + " bytes"},
+		tomltable.Rule[string]{OK: func(s string) bool { return principalSegment(s) == "" },
+			Text: "names a principal scope; those are readable only by their principal (see [daemon.principals])"})
+	// dirValue: a trusted directory, under the rules of every path in
+	// palyra.toml (those of a reference's own trusted_dirs).
+	dirValue = tomltable.String().Want("must be an absolute path (or start with ~/)").Check(tomltable.PathRules...)
+	// principalIDRule: see validPrincipalID.
+	principalIDRule = tomltable.Rule[string]{OK: validPrincipalID,
+		Text: "a principal id must match [a-z0-9][a-z0-9._-]* (it names the scope principal:<id>)"}
+	principalUIDs = tomltable.List(uidValue, MaxUIDs).Want("must be a non-empty array of user ids").Check(
+		tomltable.Rule[[]uint32]{OK: func(l []uint32) bool { return len(l) > 0 }, Text: "must be a non-empty array of user ids"})
+)
+
+// settingsTable declares the [daemon] table, decoding into s and ids
+// (principal id = uids, turned into s.Principals by setPrincipals).
+func settingsTable(s *Settings, ids *map[string][]uint32) tomltable.Table {
+	return tomltable.Table{Path: SectionName, Noun: "setting", Fields: []tomltable.Field{
+		tomltable.Set("allowed_uids", &s.AllowedUIDs, tomltable.List(uidValue, MaxUIDs).Want("must be an array of user ids")),
+		tomltable.Set("readable_scopes", &s.ReadableScopes, tomltable.List(scopeValue, MaxScopes).Want("must be an array of scopes")),
+		tomltable.Set("trusted_dirs", &s.TrustedDirs, tomltable.List(dirValue, MaxTrustedDirs).Want("must be an array of absolute paths")),
+		tomltable.Set("audit_max_bytes", &s.AuditMaxBytes, tomltable.Int[int64](audit.MinMaxBytes, audit.MaxMaxBytes)),
+		tomltable.Set("audit_keep", &s.AuditKeep, tomltable.Int[int](1, audit.MaxKeep)),
+		tomltable.Set("socket_shared", &s.SocketShared, tomltable.Bool()),
+		tomltable.Set("principals", ids, tomltable.Map(tomltable.Rules[string]{principalIDRule}, principalUIDs, MaxPrincipals).
+			Want("must be a table of principal id = [uids]")),
+	}}
 }
-
-// Error returns "<field>: <rule>".
-func (e *SettingsError) Error() string { return e.Field + ": " + e.Rule }
-
-var settingsFields = []string{"allowed_uids", "readable_scopes", "trusted_dirs", "audit_max_bytes", "audit_keep", "socket_shared", "principals"}
 
 // ParseSettings reads the [daemon] table from a decoded configuration (as
 // config.Document.Tree returns it). A missing table gives the zero
 // Settings. It fails with an error joining one *SettingsError per broken
 // setting; an unknown key is an error, so a misspelt allowlist cannot pass
-// silently.
+// silently. No error quotes a setting's value.
 func ParseSettings(tree map[string]any) (*Settings, error) {
 	s := &Settings{}
 	raw, ok := tree[SectionName]
 	if !ok {
 		return s, nil
 	}
-	m, ok := raw.(map[string]any)
-	if !ok {
-		return nil, &SettingsError{Field: SectionName, Rule: "must be a table"}
+	var ids map[string][]uint32
+	errs := settingsTable(s, &ids).Decode(raw)
+	s.AllowedUIDs = dedup(s.AllowedUIDs)
+	if ids != nil {
+		errs = append(errs, s.setPrincipals(ids)...)
 	}
-	var errs []error
-	fail := func(field, format string, args ...any) {
-		errs = append(errs, &SettingsError{Field: SectionName + "." + field, Rule: fmt.Sprintf(format, args...)})
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if !slices.Contains(settingsFields, k) {
-			name := k
-			if len(name) > 40 {
-				name = name[:40] + "…"
-			}
-			errs = append(errs, &SettingsError{Field: SectionName + "." + fmt.Sprintf("%q", name),
-				Rule: "unknown setting; the settings are " + strings.Join(settingsFields, ", ")})
-		}
-	}
-
-	if v, ok := m["allowed_uids"]; ok {
-		list, isList := v.([]any)
-		if !isList {
-			fail("allowed_uids", "must be an array of user ids")
-		}
-		if len(list) > MaxUIDs {
-			fail("allowed_uids", "has %d entries, at most %d allowed", len(list), MaxUIDs)
-			list = nil
-		}
-		for i, e := range list {
-			uid, ok := uidValue(e)
-			if !ok {
-				fail(fmt.Sprintf("allowed_uids[%d]", i), "must be an integer between 0 and %d", uint32(math.MaxUint32-1))
-				continue
-			}
-			if !slices.Contains(s.AllowedUIDs, uid) {
-				s.AllowedUIDs = append(s.AllowedUIDs, uid)
-			}
-		}
-	}
-
-	if v, ok := m["readable_scopes"]; ok {
-		list, isList := v.([]any)
-		if !isList {
-			fail("readable_scopes", "must be an array of scopes")
-		}
-		if len(list) > MaxScopes {
-			fail("readable_scopes", "has %d entries, at most %d allowed", len(list), MaxScopes)
-			list = nil
-		}
-		s.ReadableScopes = []string{}
-		for i, e := range list {
-			field := fmt.Sprintf("readable_scopes[%d]", i)
-			sc, ok := e.(string)
-			switch {
-			case !ok:
-				fail(field, "must be a string")
-			case secret.ValidateScope(sc) != nil:
-				fail(field, "%v", secret.ValidateScope(sc))
-			case principalSegment(sc) != "":
-				fail(field, "%q names a principal scope; those are readable only by their principal (see [daemon.principals])", sc)
-			default:
-				s.ReadableScopes = append(s.ReadableScopes, sc)
-			}
-		}
-	}
-
-	if v, ok := m["trusted_dirs"]; ok {
-		list, isList := v.([]any)
-		if !isList {
-			fail("trusted_dirs", "must be an array of absolute paths")
-		}
-		if len(list) > MaxTrustedDirs {
-			fail("trusted_dirs", "has %d entries, at most %d allowed", len(list), MaxTrustedDirs)
-			list = nil
-		}
-		for i, e := range list {
-			d, ok := e.(string)
-			if !ok || d == "" || len(d) > 4096 || strings.ContainsRune(d, 0) || !(filepath.IsAbs(d) || strings.HasPrefix(d, "~/")) {
-				fail(fmt.Sprintf("trusted_dirs[%d]", i), "must be an absolute path (or start with ~/)")
-				continue
-			}
-			s.TrustedDirs = append(s.TrustedDirs, d)
-		}
-	}
-
-	if v, ok := m["audit_max_bytes"]; ok {
-		n, isInt := v.(int64)
-		if !isInt || n < audit.MinMaxBytes || n > audit.MaxMaxBytes {
-			fail("audit_max_bytes", "must be an integer between %d and %d", audit.MinMaxBytes, audit.MaxMaxBytes)
-		} else {
-			s.AuditMaxBytes = n
-		}
-	}
-	if v, ok := m["audit_keep"]; ok {
-		n, isInt := v.(int64)
-		if !isInt || n < 1 || n > audit.MaxKeep {
-			fail("audit_keep", "must be an integer between 1 and %d", audit.MaxKeep)
-		} else {
-			s.AuditKeep = int(n)
-		}
-	}
-
-	if v, ok := m["socket_shared"]; ok {
-		b, isBool := v.(bool)
-		if !isBool {
-			fail("socket_shared", "must be true or false")
-		}
-		s.SocketShared = b
-	}
-
-	if v, ok := m["principals"]; ok {
-		errs = append(errs, s.parsePrincipals(v)...)
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	if err := errs.Err(); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
 
-// parsePrincipals reads [daemon.principals]: principal id = [uids].
-func (s *Settings) parsePrincipals(v any) []error {
-	var errs []error
-	fail := func(field, format string, args ...any) {
-		errs = append(errs, &SettingsError{Field: SectionName + ".principals" + field, Rule: fmt.Sprintf(format, args...)})
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		fail("", "must be a table of principal id = [uids]")
-		return errs
-	}
-	if len(m) > MaxPrincipals {
-		fail("", "has %d principals, at most %d allowed", len(m), MaxPrincipals)
-		return errs
-	}
-	ids := make([]string, 0, len(m))
-	for id := range m {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
+// setPrincipals maps every uid of ids to its principal id, refusing a uid
+// listed under two principals and more than MaxUIDs uids in all.
+func (s *Settings) setPrincipals(ids map[string][]uint32) tomltable.Errors {
+	var errs tomltable.Errors
 	s.Principals = map[uint32]string{}
-	for _, id := range ids {
-		field := "." + id
-		if !validPrincipalID(id) {
-			name := id
-			if len(name) > 40 {
-				name = name[:40] + "…"
-			}
-			fail(fmt.Sprintf(".%q", name), "a principal id must match [a-z0-9][a-z0-9._-]* (it names the scope principal:<id>)")
-			continue
-		}
-		list, ok := m[id].([]any)
-		if !ok || len(list) == 0 {
-			fail(field, "must be a non-empty array of user ids")
-			continue
-		}
-		for i, e := range list {
-			uid, ok := uidValue(e)
-			if !ok {
-				fail(fmt.Sprintf("%s[%d]", field, i), "must be an integer between 0 and %d", uint32(math.MaxUint32-1))
-				continue
-			}
+	for _, id := range slices.Sorted(maps.Keys(ids)) {
+		at := SectionName + ".principals." + id
+		for i, uid := range ids[id] {
 			if other, dup := s.Principals[uid]; dup && other != id {
-				fail(fmt.Sprintf("%s[%d]", field, i), "uid %d is already principal %q; a uid acts as one principal only", uid, other)
+				errs = append(errs, &SettingsError{Path: fmt.Sprintf("%s[%d]", at, i), Key: "principals",
+					Rule: fmt.Sprintf("this uid is already principal %q; a uid acts as one principal only", other)})
 				continue
 			}
 			if len(s.Principals) >= MaxUIDs {
-				fail(field, "more than %d uids in all", MaxUIDs)
-				return errs
+				return append(errs, &SettingsError{Path: at, Key: "principals", Rule: fmt.Sprintf("more than %d uids in all", MaxUIDs)})
 			}
 			s.Principals[uid] = id
 		}
 	}
 	return errs
+}
+
+// dedup drops repeated uids, keeping the first of each.
+func dedup(uids []uint32) []uint32 {
+	var out []uint32
+	for _, u := range uids {
+		if !slices.Contains(out, u) {
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 // CheckUIDs verifies that every uid mapped to a principal may call the
@@ -294,20 +185,11 @@ func (s *Settings) CheckUIDs(self uint32) error {
 	slices.Sort(uids)
 	for _, uid := range uids {
 		if uid != self && !slices.Contains(s.AllowedUIDs, uid) {
-			errs = append(errs, &SettingsError{Field: SectionName + ".principals." + s.Principals[uid],
+			errs = append(errs, &SettingsError{Path: SectionName + ".principals." + s.Principals[uid], Key: "principals",
 				Rule: fmt.Sprintf("uid %d may not call the daemon: add it to daemon.allowed_uids too", uid)})
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// uidValue accepts a TOML integer that is a valid uid (not -1).
-func uidValue(v any) (uint32, bool) {
-	n, ok := v.(int64)
-	if !ok || n < 0 || n >= math.MaxUint32 {
-		return 0, false
-	}
-	return uint32(n), true
 }
 
 // validPrincipalID reports whether id can follow "principal:" in a scope

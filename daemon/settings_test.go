@@ -62,7 +62,7 @@ bob = [1002]
 		{name: "uid not a number", toml: "[daemon]\nallowed_uids = [\"1000\"]\n", wantErr: []string{"daemon.allowed_uids[0]: must be an integer"}},
 		{name: "uids not a list", toml: "[daemon]\nallowed_uids = 1000\n", wantErr: []string{"daemon.allowed_uids: must be an array"}},
 		{name: "bad scope", toml: "[daemon]\nreadable_scopes = [\"Global\"]\n", wantErr: []string{"daemon.readable_scopes[0]:", "invalid scope"}},
-		{name: "principal scope not readable by all", toml: "[daemon]\nreadable_scopes = [\"principal:alice\"]\n", wantErr: []string{`daemon.readable_scopes[0]: "principal:alice" names a principal scope`}},
+		{name: "principal scope not readable by all", toml: "[daemon]\nreadable_scopes = [\"principal:alice\"]\n", wantErr: []string{`daemon.readable_scopes[0]: names a principal scope`}},
 		{name: "relative trusted dir", toml: "[daemon]\ntrusted_dirs = [\"secrets\"]\n", wantErr: []string{"daemon.trusted_dirs[0]: must be an absolute path"}},
 		{name: "audit size too small", toml: "[daemon]\naudit_max_bytes = 10\n", wantErr: []string{"daemon.audit_max_bytes: must be an integer between 4096"}},
 		{name: "audit keep zero", toml: "[daemon]\naudit_keep = 0\n", wantErr: []string{"daemon.audit_keep: must be an integer between 1 and 100"}},
@@ -70,7 +70,7 @@ bob = [1002]
 		{name: "bad principal id", toml: "[daemon.principals]\n\"Alice\" = [1]\n", wantErr: []string{`daemon.principals."Alice": a principal id must match`}},
 		{name: "principal with colon", toml: "[daemon.principals]\n\"a:b\" = [1]\n", wantErr: []string{`daemon.principals."a:b"`}},
 		{name: "principal without uids", toml: "[daemon.principals]\nalice = []\n", wantErr: []string{"daemon.principals.alice: must be a non-empty array"}},
-		{name: "uid in two principals", toml: "[daemon.principals]\nalice = [7]\nbob = [7]\n", wantErr: []string{`daemon.principals.bob[0]: uid 7 is already principal "alice"`}},
+		{name: "uid in two principals", toml: "[daemon.principals]\nalice = [7]\nbob = [7]\n", wantErr: []string{`daemon.principals.bob[0]: this uid is already principal "alice"`}},
 		{name: "errors reported together", toml: "[daemon]\nallowed_uids = [-1]\naudit_keep = 0\n", wantErr: []string{"allowed_uids[0]", "audit_keep"}},
 	}
 	for _, tt := range tests {

@@ -3,40 +3,20 @@ package resolve
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
+	"github.com/palyra/palyra-vault/internal/tomltable"
 	"github.com/palyra/palyra-vault/secret"
 	"github.com/pelletier/go-toml/v2"
 )
 
-// The fields of a reference table (docs/REFERENCES.md). Exactly one of the
-// source fields must be present.
-var (
-	sourceFields = []string{"vault_ref", "env", "file", "exec"}
-	policyFields = []string{"required", "max_bytes", "refresh", "trim_newline", "trusted_dirs", "allow_symlinks", "timeout_ms", "pass_env", "dir"}
-)
-
-// fieldSources lists, for the policy fields that belong to some sources
-// only, the sources they apply to.
-var fieldSources = map[string][]Source{
-	"trim_newline":   {SourceFile, SourceExec},
-	"trusted_dirs":   {SourceFile},
-	"allow_symlinks": {SourceFile},
-	"timeout_ms":     {SourceExec},
-	"pass_env":       {SourceExec},
-	"dir":            {SourceExec},
-}
-
-func sourceList(ss []Source) string {
-	names := make([]string, len(ss))
-	for i, s := range ss {
-		names[i] = string(s)
-	}
-	return strings.Join(names, " and ")
-}
+// sourceFields are the fields of a reference table that name its source
+// (docs/REFERENCES.md); exactly one must be present. The policy fields are
+// those of policies.
+var sourceFields = []string{"vault_ref", "env", "file", "exec"}
 
 // IsRefTable reports whether m, a decoded TOML table, is meant as a
 // reference: it has at least one of the source fields vault_ref, env, file
@@ -50,131 +30,115 @@ func IsRefTable(m map[string]any) bool {
 	return false
 }
 
+// refTable holds the fields of a reference table as decoded, before they
+// become a Ref.
+type refTable struct {
+	vaultRef, env, file, refresh, dir string
+	exec, trustedDirs, passEnv        []string
+	required, trimNewline, symlinks   bool
+	maxBytes, timeoutMS               int64
+}
+
+// fields declares the reference table: the TOML type and range of each
+// field, and the rules that only the TOML form has (an empty trusted_dirs
+// or dir). The rules of the values themselves (names, paths, argv) are
+// Validate's, so that a Ref built in Go meets them too.
+func (t *refTable) fields() tomltable.Table {
+	str := tomltable.String()
+	strs := tomltable.List(str.Want("must be an array of strings"), 0).Want("must be an array of strings")
+	return tomltable.Table{Noun: "field", Fields: []tomltable.Field{
+		tomltable.Set("vault_ref", &t.vaultRef, str),
+		tomltable.Set("env", &t.env, str),
+		tomltable.Set("file", &t.file, str),
+		tomltable.Set("exec", &t.exec, strs),
+		tomltable.Set("required", &t.required, tomltable.Bool()),
+		tomltable.Set("max_bytes", &t.maxBytes, tomltable.Int[int64](1, MaxBytesLimit)),
+		tomltable.Set("refresh", &t.refresh, str),
+		tomltable.Set("trim_newline", &t.trimNewline, tomltable.Bool()),
+		tomltable.Set("trusted_dirs", &t.trustedDirs, strs.Check(tomltable.Rule[[]string]{
+			OK: func(l []string) bool { return len(l) > 0 }, Text: "must list at least one directory"})),
+		tomltable.Set("allow_symlinks", &t.symlinks, tomltable.Bool()),
+		tomltable.Set("timeout_ms", &t.timeoutMS, tomltable.Int[int64](1, MaxTimeout.Milliseconds())),
+		tomltable.Set("pass_env", &t.passEnv, strs),
+		tomltable.Set("dir", &t.dir, str.Check(tomltable.Rule[string]{
+			OK: func(s string) bool { return s != "" }, Text: "must not be empty"})),
+	}}
+}
+
 // ParseTable parses a reference written as a TOML table and decoded into a
 // map (as github.com/pelletier/go-toml/v2 decodes it: strings, bool, int64,
 // []any). It needs exactly one source field (vault_ref, env, file, exec) and
 // accepts the policy fields required, max_bytes, refresh, trim_newline,
 // trusted_dirs, allow_symlinks, timeout_ms, pass_env and dir. It fails with
 // an *Error of kind Invalid that names the field and the rule, without the
-// field's content.
+// field's content. Of several broken fields it reports the first of: an
+// unknown field, the number of sources, a policy field that does not apply
+// to the source, a field's type or range, then Validate's rules.
 func ParseTable(m map[string]any) (Ref, error) {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+	t := refTable{required: true, trimNewline: true}
+	errs := t.fields().Decode(m)
+	if i := slices.IndexFunc(errs, func(e *tomltable.Error) bool { return e.Unknown }); i >= 0 {
+		return Ref{}, invalid("unknown field " + errs[i].Key + "; the fields are " +
+			strings.Join(sourceFields, ", ") + " and " + strings.Join(policyNames(), ", "))
 	}
-	sort.Strings(keys)
-	var sources []string
-	for _, k := range keys {
-		switch {
-		case slices.Contains(sourceFields, k):
-			sources = append(sources, k)
-		case slices.Contains(policyFields, k):
-		default:
-			return Ref{}, invalid(fmt.Sprintf("unknown field %q; the fields are %s and %s", clip(k),
-				strings.Join(sourceFields, ", "), strings.Join(policyFields, ", ")))
-		}
-	}
-	switch len(sources) {
-	case 0:
-		return Ref{}, invalid("no source field: exactly one of vault_ref, env, file or exec is needed")
-	case 1:
-	default:
-		return Ref{}, invalid(fmt.Sprintf("fields %q and %q both name a source; exactly one of vault_ref, env, file or exec is allowed", sources[0], sources[1]))
-	}
-
-	var r Ref
-	var err error
-	switch src := sources[0]; src {
-	case "vault_ref":
-		var s string
-		if s, err = str(m, src); err == nil {
-			r, err = ParseVaultRefField(s)
-		}
-	case "env":
-		r.Source = SourceEnv
-		r.Env, err = str(m, src)
-	case "file":
-		r.Source = SourceFile
-		r.File, err = str(m, src)
-	case "exec":
-		r.Source = SourceExec
-		r.Exec, err = strList(m, src)
-	}
+	src, err := tableSource(m)
 	if err != nil {
 		return Ref{}, err
 	}
-	for _, k := range keys {
-		if only, ok := fieldSources[k]; ok && !slices.Contains(only, r.Source) {
-			return Ref{}, invalid(fmt.Sprintf("field %q: applies only to %s references", k, sourceList(only)))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if p := policyOf(k); p != nil && !p.appliesTo(src) {
+			return Ref{}, invalid(fmt.Sprintf("field %q: %s", k, p.onlyRule()))
 		}
 	}
-
-	if v, ok := m["required"]; ok {
-		b, isBool := v.(bool)
-		if !isBool {
-			return Ref{}, typeError("required", "true or false")
-		}
-		r.Optional = !b
+	if len(errs) > 0 {
+		return Ref{}, invalid(fmt.Sprintf("field %q: %s", errs[0].Key, errs[0].Rule))
 	}
-	if _, ok := m["max_bytes"]; ok {
-		n, err := integer(m, "max_bytes", 1, MaxBytesLimit)
-		if err != nil {
-			return Ref{}, err
-		}
-		r.MaxBytes = int(n)
-	}
-	if _, ok := m["refresh"]; ok {
-		s, err := str(m, "refresh")
-		if err != nil {
-			return Ref{}, err
-		}
-		r.Refresh = Refresh(s)
-	}
-	if v, ok := m["trim_newline"]; ok {
-		b, isBool := v.(bool)
-		if !isBool {
-			return Ref{}, typeError("trim_newline", "true or false")
-		}
-		r.KeepNewline = !b
-	}
-	if _, ok := m["trusted_dirs"]; ok {
-		if r.TrustedDirs, err = strList(m, "trusted_dirs"); err != nil {
-			return Ref{}, err
-		}
-		if len(r.TrustedDirs) == 0 {
-			return Ref{}, invalid(`field "trusted_dirs": must list at least one directory`)
-		}
-	}
-	if v, ok := m["allow_symlinks"]; ok {
-		b, isBool := v.(bool)
-		if !isBool {
-			return Ref{}, typeError("allow_symlinks", "true or false")
-		}
-		r.AllowSymlinks = b
-	}
-	if _, ok := m["timeout_ms"]; ok {
-		n, err := integer(m, "timeout_ms", 1, MaxTimeout.Milliseconds())
-		if err != nil {
-			return Ref{}, err
-		}
-		r.Timeout = time.Duration(n) * time.Millisecond
-	}
-	if _, ok := m["pass_env"]; ok {
-		if r.PassEnv, err = strList(m, "pass_env"); err != nil {
-			return Ref{}, err
-		}
-	}
-	if _, ok := m["dir"]; ok {
-		if r.Dir, err = str(m, "dir"); err != nil {
-			return Ref{}, err
-		}
-		if r.Dir == "" {
-			return Ref{}, invalid(`field "dir": must not be empty`)
-		}
+	r, err := t.ref(src)
+	if err != nil {
+		return Ref{}, err
 	}
 	if err := r.Validate(); err != nil {
 		return Ref{}, err
 	}
+	return r, nil
+}
+
+// tableSource returns the source the table names, failing unless it names
+// exactly one.
+func tableSource(m map[string]any) (Source, error) {
+	var present []string
+	for _, k := range sourceFields {
+		if _, ok := m[k]; ok {
+			present = append(present, k)
+		}
+	}
+	switch len(present) {
+	case 0:
+		return "", invalid("no source field: exactly one of vault_ref, env, file or exec is needed")
+	case 1:
+	default:
+		return "", invalid(fmt.Sprintf("fields %q and %q both name a source; exactly one of vault_ref, env, file or exec is allowed", present[0], present[1]))
+	}
+	if present[0] == "vault_ref" {
+		return SourceVault, nil
+	}
+	return Source(present[0]), nil
+}
+
+// ref builds the Ref of a decoded table whose source is src.
+func (t *refTable) ref(src Source) (Ref, error) {
+	r := Ref{Source: src, Env: t.env, File: t.file, Exec: t.exec}
+	if src == SourceVault {
+		var err error
+		if r, err = ParseVaultRefField(t.vaultRef); err != nil {
+			return Ref{}, err
+		}
+	}
+	r.Optional, r.KeepNewline = !t.required, !t.trimNewline
+	r.MaxBytes, r.Refresh = int(t.maxBytes), Refresh(t.refresh)
+	r.TrustedDirs, r.AllowSymlinks = t.trustedDirs, t.symlinks
+	r.Timeout = time.Duration(t.timeoutMS) * time.Millisecond
+	r.PassEnv, r.Dir = t.passEnv, t.dir
 	return r, nil
 }
 
@@ -246,60 +210,4 @@ func parseInline(s string) (Ref, error) {
 		return Ref{}, invalid("not a single TOML inline table")
 	}
 	return ParseTable(m)
-}
-
-func str(m map[string]any, field string) (string, error) {
-	s, ok := m[field].(string)
-	if !ok {
-		return "", typeError(field, "a string")
-	}
-	return s, nil
-}
-
-func strList(m map[string]any, field string) ([]string, error) {
-	var out []string
-	switch v := m[field].(type) {
-	case []any:
-		out = make([]string, 0, len(v))
-		for _, e := range v {
-			s, ok := e.(string)
-			if !ok {
-				return nil, typeError(field, "an array of strings")
-			}
-			out = append(out, s)
-		}
-	case []string:
-		out = slices.Clone(v)
-	default:
-		return nil, typeError(field, "an array of strings")
-	}
-	return out, nil
-}
-
-func integer(m map[string]any, field string, lo, hi int64) (int64, error) {
-	var n int64
-	switch v := m[field].(type) {
-	case int64:
-		n = v
-	case int:
-		n = int64(v)
-	default:
-		return 0, typeError(field, "an integer")
-	}
-	if n < lo || n > hi {
-		return 0, invalid(fmt.Sprintf("field %q: %d is not between %d and %d", field, n, lo, hi))
-	}
-	return n, nil
-}
-
-func typeError(field, want string) error {
-	return invalid(fmt.Sprintf("field %q: must be %s", field, want))
-}
-
-// clip shortens a field name for an error message.
-func clip(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
-	}
-	return s
 }

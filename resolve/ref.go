@@ -20,10 +20,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/palyra/palyra-vault/internal/tomltable"
 	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 )
@@ -76,9 +77,9 @@ const (
 	// MaxArgvBytes bounds the total size of a command reference's argv.
 	MaxArgvBytes = 64 << 10
 	// MaxNameLen bounds environment variable names (env and pass_env).
-	MaxNameLen = 256
+	MaxNameLen = tomltable.MaxNameLen
 	// MaxPathLen bounds file, trusted_dirs and dir paths.
-	MaxPathLen = 4096
+	MaxPathLen = tomltable.MaxPathLen
 )
 
 // Ref is a secret reference: a source and its policy. The zero values of the
@@ -229,154 +230,179 @@ func (r Ref) describe() string {
 // docs/REFERENCES.md. It returns nil or an *Error of kind Invalid naming the
 // TOML field and the rule broken, without quoting the field's content.
 func (r Ref) Validate() error {
-	fail := func(field, rule string) error {
-		return &Error{Kind: Invalid, Ref: r.describe(), Err: fmt.Errorf("field %q: %s", field, rule)}
+	if err := r.validateSource(); err != nil {
+		return err
 	}
-	switch r.Source {
-	case SourceVault:
-		if err := r.Vault.Validate(); err != nil {
-			return &Error{Kind: Invalid, Ref: r.describe(), Err: &safeError{msg: "field \"vault_ref\": " + vaultRule, cause: err}}
+	for i := range policies {
+		p := &policies[i]
+		if !p.set(r) {
+			continue
 		}
-	case SourceEnv:
-		if msg := checkEnvName(r.Env); msg != "" {
-			return fail("env", msg)
+		if !p.appliesTo(r.Source) {
+			return r.invalidField(p.field, p.onlyRule())
 		}
-	case SourceFile:
-		// A ".." element is refused later, by the resolver, as Blocked:
-		// it is a policy escape rather than a grammar error.
-		if msg := checkPath(r.File); msg != "" && !hasDotDot(r.File) {
-			return fail("file", msg)
+		if p.check == nil {
+			continue
 		}
-	case SourceExec:
-		if msg := checkArgv(r.Exec); msg != "" {
-			return fail("exec", msg)
-		}
-	case "":
-		return invalid("no source: exactly one of vault_ref, env, file or exec is needed")
-	default:
-		return invalid("unknown source: it must be one of vault, env, file or exec")
-	}
-	if r.MaxBytes < 0 || r.MaxBytes > MaxBytesLimit {
-		return fail("max_bytes", fmt.Sprintf("%d is not between 1 and %d", r.MaxBytes, MaxBytesLimit))
-	}
-	switch r.Refresh {
-	case "", RefreshOnStartup, RefreshOnReload, RefreshPerUse:
-	default:
-		return fail("refresh", "must be one of on_startup, on_reload or per_use")
-	}
-	isFile, isExec := r.Source == SourceFile, r.Source == SourceExec
-	if r.KeepNewline && !isFile && !isExec {
-		return fail("trim_newline", "applies only to file and exec references")
-	}
-	if len(r.TrustedDirs) > 0 && !isFile {
-		return fail("trusted_dirs", "applies only to file references")
-	}
-	for _, d := range r.TrustedDirs {
-		if msg := checkPath(d); msg != "" {
-			return fail("trusted_dirs", msg)
-		}
-	}
-	if r.AllowSymlinks && !isFile {
-		return fail("allow_symlinks", "applies only to file references")
-	}
-	if r.Timeout != 0 && !isExec {
-		return fail("timeout_ms", "applies only to exec references")
-	}
-	if r.Timeout < 0 || r.Timeout > MaxTimeout || (r.Timeout > 0 && r.Timeout < time.Millisecond) {
-		return fail("timeout_ms", fmt.Sprintf("%d is not between 1 and %d", r.Timeout.Milliseconds(), MaxTimeout.Milliseconds()))
-	}
-	if len(r.PassEnv) > 0 && !isExec {
-		return fail("pass_env", "applies only to exec references")
-	}
-	for _, name := range r.PassEnv {
-		if msg := checkEnvName(name); msg != "" {
-			return fail("pass_env", msg)
-		}
-	}
-	if r.Dir != "" {
-		if !isExec {
-			return fail("dir", "applies only to exec references")
-		}
-		if msg := checkPath(r.Dir); msg != "" {
-			return fail("dir", msg)
+		if rule := p.check(r); rule != "" {
+			return r.invalidField(p.field, rule)
 		}
 	}
 	return nil
 }
 
-const vaultRule = "not a valid vault reference: it must be vault://<scope>/<key> with scope segments matching [a-z0-9][a-z0-9._:-]* and a key matching [a-z0-9][a-z0-9._-]*"
+// validateSource checks the source field: the vault reference, the
+// variable's name, the file's path or the command's argv.
+func (r Ref) validateSource() error {
+	switch r.Source {
+	case SourceVault:
+		if err := r.Vault.Validate(); err != nil {
+			return &Error{Kind: Invalid, Ref: r.describe(), Err: &safeError{msg: "field \"vault_ref\": " + vaultRule, cause: err}}
+		}
+		return nil
+	case SourceEnv:
+		return r.invalidField("env", checkEnvName(r.Env))
+	case SourceFile:
+		// A ".." element is refused later, by the resolver, as Blocked:
+		// it is a policy escape rather than a grammar error.
+		if hasDotDot(r.File) {
+			return nil
+		}
+		return r.invalidField("file", checkPath(r.File))
+	case SourceExec:
+		return r.invalidField("exec", argvRules.Broken(r.Exec))
+	case "":
+		return invalid("no source: exactly one of vault_ref, env, file or exec is needed")
+	}
+	return invalid("unknown source: it must be one of vault, env, file or exec")
+}
 
-// checkEnvName returns "" when name is a portable environment variable name
-// ([A-Za-z_][A-Za-z0-9_]*, at most MaxNameLen bytes), else the rule broken.
-func checkEnvName(name string) string {
-	const rule = "must be a variable name matching [A-Za-z_][A-Za-z0-9_]*"
-	if name == "" {
-		return "must not be empty"
+// invalidField returns nil when rule is "", else an *Error of kind Invalid
+// saying that field breaks rule.
+func (r Ref) invalidField(field, rule string) error {
+	if rule == "" {
+		return nil
 	}
-	if len(name) > MaxNameLen {
-		return fmt.Sprintf("longer than %d bytes", MaxNameLen)
+	return &Error{Kind: Invalid, Ref: r.describe(), Err: fmt.Errorf("field %q: %s", field, rule)}
+}
+
+// policy is one policy field of a reference: the sources it applies to,
+// whether a Ref sets it (a zero value is the default), and the rule its
+// value breaks, if any.
+type policy struct {
+	field string
+	only  []Source // nil: every source
+	set   func(Ref) bool
+	check func(Ref) string // "" when the value is valid; nil: any value is
+}
+
+// policies are the policy fields of a reference, in the order
+// docs/REFERENCES.md lists them and Validate checks them.
+var policies = []policy{
+	{field: "required", set: func(r Ref) bool { return r.Optional }},
+	{field: "max_bytes", set: func(r Ref) bool { return r.MaxBytes != 0 }, check: func(r Ref) string {
+		if r.MaxBytes < 1 || r.MaxBytes > MaxBytesLimit {
+			return tomltable.IntRule(1, MaxBytesLimit)
+		}
+		return ""
+	}},
+	{field: "refresh", set: func(r Ref) bool { return r.Refresh != "" }, check: func(r Ref) string {
+		return refreshRule.Broken(string(r.Refresh))
+	}},
+	{field: "trim_newline", only: []Source{SourceFile, SourceExec}, set: func(r Ref) bool { return r.KeepNewline }},
+	{field: "trusted_dirs", only: []Source{SourceFile}, set: func(r Ref) bool { return len(r.TrustedDirs) > 0 }, check: func(r Ref) string {
+		return each(r.TrustedDirs, checkPath)
+	}},
+	{field: "allow_symlinks", only: []Source{SourceFile}, set: func(r Ref) bool { return r.AllowSymlinks }},
+	{field: "timeout_ms", only: []Source{SourceExec}, set: func(r Ref) bool { return r.Timeout != 0 }, check: func(r Ref) string {
+		if r.Timeout < time.Millisecond || r.Timeout > MaxTimeout {
+			return tomltable.IntRule(1, MaxTimeout.Milliseconds())
+		}
+		return ""
+	}},
+	{field: "pass_env", only: []Source{SourceExec}, set: func(r Ref) bool { return len(r.PassEnv) > 0 }, check: func(r Ref) string {
+		return each(r.PassEnv, checkEnvName)
+	}},
+	{field: "dir", only: []Source{SourceExec}, set: func(r Ref) bool { return r.Dir != "" }, check: func(r Ref) string {
+		return checkPath(r.Dir)
+	}},
+}
+
+// policyOf returns the policy field named field, or nil.
+func policyOf(field string) *policy {
+	for i := range policies {
+		if policies[i].field == field {
+			return &policies[i]
+		}
 	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		ok := c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || i > 0 && c >= '0' && c <= '9'
-		if !ok {
+	return nil
+}
+
+// policyNames returns the names of the policy fields.
+func policyNames() []string {
+	names := make([]string, len(policies))
+	for i, p := range policies {
+		names[i] = p.field
+	}
+	return names
+}
+
+// appliesTo reports whether the field may be set on a reference to src.
+func (p *policy) appliesTo(src Source) bool { return p.only == nil || slices.Contains(p.only, src) }
+
+// onlyRule says which sources the field applies to.
+func (p *policy) onlyRule() string {
+	names := make([]string, len(p.only))
+	for i, s := range p.only {
+		names[i] = string(s)
+	}
+	return "applies only to " + strings.Join(names, " and ") + " references"
+}
+
+// refreshRule is the rule of the refresh field.
+var refreshRule = tomltable.Rules[string]{tomltable.OneOf(string(RefreshOnStartup), string(RefreshOnReload), string(RefreshPerUse))}
+
+// each returns the first rule an element of list breaks, or "".
+func each(list []string, check func(string) string) string {
+	for _, s := range list {
+		if rule := check(s); rule != "" {
 			return rule
 		}
 	}
 	return ""
 }
 
+const vaultRule = "not a valid vault reference: it must be vault://<scope>/<key> with scope segments matching [a-z0-9][a-z0-9._:-]* and a key matching [a-z0-9][a-z0-9._-]*"
+
+// checkEnvName returns "" when name is a portable environment variable name
+// ([A-Za-z_][A-Za-z0-9_]*, at most MaxNameLen bytes), else the rule broken.
+func checkEnvName(name string) string { return tomltable.EnvNameRules.Broken(name) }
+
 // checkPath returns "" when p is an absolute path (or starts with "~/") of
 // sane length without NUL bytes or ".." elements, else the rule broken.
-func checkPath(p string) string {
-	switch {
-	case p == "":
-		return "must not be empty"
-	case len(p) > MaxPathLen:
-		return fmt.Sprintf("longer than %d bytes", MaxPathLen)
-	case strings.ContainsRune(p, 0):
-		return "contains a NUL byte"
-	case !isHomePath(p) && !filepath.IsAbs(p):
-		return "must be an absolute path (or start with ~/)"
-	case hasDotDot(p):
-		return "must not contain a \"..\" element"
-	}
-	return ""
-}
+func checkPath(p string) string { return tomltable.PathRules.Broken(p) }
 
-// checkArgv returns "" when argv is a usable command line, else the rule
-// broken.
-func checkArgv(argv []string) string {
-	if len(argv) == 0 || argv[0] == "" {
-		return "must be a non-empty argv list whose first element names the program"
-	}
-	if len(argv) > MaxArgs {
-		return fmt.Sprintf("has %d elements, at most %d allowed", len(argv), MaxArgs)
-	}
-	total := 0
-	for _, a := range argv {
-		total += len(a)
-		if strings.ContainsRune(a, 0) {
-			return "an element contains a NUL byte"
+// argvRules are the rules of a command's argv.
+var argvRules = tomltable.Rules[[]string]{
+	{OK: func(argv []string) bool { return len(argv) > 0 && argv[0] != "" },
+		Text: "must be a non-empty argv list whose first element names the program"},
+	{OK: func(argv []string) bool { return len(argv) <= MaxArgs },
+		Text: fmt.Sprintf("has more than %d elements", MaxArgs)},
+	{OK: func(argv []string) bool { return !slices.ContainsFunc(argv, hasNUL) },
+		Text: "an element contains a NUL byte"},
+	{OK: func(argv []string) bool {
+		total := 0
+		for _, a := range argv {
+			total += len(a)
 		}
-	}
-	if total > MaxArgvBytes {
-		return fmt.Sprintf("holds more than %d bytes", MaxArgvBytes)
-	}
-	return ""
+		return total <= MaxArgvBytes
+	}, Text: fmt.Sprintf("holds more than %d bytes", MaxArgvBytes)},
 }
 
-func isHomePath(p string) bool {
-	return strings.HasPrefix(p, "~/") || filepath.Separator == '\\' && strings.HasPrefix(p, `~\`)
-}
+func hasNUL(s string) bool { return strings.ContainsRune(s, 0) }
+
+func isHomePath(p string) bool { return tomltable.IsHomePath(p) }
 
 // hasDotDot reports whether any element of p, split on '/' (and '\' on
 // Windows), is "..".
-func hasDotDot(p string) bool {
-	for _, el := range strings.FieldsFunc(p, func(r rune) bool { return r == '/' || r == filepath.Separator }) {
-		if el == ".." {
-			return true
-		}
-	}
-	return false
-}
+func hasDotDot(p string) bool { return tomltable.HasDotDot(p) }
