@@ -64,6 +64,7 @@ bob = [1002]
 		{name: "bad scope", toml: "[daemon]\nreadable_scopes = [\"Global\"]\n", wantErr: []string{"daemon.readable_scopes[0]:", "invalid scope"}},
 		{name: "principal scope not readable by all", toml: "[daemon]\nreadable_scopes = [\"principal:alice\"]\n", wantErr: []string{`daemon.readable_scopes[0]: names a principal scope`}},
 		{name: "relative trusted dir", toml: "[daemon]\ntrusted_dirs = [\"secrets\"]\n", wantErr: []string{"daemon.trusted_dirs[0]: must be an absolute path"}},
+		{name: "trusted dir with dot-dot", toml: "[daemon]\ntrusted_dirs = [\"/run/../etc\"]\n", wantErr: []string{`daemon.trusted_dirs[0]: must not contain a ".." element`}},
 		{name: "audit size too small", toml: "[daemon]\naudit_max_bytes = 10\n", wantErr: []string{"daemon.audit_max_bytes: must be an integer between 4096"}},
 		{name: "audit keep zero", toml: "[daemon]\naudit_keep = 0\n", wantErr: []string{"daemon.audit_keep: must be an integer between 1 and 100"}},
 		{name: "socket_shared not a bool", toml: "[daemon]\nsocket_shared = \"yes\"\n", wantErr: []string{"daemon.socket_shared: must be true or false"}},
@@ -161,6 +162,37 @@ func TestAllowedUIDIsSelfOrListed(t *testing.T) {
 	for uid, want := range map[uint32]bool{500: true, 1001: true, 0: false, 65534: false} {
 		if got := s.allowedUID(500, uid); got != want {
 			t.Errorf("allowedUID(self 500, %d) = %v, want %v", uid, got, want)
+		}
+	}
+}
+
+// A secret pasted into a [daemon] setting by mistake must not reach the
+// error that refuses it, whatever the setting and the value's shape.
+func TestSettingsErrorsNeverQuoteTheValue(t *testing.T) {
+	const pasted, number = "sk-Proj-ABCdef0123456789secret", "7382019461187"
+	values := []string{
+		`"` + pasted + `"`, number, "-" + number, number + ".5",
+		`["` + pasted + `"]`, `[` + number + `]`, `[["` + pasted + `"]]`,
+		`{ k = "` + pasted + `" }`, `[{ k = "` + pasted + `" }]`,
+	}
+	var ids map[string][]uint32
+	settings := append(settingsTable(&Settings{}, &ids).Names(), "unknown_setting")
+	for _, v := range values {
+		for _, name := range settings {
+			doc := "[daemon]\n" + name + " = " + v + "\n"
+			if name == "principals" {
+				doc = "[daemon.principals]\nalice = " + v + "\n"
+			}
+			_, err := parseSettings(t, doc)
+			if err == nil {
+				t.Errorf("%s: accepted", doc)
+				continue
+			}
+			for _, leak := range []string{pasted, "ABCdef", number} {
+				if strings.Contains(err.Error(), leak) {
+					t.Errorf("%s: error %q shows %q", doc, err, leak)
+				}
+			}
 		}
 	}
 }

@@ -218,3 +218,44 @@ func TestCanonicalForms(t *testing.T) {
 		}
 	}
 }
+
+// Every field of a reference table, given a secret-looking value of any
+// type or shape, is refused without the error showing the value.
+func TestParseTableErrorsNeverQuoteAnyFieldsValue(t *testing.T) {
+	const pasted, number = "sk-Proj-ABCdef0123456789secret", "7382019461187"
+	values := []string{
+		`"` + pasted + `"`, `"/` + pasted + `/../x"`, `"` + pasted + `\u0000"`, number, "-" + number, number + ".5",
+		`["` + pasted + `"]`, `["` + pasted + `\u0000"]`, `[` + number + `]`, `[["` + pasted + `"]]`,
+		`{ k = "` + pasted + `" }`,
+	}
+	// Each field is tried on a reference whose source it applies to.
+	base := map[string]string{
+		"vault_ref": "", "env": "", "file": "", "exec": "",
+		"required": `env = "X", `, "max_bytes": `env = "X", `, "refresh": `env = "X", `,
+		"trim_newline": `file = "/a/b", `, "trusted_dirs": `file = "/a/b", `, "allow_symlinks": `file = "/a/b", `,
+		"timeout_ms": `exec = ["x"], `, "pass_env": `exec = ["x"], `, "dir": `exec = ["x"], `,
+	}
+	var tbl refTable
+	if names := tbl.fields().Names(); len(names) != len(base) {
+		t.Fatalf("the test covers %d fields, the table has %v", len(base), names)
+	}
+	for field, prefix := range base {
+		for _, v := range values {
+			in := "{ " + prefix + field + " = " + v + " }"
+			_, err := ParseTable(decodeTable(t, in))
+			if err == nil {
+				// A path with ".." (blocked when resolved, not when
+				// parsed) and an argv of one word are valid references.
+				if field != "file" && field != "exec" {
+					t.Errorf("%s: accepted", in)
+				}
+				continue
+			}
+			for _, leak := range []string{pasted, "ABCdef", number} {
+				if form := fmt.Sprintf("%v %+v", err, err); strings.Contains(form, leak) {
+					t.Errorf("%s: error %q shows %q", in, form, leak)
+				}
+			}
+		}
+	}
+}
