@@ -79,7 +79,8 @@ func (s *Settings) Scopes() []string {
 
 // SettingsError reports a [daemon] setting that breaks its rule. Its Path
 // names the setting ("daemon.allowed_uids[2]") and its Rule says what the
-// value must be; neither quotes the value.
+// value must be. Those of ParseSettings never quote the value; those of
+// CheckUIDs name the uid that may not call.
 type SettingsError = tomltable.Error
 
 // The rules of the [daemon] values.

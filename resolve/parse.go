@@ -36,7 +36,8 @@ type refTable struct {
 	vaultRef, env, file, refresh, dir string
 	exec, trustedDirs, passEnv        []string
 	required, trimNewline, symlinks   bool
-	maxBytes, timeoutMS               int64
+	maxBytes                          int64
+	timeout                           time.Duration
 }
 
 // fields declares the reference table: the TOML type and range of each
@@ -58,7 +59,8 @@ func (t *refTable) fields() tomltable.Table {
 		tomltable.Set("trusted_dirs", &t.trustedDirs, strs.Check(tomltable.Rule[[]string]{
 			OK: func(l []string) bool { return len(l) > 0 }, Text: "must list at least one directory"})),
 		tomltable.Set("allow_symlinks", &t.symlinks, tomltable.Bool()),
-		tomltable.Set("timeout_ms", &t.timeoutMS, tomltable.Int[int64](1, MaxTimeout.Milliseconds())),
+		tomltable.Set("timeout_ms", &t.timeout, tomltable.Convert(tomltable.Int[int64](1, MaxTimeout.Milliseconds()), "",
+			func(ms int64) (time.Duration, bool) { return time.Duration(ms) * time.Millisecond, true })),
 		tomltable.Set("pass_env", &t.passEnv, strs),
 		tomltable.Set("dir", &t.dir, str.Check(tomltable.Rule[string]{
 			OK: func(s string) bool { return s != "" }, Text: "must not be empty"})),
@@ -107,8 +109,8 @@ func ParseTable(m map[string]any) (Ref, error) {
 // exactly one.
 func tableSource(m map[string]any) (Source, error) {
 	var present []string
-	for _, k := range sourceFields {
-		if _, ok := m[k]; ok {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if slices.Contains(sourceFields, k) {
 			present = append(present, k)
 		}
 	}
@@ -137,7 +139,7 @@ func (t *refTable) ref(src Source) (Ref, error) {
 	r.Optional, r.KeepNewline = !t.required, !t.trimNewline
 	r.MaxBytes, r.Refresh = int(t.maxBytes), Refresh(t.refresh)
 	r.TrustedDirs, r.AllowSymlinks = t.trustedDirs, t.symlinks
-	r.Timeout = time.Duration(t.timeoutMS) * time.Millisecond
+	r.Timeout = t.timeout
 	r.PassEnv, r.Dir = t.passEnv, t.dir
 	return r, nil
 }

@@ -37,8 +37,8 @@ type Error struct {
 	// Key is the entry's key in the decoded table itself (the first key of
 	// Path after the table's own path), as Path writes it.
 	Key string
-	// Unknown reports that Key is not a field of the table; Rule then lists
-	// the fields.
+	// Unknown reports that the last key of Path is not a field of the table
+	// that holds it; Rule then lists that table's fields.
 	Unknown bool
 	// Rule is what the entry must be, for example "must be a string".
 	Rule string
@@ -95,9 +95,7 @@ func (t Table) Decode(v any) Errors {
 			continue
 		}
 		for _, e := range t.Fields[i].decode(m[k], join(t.Path, k)) {
-			if e.Key == "" {
-				e.Key = k
-			}
+			e.Key = k
 			errs = append(errs, e)
 		}
 	}
@@ -266,6 +264,9 @@ type Integer interface {
 // another type or out of range breaks the same rule, "must be an integer
 // between <lo> and <hi>".
 func Int[T Integer](lo, hi int64) Value[T] {
+	if int64(T(lo)) != lo || int64(T(hi)) != hi {
+		panic(fmt.Sprintf("tomltable.Int: %T cannot hold %d to %d", T(0), lo, hi))
+	}
 	return Value[T]{want: IntRule(lo, hi), conv: scalar(func(x any) (T, bool) {
 		var n int64
 		switch x := x.(type) {
@@ -281,6 +282,25 @@ func Int[T Integer](lo, hi int64) Value[T] {
 		}
 		return T(n), true
 	})}
+}
+
+// Convert is a value decoded by v, then turned into a U by f (a duration
+// from a count of milliseconds, a parsed name); a value f refuses breaks
+// rule. f reports only whether it accepts the value: the rule's words are
+// fixed here, so that they cannot quote the value.
+func Convert[T, U any](v Value[T], rule string, f func(T) (U, bool)) Value[U] {
+	return Value[U]{want: v.want, conv: func(x any, at, want string) (U, Errors) {
+		var zero U
+		t, errs := v.Want(want).decode(x, at)
+		if len(errs) > 0 {
+			return zero, errs
+		}
+		u, ok := f(t)
+		if !ok {
+			return zero, Errors{{Path: at, Rule: rule}}
+		}
+		return u, nil
+	}}
 }
 
 // IntRule is the rule of an integer between lo and hi: "must be an integer

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pelletier/go-toml/v2"
 )
@@ -136,6 +137,10 @@ func TestErrorKnowsItsKeyAndWhetherItIsUnknown(t *testing.T) {
 	if !errors.As(errs.Err(), &target) || target != errs[0] {
 		t.Errorf("errors.As on the joined error did not find the first *Error")
 	}
+	errs = s.table().Decode(decode(t, "name = \"x\"\nsub = { other = 1 }\n"))
+	if len(errs) != 1 || errs[0].Key != "sub" || !errs[0].Unknown || errs[0].Path != `app.sub."other"` {
+		t.Errorf("unknown key in a sub-table: %+v", errs)
+	}
 	if (Errors{}).Err() != nil {
 		t.Error("no errors gave a non-nil error")
 	}
@@ -248,4 +253,31 @@ func TestRuleSets(t *testing.T) {
 			t.Errorf("Broken(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
+}
+
+func TestConvertTurnsADecodedValueIntoAnother(t *testing.T) {
+	var d time.Duration
+	var upper string
+	table := Table{Fields: []Field{
+		Set("ms", &d, Convert(Int[int64](1, 1000), "", func(n int64) (time.Duration, bool) { return time.Duration(n) * time.Millisecond, true })),
+		Set("word", &upper, Convert(String(), "must be a lowercase word", func(s string) (string, bool) {
+			return strings.ToUpper(s), s == strings.ToLower(s)
+		})),
+	}}
+	if errs := table.Decode(decode(t, "ms = 250\nword = \"abc\"\n")); len(errs) > 0 || d != 250*time.Millisecond || upper != "ABC" {
+		t.Fatalf("decoded %v %q, errors %v", d, upper, errs.Err())
+	}
+	errs := table.Decode(decode(t, "ms = 0\nword = \"Abc\"\n"))
+	if got := errs.Err(); got == nil || got.Error() != "ms: must be an integer between 1 and 1000\nword: must be a lowercase word" {
+		t.Fatalf("errors = %v", got)
+	}
+}
+
+func TestIntRefusesATypeTooSmallForItsBounds(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("Int[int32] with a bound beyond int32 did not panic")
+		}
+	}()
+	Int[int32](0, 1<<40)
 }
