@@ -109,6 +109,9 @@ type Vault struct {
 	keys    *keyring   // every KEK this handle holds, kept current by keysource.go
 	mu      sync.Mutex // serialises writers inside this process
 	cleaned bool       // stale temp files were removed by this process
+	// writerLock is the lock file, kept open between writes (see
+	// fsutil.HeldLock); made by the first write, guarded by mu.
+	writerLock *fsutil.HeldLock
 
 	// markerStamp and markerKind cache the backend.kind marker last read
 	// under the writer lock (see currentMarker); guarded by mu.
@@ -284,9 +287,15 @@ func (v *Vault) describeBackend() {
 	v.info.BackendMaxBlobSize = v.backend.MaxBlobSize()
 }
 
-// Close releases the backend. The vault is unusable afterwards.
+// Close releases the backend and the lock file. The vault is unusable
+// afterwards.
 func (v *Vault) Close() error {
 	err := v.backend.Close()
+	v.mu.Lock()
+	if v.writerLock != nil {
+		_ = v.writerLock.Close()
+	}
+	v.mu.Unlock()
 	v.keys.wipe() // also zeroes v.kek, the active key
 	return err
 }
@@ -341,7 +350,10 @@ func (v *Vault) maxValueSize(scope, key string) int {
 // crashed writer left behind.
 func (v *Vault) lock(ctx context.Context) (func(), error) {
 	v.mu.Lock()
-	unlock, err := fsutil.LockExclusive(ctx, filepath.Join(v.info.Root, lockFile))
+	if v.writerLock == nil {
+		v.writerLock = fsutil.NewHeldLock(filepath.Join(v.info.Root, lockFile))
+	}
+	unlock, err := v.writerLock.Acquire(ctx)
 	if err != nil {
 		v.mu.Unlock()
 		return nil, fmt.Errorf("locking vault: %w", err)

@@ -40,25 +40,18 @@ func LockExclusive(ctx context.Context, path string) (unlock func() error, err e
 		return nil, err
 	}
 	fl := newFlock(path)
-	wait := lockFirstRetry
-	for {
+	err = retryLock(ctx, path, func() (bool, error) {
 		ok, err := fl.TryLock()
 		if err != nil {
-			return nil, lockError(path, err)
+			return false, lockError(path, err)
 		}
-		if ok {
-			return fl.Unlock, nil
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			_ = fl.Close()
-			return nil, fmt.Errorf("waiting for lock %q (another process holds it): %w", path, ctx.Err())
-		case <-t.C:
-		}
-		wait = min(2*wait, lockMaxRetry)
+		return ok, nil
+	})
+	if err != nil {
+		_ = fl.Close()
+		return nil, err
 	}
+	return fl.Unlock, nil
 }
 
 // TryLockExclusive is LockExclusive without waiting: when another holder has
