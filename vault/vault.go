@@ -17,6 +17,8 @@ package vault
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -407,6 +409,14 @@ func (v *Vault) header(ctx context.Context, id backend.ObjectID) (envelope.Heade
 	if err != nil {
 		return envelope.Header{}, translate(err)
 	}
+	return parseHeaderOf(id, b)
+}
+
+// parseHeaderOf parses the header at the start of b, the blob (or its
+// prefix) stored under id, and checks that it names the scope and key id
+// is derived from. This is all List ever checks of a header: the KEK
+// authenticates it only when the value is opened.
+func parseHeaderOf(id backend.ObjectID, b []byte) (envelope.Header, error) {
 	h, _, err := envelope.ParseHeader(b)
 	if err != nil {
 		return envelope.Header{}, translate(fmt.Errorf("object %s: %w", id, err))
@@ -416,6 +426,35 @@ func (v *Vault) header(ctx context.Context, id backend.ObjectID) (envelope.Heade
 	}
 	return h, nil
 }
+
+// headerLen is PrefixQuery.Keep for List: the length of the envelope
+// header b starts with, or all of b when it is malformed (so a cached
+// prefix fails to parse exactly as the object would).
+func headerLen(b []byte) int {
+	if _, n, err := envelope.ParseHeader(b); err == nil {
+		return n
+	}
+	return len(b)
+}
+
+// listCacheKey returns the key that authenticates the backend's header
+// cache (backend.PrefixQuery.CacheKey): HMAC-SHA256 under the active KEK of
+// a domain string and the vault ID, so that only a holder of this vault's
+// key can write a cache List trusts, and a cache from another vault under
+// the same device key is not one. Nil when the handle has no key.
+func (v *Vault) listCacheKey() []byte {
+	if v.kek == nil {
+		return nil
+	}
+	m := hmac.New(sha256.New, v.kek[:])
+	m.Write([]byte(listCacheDomain))
+	m.Write([]byte(v.info.ID))
+	return m.Sum(nil)
+}
+
+// listCacheDomain separates the header cache's key from every other use of
+// the KEK (docs/FORMAT.md, "The header cache").
+const listCacheDomain = "palyra-vault header-cache v1\x00"
 
 // Get returns the value stored under scope and key. It fails with
 // ErrNotFound when there is none, ErrWrongKey when the object was sealed
@@ -469,14 +508,20 @@ func (v *Vault) List(ctx context.Context, scope string) ([]Metadata, error) {
 			return nil, err
 		}
 	}
-	ids, err := v.backend.List(ctx)
+	prefixes, err := v.listPrefixes(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("listing objects: %w", translate(err))
 	}
 	var out []Metadata
 	var errs []error
-	for _, id := range ids {
-		h, err := v.header(ctx, id)
+	for _, p := range prefixes {
+		var h envelope.Header
+		err := p.Err
+		if err != nil {
+			err = translate(err)
+		} else {
+			h, err = parseHeaderOf(p.ID, p.Data)
+		}
 		if errors.Is(err, ErrNotFound) {
 			continue // deleted since List
 		}
@@ -495,6 +540,28 @@ func (v *Vault) List(ctx context.Context, scope string) ([]Metadata, error) {
 		return strings.Compare(a.Key, b.Key)
 	})
 	return out, errors.Join(errs...)
+}
+
+// listPrefixes returns the header-sized prefix of every object, through the
+// backend's HeaderLister (and its header cache) when it has one.
+func (v *Vault) listPrefixes(ctx context.Context) ([]backend.Prefix, error) {
+	if hl, ok := v.backend.(backend.HeaderLister); ok {
+		return hl.ListPrefixes(ctx, backend.PrefixQuery{Max: envelope.MaxHeaderSize, Keep: headerLen, CacheKey: v.listCacheKey()})
+	}
+	ids, err := v.backend.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]backend.Prefix, len(ids))
+	for i, id := range ids {
+		out[i].ID = id
+		if hr, ok := v.backend.(backend.HeaderReader); ok {
+			out[i].Data, out[i].Err = hr.GetPrefix(ctx, id, envelope.MaxHeaderSize)
+		} else {
+			out[i].Data, out[i].Err = v.backend.Get(ctx, id)
+		}
+	}
+	return out, nil
 }
 
 // Delete removes the secret under scope and key and reports whether it

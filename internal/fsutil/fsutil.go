@@ -337,10 +337,21 @@ func ReadFileLimited(path string, max int64) ([]byte, error) {
 	if fi.Size() > max {
 		return nil, fmt.Errorf("reading %q: file is %d bytes, more than the %d-byte limit: %w", path, fi.Size(), max, ErrTooLarge)
 	}
-	// Read one byte past the limit so a file that grew since Stat is caught.
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %q: %w", path, err)
+	// Read one byte past the limit so a file that grew since Stat is caught;
+	// the buffer starts at the size Stat saw, so one read usually does it.
+	data := make([]byte, 0, fi.Size()+1)
+	for int64(len(data)) <= max {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := f.Read(data[len(data):min(int64(cap(data)), max+1)])
+		data = data[:len(data)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading %q: %w", path, err)
+		}
 	}
 	if int64(len(data)) > max {
 		return nil, fmt.Errorf("reading %q: file is more than the %d-byte limit: %w", path, max, ErrTooLarge)

@@ -118,3 +118,44 @@ type Describer interface {
 	// Describe returns a one-line description; it never contains secrets.
 	Describe() string
 }
+
+// Prefix is the start of one stored blob, as HeaderLister returns it.
+type Prefix struct {
+	ID ObjectID
+	// Data is at most PrefixQuery.Max bytes from the start of the blob,
+	// shortened to what PrefixQuery.Keep kept; nil when Err is set.
+	Data []byte
+	// Err says why the blob could not be read, as GetPrefix would have
+	// failed (wrapping ErrNotFound when it vanished during the listing).
+	Err error
+}
+
+// PrefixQuery says what HeaderLister.ListPrefixes returns.
+type PrefixQuery struct {
+	// Max is the most bytes returned from the start of each blob.
+	Max int
+	// Keep, when not nil, tells how many bytes of a blob's prefix (of at
+	// most Max bytes) the caller needs, for example the length of the
+	// envelope header it starts with; Data holds only those. A result out
+	// of range keeps the whole prefix.
+	Keep func(prefix []byte) int
+	// CacheKey authenticates any cache the backend keeps to answer without
+	// reading every blob. The caller derives it from a secret, so that only
+	// a holder of that secret can write a cache the backend trusts; a
+	// cache written under another key, damaged or stale, is ignored and
+	// rebuilt from the blobs. Nil means answer from the blobs only.
+	CacheKey []byte
+}
+
+// HeaderLister is implemented by backends that can return the first bytes
+// of every blob at once more cheaply than List and one GetPrefix per
+// object, for example from a cache of them. The vault uses it for List.
+// A cache is never the source of truth: a backend that keeps one checks it
+// against the store and reads the blobs themselves when in doubt; its
+// package documentation says what that check can and cannot see.
+type HeaderLister interface {
+	// ListPrefixes returns the prefixes of every stored object, in no
+	// particular order. An object it could not read has Err set; the
+	// error returned is for a failure to list at all.
+	ListPrefixes(ctx context.Context, q PrefixQuery) ([]Prefix, error)
+}

@@ -22,6 +22,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 
 	"github.com/palyra/palyra-vault/internal/fsutil"
@@ -37,6 +38,12 @@ const DefaultMaxBlobSize = 64<<10 + 1<<10
 // object files.
 const ObjectsDir = "objects"
 
+// CacheFile is the name of the header cache under the root (see
+// ListPrefixes and docs/FORMAT.md): a copy of every object's header that
+// lets a listing skip reading the object files. It is never the source of
+// truth; deleting it is always safe.
+const CacheFile = "headers.cache"
+
 // Options configure a Store. The zero value is the default.
 type Options struct {
 	// MaxBlobSize is the largest blob Put accepts and Get reads, in bytes.
@@ -45,7 +52,7 @@ type Options struct {
 }
 
 // Store is an encrypted_file backend rooted at one directory. It implements
-// backend.Backend and backend.HeaderReader.
+// backend.Backend, backend.HeaderReader and backend.HeaderLister.
 type Store struct {
 	dir    string // <root>/objects
 	max    int
@@ -194,29 +201,50 @@ func (s *Store) Delete(ctx context.Context, id backend.ObjectID) (bool, error) {
 // not valid ObjectIDs, and entries that are not regular files (symlinks,
 // directories) are skipped.
 func (s *Store) List(ctx context.Context) ([]backend.ObjectID, error) {
-	if s.closed.Load() {
-		return nil, fmt.Errorf("listing objects: encrypted_file store is closed: %w", backend.ErrUnavailable)
+	if err := s.listReady(ctx); err != nil {
+		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("listing objects: %w", err)
-	}
-	entries, err := os.ReadDir(s.dir)
+	f, err := os.Open(s.dir)
 	if err != nil {
-		return nil, fmt.Errorf("listing objects: %w", classify(err))
+		return nil, listError(err)
+	}
+	defer f.Close()
+	entries, err := f.ReadDir(-1) // unsorted: callers sort what they need
+	if err != nil {
+		return nil, listError(err)
 	}
 	ids := make([]backend.ObjectID, 0, len(entries))
 	for _, e := range entries {
-		id := backend.ObjectID(e.Name())
-		if fsutil.IsTemp(e.Name()) || !id.Valid() || !e.Type().IsRegular() {
-			continue
+		if isObject(e) {
+			ids = append(ids, backend.ObjectID(e.Name()))
 		}
-		ids = append(ids, id)
 	}
 	return ids, nil
 }
 
+// isObject reports whether a directory entry is an object file: a regular
+// file named by a valid ObjectID (never a temporary file).
+func isObject(e fs.DirEntry) bool {
+	return !fsutil.IsTemp(e.Name()) && backend.ObjectID(e.Name()).Valid() && e.Type().IsRegular()
+}
+
+// listReady fails when the store is closed or ctx is done.
+func (s *Store) listReady(ctx context.Context) error {
+	if s.closed.Load() {
+		return fmt.Errorf("listing objects: encrypted_file store is closed: %w", backend.ErrUnavailable)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("listing objects: %w", err)
+	}
+	return nil
+}
+
+// listError wraps a failure to list the objects directory.
+func listError(err error) error { return fmt.Errorf("listing objects: %w", classify(err)) }
+
 // RemoveStaleTemps deletes temporary files left in the objects directory by
-// writers that died mid-Put, and reports how many it removed. Call it only
+// writers that died mid-Put, and those of header caches left in the root by
+// listings that died, and reports how many it removed. Call it only
 // while holding the vault's writer lock, so no Put is in progress.
 func (s *Store) RemoveStaleTemps() (int, error) {
 	if s.closed.Load() {
@@ -225,6 +253,16 @@ func (s *Store) RemoveStaleTemps() (int, error) {
 	n, err := fsutil.RemoveStaleTemps(s.dir)
 	if err != nil {
 		return n, classify(err)
+	}
+	// Header caches being written when their writer died; a listing
+	// writing one now loses it, harmlessly (it is rebuilt).
+	root := filepath.Dir(s.dir)
+	if entries, err := os.ReadDir(root); err == nil {
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), fsutil.TempPrefix+CacheFile+"-") && e.Type().IsRegular() && os.Remove(filepath.Join(root, e.Name())) == nil {
+				n++
+			}
+		}
 	}
 	return n, nil
 }
@@ -267,3 +305,32 @@ func (t *tagged) Unwrap() []error { return []error{t.err, t.sentinel} }
 
 // Describe names the directory that holds the object files.
 func (s *Store) Describe() string { return "one 0600 file per object in " + s.dir }
+
+// listPrefixes answers ListPrefixes from the object files alone: one
+// directory read, then one prefix read per object.
+func (s *Store) listPrefixes(ctx context.Context, q backend.PrefixQuery) ([]backend.Prefix, error) {
+	ids, err := s.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]backend.Prefix, len(ids))
+	for i, id := range ids {
+		b, err := s.GetPrefix(ctx, id, q.Max)
+		out[i] = backend.Prefix{ID: id, Data: keep(q, b), Err: err}
+		if err != nil {
+			out[i].Data = nil
+		}
+	}
+	return out, nil
+}
+
+// keep shortens a prefix to what q.Keep asks for.
+func keep(q backend.PrefixQuery, b []byte) []byte {
+	if q.Keep == nil {
+		return b
+	}
+	if n := q.Keep(b); n >= 0 && n <= len(b) {
+		return b[:n:n]
+	}
+	return b
+}
