@@ -57,6 +57,9 @@ type Store struct {
 	dir    string // <root>/objects
 	max    int
 	closed atomic.Bool
+	// objectReads counts the object files ListPrefixes read (not those it
+	// took from the header cache); tests watch it.
+	objectReads atomic.Int64
 }
 
 var (

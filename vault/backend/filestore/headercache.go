@@ -38,6 +38,21 @@ const (
 	flagFailed  = 1 << 1 // the object could not be read: read it every time
 )
 
+// granularity, when not zero, truncates every time in a stamp and the
+// clock reading to a multiple of it, as a file system with coarse
+// timestamps (ext3, HFS+: one second) would. Tests set it to make changes
+// in the same tick as the cache's build common.
+var granularity int64
+
+// coarse applies granularity to a stamp.
+func coarse(s fsutil.FileStamp) fsutil.FileStamp {
+	if granularity != 0 {
+		s.ModTime -= s.ModTime % granularity
+		s.ChangeTime -= s.ChangeTime % granularity
+	}
+	return s
+}
+
 // cacheEntry is what the header cache knows of one object.
 type cacheEntry struct {
 	stamp fsutil.FileStamp
@@ -104,6 +119,7 @@ func (s *Store) ListPrefixes(ctx context.Context, q backend.PrefixQuery) ([]back
 	if err != nil {
 		return nil, listError(err)
 	}
+	d0 = coarse(d0)
 	old := s.loadCache(q)
 	b := &cacheBuild{s: s, q: q, dir: dir}
 	defer b.discard()
@@ -132,6 +148,7 @@ func (s *Store) ListPrefixes(ctx context.Context, q backend.PrefixQuery) ([]back
 		if b.dirStamp, err = fsutil.StampFD(dir); err != nil {
 			return nil, listError(err)
 		}
+		b.dirStamp = coarse(b.dirStamp)
 		b.dirTrusted = b.tmp != nil && !b.dirStamp.Racy(b.clock)
 		entries, err := dir.ReadDir(-1)
 		if err != nil {
@@ -195,20 +212,21 @@ func (b *cacheBuild) startTemp() {
 	b.tried = true
 	f, clock, err := fsutil.CreateTempStamped(filepath.Dir(b.s.dir), CacheFile)
 	if err == nil {
-		b.tmp, b.clock, b.tmpName = f, clock, f.Name()
+		b.tmp, b.clock, b.tmpName = f, coarse(fsutil.FileStamp{ChangeTime: clock}).ChangeTime, f.Name()
 	}
 }
 
 // unchanged reports whether object id's file still has stamp s.
 func (b *cacheBuild) unchanged(id backend.ObjectID, s fsutil.FileStamp) bool {
 	st, regular, err := fsutil.StampAt(b.dir, string(id))
-	return err == nil && regular && st == s
+	return err == nil && regular && coarse(st) == s
 }
 
 // read reads object id's prefix from its file and records it. It reports
 // false for an object that vanished meanwhile.
 func (b *cacheBuild) read(id backend.ObjectID) (backend.Prefix, bool) {
 	b.startTemp() // read the clock before the file
+	b.s.objectReads.Add(1)
 	data, st, err := fsutil.ReadPrefixAt(b.dir, string(id), b.q.Max)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -218,8 +236,8 @@ func (b *cacheBuild) read(id backend.ObjectID) (backend.Prefix, bool) {
 		return backend.Prefix{ID: id, Err: readError(id, err)}, true
 	}
 	data = keep(b.q, data)
-	e := cacheEntry{stamp: st, data: data}
-	if b.tmp != nil && !st.Racy(b.clock) {
+	e := cacheEntry{stamp: coarse(st), data: data}
+	if b.tmp != nil && !e.stamp.Racy(b.clock) {
 		e.flags |= flagTrusted
 	}
 	b.add(id, e)
