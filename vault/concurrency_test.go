@@ -311,7 +311,9 @@ func TestProcessesPuttingGettingAndDeletingAtOnceLoseNothing(t *testing.T) {
 			logs[w] = append(logs[w], parseMixEvent(t, line))
 		}
 	}
-	checkMix(t, openTest(t, cfg), logs)
+	final := openTest(t, cfg)
+	checkMix(t, final, logs)
+	checkListMatchesFiles(t, final, "after the workers") // they listed, and so wrote header caches, while writing
 }
 
 func TestGoroutinesOnOneAndOnTwoHandlesLoseNothing(t *testing.T) {
