@@ -123,7 +123,7 @@ func TestKillNineWhileWritingTheListCacheLeavesAListThatMatchesTheFiles(t *testi
 		c := startChild(t, "lister", "lister", cfg)
 		c.expect(t, "listed 300")
 		time.Sleep(time.Duration(rng.IntN(20_000)) * time.Microsecond) // a random moment, not a timing assertion
-		if err := c.cmd.Process.Kill(); err != nil { // SIGKILL on Unix
+		if err := c.cmd.Process.Kill(); err != nil {                   // SIGKILL on Unix
 			t.Fatal(err)
 		}
 		c.wait()
