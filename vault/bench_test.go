@@ -7,6 +7,11 @@ package vault
 //	                              fsync, rename, directory fsync) of a file of
 //	                              the envelope's size, in a directory of n files;
 //	                              the floor of Put and of Delete's restore-free cost
+//	BenchmarkFloor/durable-write-raw  the same with bare system calls (open of
+//	                              a new temp file, write, fsync, close, rename,
+//	                              open of the directory, fsync, close), nothing
+//	                              of this module's code: the floor Put's target
+//	                              is set against
 //	BenchmarkFloor/read+open      one os.ReadFile of such a file, in a directory
 //	                              of n files, plus one AES-256-GCM open (cipher set
 //	                              up included, as every secret has its own key);
@@ -39,7 +44,7 @@ import (
 )
 
 // benchSizes are the numbers of secrets the benchmarks run at.
-var benchSizes = []int{100, 10_000}
+var benchSizes = []int{100, 1_000, 10_000}
 
 // benchValueSize is the size of every benchmark secret: an API key or token
 // with room to spare.
@@ -288,14 +293,44 @@ func BenchmarkGet(b *testing.B) {
 	})
 }
 
-// BenchmarkList lists every secret. Besides ns/op it reports ns/secret, the
-// number to compare across sizes, since a list of n secrets is n headers.
+// BenchmarkList lists every secret when nothing changed since the last
+// List: the header cache answers. Besides ns/op it reports ns/secret, the
+// number to compare across sizes.
 func BenchmarkList(b *testing.B) {
+	benchList(b, func(*testing.B, *benchFixture) {}, true)
+}
+
+// BenchmarkListCold lists every secret with no header cache (as after
+// every object changed): List reads every header and writes a new cache.
+func BenchmarkListCold(b *testing.B) {
+	benchList(b, func(b *testing.B, f *benchFixture) {
+		b.StopTimer()
+		if err := os.Remove(filepath.Join(f.cfg.Root, filestore.CacheFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}, true)
+}
+
+// BenchmarkListUncached lists every secret the way List did before the
+// header cache: one directory read, then one header read per object.
+func BenchmarkListUncached(b *testing.B) {
+	benchList(b, func(*testing.B, *benchFixture) {}, false)
+}
+
+func benchList(b *testing.B, before func(*testing.B, *benchFixture), cache bool) {
 	eachSize(b, "", func(b *testing.B, f *benchFixture) {
 		v, ctx := f.open(b), context.Background()
+		if !cache {
+			v.kek = nil // no key, no cache: listPrefixes reads every object
+		}
+		if _, err := v.List(ctx, ""); err != nil { // a warm cache for BenchmarkList
+			b.Fatal(err)
+		}
 		var list []Metadata
 		var err error
 		for b.Loop() {
+			before(b, f)
 			if list, err = v.List(ctx, ""); err != nil || len(list) != len(f.refs) {
 				b.Fatalf("List: %d secrets, %v; want %d", len(list), err, len(f.refs))
 			}
@@ -333,6 +368,16 @@ func BenchmarkFloor(b *testing.B) {
 		i := 0
 		for b.Loop() {
 			if err := fsutil.WriteFileAtomic(f.floorFile(f.index(i)), data, 0o600); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+	eachSize(b, "durable-write-raw/", func(b *testing.B, f *benchFixture) {
+		data := floorBlob(b, &f.floorKey, len(f.blobs[0]))
+		i := 0
+		for b.Loop() {
+			if err := rawDurableWrite(f.floorFile(f.index(i)), data); err != nil {
 				b.Fatal(err)
 			}
 			i++
