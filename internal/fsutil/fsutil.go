@@ -363,7 +363,10 @@ func ReadFileLimited(path string, max int64) ([]byte, error) {
 // (fewer when the file is shorter), reading nothing beyond them. It opens the
 // file as ReadFileLimited does and fails the same ways, except that a file
 // is never too large.
-func ReadPrefix(path string, n int) ([]byte, error) {
+func ReadPrefix(path string, n int) ([]byte, error) { return readPrefix(path, n) }
+
+// readPrefixFile is ReadPrefix through an *os.File (see openRegular).
+func readPrefixFile(path string, n int) ([]byte, error) {
 	if n < 0 {
 		return nil, fmt.Errorf("reading %q: negative prefix length %d", path, n)
 	}

@@ -67,13 +67,26 @@ func StampAt(dir *os.File, name string) (FileStamp, bool, error) {
 // link, and fails the same ways. It also returns the file's stamp as it
 // was before the read, so a change during the read shows as a later stamp.
 func ReadPrefixAt(dir *os.File, name string, n int) ([]byte, FileStamp, error) {
-	path := dir.Name() + "/" + name
+	return readPrefixAt(int(dir.Fd()), dir.Name()+"/"+name, name, n)
+}
+
+// readPrefix is ReadPrefix with bare system calls: open(2), fstat(2),
+// pread(2) and close(2), without the *os.File that costs four fcntl and an
+// epoll_ctl more.
+func readPrefix(path string, n int) ([]byte, error) {
+	b, _, err := readPrefixAt(unix.AT_FDCWD, path, path, n)
+	return b, err
+}
+
+// readPrefixAt reads at most n bytes of name, relative to the directory
+// dirfd; path names it in errors.
+func readPrefixAt(dirfd int, path, name string, n int) ([]byte, FileStamp, error) {
 	if n < 0 {
 		return nil, FileStamp{}, fmt.Errorf("reading %q: negative prefix length %d", path, n)
 	}
 	var fd int
 	err := ignoringEINTR(func() (err error) {
-		fd, err = unix.Openat(int(dir.Fd()), name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+		fd, err = unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 		return err
 	})
 	if err != nil {

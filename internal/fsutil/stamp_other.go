@@ -5,3 +5,6 @@ package fsutil
 // StampsSupported reports whether this platform has FileStamp and the
 // functions that return one (Linux and macOS).
 const StampsSupported = false
+
+// readPrefix is ReadPrefix through an *os.File.
+func readPrefix(path string, n int) ([]byte, error) { return readPrefixFile(path, n) }
