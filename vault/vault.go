@@ -17,7 +17,6 @@ package vault
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -111,6 +110,9 @@ type Vault struct {
 	keys    *keyring   // every KEK this handle holds, kept current by keysource.go
 	mu      sync.Mutex // serialises writers inside this process
 	cleaned bool       // stale temp files were removed by this process
+	// uncachedList makes List read every object, never the header cache
+	// (set by tests that compare the two).
+	uncachedList bool
 	// writerLock is the lock file, kept open between writes (see
 	// fsutil.HeldLock); made by the first write, guarded by mu.
 	writerLock *fsutil.HeldLock
@@ -437,23 +439,26 @@ func headerLen(b []byte) int {
 	return len(b)
 }
 
-// listCacheKey returns the key that authenticates the backend's header
-// cache (backend.PrefixQuery.CacheKey): HMAC-SHA256 under the active KEK of
-// a domain string and the vault ID, so that only a holder of this vault's
-// key can write a cache List trusts, and a cache from another vault under
-// the same device key is not one. Nil when the handle has no key.
+// listCacheKey returns the key of the backend's header cache
+// (backend.PrefixQuery.CacheKey): SHA-256 of a domain string and the vault
+// ID. It is no secret, and it needs no KEK, so that List works (and stays
+// fast) on a vault whose key is not loaded: the cache lives in the
+// owner-only vault root beside the objects whose headers List reads without
+// a key anyway, so whoever could forge a cache could forge those headers
+// too, and Get opens every value under the KEK whatever List showed. The MAC
+// under this key detects a damaged or truncated cache and one copied from
+// another vault (another vault ID). Nil (no cache) when the handle was told
+// to list from the objects alone.
 func (v *Vault) listCacheKey() []byte {
-	if v.kek == nil {
+	if v.uncachedList {
 		return nil
 	}
-	m := hmac.New(sha256.New, v.kek[:])
-	m.Write([]byte(listCacheDomain))
-	m.Write([]byte(v.info.ID))
-	return m.Sum(nil)
+	k := sha256.Sum256([]byte(listCacheDomain + v.info.ID))
+	return k[:]
 }
 
-// listCacheDomain separates the header cache's key from every other use of
-// the KEK (docs/FORMAT.md, "The header cache").
+// listCacheDomain makes the header cache's key (docs/FORMAT.md, "The header
+// cache") differ from any other hash of the vault ID.
 const listCacheDomain = "palyra-vault header-cache v1\x00"
 
 // Get returns the value stored under scope and key. It fails with

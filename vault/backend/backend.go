@@ -139,10 +139,11 @@ type PrefixQuery struct {
 	// envelope header it starts with; Data holds only those. A result out
 	// of range keeps the whole prefix.
 	Keep func(prefix []byte) int
-	// CacheKey authenticates any cache the backend keeps to answer without
-	// reading every blob. The caller derives it from a secret, so that only
-	// a holder of that secret can write a cache the backend trusts; a
-	// cache written under another key, damaged or stale, is ignored and
+	// CacheKey keys the MAC of any cache the backend keeps to answer
+	// without reading every blob. It binds the cache to its store (the
+	// vault derives it from the vault ID) and detects damage; it need not
+	// be secret, since the cache is no more trusted than the blobs beside
+	// it. A cache under another key, damaged or stale, is ignored and
 	// rebuilt from the blobs. Nil means answer from the blobs only.
 	CacheKey []byte
 }
