@@ -27,8 +27,8 @@ const DefaultHold = 150 * time.Millisecond
 // Kept-back bytes are never held indefinitely: when no more output comes
 // for the hold time, they are passed on as they are (they were not a
 // secret, or only a part of one: a program that writes a secret in pieces
-// slower than the hold time shows those pieces). Close and Flush pass them
-// on at once.
+// slower than the hold time shows those pieces). Close passes them on at
+// once.
 //
 // The masker holds copies of the secrets and of kept-back output; Close
 // wipes them. It is safe for concurrent use: writes, the hold timer and
@@ -126,17 +126,6 @@ func (m *masker) holdExpired() {
 	if !m.closed {
 		m.process(true)
 	}
-}
-
-// Flush passes on everything kept back: complete secrets masked, an
-// unfinished start of one as it is.
-func (m *masker) Flush() error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !m.closed {
-		m.process(true)
-	}
-	return m.err
 }
 
 // Close flushes, stops the hold timer and wipes the masker's copies of
