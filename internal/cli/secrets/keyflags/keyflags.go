@@ -8,11 +8,11 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	"github.com/palyra/palyra-vault/internal/iostreams"
+	"github.com/palyra/palyra-vault/internal/readlimit"
 	"github.com/palyra/palyra-vault/vault"
 )
 
@@ -93,9 +93,12 @@ func readFile(path, what string) ([]byte, error) {
 		return nil, fmt.Errorf("reading the %s: %w", what, err)
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, vault.MaxPassphraseLen+3))
+	// "+2": a final "\r\n" is not part of the passphrase.
+	b, err := readlimit.ReadAll(f, vault.MaxPassphraseLen+2, 0)
+	if errors.Is(err, readlimit.ErrTooLarge) {
+		return nil, fmt.Errorf("the %s in %q is longer than %d bytes", what, path, vault.MaxPassphraseLen)
+	}
 	if err != nil {
-		clear(b)
 		return nil, fmt.Errorf("reading the %s from %q: %w", what, path, err)
 	}
 	n := len(b)
