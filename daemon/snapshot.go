@@ -213,18 +213,13 @@ func (d *Daemon) load(ctx context.Context, old *state) (*state, error) {
 	}
 	found, refErr := config.References(doc)
 	var failures []RefFailure
-	for _, e := range unjoin(refErr) {
-		var re *config.RefError
-		if errors.As(e, &re) {
-			rule := re.Err.Error()
-			var rerr *resolve.Error
-			if errors.As(re.Err, &rerr) && rerr.Err != nil {
-				rule = rerr.Err.Error()
-			}
-			failures = append(failures, RefFailure{Path: re.Path, Line: re.Line, Kind: resolve.Invalid, Reason: rule, Required: true})
-		} else {
-			failures = append(failures, RefFailure{Kind: resolve.Invalid, Reason: e.Error(), Required: true})
+	for _, re := range config.RefErrors(refErr) {
+		rule := re.Err.Error()
+		var rerr *resolve.Error
+		if errors.As(re.Err, &rerr) && rerr.Err != nil {
+			rule = rerr.Err.Error()
 		}
+		failures = append(failures, RefFailure{Path: re.Path, Line: re.Line, Kind: resolve.Invalid, Reason: rule, Required: true})
 	}
 
 	st := &state{
@@ -356,17 +351,6 @@ func slicesContains(list []*entry, e *entry) bool {
 		}
 	}
 	return false
-}
-
-// unjoin splits an errors.Join result into its parts.
-func unjoin(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
 }
 
 // logLoad reports a loaded state: one line per reference, never a value.
