@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -267,7 +268,7 @@ func (d *Daemon) load(ctx context.Context, old *state) (*state, error) {
 	}
 	if len(failures) > 0 {
 		for _, e := range st.entries {
-			if e.held && !slicesContains(carried, e) {
+			if e.held && !slices.Contains(carried, e) {
 				e.value.Wipe()
 			}
 		}
@@ -342,15 +343,6 @@ func resolveWithMetadata(ctx context.Context, r *resolver, ref resolve.Ref) (sec
 type resolver struct {
 	vault resolve.VaultLookup
 	opts  resolve.Options
-}
-
-func slicesContains(list []*entry, e *entry) bool {
-	for _, x := range list {
-		if x == e {
-			return true
-		}
-	}
-	return false
 }
 
 // logLoad reports a loaded state: one line per reference, never a value.

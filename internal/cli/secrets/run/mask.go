@@ -3,6 +3,7 @@ package run
 import (
 	"bytes"
 	"io"
+	"slices"
 	"sync"
 	"time"
 )
@@ -54,7 +55,7 @@ type masker struct {
 func newMasker(w io.Writer, secrets [][]byte, marker string, hold time.Duration) *masker {
 	m := &masker{w: w, marker: []byte(marker), hold: hold}
 	for _, s := range secrets {
-		if len(s) == 0 || containsBytes(m.secrets, s) {
+		if len(s) == 0 || slices.ContainsFunc(m.secrets, func(e []byte) bool { return bytes.Equal(e, s) }) {
 			continue
 		}
 		m.secrets = append(m.secrets, bytes.Clone(s))
@@ -70,15 +71,6 @@ func newMasker(w io.Writer, secrets [][]byte, marker string, hold time.Duration)
 		m.fail[i] = failure(s)
 	}
 	return m
-}
-
-func containsBytes(list [][]byte, b []byte) bool {
-	for _, e := range list {
-		if bytes.Equal(e, b) {
-			return true
-		}
-	}
-	return false
 }
 
 // failure returns the KMP failure function of s: f[j] is the length of the
