@@ -44,6 +44,27 @@ type Source struct {
 	Getenv func(string) string
 }
 
+// VaultPassphrase returns the passphrase function of a passphrase vault:
+// the file given with the flag fileFlag (file, "" for none), else
+// $PALYRA_VAULT_PASSPHRASE, else a no-echo prompt on the terminal.
+func VaultPassphrase(io *iostreams.IOStreams, file, fileFlag string) func() ([]byte, error) {
+	return Source{
+		IO: io, File: file, Env: EnvPassphrase,
+		Prompt: "Vault passphrase: ", What: "vault passphrase", FileFlag: fileFlag,
+	}.Func()
+}
+
+// NewVaultPassphrase returns the function that reads the new passphrase of
+// a passphrase vault (init, rotate-key): the file given with
+// --new-passphrase-file, else $PALYRA_VAULT_NEW_PASSPHRASE, else a no-echo
+// prompt on the terminal, asked twice.
+func NewVaultPassphrase(io *iostreams.IOStreams, file string) func() ([]byte, error) {
+	return Source{
+		IO: io, File: file, Env: EnvNewPassphrase,
+		Prompt: "New vault passphrase: ", Confirm: true, What: "new vault passphrase", FileFlag: "--new-passphrase-file",
+	}.Func()
+}
+
 // Func returns a function that reads the passphrase when called. The
 // caller (the vault) wipes what it returns.
 func (s Source) Func() func() ([]byte, error) {
