@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -75,5 +76,63 @@ func CheckUsageError(t testing.TB, err error, want string) {
 	var usage *cmdutil.UsageError
 	if !errors.As(err, &usage) || !strings.Contains(err.Error(), want) {
 		t.Fatalf("error = %v, want a usage error containing %q", err, want)
+	}
+}
+
+// ParseTest is one case of a table that ParseTests runs.
+type ParseTest[O any] struct {
+	Name string
+	Args []string
+	// Want is the options runF receives, less what wiring clears.
+	Want O
+	// WantErr, when not "", expects a usage error containing it.
+	WantErr string
+}
+
+// ParseTests runs each test through Parse, as a subtest. A failing parse
+// must be the expected usage error. A successful one is handed to wiring,
+// which checks the fields the command takes from the Factory (its streams,
+// openers, config) and clears them; what remains must equal Want.
+func ParseTests[O any](t *testing.T, newCmd func(*cmdutil.Factory, func(*O) error) *cobra.Command, tests []ParseTest[O], wiring func(t *testing.T, got *O, f *cmdutil.Factory)) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.Name, func(t *testing.T) {
+			got, f, err := Parse(newCmd, tt.Args...)
+			if tt.WantErr != "" {
+				CheckUsageError(t, err, tt.WantErr)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			wiring(t, got, f)
+			if !reflect.DeepEqual(*got, tt.Want) {
+				t.Fatalf("options = %+v, want %+v", *got, tt.Want)
+			}
+		})
+	}
+}
+
+// CheckWiring fails t unless io is f's streams and open is the opener of f
+// that opener names ("Vault" or "ExistingVault"; "" for none to check).
+func CheckWiring(t testing.TB, f *cmdutil.Factory, io *iostreams.IOStreams, open func(context.Context) (*vault.Vault, error), opener string) {
+	t.Helper()
+	if io != f.IOStreams {
+		t.Errorf("options carry other streams than the factory's")
+	}
+	if opener == "" {
+		return
+	}
+	if got := Opener(open); got != opener {
+		t.Errorf("opens the vault with %s, want %s", got, opener)
+	}
+}
+
+// CheckConfig fails t unless cfg is the Factory's own VaultConfig, which
+// its Vault opener opens (and which commands such as init complete).
+func CheckConfig(t testing.TB, f *cmdutil.Factory, cfg *vault.Config) {
+	t.Helper()
+	if cfg != &f.VaultConfig {
+		t.Errorf("options carry a config other than the factory's")
 	}
 }

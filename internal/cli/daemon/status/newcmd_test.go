@@ -1,7 +1,6 @@
 package status
 
 import (
-	"reflect"
 	"testing"
 
 	"github.com/palyra/palyra-vault/internal/cli/clitest"
@@ -10,43 +9,23 @@ import (
 )
 
 func TestNewCmdStatusParsesArgsAndFlags(t *testing.T) {
-	tests := []struct {
-		name    string
-		args    []string
-		want    StatusOptions
-		wantErr string
-	}{
-		{"no flags", nil, StatusOptions{}, ""},
-		{"json", []string{"--json"}, StatusOptions{JSON: true}, ""},
-		{"an argument", []string{"now"}, StatusOptions{}, "accepts at most 0 argument(s), got 1"},
+	tests := []clitest.ParseTest[StatusOptions]{
+		{Name: "no flags"},
+		{Name: "json", Args: []string{"--json"}, Want: StatusOptions{JSON: true}},
+		{Name: "an argument", Args: []string{"now"}, WantErr: "accepts at most 0 argument(s), got 1"},
 	}
 	socket := func() (string, error) { return "/run/palyra/daemon.sock", nil }
 	newCmd := func(f *cmdutil.Factory, runF func(*StatusOptions) error) *cobra.Command {
 		return NewCmdStatus(f, socket, runF)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, f, err := clitest.Parse(newCmd, tt.args...)
-			if tt.wantErr != "" {
-				clitest.CheckUsageError(t, err, tt.wantErr)
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.IO != f.IOStreams {
-				t.Errorf("options carry other streams than the factory's")
-			}
-			if got.Socket == nil {
-				t.Fatal("options have no socket")
-			}
-			if s, err := got.Socket(); s != "/run/palyra/daemon.sock" || err != nil {
-				t.Errorf("options' socket = %q, %v; want the one given to NewCmdStatus", s, err)
-			}
-			got.IO, got.Socket = nil, nil
-			if !reflect.DeepEqual(*got, tt.want) {
-				t.Fatalf("options = %+v, want %+v", *got, tt.want)
-			}
-		})
-	}
+	clitest.ParseTests(t, newCmd, tests, func(t *testing.T, o *StatusOptions, f *cmdutil.Factory) {
+		clitest.CheckWiring(t, f, o.IO, nil, "")
+		if o.Socket == nil {
+			t.Fatal("options have no socket")
+		}
+		if s, err := o.Socket(); s != "/run/palyra/daemon.sock" || err != nil {
+			t.Errorf("options' socket = %q, %v; want the one given to NewCmdStatus", s, err)
+		}
+		o.IO, o.Socket = nil, nil
+	})
 }

@@ -1,51 +1,25 @@
 package export
 
 import (
-	"reflect"
 	"testing"
 
 	"github.com/palyra/palyra-vault/internal/cli/clitest"
+	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 )
 
 func TestNewCmdExportParsesArgsAndFlags(t *testing.T) {
-	tests := []struct {
-		name    string
-		args    []string
-		want    ExportOptions
-		wantErr string
-	}{
-		{"output only", []string{"-o", "backup.age"}, ExportOptions{Output: "backup.age"}, ""},
-		{"recipients", []string{"--output", "b.age", "--scope", "plugins/github", "--recipient", "age1a", "--recipient", "age1b", "--passphrase-file", "/run/pass", "--force", "--skip-unreadable", "--json"},
-			ExportOptions{Output: "b.age", Scope: "plugins/github", Recipients: []string{"age1a", "age1b"}, PassphraseFile: "/run/pass", Force: true, SkipUnreadable: true, JSON: true}, ""},
-		{"backup passphrase", []string{"-o", "b.age", "--backup-passphrase-file", "/run/backup"}, ExportOptions{Output: "b.age", BackupPassphraseFile: "/run/backup"}, ""},
-		{"no output", []string{"--scope", "global"}, ExportOptions{}, "--output (-o) is required"},
-		{"bad scope", []string{"-o", "b.age", "--scope", "Global"}, ExportOptions{}, `invalid scope "Global"`},
-		{"recipient and passphrase", []string{"-o", "b.age", "--recipient", "age1a", "--backup-passphrase-file", "/run/backup"}, ExportOptions{}, "--recipient and --backup-passphrase-file exclude each other"},
-		{"an argument", []string{"-o", "b.age", "global"}, ExportOptions{}, "accepts at most 0 argument(s), got 1"},
+	tests := []clitest.ParseTest[ExportOptions]{
+		{Name: "output only", Args: []string{"-o", "backup.age"}, Want: ExportOptions{Output: "backup.age"}},
+		{Name: "recipients", Args: []string{"--output", "b.age", "--scope", "plugins/github", "--recipient", "age1a", "--recipient", "age1b", "--passphrase-file", "/run/pass", "--force", "--skip-unreadable", "--json"}, Want: ExportOptions{Output: "b.age", Scope: "plugins/github", Recipients: []string{"age1a", "age1b"}, PassphraseFile: "/run/pass", Force: true, SkipUnreadable: true, JSON: true}},
+		{Name: "backup passphrase", Args: []string{"-o", "b.age", "--backup-passphrase-file", "/run/backup"}, Want: ExportOptions{Output: "b.age", BackupPassphraseFile: "/run/backup"}},
+		{Name: "no output", Args: []string{"--scope", "global"}, WantErr: "--output (-o) is required"},
+		{Name: "bad scope", Args: []string{"-o", "b.age", "--scope", "Global"}, WantErr: `invalid scope "Global"`},
+		{Name: "recipient and passphrase", Args: []string{"-o", "b.age", "--recipient", "age1a", "--backup-passphrase-file", "/run/backup"}, WantErr: "--recipient and --backup-passphrase-file exclude each other"},
+		{Name: "an argument", Args: []string{"-o", "b.age", "global"}, WantErr: "accepts at most 0 argument(s), got 1"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, f, err := clitest.Parse(NewCmdExport, tt.args...)
-			if tt.wantErr != "" {
-				clitest.CheckUsageError(t, err, tt.wantErr)
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.IO != f.IOStreams {
-				t.Errorf("options carry other streams than the factory's")
-			}
-			if got.Config != &f.VaultConfig {
-				t.Errorf("options carry a config other than the factory's")
-			}
-			if o := clitest.Opener(got.Vault); o != "Vault" {
-				t.Errorf("opens the vault with %s, want Vault", o)
-			}
-			got.IO, got.Config, got.Vault = nil, nil, nil
-			if !reflect.DeepEqual(*got, tt.want) {
-				t.Fatalf("options = %+v, want %+v", *got, tt.want)
-			}
-		})
-	}
+	clitest.ParseTests(t, NewCmdExport, tests, func(t *testing.T, o *ExportOptions, f *cmdutil.Factory) {
+		clitest.CheckWiring(t, f, o.IO, o.Vault, "Vault")
+		clitest.CheckConfig(t, f, o.Config)
+		o.IO, o.Vault, o.Config = nil, nil, nil
+	})
 }

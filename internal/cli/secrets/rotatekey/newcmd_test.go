@@ -1,49 +1,23 @@
 package rotatekey
 
 import (
-	"reflect"
 	"testing"
 
 	"github.com/palyra/palyra-vault/internal/cli/clitest"
+	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 )
 
 func TestNewCmdRotateKeyParsesArgsAndFlags(t *testing.T) {
-	tests := []struct {
-		name    string
-		args    []string
-		want    RotateKeyOptions
-		wantErr string
-	}{
-		{"same key source", nil, RotateKeyOptions{}, ""},
-		{"every flag", []string{"--to", "passphrase", "--passphrase-file", "/run/old", "--new-passphrase-file", "/run/new", "--json"},
-			RotateKeyOptions{To: "passphrase", PassphraseFile: "/run/old", NewPassphraseFile: "/run/new", JSON: true}, ""},
-		{"to os", []string{"--to=os"}, RotateKeyOptions{To: "os"}, ""},
-		{"unknown key source", []string{"--to", "tpm"}, RotateKeyOptions{}, `--to "tpm": must be one of device, passphrase, os`},
-		{"an argument", []string{"os"}, RotateKeyOptions{}, "accepts at most 0 argument(s), got 1"},
+	tests := []clitest.ParseTest[RotateKeyOptions]{
+		{Name: "same key source"},
+		{Name: "every flag", Args: []string{"--to", "passphrase", "--passphrase-file", "/run/old", "--new-passphrase-file", "/run/new", "--json"}, Want: RotateKeyOptions{To: "passphrase", PassphraseFile: "/run/old", NewPassphraseFile: "/run/new", JSON: true}},
+		{Name: "to os", Args: []string{"--to=os"}, Want: RotateKeyOptions{To: "os"}},
+		{Name: "unknown key source", Args: []string{"--to", "tpm"}, WantErr: `--to "tpm": must be one of device, passphrase, os`},
+		{Name: "an argument", Args: []string{"os"}, WantErr: "accepts at most 0 argument(s), got 1"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, f, err := clitest.Parse(NewCmdRotateKey, tt.args...)
-			if tt.wantErr != "" {
-				clitest.CheckUsageError(t, err, tt.wantErr)
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.IO != f.IOStreams {
-				t.Errorf("options carry other streams than the factory's")
-			}
-			if got.Config != &f.VaultConfig {
-				t.Errorf("options carry a config other than the factory's")
-			}
-			if o := clitest.Opener(got.Vault); o != "Vault" {
-				t.Errorf("opens the vault with %s, want Vault", o)
-			}
-			got.IO, got.Config, got.Vault = nil, nil, nil
-			if !reflect.DeepEqual(*got, tt.want) {
-				t.Fatalf("options = %+v, want %+v", *got, tt.want)
-			}
-		})
-	}
+	clitest.ParseTests(t, NewCmdRotateKey, tests, func(t *testing.T, o *RotateKeyOptions, f *cmdutil.Factory) {
+		clitest.CheckWiring(t, f, o.IO, o.Vault, "Vault")
+		clitest.CheckConfig(t, f, o.Config)
+		o.IO, o.Vault, o.Config = nil, nil, nil
+	})
 }
