@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/palyra/palyra-vault/internal/testutil"
 )
 
 // maskAll is the reference: leftmost-longest replacement over the whole
@@ -172,26 +173,8 @@ func TestMaskerHoldExpiryPassesOnAnUnfinishedPrefix(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the hold timer's goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestMaskerNeverHoldsOutputIndefinitely(t *testing.T) {
-	var out syncBuffer
+	var out testutil.SyncBuffer
 	m := newMasker(&out, toBytes([]string{"sk-test-123"}), "***", time.Millisecond)
 	defer m.Close()
 	m.Write([]byte("Enter a key like sk-"))
