@@ -24,12 +24,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
+
+	"github.com/palyra/palyra-vault/internal/readlimit"
 )
 
 // Names and limits.
@@ -199,12 +200,12 @@ func readConfig(path string) ([]byte, error) {
 		return nil, fmt.Errorf("reading configuration: %w", err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	data, err := readlimit.ReadAll(f, MaxSize, int(fi.Size()))
+	if errors.Is(err, readlimit.ErrTooLarge) {
+		return nil, fmt.Errorf("reading configuration %q: more than the %d-byte limit", path, MaxSize)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading configuration %q: %w", path, err)
-	}
-	if len(data) > MaxSize {
-		return nil, fmt.Errorf("reading configuration %q: more than the %d-byte limit", path, MaxSize)
 	}
 	return data, nil
 }

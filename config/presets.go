@@ -26,12 +26,3 @@ func PresetNames() []string {
 	sort.Strings(names)
 	return names
 }
-
-// ExpandSetting returns the dotted setting for s: the preset's setting when
-// s is a preset name, else s itself.
-func ExpandSetting(s string) string {
-	if setting, ok := presets[s]; ok {
-		return setting
-	}
-	return s
-}

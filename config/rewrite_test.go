@@ -491,12 +491,9 @@ func TestPresets(t *testing.T) {
 		if got, ok := Preset(name); !ok || got != setting {
 			t.Errorf("Preset(%q) = %q, %v; want %q", name, got, ok, setting)
 		}
-		if got := ExpandSetting(name); got != setting {
-			t.Errorf("ExpandSetting(%q) = %q", name, got)
-		}
 	}
-	if got := ExpandSetting("a.b"); got != "a.b" {
-		t.Errorf("ExpandSetting of a dotted name = %q", got)
+	if got, ok := Preset("a.b"); ok {
+		t.Errorf("Preset of a dotted name = %q, true; want not a preset", got)
 	}
 	if names := PresetNames(); strings.Join(names, ",") != "anthropic-api-key,browser-state-key,openai-api-key" {
 		t.Errorf("PresetNames() = %v", names)

@@ -166,3 +166,22 @@ func References(d *Document) ([]Found, error) {
 	}
 	return found, errors.Join(joined...)
 }
+
+// RefErrors returns the *RefError of each broken reference in err, the error
+// References returned, in line order; nil when err is nil.
+func RefErrors(err error) []*RefError {
+	var parts []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		parts = j.Unwrap()
+	} else if err != nil {
+		parts = []error{err}
+	}
+	var out []*RefError
+	for _, e := range parts {
+		var re *RefError
+		if errors.As(e, &re) {
+			out = append(out, re)
+		}
+	}
+	return out
+}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -117,6 +118,16 @@ other = { exec = [] }
 	var re *RefError
 	if !errors.As(err, &re) || !errors.Is(err, resolve.ErrInvalid) {
 		t.Errorf("error does not unwrap to *RefError and resolve.ErrInvalid: %v", err)
+	}
+	var lines []int
+	for _, re := range RefErrors(err) {
+		lines = append(lines, re.Line)
+	}
+	if fmt.Sprint(lines) != "[2 3 6 7]" {
+		t.Errorf("RefErrors gives the broken references of lines %v, want [2 3 6 7]", lines)
+	}
+	if got := RefErrors(nil); got != nil {
+		t.Errorf("RefErrors(nil) = %v, want nil", got)
 	}
 }
 

@@ -92,11 +92,9 @@ func backup(target string, keep int) error {
 	if err != nil {
 		return fmt.Errorf("backing up configuration: %w", err)
 	}
-	for n := keep - 1; n >= 1; n-- {
-		from, to := BackupPath(target, n), BackupPath(target, n+1)
-		if err := os.Rename(from, to); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("rotating configuration backups: %w", err)
-		}
+	name := func(n int) string { return BackupPath(target, n) }
+	if err := fsutil.RotateNumbered(name, keep, 0); err != nil {
+		return fmt.Errorf("rotating configuration backups: %w", err)
 	}
 	// The renames must be durable before .bak.1 is replaced, or a crash
 	// could lose the newest old backup.

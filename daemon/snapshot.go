@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -213,18 +214,13 @@ func (d *Daemon) load(ctx context.Context, old *state) (*state, error) {
 	}
 	found, refErr := config.References(doc)
 	var failures []RefFailure
-	for _, e := range unjoin(refErr) {
-		var re *config.RefError
-		if errors.As(e, &re) {
-			rule := re.Err.Error()
-			var rerr *resolve.Error
-			if errors.As(re.Err, &rerr) && rerr.Err != nil {
-				rule = rerr.Err.Error()
-			}
-			failures = append(failures, RefFailure{Path: re.Path, Line: re.Line, Kind: resolve.Invalid, Reason: rule, Required: true})
-		} else {
-			failures = append(failures, RefFailure{Kind: resolve.Invalid, Reason: e.Error(), Required: true})
+	for _, re := range config.RefErrors(refErr) {
+		rule := re.Err.Error()
+		var rerr *resolve.Error
+		if errors.As(re.Err, &rerr) && rerr.Err != nil {
+			rule = rerr.Err.Error()
 		}
+		failures = append(failures, RefFailure{Path: re.Path, Line: re.Line, Kind: resolve.Invalid, Reason: rule, Required: true})
 	}
 
 	st := &state{
@@ -272,7 +268,7 @@ func (d *Daemon) load(ctx context.Context, old *state) (*state, error) {
 	}
 	if len(failures) > 0 {
 		for _, e := range st.entries {
-			if e.held && !slicesContains(carried, e) {
+			if e.held && !slices.Contains(carried, e) {
 				e.value.Wipe()
 			}
 		}
@@ -347,26 +343,6 @@ func resolveWithMetadata(ctx context.Context, r *resolver, ref resolve.Ref) (sec
 type resolver struct {
 	vault resolve.VaultLookup
 	opts  resolve.Options
-}
-
-func slicesContains(list []*entry, e *entry) bool {
-	for _, x := range list {
-		if x == e {
-			return true
-		}
-	}
-	return false
-}
-
-// unjoin splits an errors.Join result into its parts.
-func unjoin(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
 }
 
 // logLoad reports a loaded state: one line per reference, never a value.

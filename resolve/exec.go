@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"time"
 
+	"github.com/palyra/palyra-vault/internal/readlimit"
 	"github.com/palyra/palyra-vault/secret"
 )
 
@@ -60,7 +60,8 @@ func resolveExec(ctx context.Context, ref Ref) (secret.SensitiveBytes, error) {
 	}
 
 	limit := ref.Limit() + int(trailingSlack(ref))
-	out, over, readErr := readCapped(stdout, limit)
+	out, readErr := readlimit.ReadAll(stdout, limit, 0)
+	over := errors.Is(readErr, readlimit.ErrTooLarge)
 	if over {
 		cancel() // kills the process group through cmd.Cancel
 	}
@@ -110,35 +111,4 @@ func startError(ref Ref, err error) *Error {
 		msg += ": " + pe.Op + ": " + pe.Err.Error()
 	}
 	return fail(IO, ref, msg, err)
-}
-
-// readCapped reads r to EOF into one buffer, stopping as soon as more than
-// limit bytes arrived (over is then true and the buffer is already wiped).
-// When the buffer grows, the old one is wiped.
-func readCapped(r io.Reader, limit int) (out []byte, over bool, err error) {
-	out = make([]byte, 0, min(limit+1, 4096))
-	for {
-		if len(out) == cap(out) {
-			if cap(out) > limit {
-				clear(out)
-				return nil, true, nil
-			}
-			bigger := make([]byte, len(out), min(2*cap(out), limit+1))
-			copy(bigger, out)
-			clear(out)
-			out = bigger
-		}
-		n, rerr := r.Read(out[len(out):cap(out)])
-		out = out[:len(out)+n]
-		if len(out) > limit {
-			clear(out)
-			return nil, true, nil
-		}
-		if rerr == io.EOF {
-			return out, false, nil
-		}
-		if rerr != nil {
-			return out, false, rerr
-		}
-	}
 }

@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"syscall"
 	"time"
+
+	"github.com/palyra/palyra-vault/internal/readlimit"
 )
 
 // Client talks to a running daemon over its Unix socket. It is safe for
@@ -109,9 +111,12 @@ func (c *Client) do(ctx context.Context, method, path string, reqBody []byte) ([
 		return nil, fmt.Errorf("asking the daemon at %s: %w", c.socket, err)
 	}
 	defer resp.Body.Close()
-	body, err := readCapped(resp.Body, MaxResponseBytes)
+	// The answer may hold a value: read it leaving no copy behind.
+	body, err := readlimit.ReadAll(resp.Body, MaxResponseBytes, int(min(max(resp.ContentLength, 0), MaxResponseBytes)))
+	if errors.Is(err, readlimit.ErrTooLarge) {
+		err = fmt.Errorf("the answer is larger than %d bytes", MaxResponseBytes)
+	}
 	if err != nil {
-		clear(body)
 		return nil, fmt.Errorf("reading the daemon's answer: %w", err)
 	}
 	if resp.StatusCode/100 == 2 {
@@ -122,34 +127,4 @@ func (c *Client) do(ctx context.Context, method, path string, reqBody []byte) ([
 		er.Err = ErrorBody{Code: CodeInternal, Message: "the daemon answered " + resp.Status + " without a JSON error"}
 	}
 	return nil, &Error{Status: resp.StatusCode, Code: er.Err.Code, Message: er.Err.Message}
-}
-
-// readCapped reads r whole, failing when it holds more than max bytes. It
-// grows its buffer itself (not io.ReadAll) so that no stale copy of a value
-// is left behind in a discarded buffer: each grown buffer's old backing
-// array is cleared.
-func readCapped(r io.Reader, max int) ([]byte, error) {
-	buf := make([]byte, 0, 4096)
-	for {
-		if len(buf) == cap(buf) {
-			if len(buf) > max {
-				return buf, fmt.Errorf("the answer is larger than %d bytes", max)
-			}
-			grown := make([]byte, len(buf), 2*cap(buf))
-			copy(grown, buf)
-			clear(buf)
-			buf = grown
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if len(buf) > max {
-			return buf, fmt.Errorf("the answer is larger than %d bytes", max)
-		}
-		if errors.Is(err, io.EOF) {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-	}
 }

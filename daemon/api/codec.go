@@ -9,6 +9,7 @@ import (
 	"io"
 	"unicode/utf8"
 
+	"github.com/palyra/palyra-vault/internal/readlimit"
 	"github.com/palyra/palyra-vault/secret"
 )
 
@@ -37,14 +38,14 @@ func badRequest(format string, args ...any) error {
 // It checks the shape only: whether the reference or path means anything is
 // the daemon's business.
 func DecodeResolveRequest(r io.Reader) (ResolveRequest, error) {
-	body, err := io.ReadAll(io.LimitReader(r, MaxRequestBytes+1))
+	body, err := readlimit.ReadAll(r, MaxRequestBytes, 0)
+	if errors.Is(err, readlimit.ErrTooLarge) {
+		return ResolveRequest{}, &RequestError{TooLarge: true, msg: fmt.Sprintf("request body is larger than %d bytes", MaxRequestBytes)}
+	}
 	if err != nil {
 		return ResolveRequest{}, fmt.Errorf("reading request body: %w", err)
 	}
 	defer clear(body) // the body may hold a secret pasted by mistake
-	if len(body) > MaxRequestBytes {
-		return ResolveRequest{}, &RequestError{TooLarge: true, msg: fmt.Sprintf("request body is larger than %d bytes", MaxRequestBytes)}
-	}
 	return parseResolveRequest(body)
 }
 

@@ -26,9 +26,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/palyra/palyra-vault/internal/readlimit"
 )
 
 // ErrUnsafe is wrapped by every error that refuses a path because of its type
@@ -324,7 +327,8 @@ func describeType(m fs.FileMode) string {
 // deleting it. It fails with an error wrapping ErrTooLarge when the file
 // holds more than max bytes, wrapping ErrUnsafe for a symlink or a file that
 // is not regular (a FIFO is never waited on), and wrapping fs.ErrNotExist
-// when the file is missing.
+// when the file is missing. It reads as readlimit.ReadAll does, leaving no
+// copy of the content in memory it drops.
 func ReadFileLimited(path string, max int64) ([]byte, error) {
 	if max < 0 {
 		return nil, fmt.Errorf("reading %q: negative size limit %d", path, max)
@@ -337,24 +341,13 @@ func ReadFileLimited(path string, max int64) ([]byte, error) {
 	if fi.Size() > max {
 		return nil, fmt.Errorf("reading %q: file is %d bytes, more than the %d-byte limit: %w", path, fi.Size(), max, ErrTooLarge)
 	}
-	// Read one byte past the limit so a file that grew since Stat is caught;
-	// the buffer starts at the size Stat saw, so one read usually does it.
-	data := make([]byte, 0, fi.Size()+1)
-	for int64(len(data)) <= max {
-		if len(data) == cap(data) {
-			data = append(data, 0)[:len(data)]
-		}
-		n, err := f.Read(data[len(data):min(int64(cap(data)), max+1)])
-		data = data[:len(data)+n]
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading %q: %w", path, err)
-		}
-	}
-	if int64(len(data)) > max {
+	// The file may have grown since Stat: the limit still holds.
+	data, err := readlimit.ReadAll(f, int(min(max, math.MaxInt-1)), int(fi.Size()))
+	if errors.Is(err, readlimit.ErrTooLarge) {
 		return nil, fmt.Errorf("reading %q: file is more than the %d-byte limit: %w", path, max, ErrTooLarge)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %q: %w", path, err)
 	}
 	return data, nil
 }

@@ -349,12 +349,12 @@ func TestCheckPrivateFileRefusesSymlinkAndDirectory(t *testing.T) {
 
 func TestLockExcludesSecondLockerInSameProcess(t *testing.T) {
 	path := filepath.Join(testutil.TempDir(t), "lock")
-	unlock, ok, err := TryLockExclusive(path)
+	unlock, ok, err := tryLock(path)
 	if err != nil || !ok {
-		t.Fatalf("first TryLockExclusive: ok %v, err %v", ok, err)
+		t.Fatalf("first tryLock: ok %v, err %v", ok, err)
 	}
-	if _, ok, err := TryLockExclusive(path); err != nil || ok {
-		t.Fatalf("second TryLockExclusive while held: ok %v, err %v; want ok false", ok, err)
+	if _, ok, err := tryLock(path); err != nil || ok {
+		t.Fatalf("second tryLock while held: ok %v, err %v; want ok false", ok, err)
 	}
 	if err := unlock(); err != nil {
 		t.Fatal(err)
@@ -362,9 +362,9 @@ func TestLockExcludesSecondLockerInSameProcess(t *testing.T) {
 	if err := unlock(); err != nil {
 		t.Errorf("second unlock: %v, want nil", err)
 	}
-	unlock2, ok, err := TryLockExclusive(path)
+	unlock2, ok, err := tryLock(path)
 	if err != nil || !ok {
-		t.Fatalf("TryLockExclusive after unlock: ok %v, err %v", ok, err)
+		t.Fatalf("tryLock after unlock: ok %v, err %v", ok, err)
 	}
 	_ = unlock2()
 	if _, err := os.Stat(path); err != nil {
@@ -383,7 +383,7 @@ func TestLockRefusesSymlinkedLockFile(t *testing.T) {
 	if _, err := LockExclusive(t.Context(), link); !errors.Is(err, ErrUnsafe) {
 		t.Errorf("LockExclusive on symlink = %v, want ErrUnsafe", err)
 	}
-	if _, _, err := TryLockExclusive(link); !errors.Is(err, ErrUnsafe) {
-		t.Errorf("TryLockExclusive on symlink = %v, want ErrUnsafe", err)
+	if _, _, err := tryLock(link); !errors.Is(err, ErrUnsafe) {
+		t.Errorf("tryLock on symlink = %v, want ErrUnsafe", err)
 	}
 }

@@ -39,7 +39,7 @@ func lockChild(mode, path string) int {
 		_, _ = io.Copy(io.Discard, os.Stdin) // hold until killed or stdin closes
 		return 0
 	case "try":
-		unlock, ok, err := TryLockExclusive(path)
+		unlock, ok, err := tryLock(path)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 2
@@ -103,8 +103,8 @@ func TestLockHeldByAnotherProcessIsReleasedWhenItIsKilled(t *testing.T) {
 		t.Fatalf("child printed %q, want \"locked\"", line)
 	}
 
-	if _, ok, err := TryLockExclusive(path); err != nil || ok {
-		t.Fatalf("TryLockExclusive while child holds the lock: ok %v, err %v; want ok false", ok, err)
+	if _, ok, err := tryLock(path); err != nil || ok {
+		t.Fatalf("tryLock while child holds the lock: ok %v, err %v; want ok false", ok, err)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()

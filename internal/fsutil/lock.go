@@ -25,7 +25,8 @@ const (
 // if it is missing. When another holder has it, LockExclusive retries, at
 // first after half a millisecond and then at doubling intervals of up to
 // 50 ms, until it gets the lock or ctx is done; then it returns an error
-// wrapping ctx.Err().
+// wrapping ctx.Err(). It always makes a first attempt, even when ctx is
+// already done, so a done ctx tries the lock once without waiting.
 //
 // The lock belongs to an open file, so it also excludes other goroutines of
 // this process that call LockExclusive on the same path, and the kernel
@@ -52,23 +53,6 @@ func LockExclusive(ctx context.Context, path string) (unlock func() error, err e
 		return nil, err
 	}
 	return fl.Unlock, nil
-}
-
-// TryLockExclusive is LockExclusive without waiting: when another holder has
-// the lock it returns ok false, a nil unlock and a nil error.
-func TryLockExclusive(path string) (unlock func() error, ok bool, err error) {
-	if err := checkLockPath(path); err != nil {
-		return nil, false, err
-	}
-	fl := newFlock(path)
-	ok, err = fl.TryLock()
-	if err != nil {
-		return nil, false, lockError(path, err)
-	}
-	if !ok {
-		return nil, false, nil
-	}
-	return fl.Unlock, true, nil
 }
 
 func newFlock(path string) *flock.Flock {

@@ -16,7 +16,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -194,15 +193,9 @@ func (l *Log) rotate() error {
 	l.f = nil
 	// Drop every file numbered Keep or more (Keep may have shrunk since
 	// they were made; it never exceeds MaxKeep), then shift the rest up.
-	for i := l.opts.Keep; i <= MaxKeep; i++ {
-		if err := os.Remove(rotated(p, i)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("rotating audit log: %w", err)
-		}
-	}
-	for i := l.opts.Keep - 1; i >= 1; i-- {
-		if err := os.Rename(rotated(p, i), rotated(p, i+1)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("rotating audit log: %w", err)
-		}
+	name := func(i int) string { return rotated(p, i) }
+	if err := fsutil.RotateNumbered(name, l.opts.Keep, MaxKeep); err != nil {
+		return fmt.Errorf("rotating audit log: %w", err)
 	}
 	if err := os.Rename(p, rotated(p, 1)); err != nil {
 		return fmt.Errorf("rotating audit log: %w", err)

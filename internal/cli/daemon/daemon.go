@@ -68,10 +68,7 @@ the audit log.`,
 		Args: cmdutil.NoSubcommand,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			opts.Daemon.Vault = f.VaultConfig
-			opts.Daemon.Vault.Passphrase = keyflags.Source{
-				IO: f.IOStreams, File: passphraseFile, Env: keyflags.EnvPassphrase,
-				Prompt: "Vault passphrase: ", What: "vault passphrase", FileFlag: "--vault-passphrase-file",
-			}.Func()
+			opts.Daemon.Vault.Passphrase = keyflags.VaultPassphrase(f.IOStreams, passphraseFile, "--vault-passphrase-file")
 			opts.Daemon.Socket = socket
 			return nil
 		},

@@ -70,10 +70,7 @@ A scope is one or more segments joined by "/", each matching
 			}
 			// A passphrase vault asks for its passphrase only when it is
 			// opened; verbs that manage passphrases set their own.
-			f.VaultConfig.Passphrase = keyflags.Source{
-				IO: f.IOStreams, File: vaultPassphraseFile, Env: keyflags.EnvPassphrase,
-				Prompt: "Vault passphrase: ", What: "vault passphrase", FileFlag: "--vault-passphrase-file",
-			}.Func()
+			f.VaultConfig.Passphrase = keyflags.VaultPassphrase(f.IOStreams, vaultPassphraseFile, "--vault-passphrase-file")
 			return nil
 		},
 	}

@@ -438,14 +438,7 @@ func keysOf(path string) []string {
 
 func (a *auditor) references(ctx context.Context) {
 	found, err := config.References(a.doc)
-	var broken []*config.RefError
-	for _, e := range unjoin(err) {
-		var re *config.RefError
-		if errors.As(e, &re) {
-			broken = append(broken, re)
-		}
-	}
-	for _, re := range broken {
+	for _, re := range config.RefErrors(err) {
 		if a.critical[re.Path] {
 			continue
 		}
@@ -495,17 +488,6 @@ func (a *auditor) resolveFix(fr config.Found, err error) string {
 		return `run "palyra secrets verify" to check the vault`
 	}
 	return "fix the source the reference names, then run the audit again"
-}
-
-// unjoin splits an errors.Join result.
-func unjoin(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
 }
 
 // permissions checks the config, its backups, the vault root and the

@@ -107,10 +107,7 @@ func exportRun(ctx context.Context, opts *ExportOptions) error {
 			return err
 		}
 	}
-	opts.Config.Passphrase = keyflags.Source{
-		IO: opts.IO, File: opts.PassphraseFile, Env: keyflags.EnvPassphrase,
-		Prompt: "Vault passphrase: ", What: "vault passphrase", FileFlag: "--passphrase-file",
-	}.Func()
+	opts.Config.Passphrase = keyflags.VaultPassphrase(opts.IO, opts.PassphraseFile, "--passphrase-file")
 	v, err := opts.Vault(ctx)
 	if err != nil {
 		return cmdutil.WithHints(err, keyflags.Hints(err)...)

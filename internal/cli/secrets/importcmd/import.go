@@ -103,10 +103,7 @@ func importRun(ctx context.Context, opts *ImportOptions) error {
 		return fmt.Errorf("opening the backup: %w", err)
 	}
 	defer f.Close()
-	opts.Config.Passphrase = keyflags.Source{
-		IO: opts.IO, File: opts.PassphraseFile, Env: keyflags.EnvPassphrase,
-		Prompt: "Vault passphrase: ", What: "vault passphrase", FileFlag: "--passphrase-file",
-	}.Func()
+	opts.Config.Passphrase = keyflags.VaultPassphrase(opts.IO, opts.PassphraseFile, "--passphrase-file")
 	v, err := opts.Vault(ctx)
 	if err != nil {
 		return cmdutil.WithHints(err, keyflags.Hints(err)...)

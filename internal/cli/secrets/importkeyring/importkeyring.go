@@ -100,10 +100,7 @@ func importRun(ctx context.Context, opts *ImportKeyringOptions) error {
 		k, v, _ := strings.Cut(a, "=")
 		attrs[k] = v
 	}
-	opts.Config.Passphrase = keyflags.Source{
-		IO: opts.IO, File: opts.PassphraseFile, Env: keyflags.EnvPassphrase,
-		Prompt: "Vault passphrase: ", What: "vault passphrase", FileFlag: "--passphrase-file",
-	}.Func()
+	opts.Config.Passphrase = keyflags.VaultPassphrase(opts.IO, opts.PassphraseFile, "--passphrase-file")
 	v, err := opts.Vault(ctx)
 	if err != nil {
 		return cmdutil.WithHints(err, keyflags.Hints(err)...)

@@ -82,10 +82,7 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 			`a vault keeps its key source; change it with "palyra secrets rotate-key --to <source>"`)
 	}
 	opts.Config.KeySource = opts.KeySource
-	opts.Config.Passphrase = keyflags.Source{
-		IO: opts.IO, File: opts.NewPassphraseFile, Env: keyflags.EnvNewPassphrase,
-		Prompt: "New vault passphrase: ", Confirm: true, What: "new vault passphrase", FileFlag: "--new-passphrase-file",
-	}.Func()
+	opts.Config.Passphrase = keyflags.NewVaultPassphrase(opts.IO, opts.NewPassphraseFile)
 	v, err := opts.Vault(ctx)
 	if err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 	"github.com/palyra/palyra-vault/internal/cli/secrets/shared"
 	"github.com/palyra/palyra-vault/internal/fsutil"
 	"github.com/palyra/palyra-vault/internal/iostreams"
+	"github.com/palyra/palyra-vault/internal/readlimit"
 	"github.com/palyra/palyra-vault/resolve"
 	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
@@ -226,12 +227,12 @@ func readTemplate(opts *InjectOptions) ([]byte, error) {
 		defer f.Close()
 		r = f
 	}
-	data, err := io.ReadAll(io.LimitReader(r, MaxTemplateSize+1))
+	data, err := readlimit.ReadAll(r, MaxTemplateSize, 0)
+	if errors.Is(err, readlimit.ErrTooLarge) {
+		return nil, fmt.Errorf("the template %s is larger than %d bytes; nothing was written", name(opts.Input), MaxTemplateSize)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading the template %s: %w", name(opts.Input), err)
-	}
-	if len(data) > MaxTemplateSize {
-		return nil, fmt.Errorf("the template %s is larger than %d bytes; nothing was written", name(opts.Input), MaxTemplateSize)
 	}
 	return data, nil
 }

@@ -8,11 +8,11 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	"github.com/palyra/palyra-vault/internal/iostreams"
+	"github.com/palyra/palyra-vault/internal/readlimit"
 	"github.com/palyra/palyra-vault/vault"
 )
 
@@ -42,6 +42,27 @@ type Source struct {
 	FileFlag string
 	// Getenv reads the environment; nil means os.Getenv.
 	Getenv func(string) string
+}
+
+// VaultPassphrase returns the passphrase function of a passphrase vault:
+// the file given with the flag fileFlag (file, "" for none), else
+// $PALYRA_VAULT_PASSPHRASE, else a no-echo prompt on the terminal.
+func VaultPassphrase(io *iostreams.IOStreams, file, fileFlag string) func() ([]byte, error) {
+	return Source{
+		IO: io, File: file, Env: EnvPassphrase,
+		Prompt: "Vault passphrase: ", What: "vault passphrase", FileFlag: fileFlag,
+	}.Func()
+}
+
+// NewVaultPassphrase returns the function that reads the new passphrase of
+// a passphrase vault (init, rotate-key): the file given with
+// --new-passphrase-file, else $PALYRA_VAULT_NEW_PASSPHRASE, else a no-echo
+// prompt on the terminal, asked twice.
+func NewVaultPassphrase(io *iostreams.IOStreams, file string) func() ([]byte, error) {
+	return Source{
+		IO: io, File: file, Env: EnvNewPassphrase,
+		Prompt: "New vault passphrase: ", Confirm: true, What: "new vault passphrase", FileFlag: "--new-passphrase-file",
+	}.Func()
 }
 
 // Func returns a function that reads the passphrase when called. The
@@ -93,9 +114,12 @@ func readFile(path, what string) ([]byte, error) {
 		return nil, fmt.Errorf("reading the %s: %w", what, err)
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, vault.MaxPassphraseLen+3))
+	// "+2": a final "\r\n" is not part of the passphrase.
+	b, err := readlimit.ReadAll(f, vault.MaxPassphraseLen+2, 0)
+	if errors.Is(err, readlimit.ErrTooLarge) {
+		return nil, fmt.Errorf("the %s in %q is longer than %d bytes", what, path, vault.MaxPassphraseLen)
+	}
 	if err != nil {
-		clear(b)
 		return nil, fmt.Errorf("reading the %s from %q: %w", what, path, err)
 	}
 	n := len(b)

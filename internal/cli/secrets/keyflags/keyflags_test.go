@@ -113,3 +113,39 @@ func TestNoPassphraseAndNoTerminalSaysHowToGiveOne(t *testing.T) {
 		t.Fatalf("hints = %q", h)
 	}
 }
+
+func TestVaultPassphraseSourcesAskWhatTheyName(t *testing.T) {
+	tests := []struct {
+		name       string
+		read       func(*iostreams.IOStreams) func() ([]byte, error)
+		env        string
+		wantPrompt []string
+		wantHint   string
+	}{
+		{"vault", func(io *iostreams.IOStreams) func() ([]byte, error) {
+			return VaultPassphrase(io, "", "--vault-passphrase-file")
+		},
+			EnvPassphrase, []string{"Vault passphrase: "}, "--vault-passphrase-file FILE, or set $" + EnvPassphrase},
+		{"new vault", func(io *iostreams.IOStreams) func() ([]byte, error) { return NewVaultPassphrase(io, "") },
+			EnvNewPassphrase, []string{"New vault passphrase: ", "Enter it again to confirm: "}, "--new-passphrase-file FILE, or set $" + EnvNewPassphrase},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv(EnvPassphrase, "")
+			t.Setenv(EnvNewPassphrase, "")
+			p := &prompter{answers: []string{"typed", "typed"}}
+			if got, err := tt.read(terminal(p))(); err != nil || string(got) != "typed" || strings.Join(p.asked, "|") != strings.Join(tt.wantPrompt, "|") {
+				t.Fatalf("on a terminal: %q, %v after prompts %q; want prompts %q", got, err, p.asked, tt.wantPrompt)
+			}
+			ios, _, _, _ := iostreams.Test()
+			_, err := tt.read(ios)()
+			if h := cmdutil.Hints(err); len(h) != 1 || !strings.Contains(h[0], tt.wantHint) {
+				t.Fatalf("without a terminal: hints %q, want one containing %q", h, tt.wantHint)
+			}
+			t.Setenv(tt.env, "from env")
+			if got, err := tt.read(ios)(); err != nil || string(got) != "from env" {
+				t.Fatalf("with $%s set: %q, %v", tt.env, got, err)
+			}
+		})
+	}
+}

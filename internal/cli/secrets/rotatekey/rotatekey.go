@@ -77,10 +77,7 @@ Passphrases never come from the command line: the current one from
 }
 
 func rotateRun(ctx context.Context, opts *RotateKeyOptions) error {
-	opts.Config.Passphrase = keyflags.Source{
-		IO: opts.IO, File: opts.PassphraseFile, Env: keyflags.EnvPassphrase,
-		Prompt: "Vault passphrase: ", What: "vault passphrase", FileFlag: "--passphrase-file",
-	}.Func()
+	opts.Config.Passphrase = keyflags.VaultPassphrase(opts.IO, opts.PassphraseFile, "--passphrase-file")
 	v, err := opts.Vault(ctx)
 	if err != nil {
 		return cmdutil.WithHints(err, keyflags.Hints(err)...)
@@ -95,10 +92,7 @@ func rotateRun(ctx context.Context, opts *RotateKeyOptions) error {
 		target = v.Info().KeySource
 	}
 	if !pending && target == vault.KeySourcePassphrase {
-		spec.Passphrase = keyflags.Source{
-			IO: opts.IO, File: opts.NewPassphraseFile, Env: keyflags.EnvNewPassphrase,
-			Prompt: "New vault passphrase: ", Confirm: true, What: "new vault passphrase", FileFlag: "--new-passphrase-file",
-		}.Func()
+		spec.Passphrase = keyflags.NewVaultPassphrase(opts.IO, opts.NewPassphraseFile)
 	}
 	rep, err := v.RotateKey(ctx, spec)
 	if err != nil {

@@ -10,10 +10,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/palyra/palyra-vault/internal/testutil"
 
 	"github.com/creack/pty"
 
@@ -161,29 +162,11 @@ func TestRunExitsWith128PlusTheSignalThatKilledTheCommand(t *testing.T) {
 	}
 }
 
-// syncBuffer collects what a goroutine reads from a terminal.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // onTerminal starts cmd with a new pseudo-terminal as its controlling
 // terminal and as the streams named (stdin, stdout, stderr), the others
 // being pipes into the returned buffers. It returns the master side and
 // what palyra wrote to the terminal.
-func onTerminal(t *testing.T, cmd *exec.Cmd, rows, cols uint16, stdin, stdout, stderr bool) (*os.File, *syncBuffer, *bytes.Buffer, func()) {
+func onTerminal(t *testing.T, cmd *exec.Cmd, rows, cols uint16, stdin, stdout, stderr bool) (*os.File, *testutil.SyncBuffer, *bytes.Buffer, func()) {
 	t.Helper()
 	ptmx, tty, err := pty.Open()
 	if err != nil {
@@ -215,7 +198,7 @@ func onTerminal(t *testing.T, cmd *exec.Cmd, rows, cols uint16, stdin, stdout, s
 		t.Fatal(err)
 	}
 	tty.Close()
-	var screen syncBuffer
+	var screen testutil.SyncBuffer
 	copied := make(chan struct{})
 	go func() { io.Copy(&screen, ptmx); close(copied) }()
 	return ptmx, &screen, &piped, func() {

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
+	"github.com/palyra/palyra-vault/internal/readlimit"
 	"github.com/palyra/palyra-vault/resolve"
 )
 
@@ -109,12 +109,12 @@ func readLimited(path string) ([]byte, error) {
 		return nil, fmt.Errorf("reading env file: %w", err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxEnvFileSize+1))
+	data, err := readlimit.ReadAll(f, MaxEnvFileSize, 0)
+	if errors.Is(err, readlimit.ErrTooLarge) {
+		return nil, fmt.Errorf("reading env file %q: more than %d bytes", path, MaxEnvFileSize)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading env file %q: %w", path, err)
-	}
-	if len(data) > MaxEnvFileSize {
-		return nil, fmt.Errorf("reading env file %q: more than %d bytes", path, MaxEnvFileSize)
 	}
 	if bytes.IndexByte(data, 0) >= 0 {
 		return nil, fmt.Errorf("reading env file %q: it contains a NUL byte", path)

@@ -3,6 +3,7 @@ package run
 import (
 	"bytes"
 	"io"
+	"slices"
 	"sync"
 	"time"
 )
@@ -27,8 +28,8 @@ const DefaultHold = 150 * time.Millisecond
 // Kept-back bytes are never held indefinitely: when no more output comes
 // for the hold time, they are passed on as they are (they were not a
 // secret, or only a part of one: a program that writes a secret in pieces
-// slower than the hold time shows those pieces). Close and Flush pass them
-// on at once.
+// slower than the hold time shows those pieces). Close passes them on at
+// once.
 //
 // The masker holds copies of the secrets and of kept-back output; Close
 // wipes them. It is safe for concurrent use: writes, the hold timer and
@@ -54,7 +55,7 @@ type masker struct {
 func newMasker(w io.Writer, secrets [][]byte, marker string, hold time.Duration) *masker {
 	m := &masker{w: w, marker: []byte(marker), hold: hold}
 	for _, s := range secrets {
-		if len(s) == 0 || containsBytes(m.secrets, s) {
+		if len(s) == 0 || slices.ContainsFunc(m.secrets, func(e []byte) bool { return bytes.Equal(e, s) }) {
 			continue
 		}
 		m.secrets = append(m.secrets, bytes.Clone(s))
@@ -70,15 +71,6 @@ func newMasker(w io.Writer, secrets [][]byte, marker string, hold time.Duration)
 		m.fail[i] = failure(s)
 	}
 	return m
-}
-
-func containsBytes(list [][]byte, b []byte) bool {
-	for _, e := range list {
-		if bytes.Equal(e, b) {
-			return true
-		}
-	}
-	return false
 }
 
 // failure returns the KMP failure function of s: f[j] is the length of the
@@ -126,17 +118,6 @@ func (m *masker) holdExpired() {
 	if !m.closed {
 		m.process(true)
 	}
-}
-
-// Flush passes on everything kept back: complete secrets masked, an
-// unfinished start of one as it is.
-func (m *masker) Flush() error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !m.closed {
-		m.process(true)
-	}
-	return m.err
 }
 
 // Close flushes, stops the hold timer and wipes the masker's copies of

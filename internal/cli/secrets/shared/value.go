@@ -5,10 +5,10 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	"github.com/palyra/palyra-vault/internal/iostreams"
+	"github.com/palyra/palyra-vault/internal/readlimit"
 	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 )
@@ -34,10 +34,10 @@ type ValueInput struct {
 
 // ReadValue returns a secret value: all of stdin when it is piped or
 // redirected (or ForceStdin is set), else what the user types twice at a
-// no-echo prompt. It reads at most MaxSize plus three bytes of stdin into
-// one buffer allocated up front, so no stray copy of the value is left
-// behind; it fails, saying that nothing was stored, when the value is
-// empty, larger than MaxSize, or the two typed entries differ, and with an
+// no-echo prompt. It reads at most MaxSize plus three bytes of stdin with
+// readlimit.ReadAll, so no stray copy of the value is left behind; it
+// fails, saying that nothing was stored, when the value is empty, larger
+// than MaxSize, or the two typed entries differ, and with an
 // error wrapping iostreams.ErrInterrupted on Ctrl-C. Errors never contain
 // the value. The caller owns the result and should wipe it.
 //
@@ -50,13 +50,16 @@ func ReadValue(in ValueInput) ([]byte, error) {
 }
 
 func readStdin(in ValueInput) ([]byte, error) {
-	buf := make([]byte, in.MaxSize+3) // "+3": one byte over the limit after trimming "\r\n"
-	n, err := io.ReadFull(in.IO.In, buf)
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-		clear(buf)
+	// "+2": a final "\r\n" that --trim-newline removes is not part of the value.
+	buf, err := readlimit.ReadAll(in.IO.In, in.MaxSize+2, 0)
+	if errors.Is(err, readlimit.ErrTooLarge) {
+		return nil, tooLarge(in.MaxSize)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("reading the value from stdin: %w; nothing was stored", err)
 	}
-	value := buf[:n]
+	n := len(buf)
+	value := buf
 	if in.TrimNewline {
 		if bytes.HasSuffix(value, []byte("\r\n")) {
 			value = value[:len(value)-2]
@@ -67,9 +70,7 @@ func readStdin(in ValueInput) ([]byte, error) {
 	switch {
 	case len(value) > in.MaxSize:
 		clear(buf)
-		return nil, cmdutil.WithHints(
-			fmt.Errorf("%w: the value on stdin is more than %d bytes; nothing was stored", vault.ErrTooLarge, in.MaxSize),
-			fmt.Sprintf("the vault stores values of at most %d bytes; keep large files elsewhere and store only their key", in.MaxSize))
+		return nil, tooLarge(in.MaxSize)
 	case len(value) == 0:
 		clear(buf)
 		msg := "empty value on stdin; nothing was stored"
@@ -80,6 +81,13 @@ func readStdin(in ValueInput) ([]byte, error) {
 			fmt.Sprintf(`pipe the value in, for example: printf '%%s' "$VALUE" | %s`, in.Usage))
 	}
 	return value, nil
+}
+
+// tooLarge is the error for a value on stdin of more than max bytes.
+func tooLarge(max int) error {
+	return cmdutil.WithHints(
+		fmt.Errorf("%w: the value on stdin is more than %d bytes; nothing was stored", vault.ErrTooLarge, max),
+		fmt.Sprintf("the vault stores values of at most %d bytes; keep large files elsewhere and store only their key", max))
 }
 
 func promptTwice(in ValueInput) ([]byte, error) {

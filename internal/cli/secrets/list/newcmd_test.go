@@ -1,0 +1,22 @@
+package list
+
+import (
+	"testing"
+
+	"github.com/palyra/palyra-vault/internal/cli/clitest"
+	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
+)
+
+func TestNewCmdListParsesArgsAndFlags(t *testing.T) {
+	tests := []clitest.ParseTest[ListOptions]{
+		{Name: "every scope"},
+		{Name: "one scope", Args: []string{"plugins/github"}, Want: ListOptions{Scope: "plugins/github"}},
+		{Name: "json", Args: []string{"global", "--json"}, Want: ListOptions{Scope: "global", JSON: true}},
+		{Name: "bad scope", Args: []string{"Global"}, WantErr: `invalid scope "Global"`},
+		{Name: "two scopes", Args: []string{"global", "other"}, WantErr: "accepts at most 1 argument(s), got 2"},
+	}
+	clitest.ParseTests(t, NewCmdList, tests, func(t *testing.T, o *ListOptions, f *cmdutil.Factory) {
+		clitest.CheckWiring(t, f, o.IO, o.Vault, "ExistingVault") // listing never creates a vault
+		o.IO, o.Vault = nil, nil
+	})
+}

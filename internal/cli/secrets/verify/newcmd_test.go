@@ -1,0 +1,21 @@
+package verify
+
+import (
+	"testing"
+
+	"github.com/palyra/palyra-vault/internal/cli/clitest"
+	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
+)
+
+func TestNewCmdVerifyParsesArgsAndFlags(t *testing.T) {
+	tests := []clitest.ParseTest[VerifyOptions]{
+		{Name: "no flags"},
+		{Name: "every flag", Args: []string{"--passphrase-file", "/run/pass", "--json"}, Want: VerifyOptions{PassphraseFile: "/run/pass", JSON: true}},
+		{Name: "an argument", Args: []string{"global"}, WantErr: "accepts at most 0 argument(s), got 1"},
+	}
+	clitest.ParseTests(t, NewCmdVerify, tests, func(t *testing.T, o *VerifyOptions, f *cmdutil.Factory) {
+		clitest.CheckWiring(t, f, o.IO, o.Vault, "Vault")
+		clitest.CheckConfig(t, f, o.Config)
+		o.IO, o.Vault, o.Config = nil, nil, nil
+	})
+}
