@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/palyra/palyra-vault/internal/fsutil"
+	"github.com/palyra/palyra-vault/internal/tomltable"
 	"github.com/palyra/palyra-vault/secret"
 )
 
@@ -38,7 +39,7 @@ func (r *Resolver) resolveFile(ref Ref) (secret.SensitiveBytes, error) {
 	if len(dirs) == 0 {
 		return secret.SensitiveBytes{}, fail(Blocked, ref, "no trusted directories: list trusted_dirs in the reference", nil)
 	}
-	if hasDotDot(ref.File) {
+	if tomltable.HasDotDot(ref.File) {
 		return secret.SensitiveBytes{}, fail(Blocked, ref, "the path contains a \"..\" element", nil)
 	}
 	path, err := expandHome(ref.File)
@@ -151,7 +152,7 @@ func within(dir, path string) bool {
 
 // expandHome replaces a leading "~/" with the user's home directory.
 func expandHome(p string) (string, error) {
-	if !isHomePath(p) {
+	if !tomltable.IsHomePath(p) {
 		return p, nil
 	}
 	home, err := os.UserHomeDir()

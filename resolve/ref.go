@@ -265,7 +265,7 @@ func (r Ref) validateSource() error {
 	case SourceFile:
 		// A ".." element is refused later, by the resolver, as Blocked:
 		// it is a policy escape rather than a grammar error.
-		if hasDotDot(r.File) {
+		if tomltable.HasDotDot(r.File) {
 			return nil
 		}
 		return r.invalidField("file", checkPath(r.File))
@@ -400,9 +400,3 @@ var argvRules = tomltable.Rules[[]string]{
 }
 
 func hasNUL(s string) bool { return strings.ContainsRune(s, 0) }
-
-func isHomePath(p string) bool { return tomltable.IsHomePath(p) }
-
-// hasDotDot reports whether any element of p, split on '/' (and '\' on
-// Windows), is "..".
-func hasDotDot(p string) bool { return tomltable.HasDotDot(p) }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -199,27 +200,19 @@ func checkMix(t *testing.T, v *Vault, logs [][]mixEvent) {
 	lastOwn := map[Ref]int{} // own ref -> seq of its last put, 0 when absent
 	for w, log := range logs {
 		_, own := mixRefs(w)
-		isOwn := func(r Ref) bool {
-			for _, o := range own {
-				if o == r {
-					return true
-				}
-			}
-			return false
-		}
 		for i, e := range log {
 			ops[e.op]++
 			switch {
 			case e.op == "put" && e.worker != w:
 				t.Fatalf("worker %d event %d: put reported as worker %d's", w, i, e.worker)
-			case e.op == "put" && isOwn(e.ref):
+			case e.op == "put" && slices.Contains(own, e.ref):
 				lastOwn[e.ref] = e.seq
-			case e.op == "del" && isOwn(e.ref):
+			case e.op == "del" && slices.Contains(own, e.ref):
 				if e.existed != (lastOwn[e.ref] != 0) {
 					t.Fatalf("worker %d event %d: Delete(%s) reported existed=%v, but its last write there was seq %d", w, i, e.ref, e.existed, lastOwn[e.ref])
 				}
 				lastOwn[e.ref] = 0
-			case e.op == "get" && isOwn(e.ref):
+			case e.op == "get" && slices.Contains(own, e.ref):
 				want := mixEvent{op: "get", ref: e.ref, worker: w, seq: lastOwn[e.ref]}
 				if lastOwn[e.ref] == 0 {
 					want.worker = -1

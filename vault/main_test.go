@@ -20,10 +20,10 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/palyra/palyra-vault/internal/testutil"
 	"github.com/palyra/palyra-vault/vault/backend"
 )
 
@@ -88,7 +88,7 @@ type child struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
 	lines  chan string // stdout, line by line; closed at EOF
-	stderr *syncBuffer
+	stderr *testutil.SyncBuffer
 	waited bool
 	err    error // from Wait
 }
@@ -106,7 +106,7 @@ func startChild(t testing.TB, name, role string, cfg Config, env ...string) *chi
 	cmd.Env = append(os.Environ(),
 		childRoleEnv+"="+role, childRootEnv+"="+cfg.Root, childStateEnv+"="+cfg.StateRoot)
 	cmd.Env = append(cmd.Env, env...)
-	c := &child{name: name, cmd: cmd, lines: make(chan string, 1<<16), stderr: new(syncBuffer)}
+	c := &child{name: name, cmd: cmd, lines: make(chan string, 1<<16), stderr: new(testutil.SyncBuffer)}
 	cmd.Stderr = c.stderr
 	if c.stdin, err = cmd.StdinPipe(); err != nil {
 		t.Fatal(err)
@@ -185,24 +185,6 @@ func (c *child) wait() error {
 		c.err = c.cmd.Wait()
 	}
 	return c.err
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer goroutine and a reader.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // testValue returns the self-describing value named tag: the tag, a newline,
