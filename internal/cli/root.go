@@ -2,11 +2,13 @@ package cli
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	"github.com/palyra/palyra-vault/internal/cli/completion"
 	daemonCmd "github.com/palyra/palyra-vault/internal/cli/daemon"
 	"github.com/palyra/palyra-vault/internal/cli/secrets"
+	"github.com/palyra/palyra-vault/internal/version"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -14,6 +16,7 @@ import (
 // NewCmdRoot returns the "palyra" command with every subcommand. Cobra's
 // own error and usage printing is off: Run prints errors in palyra's format.
 func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
+	var showVersion bool
 	root := &cobra.Command{
 		Use:   "palyra <command>",
 		Short: "A secrets vault for the Palyra agent platform",
@@ -22,14 +25,24 @@ vault, addressed by a scope and a key, so that configuration files can hold
 a reference such as vault://global/openai_api_key instead of the secret.`,
 		Example: `  printf 'sk-test-123' | palyra secrets set global openai_api_key
   palyra secrets get global openai_api_key --reveal
-  palyra completion bash`,
-		Args:          cmdutil.NoSubcommand,
-		RunE:          func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+  palyra completion bash
+  palyra --version`,
+		Args: cmdutil.NoSubcommand,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if showVersion {
+				_, err := fmt.Fprintln(f.IOStreams.Out, version.Get())
+				return err
+			}
+			return cmd.Help()
+		},
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
 	root.CompletionOptions.DisableDefaultCmd = true // ours has help and examples
 	root.SetFlagErrorFunc(flagError)
+	// Not cobra's own Version field: that would compute the version on
+	// every start, and print it in cobra's words.
+	root.Flags().BoolVar(&showVersion, "version", false, "print palyra's version and VCS revision")
 
 	root.AddCommand(secrets.NewCmdSecrets(f))
 	root.AddCommand(completion.NewCmdCompletion(f))
