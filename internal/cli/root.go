@@ -16,6 +16,41 @@ import (
 // NewCmdRoot returns the "palyra" command with every subcommand. Cobra's
 // own error and usage printing is off: Run prints errors in palyra's format.
 func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
+	root := newCmdRootAlone(f)
+	root.AddCommand(secrets.NewCmdSecrets(f))
+	root.AddCommand(completion.NewCmdCompletion(f))
+	root.AddCommand(daemonCmd.NewCmdDaemon(f, nil))
+	return root
+}
+
+// newCmdRootFor returns the part of the command tree that args need, which
+// Run then executes; it behaves as NewCmdRoot's whole tree would for those
+// args. Building every verb costs more than a bare Go program's whole
+// start-up (docs/PERFORMANCE.md, "Start-up"), so:
+//
+//   - "palyra --version" gets the root alone;
+//   - "palyra secrets <verb> ...", the verb named right after "secrets"
+//     (as every example and script writes it), gets the root, the group and
+//     that verb: its help, flags, persistent flags and errors are the same;
+//   - anything else (help, completion, a flag before the verb, an unknown
+//     verb, the daemon) gets the whole tree, which lists, completes and
+//     suggests among all commands.
+func newCmdRootFor(f *cmdutil.Factory, args []string) *cobra.Command {
+	switch {
+	case len(args) == 1 && args[0] == "--version":
+		return newCmdRootAlone(f)
+	case len(args) >= 2 && args[0] == "secrets":
+		if group, ok := secrets.NewCmdSecretsVerb(f, args[1]); ok {
+			root := newCmdRootAlone(f)
+			root.AddCommand(group)
+			return root
+		}
+	}
+	return NewCmdRoot(f)
+}
+
+// newCmdRootAlone returns the "palyra" command without subcommands.
+func newCmdRootAlone(f *cmdutil.Factory) *cobra.Command {
 	var showVersion bool
 	root := &cobra.Command{
 		Use:   "palyra <command>",
@@ -43,10 +78,6 @@ a reference such as vault://global/openai_api_key instead of the secret.`,
 	// Not cobra's own Version field: that would compute the version on
 	// every start, and print it in cobra's words.
 	root.Flags().BoolVar(&showVersion, "version", false, "print palyra's version and VCS revision")
-
-	root.AddCommand(secrets.NewCmdSecrets(f))
-	root.AddCommand(completion.NewCmdCompletion(f))
-	root.AddCommand(daemonCmd.NewCmdDaemon(f, nil))
 	return root
 }
 
