@@ -9,6 +9,10 @@
 # clock, every command once per round, the order rotating each round):
 #
 #   bare         the yardstick
+#   nethttp      bare, also linking net/http (bench/startup/nethttp)
+#   imports      bare, also linking every package palyra links and running
+#                their init (bench/startup/imports): the floor of any
+#                command of this binary with today's dependencies
 #   version      palyra --version
 #   help         palyra --help
 #   get          palyra secrets get global a --reveal, the default path: it
@@ -34,10 +38,12 @@ export PATH="$PATH:/usr/local/go/bin"
 work=$(mktemp -d "${TMPDIR:-/tmp}/palyra-startup.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-echo "building (CGO_ENABLED=${CGO_ENABLED:-0})" >&2
+echo "building (CGO_ENABLED=${CGO_ENABLED:-0})"
 go build -o "$work/startup" ./bench/startup
 scripts/build.sh -o "$work/palyra"
 scripts/build.sh -o "$work/bare" ./bench/startup/bare
+scripts/build.sh -o "$work/nethttp" ./bench/startup/nethttp
+scripts/build.sh -o "$work/imports" ./bench/startup/imports
 
 export PALYRA_STATE_ROOT="$work/state"
 export PALYRA_VAULT_BACKEND=encrypted_file
@@ -49,14 +55,20 @@ if [[ "$("$work/palyra" secrets get global a --reveal)" != bench-value ]]; then
 fi
 
 p="$work/palyra"
-"$work/startup" -runs "${RUNS:-200}" -warmup "${WARMUP:-10}" \
+"$work/startup" -runs "${RUNS:-200}" -warmup "${WARMUP:-10}" -target version=1.5 -target get=1.6 \
 	"bare=$work/bare" \
+	"nethttp=$work/nethttp" \
+	"imports=$work/imports" \
 	"version=$p,--version" \
 	"help=$p,--help" \
 	"get=$p,secrets,get,global,a,--reveal" \
 	"get-never=$p,secrets,get,global,a,--reveal,--daemon,never"
 
 echo
-printf 'size: palyra %d bytes, bare %d bytes\n' "$(stat -c %s "$work/palyra")" "$(stat -c %s "$work/bare")"
-printf 'palyra: %s\n' "$(file -b "$work/palyra" | cut -d, -f1-4)"
+for b in palyra bare nethttp imports; do
+	printf 'size: %-8s %9d bytes\n' "$b" "$(stat -c %s "$work/$b")"
+done
+if command -v file >/dev/null; then
+	printf 'palyra: %s\n' "$(file -b "$work/palyra" | cut -d, -f1-4)"
+fi
 printf 'machine: %s CPUs, load average %s\n' "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -10,7 +10,10 @@
 //
 // Usage:
 //
-//	startup [-runs 200] [-warmup 10] name=path[,arg...] ...
+//	startup [-runs 200] [-warmup 10] [-target name=ratio]... name=path[,arg...] ...
+//
+// Each -target names a command and the most its median may be, as a ratio
+// to the first command's median; a verdict line is printed for each.
 //
 // Arguments of a command are separated by commas: "get=/tmp/palyra,secrets,get,global,a,--reveal".
 package main
@@ -21,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -32,9 +36,26 @@ type command struct {
 	times []time.Duration
 }
 
+// targets are the -target flags: command name and the ratio not to exceed.
+type targets map[string]float64
+
+func (t targets) String() string { return fmt.Sprint(map[string]float64(t)) }
+
+func (t targets) Set(s string) error {
+	name, r, ok := strings.Cut(s, "=")
+	v, err := strconv.ParseFloat(r, 64)
+	if !ok || err != nil || v <= 0 {
+		return fmt.Errorf("%q: want name=ratio", s)
+	}
+	t[name] = v
+	return nil
+}
+
 func main() {
 	runs := flag.Int("runs", 200, "timed runs of each command")
 	warmup := flag.Int("warmup", 10, "untimed runs of each command first")
+	tg := targets{}
+	flag.Var(tg, "target", "name=ratio: the most the command's median may be, as a ratio to the first command's (repeatable)")
 	flag.Parse()
 	if flag.NArg() == 0 {
 		fmt.Fprintln(os.Stderr, "usage: startup [-runs N] [-warmup N] name=path[,arg...] ...")
@@ -67,7 +88,7 @@ func main() {
 			}
 		}
 	}
-	report(cmds)
+	report(cmds, tg)
 }
 
 // runOnce starts argv with stdin and stdout on devnull and waits for it.
@@ -80,7 +101,7 @@ func runOnce(argv []string, devnull *os.File) (time.Duration, error) {
 	return time.Since(start), err
 }
 
-func report(cmds []*command) {
+func report(cmds []*command, tg targets) {
 	base := cmds[0]
 	baseMed, baseMin := median(base.times), slices.Min(base.times)
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -91,6 +112,19 @@ func report(cmds []*command) {
 			float64(med)/float64(baseMed), float64(lo)/float64(baseMin), len(c.times))
 	}
 	_ = w.Flush()
+	for _, c := range cmds {
+		limit, ok := tg[c.name]
+		if !ok {
+			continue
+		}
+		r := float64(median(c.times)) / float64(baseMed)
+		verdict := "met"
+		if r > limit {
+			verdict = "MISSED"
+		}
+		fmt.Printf("target %s <= %.2fx %s by the median: %.2fx, %s (by the minimum: %.2fx)\n", c.name, limit, base.name, r, verdict,
+			float64(slices.Min(c.times))/float64(baseMin))
+	}
 }
 
 func median(ds []time.Duration) time.Duration {
