@@ -7,9 +7,9 @@ export PATH := $(PATH):/usr/local/go/bin
 
 all: build
 
-## build: build ./bin/palyra
+## build: build ./bin/palyra (scripts/build.sh: static, stamped with its version)
 build:
-	$(GO) build -o bin/palyra ./cmd/palyra
+	scripts/build.sh -o bin/palyra
 
 ## test: the whole test suite, exactly what CI runs (scripts/test.sh)
 test:

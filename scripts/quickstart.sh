@@ -15,9 +15,12 @@ step() {
   printf '\n$ %s\n' "$*"
 }
 
-step go build -o bin/palyra ./cmd/palyra
-go build -o bin/palyra ./cmd/palyra
+step scripts/build.sh -o bin/palyra
+scripts/build.sh -o bin/palyra
 palyra="$PWD/bin/palyra"
+
+step palyra --version
+"$palyra" --version
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT

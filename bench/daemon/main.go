@@ -70,7 +70,7 @@ func main() {
 	clients := flag.Int("clients", 64, "concurrent clients, one connection each")
 	requests := flag.Int("requests", 100000, "resolve requests per mode, over all clients")
 	modeList := flag.String("modes", "held,per_use,ref", "modes to run, comma-separated: held, per_use, ref")
-	palyra := flag.String("palyra", "", "palyra binary (default: go build ./cmd/palyra into a temporary directory)")
+	palyra := flag.String("palyra", "", "palyra binary (default: scripts/build.sh into a temporary directory)")
 	flag.Parse()
 	if err := run(*clients, *requests, strings.Split(*modeList, ","), *palyra); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/daemon:", err)
@@ -100,7 +100,7 @@ func run(clients, requests int, names []string, palyra string) error {
 	defer os.RemoveAll(root)
 	if palyra == "" {
 		palyra = filepath.Join(root, "palyra")
-		out, err := exec.Command("go", "build", "-o", palyra, "./cmd/palyra").CombinedOutput()
+		out, err := exec.Command("scripts/build.sh", "-o", palyra).CombinedOutput()
 		if err != nil {
 			return fmt.Errorf("building palyra (run from the repository root): %v\n%s", err, out)
 		}

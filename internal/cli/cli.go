@@ -54,8 +54,13 @@ func Main() int {
 // Run runs palyra with args (without the program name) on ios and returns
 // the exit code. It never calls os.Exit, so tests run it in-process.
 func Run(ctx context.Context, ios *iostreams.IOStreams, args []string) int {
+	return runWith(ctx, ios, args, newCmdRootFor)
+}
+
+// runWith is Run with the function that builds the command tree for args.
+func runWith(ctx context.Context, ios *iostreams.IOStreams, args []string, build func(*cmdutil.Factory, []string) *cobra.Command) int {
 	f := cmdutil.NewFactory(ios)
-	root := NewCmdRoot(f)
+	root := build(f, args)
 	root.SetArgs(args)
 	root.SetIn(ios.In)
 	root.SetOut(ios.Out)

@@ -43,10 +43,65 @@ var backendChoices = []backend.Kind{
 	backend.KindDPAPI,
 }
 
-// NewCmdSecrets returns the "secrets" group. Each verb is one AddCommand
-// line below; its flags --vault-dir, --state-root and --backend fill in
-// f.VaultConfig before any verb opens the vault.
+// verb is one subcommand of "palyra secrets": the names it answers to (its
+// name, then its aliases, as its Use and Aliases say) and its constructor.
+type verb struct {
+	names []string
+	build func(f *cmdutil.Factory) *cobra.Command
+}
+
+// verbs are the subcommands of "palyra secrets", in the order help lists
+// them. A new verb is one line here.
+var verbs = []verb{
+	{[]string{"set"}, func(f *cmdutil.Factory) *cobra.Command { return setCmd.NewCmdSet(f, nil) }},
+	{[]string{"get"}, func(f *cmdutil.Factory) *cobra.Command { return getCmd.NewCmdGet(f, nil) }},
+	{[]string{"list"}, func(f *cmdutil.Factory) *cobra.Command { return listCmd.NewCmdList(f, nil) }},
+	{[]string{"delete", "rm"}, func(f *cmdutil.Factory) *cobra.Command { return deleteCmd.NewCmdDelete(f, nil) }},
+	{[]string{"backend"}, func(f *cmdutil.Factory) *cobra.Command { return backendinfo.NewCmdBackend(f, nil) }},
+	{[]string{"migrate"}, func(f *cmdutil.Factory) *cobra.Command { return migrate.NewCmdMigrate(f, nil) }},
+	{[]string{"init"}, func(f *cmdutil.Factory) *cobra.Command { return initcmd.NewCmdInit(f, nil) }},
+	{[]string{"rotate-key"}, func(f *cmdutil.Factory) *cobra.Command { return rotatekey.NewCmdRotateKey(f, nil) }},
+	{[]string{"verify"}, func(f *cmdutil.Factory) *cobra.Command { return verify.NewCmdVerify(f, nil) }},
+	{[]string{"doctor"}, func(f *cmdutil.Factory) *cobra.Command { return doctor.NewCmdDoctor(f, nil) }},
+	{[]string{"export"}, func(f *cmdutil.Factory) *cobra.Command { return export.NewCmdExport(f, nil) }},
+	{[]string{"import"}, func(f *cmdutil.Factory) *cobra.Command { return importcmd.NewCmdImport(f, nil) }},
+	{[]string{"import-keyring"}, func(f *cmdutil.Factory) *cobra.Command { return importkeyring.NewCmdImportKeyring(f, nil) }},
+	{[]string{"configure"}, func(f *cmdutil.Factory) *cobra.Command { return configure.NewCmdConfigure(f, nil) }},
+	{[]string{"run"}, func(f *cmdutil.Factory) *cobra.Command { return run.NewCmdRun(f, nil) }},
+	{[]string{"inject"}, func(f *cmdutil.Factory) *cobra.Command { return inject.NewCmdInject(f, nil) }},
+	{[]string{"audit"}, func(f *cmdutil.Factory) *cobra.Command { return audit.NewCmdAudit(f, nil) }},
+	{[]string{"explain"}, func(f *cmdutil.Factory) *cobra.Command { return explain.NewCmdExplain(f, nil) }},
+}
+
+// NewCmdSecrets returns the "secrets" group with every verb; its flags
+// --vault-dir, --state-root and --backend fill in f.VaultConfig before any
+// verb opens the vault.
 func NewCmdSecrets(f *cmdutil.Factory) *cobra.Command {
+	cmd := newCmdGroup(f)
+	for _, v := range verbs {
+		cmd.AddCommand(v.build(f))
+	}
+	return cmd
+}
+
+// NewCmdSecretsVerb returns the "secrets" group holding only the verb that
+// answers to name (its name or an alias), and false when none does. A
+// command line that names its verb needs no other: building the ~20 others
+// (their flag sets, completion functions, defaults) is most of the cost of
+// building the tree, which every palyra command pays at start-up.
+func NewCmdSecretsVerb(f *cmdutil.Factory, name string) (*cobra.Command, bool) {
+	for _, v := range verbs {
+		if slices.Contains(v.names, name) {
+			cmd := newCmdGroup(f)
+			cmd.AddCommand(v.build(f))
+			return cmd, true
+		}
+	}
+	return nil, false
+}
+
+// newCmdGroup returns the "secrets" group without its verbs.
+func newCmdGroup(f *cmdutil.Factory) *cobra.Command {
 	var vaultPassphraseFile string
 	cmd := &cobra.Command{
 		Use:   "secrets <command>",
@@ -86,25 +141,6 @@ A scope is one or more segments joined by "/", each matching
 		}
 		return out, cobra.ShellCompDirectiveNoFileComp
 	})
-
-	cmd.AddCommand(setCmd.NewCmdSet(f, nil))
-	cmd.AddCommand(getCmd.NewCmdGet(f, nil))
-	cmd.AddCommand(listCmd.NewCmdList(f, nil))
-	cmd.AddCommand(deleteCmd.NewCmdDelete(f, nil))
-	cmd.AddCommand(backendinfo.NewCmdBackend(f, nil))
-	cmd.AddCommand(migrate.NewCmdMigrate(f, nil))
-	cmd.AddCommand(initcmd.NewCmdInit(f, nil))
-	cmd.AddCommand(rotatekey.NewCmdRotateKey(f, nil))
-	cmd.AddCommand(verify.NewCmdVerify(f, nil))
-	cmd.AddCommand(doctor.NewCmdDoctor(f, nil))
-	cmd.AddCommand(export.NewCmdExport(f, nil))
-	cmd.AddCommand(importcmd.NewCmdImport(f, nil))
-	cmd.AddCommand(importkeyring.NewCmdImportKeyring(f, nil))
-	cmd.AddCommand(configure.NewCmdConfigure(f, nil))
-	cmd.AddCommand(run.NewCmdRun(f, nil))
-	cmd.AddCommand(inject.NewCmdInject(f, nil))
-	cmd.AddCommand(audit.NewCmdAudit(f, nil))
-	cmd.AddCommand(explain.NewCmdExplain(f, nil))
 	return cmd
 }
 

@@ -2,7 +2,7 @@ package keychain
 
 import (
 	"fmt"
-	"regexp"
+	"strings"
 	"time"
 )
 
@@ -45,7 +45,21 @@ type Options struct {
 	Timeout time.Duration
 }
 
-var servicePattern = regexp.MustCompile(`^[A-Za-z0-9._:/-]+$`)
+// validService reports whether s is one or more letters, digits and
+// . _ : / - (a byte loop rather than a package-level regexp, which every
+// palyra command would compile at start-up).
+func validService(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("._:/-", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
 
 // withDefaults validates o and fills in its defaults.
 func (o Options) withDefaults() (Options, error) {
@@ -55,7 +69,7 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Service == "" {
 		o.Service = Service
 	}
-	if len(o.Service) > maxServiceLen || !servicePattern.MatchString(o.Service) {
+	if len(o.Service) > maxServiceLen || !validService(o.Service) {
 		return o, fmt.Errorf("invalid keychain service %q: must be 1 to %d bytes of letters, digits and . _ : / -", o.Service, maxServiceLen)
 	}
 	if len(o.Keychain) > maxKeychainLen {

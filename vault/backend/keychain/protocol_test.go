@@ -231,6 +231,9 @@ func TestOptionsAreValidated(t *testing.T) {
 		{"service with space", Options{Service: "a b"}, `invalid keychain service "a b"`},
 		{"service with quote", Options{Service: `a"b`}, "invalid keychain service"},
 		{"service too long", Options{Service: strings.Repeat("a", maxServiceLen+1)}, "invalid keychain service"},
+		{"service with non-ASCII letter", Options{Service: "dev.palyrä"}, "invalid keychain service"},
+		{"service with backslash", Options{Service: `a\b`}, "invalid keychain service"},
+		{"service with NUL", Options{Service: "a\x00b"}, "invalid keychain service"},
 		{"keychain too long", Options{Keychain: strings.Repeat("k", maxKeychainLen+1)}, "longer than 256 bytes"},
 		{"keychain like an option", Options{Keychain: "-d"}, `must not start with '-'`},
 		{"keychain with newline", Options{Keychain: "a\nb"}, "newline"},
@@ -274,6 +277,31 @@ func TestSplitLineMatchesSecurityQuirks(t *testing.T) {
 	for _, tc := range tests {
 		if got := splitLine(tc.line); !slices.Equal(got, tc.want) {
 			t.Errorf("splitLine(%q) = %q, want %q", tc.line, got, tc.want)
+		}
+	}
+}
+
+func TestValidService(t *testing.T) {
+	tests := []struct {
+		service string
+		want    bool
+	}{
+		{Service, true},
+		{"AZaz09._:/-", true},
+		{"x", true},
+		{"", false},
+		{"a b", false},
+		{"a\tb", false},
+		{`a"b`, false},
+		{"a'b", false},
+		{"a\nb", false},
+		{"a@b", false},
+		{"a+b", false},
+		{"é", false},
+	}
+	for _, tt := range tests {
+		if got := validService(tt.service); got != tt.want {
+			t.Errorf("validService(%q) = %v, want %v", tt.service, got, tt.want)
 		}
 	}
 }

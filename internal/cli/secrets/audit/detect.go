@@ -3,6 +3,7 @@ package audit
 import (
 	"regexp"
 	"strings"
+	"sync"
 	"unicode"
 )
 
@@ -12,25 +13,29 @@ type keyFormat struct {
 	re   *regexp.Regexp
 }
 
-// keyFormats are checked in order; the first match names the value. More
-// specific formats come before the general ones they overlap (Anthropic's
-// "sk-ant-" before OpenAI's "sk-").
-var keyFormats = []keyFormat{
-	{"Anthropic API key", prefixed(`sk-ant-[A-Za-z0-9_-]{20,}`)},
-	{"OpenAI API key", prefixed(`sk-[A-Za-z0-9_-]{20,}`)},
-	{"GitHub token", prefixed(`gh[pousr]_[A-Za-z0-9]{36,}`)},
-	{"GitHub fine-grained token", prefixed(`github_pat_[A-Za-z0-9_]{22,}`)},
-	{"GitLab token", prefixed(`glpat-[A-Za-z0-9_-]{20,}`)},
-	{"Slack token", prefixed(`xox[abposr]-[A-Za-z0-9-]{10,}`)},
-	{"AWS access key ID", regexp.MustCompile(`(?:^|[^A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?:$|[^A-Z0-9])`)},
-	{"Google API key", prefixed(`AIza[A-Za-z0-9_-]{35}`)},
-	{"Stripe secret key", prefixed(`[sr]k_(?:live|test)_[A-Za-z0-9]{16,}`)},
-	{"Hugging Face token", prefixed(`hf_[A-Za-z]{30,}`)},
-	{"npm token", prefixed(`npm_[A-Za-z0-9]{36}`)},
-	{"SendGrid API key", prefixed(`SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}`)},
-	{"private key", regexp.MustCompile(`-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----`)},
-	{"JSON Web Token", regexp.MustCompile(`eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}`)},
-}
+// keyFormats returns the formats, checked in order; the first match names
+// the value. More specific formats come before the general ones they overlap
+// (Anthropic's "sk-ant-" before OpenAI's "sk-"). They are compiled on first
+// use, not at start-up: every palyra command links this package, and only
+// "secrets audit" needs them.
+var keyFormats = sync.OnceValue(func() []keyFormat {
+	return []keyFormat{
+		{"Anthropic API key", prefixed(`sk-ant-[A-Za-z0-9_-]{20,}`)},
+		{"OpenAI API key", prefixed(`sk-[A-Za-z0-9_-]{20,}`)},
+		{"GitHub token", prefixed(`gh[pousr]_[A-Za-z0-9]{36,}`)},
+		{"GitHub fine-grained token", prefixed(`github_pat_[A-Za-z0-9_]{22,}`)},
+		{"GitLab token", prefixed(`glpat-[A-Za-z0-9_-]{20,}`)},
+		{"Slack token", prefixed(`xox[abposr]-[A-Za-z0-9-]{10,}`)},
+		{"AWS access key ID", regexp.MustCompile(`(?:^|[^A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?:$|[^A-Z0-9])`)},
+		{"Google API key", prefixed(`AIza[A-Za-z0-9_-]{35}`)},
+		{"Stripe secret key", prefixed(`[sr]k_(?:live|test)_[A-Za-z0-9]{16,}`)},
+		{"Hugging Face token", prefixed(`hf_[A-Za-z]{30,}`)},
+		{"npm token", prefixed(`npm_[A-Za-z0-9]{36}`)},
+		{"SendGrid API key", prefixed(`SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}`)},
+		{"private key", regexp.MustCompile(`-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----`)},
+		{"JSON Web Token", regexp.MustCompile(`eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}`)},
+	}
+})
 
 // prefixed compiles a credential pattern that must start a word: not
 // preceded by a letter, digit or underscore ("task-…" is not "sk-…").
@@ -40,7 +45,7 @@ func prefixed(pattern string) *regexp.Regexp {
 
 // detectFormat returns the name of the credential format s contains, or "".
 func detectFormat(s string) string {
-	for _, f := range keyFormats {
+	for _, f := range keyFormats() {
 		if f.re.MatchString(s) {
 			return f.name
 		}

@@ -1,0 +1,15 @@
+// Command imports is a yardstick of bench/startup.sh: the one-byte program
+// of bench/startup/bare that links every package of the palyra command and
+// runs only their package initialisation. What palyra takes beyond it is
+// the command itself (building and running its cobra command) and the
+// cost of a larger binary; what it takes beyond bare is the price of the
+// dependencies.
+package main
+
+import (
+	"os"
+
+	_ "github.com/palyra/palyra-vault/internal/cli"
+)
+
+func main() { _, _ = os.Stdout.Write([]byte{'\n'}) }
