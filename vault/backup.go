@@ -18,6 +18,7 @@ import (
 
 	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault/internal/envelope"
+	"github.com/palyra/palyra-vault/vault/internal/keysource"
 )
 
 // A backup is an age file (filippo.io/age, https://age-encryption.org/v1)
@@ -181,7 +182,7 @@ func (v *Vault) Export(ctx context.Context, w io.Writer, opts ExportOptions) (Ex
 
 	recipients := opts.Recipients
 	if opts.Passphrase != nil {
-		pass, err := readPassphrase(opts.Passphrase, "backup passphrase", true)
+		pass, err := keysource.ReadPassphrase(opts.Passphrase, "backup passphrase", true)
 		if err != nil {
 			return rep, err
 		}
@@ -223,7 +224,7 @@ func inSealRange(t time.Time) bool {
 }
 
 func backupWorkFactor() int {
-	if useCheapKDF() {
+	if keysource.UseCheapKDF() {
 		return 1
 	}
 	return backupScryptWorkFactor
@@ -324,7 +325,7 @@ func (v *Vault) readBackup(r io.Reader, opts ImportOptions) ([]backupRecord, err
 	}
 	ids := opts.Identities
 	if opts.Passphrase != nil {
-		pass, err := readPassphrase(opts.Passphrase, "backup passphrase", false)
+		pass, err := keysource.ReadPassphrase(opts.Passphrase, "backup passphrase", false)
 		if err != nil {
 			return nil, err
 		}

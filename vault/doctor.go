@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/palyra/palyra-vault/vault/backend"
+	"github.com/palyra/palyra-vault/vault/internal/keysource"
 )
 
 // Exists reports whether the vault cfg describes has been created (its
@@ -76,18 +77,20 @@ func Doctor(ctx context.Context) HostReport {
 			break
 		}
 	}
-	rep.KeySources = append(rep.KeySources,
-		HostCheck{Name: KeySourceDevice, Available: true},
-		HostCheck{Name: KeySourcePassphrase, Available: true})
-	osc := HostCheck{Name: KeySourceOS, Available: true}
-	if kind := osKeyStoreKind(); kind == "" {
-		osc.Available, osc.Reason = false, fmt.Sprintf("no supported secret store on %s", runtime.GOOS)
-		osc.Advice = "use key source device or passphrase"
-	} else if err := probeBackend(ctx, kind); err != nil {
-		osc.Available, osc.Reason = false, err.Error()
-		osc.Advice = fmt.Sprintf("make %s work (see the backend above), or choose key source device or passphrase", kind)
+	for _, name := range KeySources() {
+		src, _ := keysource.Lookup(name)
+		c := HostCheck{Name: name, Available: true}
+		if kind, err := src.HostStore(); err != nil {
+			c.Available, c.Reason = false, err.Error()
+			c.Advice = "use key source device or passphrase"
+		} else if kind != "" {
+			if err := probeBackend(ctx, kind); err != nil {
+				c.Available, c.Reason = false, err.Error()
+				c.Advice = fmt.Sprintf("make %s work (see the backend above), or choose key source device or passphrase", kind)
+			}
+		}
+		rep.KeySources = append(rep.KeySources, c)
 	}
-	rep.KeySources = append(rep.KeySources, osc)
 	return rep
 }
 

@@ -3,7 +3,6 @@ package vault
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
@@ -11,12 +10,15 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/palyra/palyra-vault/vault/internal/envelope"
+	"github.com/palyra/palyra-vault/vault/internal/keysource"
 )
 
 // Every test of this package makes passphrase keys with the cheapest
 // Argon2id parameters; TestNewPassphraseKeysUseDefaultParameters checks the
 // real ones.
-func init() { testCheapKDF = true }
+func init() { keysource.TestCheapKDF = true }
 
 // passphrase returns a Config.Passphrase function that hands out a fresh
 // copy of p on each call and records the slices it gave out, so a test can
@@ -38,13 +40,23 @@ func passphraseConfig(t *testing.T, p string) Config {
 	return cfg
 }
 
-func readState(t *testing.T, cfg Config) *keyState {
+func readState(t *testing.T, cfg Config) *keysource.State {
 	t.Helper()
-	st, err := readKeyState(cfg.Root)
+	st, err := keysource.ReadState(cfg.Root)
 	if err != nil || st == nil {
 		t.Fatalf("readKeyState = %v, %v", st, err)
 	}
 	return st
+}
+
+// activeKEK returns the vault's active key, loading it if need be.
+func activeKEK(t testing.TB, v *Vault) *envelope.KEK {
+	t.Helper()
+	kek, err := v.keys.Sealing(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kek
 }
 
 func TestNewVaultRecordsItsKeySourceInAPrivateFile(t *testing.T) {
@@ -190,7 +202,7 @@ func TestVaultWithoutKeySourceFileKeepsItsDeviceKey(t *testing.T) {
 	if v2.Info().KeySource != KeySourceDevice || mustGet(t, v2, "global", "k") != "v1" {
 		t.Fatalf("old vault opened as %q", v2.Info().KeySource)
 	}
-	if st := readState(t, cfg); st.Active.File != sharedDeviceKeyFile {
+	if st := readState(t, cfg); st.Active.File != "device.key" {
 		t.Fatalf("recorded %+v, want the shared device key", st.Active)
 	}
 }
@@ -284,61 +296,5 @@ func TestKeySourceFileWithUnsafeModeIsRefused(t *testing.T) {
 	}
 	if _, err := Open(context.Background(), cfg); !errors.Is(err, ErrPermission) || !strings.Contains(err.Error(), "chmod 600") {
 		t.Fatalf("Open = %v, want ErrPermission with the fix", err)
-	}
-}
-
-func TestNewPassphraseKeysUseDefaultParameters(t *testing.T) {
-	testCheapKDF = false
-	defer func() { testCheapKDF = true }()
-	t.Setenv(EnvTestCheapKDF, "")
-	p, err := newKDFParams()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.MemoryKiB != 64<<10 || p.Time != 3 || p.Threads != 4 || len(p.Salt) != 16 {
-		t.Fatalf("new params = %+v, want m=64MiB t=3 p=4 and a 16-byte salt", p)
-	}
-	if err := p.check(); err != nil {
-		t.Fatalf("default params fail their own bounds: %v", err)
-	}
-	q, _ := newKDFParams()
-	if bytes.Equal(p.Salt, q.Salt) {
-		t.Fatal("two new keys got the same salt")
-	}
-	t.Setenv(EnvTestCheapKDF, "1") // honoured here: this is a test binary
-	if c, _ := newKDFParams(); c.MemoryKiB != cheapKDF.MemoryKiB {
-		t.Fatalf("with %s=1 new params = %+v, want the cheap ones", EnvTestCheapKDF, c)
-	}
-}
-
-func TestPassphraseDerivationMatchesTheArgon2ReferenceImplementation(t *testing.T) {
-	// Computed with the reference implementation's CLI (Debian package
-	// argon2): echo -n password | argon2 0123456789abcdef -id -t 2 -k 64 -p 1 -l 32 -r
-	// If the parameters were passed in another order, existing vaults
-	// would no longer open.
-	const want = "fb83b5711fd91df630b63677dee62ccd13ee6f0c4897d856b49542b9b1e9975b"
-	p := &kdfParams{Algorithm: kdfAlgorithm, Version: kdfVersion, MemoryKiB: 64, Time: 2, Threads: 1, Salt: []byte("0123456789abcdef")}
-	if got := hex.EncodeToString(p.derive([]byte("password"))[:]); got != want {
-		t.Fatalf("derived %s, want %s", got, want)
-	}
-}
-
-func TestLargestParametersTheBoundsAllowAreAcceptedAndNoLarger(t *testing.T) {
-	max := kdfParams{Algorithm: kdfAlgorithm, Version: kdfVersion, MemoryKiB: maxKDFMemoryKiB, Time: maxKDFTime, Threads: maxKDFThreads, Salt: make([]byte, maxKDFSaltLen)}
-	if err := max.check(); err != nil {
-		t.Fatalf("largest allowed params refused: %v", err)
-	}
-	for name, over := range map[string]func(p *kdfParams){
-		"memory":  func(p *kdfParams) { p.MemoryKiB++ },
-		"time":    func(p *kdfParams) { p.Time++ },
-		"threads": func(p *kdfParams) { p.Threads++ },
-		"salt":    func(p *kdfParams) { p.Salt = append(p.Salt, 0) },
-	} {
-		p := max
-		p.Salt = bytes.Clone(max.Salt)
-		over(&p)
-		if p.check() == nil {
-			t.Errorf("%s above the bound accepted", name)
-		}
 	}
 }

@@ -58,7 +58,7 @@ func TestListCacheOfAnotherVaultUnderTheSameDeviceKeyIsIgnored(t *testing.T) {
 		mustPut(t, va, "a", fmt.Sprintf("k%d", i), "in a")
 		mustPut(t, vb, "b", fmt.Sprintf("k%d", i), "in b")
 	}
-	if *va.kek != *vb.kek {
+	if *activeKEK(t, va) != *activeKEK(t, vb) {
 		t.Fatal("the two vaults should share the device key")
 	}
 	if bytes.Equal(va.listCacheKey(), vb.listCacheKey()) {

@@ -13,6 +13,7 @@ import (
 	"github.com/palyra/palyra-vault/internal/fsutil"
 	"github.com/palyra/palyra-vault/vault/backend"
 	"github.com/palyra/palyra-vault/vault/internal/envelope"
+	"github.com/palyra/palyra-vault/vault/internal/keysource"
 )
 
 // migrateFromFile names the file in the vault root that records the source
@@ -56,8 +57,10 @@ func (v *Vault) Migrate(ctx context.Context, to backend.Kind) (MigrateReport, er
 	if !knownKind(to) || to == backend.KindAuto {
 		return rep, fmt.Errorf("%w: unknown migration target %q: choose one of %s", ErrBackendUnavailable, truncate(string(to)), strings.Join(kindNames(), ", "))
 	}
-	if err := checkSourceForBackend(v.keys.source(), to); err != nil {
-		return rep, err
+	if src, ok := keysource.Lookup(v.keys.Source()); ok {
+		if _, err := src.Backend(to); err != nil {
+			return rep, err
+		}
 	}
 	unlock, err := v.lock(ctx)
 	if err != nil {

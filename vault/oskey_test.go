@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/palyra/palyra-vault/vault/internal/keysource"
+
 	"github.com/palyra/palyra-vault/internal/testutil"
 	"github.com/palyra/palyra-vault/vault/backend"
 	"github.com/palyra/palyra-vault/vault/backend/secretservice"
@@ -55,7 +57,7 @@ func TestOSKeyVaultKeepsItsKeyInTheSecretServiceAndNothingOnDisk(t *testing.T) {
 	mustPut(t, v, "global", "k", "kept under an OS-held key")
 	st := readState(t, cfg)
 	t.Cleanup(func() { deleteKeyringItem(t, st.Active.Item) })
-	if v.Info().KeySource != KeySourceOS || st.Active.Store != backend.KindSecretService || st.Active.Item != osKeyItem(st.VaultID, st.Active.KEKID) {
+	if v.Info().KeySource != KeySourceOS || st.Active.Store != backend.KindSecretService || st.Active.Item != keysource.OSKeyItem(st.VaultID, st.Active.KEKID) {
 		t.Fatalf("info %+v, state %+v", v.Info(), st.Active)
 	}
 	b, err := keyringItem(t, st.Active.Item)
@@ -63,7 +65,7 @@ func TestOSKeyVaultKeepsItsKeyInTheSecretServiceAndNothingOnDisk(t *testing.T) {
 		t.Fatalf("keyring item: %d bytes, %v", len(b), err)
 	}
 	kek := envelope.KEK(b)
-	if got := kekIDHex(&kek); got != st.Active.KEKID {
+	if got := keysource.KEKIDHex(&kek); got != st.Active.KEKID {
 		t.Fatalf("the keyring holds key %s, the vault records %s", got, st.Active.KEKID)
 	}
 	if _, err := os.Stat(filepath.Join(cfg.StateRoot, "keys")); !errors.Is(err, os.ErrNotExist) {

@@ -8,12 +8,13 @@ import (
 
 	"github.com/palyra/palyra-vault/vault/backend"
 	"github.com/palyra/palyra-vault/vault/internal/envelope"
+	"github.com/palyra/palyra-vault/vault/internal/keysource"
 )
 
 // ErrRotationPending means an earlier key rotation was interrupted and must
 // be finished (RotateKey to the same source, or with an empty source)
 // before a rotation to another source can start.
-var ErrRotationPending = errors.New("an interrupted key rotation must finish first")
+var ErrRotationPending = keysource.ErrRotationPending
 
 // KeySourceSpec names the key a rotation moves the vault to.
 type KeySourceSpec struct {
@@ -88,122 +89,50 @@ func rotateStep(step string) {
 // ErrKeyRotated until the vault is opened again.
 func (v *Vault) RotateKey(ctx context.Context, to KeySourceSpec) (RotateReport, error) {
 	var rep RotateReport
-	if to.Source != "" && !validSource(to.Source) {
-		return rep, fmt.Errorf("unknown key source %q: choose one of %s", truncate(to.Source), strings.Join(KeySources(), ", "))
+	if to.Source != "" {
+		if _, err := keysource.Choose(to.Source); err != nil {
+			return rep, err
+		}
 	}
 	unlock, err := v.lock(ctx)
 	if err != nil {
 		return rep, err
 	}
 	defer unlock()
-	kr := v.keys
 
-	kr.mu.Lock()
-	err = kr.refresh(ctx)
-	st, active, activeErr := kr.state, kr.active, kr.activeErr
-	kr.mu.Unlock()
+	r, err := v.keys.BeginRotation(ctx, to.Source, to.Passphrase, v.info.Backend)
 	if err != nil {
 		return rep, err
 	}
-	if activeErr != nil {
-		return rep, fmt.Errorf("rotating the vault key: %w", activeErr)
+	rep.From, rep.OldKeyID, rep.To, rep.NewKeyID, rep.Resumed = r.From, r.OldKeyID, r.To, r.NewKeyID, r.Resumed
+	if r.Switched {
+		return rep, v.dropRetired(ctx, r)
 	}
-	rep.From, rep.OldKeyID = st.Active.Source, st.Active.KEKID
-
-	if st.Retired != nil {
-		// Interrupted after the switch: only the old key's cleanup is left.
-		if to.Source != "" && to.Source != st.Active.Source {
-			return rep, fmt.Errorf("%w: the rotation to a %s key was interrupted after the switch; run the rotation again with that source (or none) to finish it", ErrRotationPending, st.Active.Source)
-		}
-		rep.From, rep.OldKeyID = st.Retired.Source, st.Retired.KEKID
-		rep.To, rep.NewKeyID, rep.Resumed = st.Active.Source, st.Active.KEKID, true
-		return rep, v.dropRetired(ctx, &st)
-	}
-
-	var next *envelope.KEK
-	var spec keySpec
-	if p := st.Pending; p != nil {
-		if to.Source != "" && to.Source != p.Source {
-			return rep, fmt.Errorf("%w: a rotation to a %s key (id %s) was interrupted; run the rotation again with that source (or none) to finish it", ErrRotationPending, p.Source, p.KEKID[:8])
-		}
-		kr.mu.Lock()
-		next = kr.held(p.KEKID)
-		kr.mu.Unlock()
-		if next == nil {
-			if _, err := unwrapPending(active, p, st.VaultID); err != nil {
-				return rep, err
-			}
-			return rep, fmt.Errorf("%w: the pending key could not be loaded", ErrCorrupt) // unreachable: refresh loaded it
-		}
-		spec, rep.Resumed = p.keySpec, true
-	} else {
-		src := to.Source
-		if src == "" {
-			src = st.Active.Source
-		}
-		if err := checkSourceForBackend(src, v.info.Backend); err != nil {
-			return rep, err
-		}
-		switch src {
-		case KeySourceDevice:
-			next, spec, err = newDeviceKey()
-		case KeySourcePassphrase:
-			next, spec, err = newPassphraseKey(to.Passphrase)
-		case KeySourceOS:
-			next, spec, err = newOSKey(st.VaultID)
-		}
-		if err != nil {
-			return rep, err
-		}
-		wrapped, err := wrapPending(active, next, st.VaultID)
-		if err != nil {
-			clear(next[:])
-			return rep, err
-		}
-		st.Pending = &pendingKey{keySpec: spec, Wrapped: wrapped}
-		if err := writeKeyState(v.info.Root, &st); err != nil {
-			clear(next[:])
-			return rep, err
-		}
-		kr.mu.Lock()
-		kr.state = st
-		kr.hold(next)
-		next = kr.held(spec.KEKID)
-		kr.mu.Unlock()
+	if r.Started {
 		rotateStep("pending")
 	}
-	rep.To, rep.NewKeyID = spec.Source, spec.KEKID
-
-	if err := storeKeyMaterial(ctx, v.info.StateRoot, &spec, next); err != nil {
-		return rep, fmt.Errorf("storing the new key (the rotation stays pending; run it again): %w", err)
+	if err := r.Store(ctx); err != nil {
+		return rep, err
 	}
 	rotateStep("stored")
-
-	if err := v.rewrapAll(ctx, next, &rep); err != nil {
+	if err := v.rewrapAll(ctx, r.Next, &rep); err != nil {
 		return rep, err
 	}
-
-	old := st.Active
-	st = keyState{VaultID: st.VaultID, Active: spec, Retired: &old}
-	if err := writeKeyState(v.info.Root, &st); err != nil {
+	if err := r.Switch(); err != nil {
 		return rep, err
 	}
-	kr.mu.Lock()
-	kr.state, kr.active, kr.activeErr = st, next, nil
-	kr.mu.Unlock()
 	rotateStep("switched")
-	return rep, v.dropRetired(ctx, &st)
+	return rep, v.dropRetired(ctx, r)
 }
 
-// storeKeyMaterial puts a new key where its source keeps it.
-func storeKeyMaterial(ctx context.Context, stateRoot string, spec *keySpec, kek *envelope.KEK) error {
-	switch spec.Source {
-	case KeySourceDevice:
-		return storeDeviceKey(stateRoot, spec, kek)
-	case KeySourceOS:
-		return storeOSKey(ctx, stateRoot, spec, kek)
+// dropRetired deletes the retired key's material and then its entry. The
+// caller holds the writer lock.
+func (v *Vault) dropRetired(ctx context.Context, r *keysource.Rotation) error {
+	if err := r.RemoveRetired(ctx); err != nil {
+		return err
 	}
-	return nil // a passphrase key is derived, never stored
+	rotateStep("dropped")
+	return r.Forget()
 }
 
 // rewrapAll rewraps every envelope not yet under next. The caller holds the
@@ -236,9 +165,7 @@ func (v *Vault) rewrapAll(ctx context.Context, next *envelope.KEK, rep *RotateRe
 			rep.Skipped++
 			continue
 		}
-		v.keys.mu.Lock()
-		old := v.keys.keys[e.KEKID]
-		v.keys.mu.Unlock()
+		old := v.keys.Held(e.KEKID)
 		if old == nil {
 			stuck = append(stuck, fmt.Sprintf("%s (object %s): sealed under key %x, which this vault does not hold", name, id, e.KEKID[:4]))
 			continue
@@ -265,37 +192,10 @@ func (v *Vault) rewrapAll(ctx context.Context, next *envelope.KEK, rep *RotateRe
 	return nil
 }
 
-// dropRetired deletes the retired key's material and then its entry. The
-// caller holds the writer lock.
-func (v *Vault) dropRetired(ctx context.Context, st *keyState) error {
-	r := st.Retired
-	if r.KEKID != st.Active.KEKID {
-		var err error
-		switch r.Source {
-		case KeySourceDevice:
-			err = removeDeviceKey(v.info.StateRoot, r)
-		case KeySourceOS:
-			err = removeOSKey(ctx, v.info.StateRoot, r)
-		}
-		if err != nil {
-			return fmt.Errorf("the vault now uses its new key, but the old one could not be deleted (run the rotation again to retry): %w", err)
-		}
-	}
-	rotateStep("dropped")
-	next := keyState{VaultID: st.VaultID, Active: st.Active}
-	if err := writeKeyState(v.info.Root, &next); err != nil {
-		return err
-	}
-	v.keys.mu.Lock()
-	v.keys.state = next
-	v.keys.mu.Unlock()
-	return nil
-}
-
 // PendingRotation reports whether an interrupted key rotation is waiting
 // to be finished, and to which key source. It reads the key-source file.
 func (v *Vault) PendingRotation() (source string, pending bool, err error) {
-	st, err := readKeyState(v.info.Root)
+	st, err := keysource.ReadState(v.info.Root)
 	if err != nil || st == nil {
 		return "", false, err
 	}

@@ -9,7 +9,10 @@ import (
 	"os"
 	"strings"
 	"testing"
+
 	"time"
+
+	"github.com/palyra/palyra-vault/vault/internal/keysource"
 
 	"github.com/palyra/palyra-vault/vault/internal/envelope"
 )
@@ -69,7 +72,7 @@ func activePassphrase(t *testing.T, cfg Config, candidates ...string) string {
 		return ""
 	}
 	for _, c := range candidates {
-		if kekIDHex(st.Active.KDF.derive([]byte(c))) == st.Active.KEKID {
+		if keysource.KEKIDHex(st.Active.KDF.Derive([]byte(c))) == st.Active.KEKID {
 			return c
 		}
 	}

@@ -97,7 +97,7 @@ func TestRotateKeyRewrapsOnlyTheDataKeys(t *testing.T) {
 	if st.Pending != nil || st.Retired != nil || st.Active.KEKID != rep.NewKeyID {
 		t.Fatalf("state after rotation = %+v", st)
 	}
-	if err := checkPrivate(deviceKeyFilePath(cfg.StateRoot, st.Active.File)); err != nil {
+	if err := checkPrivate(filepath.Join(cfg.StateRoot, "keys", st.Active.File)); err != nil {
 		t.Fatalf("new device key file: %v", err)
 	}
 	if _, err := os.Stat(DeviceKeyPath(cfg.StateRoot)); err != nil {
@@ -166,7 +166,7 @@ func TestRotatingAwayFromARotatedDeviceKeyDeletesItsFileOnly(t *testing.T) {
 	v := openTest(t, cfg)
 	refs := putMany(t, v, 3)
 	first := rotate(t, v, KeySourceSpec{})
-	firstFile := deviceKeyFilePath(cfg.StateRoot, "device-"+first.NewKeyID+".key")
+	firstFile := filepath.Join(cfg.StateRoot, "keys", "device-"+first.NewKeyID+".key")
 	if _, err := os.Stat(firstFile); err != nil {
 		t.Fatal(err)
 	}

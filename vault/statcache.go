@@ -2,33 +2,17 @@ package vault
 
 import (
 	"io/fs"
-	"os"
+
+	"github.com/palyra/palyra-vault/internal/fsutil"
 )
 
-// fileStamp remembers which file a path named when it was last read. The
-// vault's small state files (backend.kind, keysource.json) are only ever
-// replaced by an atomic rename, which gives the path a new inode; so while
-// the path still names the same file, with the same size, mode and
-// modification time, what was read from it still holds and a writer can
-// skip reading it again. One lstat replaces an open, a read and a close.
-type fileStamp struct {
-	seen fs.FileInfo
-}
+// fileStamp remembers which file a path named when it was last read (see
+// fsutil.PathStamp, which the key sources use for keysource.json too).
+type fileStamp struct{ s fsutil.PathStamp }
 
-// current reports whether path still names the file last remembered. It
-// also returns the path's file info (nil when lstat fails), to remember
-// once the caller has read the file.
-func (s *fileStamp) current(path string) (fs.FileInfo, bool) {
-	fi, err := os.Lstat(path)
-	if err != nil {
-		return nil, false
-	}
-	old := s.seen
-	return fi, old != nil && os.SameFile(fi, old) && fi.Size() == old.Size() &&
-		fi.Mode() == old.Mode() && fi.ModTime().Equal(old.ModTime())
-}
+// current reports whether path still names the file last remembered, and
+// returns its info to remember (see fsutil.PathStamp.Current).
+func (s *fileStamp) current(path string) (fs.FileInfo, bool) { return s.s.Current(path) }
 
 // remember records fi, the info current returned before the file was read.
-// If the file changed between the two, the next current call sees a
-// different file and the caller reads it again.
-func (s *fileStamp) remember(fi fs.FileInfo) { s.seen = fi }
+func (s *fileStamp) remember(fi fs.FileInfo) { s.s.Remember(fi) }

@@ -32,6 +32,7 @@ import (
 	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault/backend"
 	"github.com/palyra/palyra-vault/vault/internal/envelope"
+	"github.com/palyra/palyra-vault/vault/internal/keysource"
 )
 
 // DefaultMaxSecretSize is the largest value Put accepts unless the Config
@@ -106,10 +107,9 @@ type Info struct {
 type Vault struct {
 	info    Info
 	backend backend.Backend
-	kek     *envelope.KEK
-	keys    *keyring   // every KEK this handle holds, kept current by keysource.go
-	mu      sync.Mutex // serialises writers inside this process
-	cleaned bool       // stale temp files were removed by this process
+	keys    *keysource.Keyring // every KEK this handle holds (see keysource.go)
+	mu      sync.Mutex         // serialises writers inside this process
+	cleaned bool               // stale temp files were removed by this process
 	// uncachedList makes List read every object, never the header cache
 	// (set by tests that compare the two).
 	uncachedList bool
@@ -224,15 +224,11 @@ func (v *Vault) create(ctx context.Context, cfg Config) (backend.Kind, error) {
 	if err != nil {
 		return "", err
 	}
-	switch {
-	case src == KeySourceOS && (pref == "" || pref == backend.KindAuto):
-		pref = backend.KindEncryptedFile // the OS store holds the key, files hold the objects
-	case src == KeySourceOS:
-		if err := checkSourceForBackend(src, pref); err != nil {
-			return "", err
-		}
-	case src == KeySourcePassphrase && cfg.Passphrase == nil:
-		return "", fmt.Errorf("%w: a new vault with key source passphrase needs one, and Config.Passphrase is nil", ErrPassphraseRequired)
+	if pref, err = src.Backend(pref); err != nil {
+		return "", err
+	}
+	if src.Interactive() && cfg.Passphrase == nil {
+		return "", fmt.Errorf("%w: a new vault with key source %s needs one, and Config.Passphrase is nil", ErrPassphraseRequired, src.Name())
 	}
 	b, err := chooseBackend(ctx, pref, v.site())
 	if err != nil {
@@ -265,19 +261,12 @@ func readMarker(root string) (backend.Kind, error) {
 	return kind, nil
 }
 
-func permissionError(what string, err error) error {
-	if errors.Is(err, fsutil.ErrUnsafe) || errors.Is(err, os.ErrPermission) {
-		return fmt.Errorf("%w: %s: %w", ErrPermission, what, err)
-	}
-	return fmt.Errorf("%s: %w", what, err)
-}
-
 // Info describes the open vault. KeySource follows rotations made through
 // this handle.
 func (v *Vault) Info() Info {
 	info := v.info
 	if v.keys != nil {
-		info.KeySource = v.keys.source()
+		info.KeySource = v.keys.Source()
 	}
 	return info
 }
@@ -300,7 +289,7 @@ func (v *Vault) Close() error {
 		_ = v.writerLock.Close()
 	}
 	v.mu.Unlock()
-	v.keys.wipe() // also zeroes v.kek, the active key
+	v.keys.Wipe()
 	return err
 }
 
@@ -474,7 +463,11 @@ func (v *Vault) Get(ctx context.Context, scope, key string) (SensitiveBytes, Met
 	if err != nil {
 		return SensitiveBytes{}, Metadata{}, fmt.Errorf("reading %s: %w", ref, translate(err))
 	}
-	h, value, err := envelope.Open(v.keys.kekFor(ctx, blob), scope, key, blob)
+	kek, err := v.keys.KEKFor(ctx, blob)
+	if err != nil {
+		return SensitiveBytes{}, Metadata{}, fmt.Errorf("opening %s: %w", ref, err)
+	}
+	h, value, err := envelope.Open(kek, scope, key, blob)
 	if err != nil {
 		if errors.Is(err, envelope.ErrWrongKey) {
 			return SensitiveBytes{}, Metadata{}, fmt.Errorf("opening %s: %w: it was sealed under a different key-encryption key than this vault's %s key", ref, ErrWrongKey, v.info.KeySource)

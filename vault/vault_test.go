@@ -155,7 +155,7 @@ func TestListIsSortedFiltersByScopeAndReadsHeadersOnly(t *testing.T) {
 		t.Fatalf("List(global) = %v, %v", global, err)
 	}
 	// With the KEK gone, List still works: it never decrypts.
-	clear(v.kek[:])
+	v.keys.Wipe()
 	if again, err := v.List(context.Background(), ""); err != nil || len(again) != 4 {
 		t.Fatalf("List without the key = %d entries, %v", len(again), err)
 	}

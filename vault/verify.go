@@ -15,6 +15,7 @@ import (
 	"github.com/palyra/palyra-vault/vault/backend/dpapi"
 	"github.com/palyra/palyra-vault/vault/backend/filestore"
 	"github.com/palyra/palyra-vault/vault/internal/envelope"
+	"github.com/palyra/palyra-vault/vault/internal/keysource"
 )
 
 // Kinds of problem Verify reports, as VerifyProblem.Kind spells them.
@@ -90,7 +91,7 @@ func (r *VerifyReport) OK() bool { return len(r.Problems) == 0 }
 // value. The error is non-nil only when ctx ends; problems, including an
 // unreachable backend, are in the report.
 func (v *Vault) Verify(ctx context.Context) (VerifyReport, error) {
-	rep := VerifyReport{Root: v.info.Root, Backend: v.info.Backend, KeySource: v.keys.source(), Problems: []VerifyProblem{}}
+	rep := VerifyReport{Root: v.info.Root, Backend: v.info.Backend, KeySource: v.keys.Source(), Problems: []VerifyProblem{}}
 	if err := v.verifyObjects(ctx, &rep); err != nil {
 		return rep, err
 	}
@@ -150,7 +151,12 @@ func (v *Vault) verifyObject(ctx context.Context, id backend.ObjectID) (VerifyPr
 			Hint:   "restore the object from a backup, or delete it"}, false
 	}
 	p := VerifyProblem{Scope: h.Scope, Key: h.Key, ObjectID: id}
-	_, value, err := envelope.Open(v.keys.kekFor(ctx, blob), h.Scope, h.Key, blob)
+	kek, err := v.keys.KEKFor(ctx, blob)
+	if err != nil {
+		p.Kind, p.Detail, p.Hint = ProblemKey, err.Error(), "the vault's key cannot be loaded, so no secret can be checked"
+		return p, false
+	}
+	_, value, err := envelope.Open(kek, h.Scope, h.Key, blob)
 	clear(value)
 	switch {
 	case err == nil:
@@ -204,14 +210,15 @@ func (v *Vault) verifyFiles(ctx context.Context, rep *VerifyReport) {
 			}
 		}
 	}
-	v.keys.mu.Lock()
-	st := v.keys.state // as loaded: the file itself may be unreadable
-	v.keys.mu.Unlock()
-	for _, s := range []*keySpec{&st.Active, pendingSpec(&st), st.Retired} {
-		if s != nil && s.Source == KeySourceDevice {
-			path := deviceKeyFilePath(v.info.StateRoot, s.File)
-			perm("device key directory", filepath.Dir(path), true)
-			perm("device key", path, false)
+	st := v.keys.State() // as loaded: the file itself may be unreadable
+	for _, s := range []*keysource.Spec{&st.Active, st.PendingSpec(), st.Retired} {
+		if s == nil {
+			continue
+		}
+		src, _ := keysource.Lookup(s.Source)
+		for _, path := range src.Files(v.keySite(), s) {
+			perm(s.Source+" key directory", filepath.Dir(path), true)
+			perm(s.Source+" key", path, false)
 		}
 	}
 
@@ -259,18 +266,11 @@ func (v *Vault) verifyFiles(ctx context.Context, rep *VerifyReport) {
 	}
 }
 
-func pendingSpec(st *keyState) *keySpec {
-	if st.Pending == nil {
-		return nil
-	}
-	return &st.Pending.keySpec
-}
-
 // verifyKeys checks the key-source file, an unfinished rotation, and that
 // the active key still loads from its source and is the right one.
 func (v *Vault) verifyKeys(ctx context.Context, rep *VerifyReport) {
-	path := keySourcePath(v.info.Root)
-	st, err := readKeyState(v.info.Root)
+	path := keysource.Path(v.info.Root)
+	st, err := keysource.ReadState(v.info.Root)
 	if err != nil {
 		if !errors.Is(err, ErrPermission) { // reported with the other files
 			rep.add(VerifyProblem{Kind: ProblemKey, Path: path, Detail: err.Error(), Hint: "restore the key source file from a backup"})
@@ -284,30 +284,31 @@ func (v *Vault) verifyKeys(ctx context.Context, rep *VerifyReport) {
 	if st.Pending != nil || st.Retired != nil {
 		rep.add(VerifyProblem{Kind: ProblemRotation, Path: path, Detail: "a key rotation was interrupted", Hint: "run the rotation again (palyra secrets rotate-key) to finish it; every secret stays readable meanwhile"})
 	}
-	v.keys.mu.Lock()
-	activeErr := v.keys.activeErr
-	v.keys.mu.Unlock()
+	activeErr := v.keys.ActiveErr()
 	if activeErr != nil {
 		rep.add(VerifyProblem{Kind: ProblemKey, Detail: activeErr.Error(), Hint: "restore the vault's original key from a backup"})
 	}
-	switch st.Active.Source {
-	case KeySourceDevice:
-		if _, err := loadDeviceKeyFile(v.info.StateRoot, &st.Active); err != nil && activeErr == nil {
-			rep.add(VerifyProblem{Kind: ProblemKey, Path: deviceKeyFilePath(v.info.StateRoot, st.Active.File), Detail: err.Error()})
-		}
-	case KeySourceOS:
-		kek, err := loadOSKey(ctx, v.info.StateRoot, &st.Active)
-		if kek != nil {
-			clear(kek[:])
-		}
-		if err != nil {
-			kind := ProblemKey
-			if errors.Is(err, ErrBackendUnavailable) {
-				kind = ProblemUnavailable
-			}
-			rep.add(VerifyProblem{Kind: kind, Detail: err.Error(), Hint: hintOf(err)})
-		}
+	// Load the active key afresh from its source, unless that needs the
+	// user (a passphrase key was checked when it was derived).
+	src, _ := keysource.Lookup(st.Active.Source)
+	if src.Interactive() {
+		return
 	}
+	kek, err := src.Load(ctx, v.keySite(), &st.Active, nil)
+	if kek != nil {
+		clear(kek[:])
+	}
+	if err == nil || (activeErr != nil && errors.Is(err, keysource.ErrKeyMismatch)) {
+		return // a mismatch is reported above
+	}
+	p := VerifyProblem{Kind: ProblemKey, Detail: err.Error(), Hint: hintOf(err)}
+	if errors.Is(err, ErrBackendUnavailable) {
+		p.Kind = ProblemUnavailable
+	}
+	if files := src.Files(v.keySite(), &st.Active); len(files) == 1 {
+		p.Path = files[0]
+	}
+	rep.add(p)
 }
 
 // hintOf returns the hint an error carries (the Secret Service backend's

@@ -179,7 +179,7 @@ func TestVerifyReportsAnInterruptedRotationAndAReplacedKey(t *testing.T) {
 	v.Close()
 
 	st := readState(t, cfg)
-	os.WriteFile(deviceKeyFilePath(cfg.StateRoot, st.Active.File), bytes.Repeat([]byte{5}, 32), 0o600)
+	os.WriteFile(filepath.Join(cfg.StateRoot, "keys", st.Active.File), bytes.Repeat([]byte{5}, 32), 0o600)
 	rep = verify(t, openTest(t, cfg))
 	if len(problemsOf(rep, ProblemKey)) != 1 || len(problemsOf(rep, ProblemWrongKey)) != 3 {
 		t.Fatalf("report = %+v, want a key problem and three wrong-key objects", rep)

@@ -1,4 +1,4 @@
-package vault
+package keysource
 
 import (
 	"context"
@@ -8,10 +8,9 @@ import (
 )
 
 // The Secret Service keeps the KEK of "os" vaults on Linux and other Unix
-// systems, in its default collection, reached through
-// $DBUS_SESSION_BUS_ADDRESS.
+// systems, in its default collection.
 func init() {
-	osKeyStores[backend.KindSecretService] = func(ctx context.Context, _ string) (backend.Backend, error) {
+	osKeyStores[backend.KindSecretService] = func(ctx context.Context, _ Site) (backend.Backend, error) {
 		return secretservice.Open(ctx, secretservice.Options{})
 	}
 }

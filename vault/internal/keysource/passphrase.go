@@ -1,26 +1,22 @@
-package vault
+package keysource
 
 import (
+	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"os"
 	"testing"
 
 	"golang.org/x/crypto/argon2"
 
+	"github.com/palyra/palyra-vault/secret"
+	"github.com/palyra/palyra-vault/vault/backend"
 	"github.com/palyra/palyra-vault/vault/internal/envelope"
 )
 
-// ErrWrongPassphrase means the passphrase given for a passphrase vault does
-// not derive the vault's key. It is distinct from ErrCorrupt (a damaged
-// object) and ErrWrongKey (an object sealed under another key).
-var ErrWrongPassphrase = errors.New("wrong passphrase")
-
-// ErrPassphraseRequired means the vault's key source is "passphrase" and no
-// passphrase function was given (Config.Passphrase or
-// KeySourceSpec.Passphrase is nil).
-var ErrPassphraseRequired = errors.New("passphrase required")
+// A passphrase key is derived with Argon2id from a passphrase the user
+// gives; keysource.json keeps the parameters and the salt, never the key.
+type passphraseSource struct{}
 
 // Passphrase length limits, in bytes. The minimum applies to new
 // passphrases only; any passphrase is accepted for opening.
@@ -30,11 +26,8 @@ const (
 )
 
 // EnvTestCheapKDF, set to "1", makes new passphrase keys use the cheapest
-// Argon2id parameters and age backups the cheapest scrypt work factor, so
-// that tests of the CLI run fast. It is honoured only inside test binaries
-// (testing.Testing reports true), never in a palyra built for use, and it
-// cannot weaken an existing vault: the parameters are chosen when a key is
-// made and stored with it.
+// Argon2id parameters (and age backups the cheapest scrypt work factor),
+// honoured only inside test binaries (see UseCheapKDF).
 const EnvTestCheapKDF = "PALYRA_TEST_CHEAP_KDF"
 
 // kdfAlgorithm is the only KDF this version writes and reads.
@@ -44,8 +37,8 @@ const (
 )
 
 // Bounds on Argon2id parameters read from a key-source file, so that a
-// tampered file cannot make Open spend more than about a second or two of
-// CPU and 256 MiB of memory. The minimums are Argon2's own.
+// tampered file cannot make loading a key spend more than about a second
+// or two of CPU and 256 MiB of memory. The minimums are Argon2's own.
 const (
 	maxKDFMemoryKiB = 256 << 10
 	maxKDFTime      = 10
@@ -54,8 +47,8 @@ const (
 	maxKDFSaltLen   = 64
 )
 
-// kdfParams are the Argon2id parameters of a passphrase key.
-type kdfParams struct {
+// KDFParams are the Argon2id parameters of a passphrase key.
+type KDFParams struct {
 	Algorithm string `json:"algorithm"`
 	Version   int    `json:"version"`
 	// MemoryKiB is Argon2's m, in KiB.
@@ -70,24 +63,27 @@ type kdfParams struct {
 
 // defaultKDF is what new passphrase keys use: the second recommended
 // option of RFC 9106 (t=3, m=64 MiB, p=4), about 0.1 to 0.3 s on a laptop.
-var defaultKDF = kdfParams{Algorithm: kdfAlgorithm, Version: kdfVersion, MemoryKiB: 64 << 10, Time: 3, Threads: 4}
+var defaultKDF = KDFParams{Algorithm: kdfAlgorithm, Version: kdfVersion, MemoryKiB: 64 << 10, Time: 3, Threads: 4}
 
 // cheapKDF is the cheapest valid setting, for tests only.
-var cheapKDF = kdfParams{Algorithm: kdfAlgorithm, Version: kdfVersion, MemoryKiB: 8, Time: 1, Threads: 1}
+var cheapKDF = KDFParams{Algorithm: kdfAlgorithm, Version: kdfVersion, MemoryKiB: 8, Time: 1, Threads: 1}
 
-// testCheapKDF, set by tests of this package, makes new keys use cheapKDF.
-var testCheapKDF bool
+// TestCheapKDF, set by tests, makes new keys use the cheapest parameters.
+var TestCheapKDF bool
 
-// useCheapKDF reports whether a test asked for cheap key derivation.
-func useCheapKDF() bool {
-	return testCheapKDF || (testing.Testing() && os.Getenv(EnvTestCheapKDF) == "1")
+// UseCheapKDF reports whether a test asked for cheap key derivation: by
+// TestCheapKDF, or inside a test binary (testing.Testing) by
+// $PALYRA_TEST_CHEAP_KDF=1. It cannot weaken an existing key: parameters
+// are chosen when a key is made and stored with it.
+func UseCheapKDF() bool {
+	return TestCheapKDF || (testing.Testing() && os.Getenv(EnvTestCheapKDF) == "1")
 }
 
 // newKDFParams returns the parameters for a new passphrase key, with a
 // fresh 16-byte salt.
-func newKDFParams() (*kdfParams, error) {
+func newKDFParams() (*KDFParams, error) {
 	p := defaultKDF
-	if useCheapKDF() {
+	if UseCheapKDF() {
 		p = cheapKDF
 	}
 	p.Salt = make([]byte, minKDFSaltLen)
@@ -98,10 +94,10 @@ func newKDFParams() (*kdfParams, error) {
 }
 
 // check refuses parameters out of the bounds above, naming the field.
-func (p *kdfParams) check() error {
+func (p *KDFParams) check() error {
 	switch {
 	case p.Algorithm != kdfAlgorithm:
-		return fmt.Errorf("algorithm %q is not %q", truncate(p.Algorithm), kdfAlgorithm)
+		return fmt.Errorf("algorithm %q is not %q", secret.Excerpt(p.Algorithm), kdfAlgorithm)
 	case p.Version != kdfVersion:
 		return fmt.Errorf("version %d is not %d", p.Version, kdfVersion)
 	case p.Threads < 1 || p.Threads > maxKDFThreads:
@@ -116,9 +112,9 @@ func (p *kdfParams) check() error {
 	return nil
 }
 
-// derive returns Argon2id(passphrase, salt) as a KEK. The parameters must
-// have passed check.
-func (p *kdfParams) derive(passphrase []byte) *envelope.KEK {
+// Derive returns Argon2id(passphrase, salt) as a KEK. The parameters must
+// have passed check (every spec read from keysource.json has).
+func (p *KDFParams) Derive(passphrase []byte) *envelope.KEK {
 	out := argon2.IDKey(passphrase, p.Salt, p.Time, p.MemoryKiB, p.Threads, 32)
 	kek := new(envelope.KEK)
 	copy(kek[:], out)
@@ -126,10 +122,10 @@ func (p *kdfParams) derive(passphrase []byte) *envelope.KEK {
 	return kek
 }
 
-// readPassphrase calls get once and checks the result's length. isNew
+// ReadPassphrase calls get once and checks the result's length. isNew
 // applies the minimum length of new passphrases. what names the passphrase
 // in errors ("passphrase", "new passphrase"). The caller wipes the result.
-func readPassphrase(get func() ([]byte, error), what string, isNew bool) ([]byte, error) {
+func ReadPassphrase(get func() ([]byte, error), what string, isNew bool) ([]byte, error) {
 	if get == nil {
 		return nil, fmt.Errorf("%w: the %s is needed but no passphrase function was given", ErrPassphraseRequired, what)
 	}
@@ -151,31 +147,60 @@ func readPassphrase(get func() ([]byte, error), what string, isNew bool) ([]byte
 	return p, nil
 }
 
-// newPassphraseKey derives a new passphrase KEK with fresh parameters.
-func newPassphraseKey(get func() ([]byte, error)) (*envelope.KEK, keySpec, error) {
-	pass, err := readPassphrase(get, "new passphrase", true)
+func (passphraseSource) Name() string      { return Passphrase }
+func (passphraseSource) Interactive() bool { return true }
+
+func (passphraseSource) Backend(pref backend.Kind) (backend.Kind, error) { return pref, nil }
+
+func (passphraseSource) HostStore() (backend.Kind, error) { return "", nil }
+
+func (passphraseSource) Files(Site, *Spec) []string { return nil }
+
+func (passphraseSource) Check(field string, k *Spec) error {
+	if k.KDF == nil {
+		return fmt.Errorf("%s: a passphrase key needs kdf parameters", field)
+	}
+	if err := k.KDF.check(); err != nil {
+		return fmt.Errorf("%s.kdf: %w", field, err)
+	}
+	if k.File != "" || k.Store != "" || k.Item != "" {
+		return fmt.Errorf("%s: a passphrase key has only kdf parameters", field)
+	}
+	return nil
+}
+
+// New derives a new passphrase KEK with fresh parameters from the new
+// passphrase pass returns.
+func (passphraseSource) New(_ context.Context, _ Site, _ bool, get func() ([]byte, error)) (*envelope.KEK, Spec, error) {
+	pass, err := ReadPassphrase(get, "new passphrase", true)
 	if err != nil {
-		return nil, keySpec{}, err
+		return nil, Spec{}, err
 	}
 	defer clear(pass)
 	params, err := newKDFParams()
 	if err != nil {
-		return nil, keySpec{}, err
+		return nil, Spec{}, err
 	}
-	kek := params.derive(pass)
-	return kek, keySpec{Source: KeySourcePassphrase, KEKID: kekIDHex(kek), KDF: params}, nil
+	kek := params.Derive(pass)
+	return kek, Spec{Source: Passphrase, KEKID: KEKIDHex(kek), KDF: params}, nil
 }
 
-// loadPassphraseKey derives the KEK of spec from the passphrase get
-// returns, failing with ErrWrongPassphrase when it is not spec's key.
-func loadPassphraseKey(spec *keySpec, get func() ([]byte, error)) (*envelope.KEK, error) {
-	pass, err := readPassphrase(get, "passphrase", false)
+// Store does nothing: a passphrase key is derived, never stored.
+func (passphraseSource) Store(context.Context, Site, *Spec, *envelope.KEK) error { return nil }
+
+// Remove does nothing: there is no material to delete.
+func (passphraseSource) Remove(context.Context, Site, *Spec) error { return nil }
+
+// Load derives the KEK of spec from the passphrase get returns, failing
+// with ErrWrongPassphrase when it is not spec's key.
+func (passphraseSource) Load(_ context.Context, _ Site, spec *Spec, get func() ([]byte, error)) (*envelope.KEK, error) {
+	pass, err := ReadPassphrase(get, "passphrase", false)
 	if err != nil {
 		return nil, err
 	}
 	defer clear(pass)
-	kek := spec.KDF.derive(pass)
-	if kekIDHex(kek) != spec.KEKID {
+	kek := spec.KDF.Derive(pass)
+	if KEKIDHex(kek) != spec.KEKID {
 		clear(kek[:])
 		return nil, fmt.Errorf("%w: it does not unlock this vault (or the key source file's salt or parameters were altered)", ErrWrongPassphrase)
 	}
