@@ -404,6 +404,12 @@ func (l *lazyVault) openLocked(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("opening the vault: %w", err)
 	}
+	// Load the key now: Open does not, and a passphrase must be asked for
+	// at start, never in the middle of serving.
+	if err := v.Unlock(ctx); err != nil {
+		_ = v.Close()
+		return fmt.Errorf("opening the vault: %w", err)
+	}
 	l.v = v
 	return nil
 }

@@ -148,11 +148,14 @@ func (v *Vault) Export(ctx context.Context, w io.Writer, opts ExportOptions) (Ex
 			return rep, err
 		}
 	}
+	if err := v.Unlock(ctx); err != nil { // once, not at every Get
+		return rep, err
+	}
 	list, err := v.List(ctx, opts.Scope)
 	var unreadable []string
 	if err != nil {
 		if !errors.Is(err, ErrCorrupt) {
-			return rep, fmt.Errorf("exporting: %w", err)
+			return rep, err
 		}
 		unreadable = append(unreadable, err.Error())
 	}
@@ -189,14 +192,14 @@ func (v *Vault) Export(ctx context.Context, w io.Writer, opts ExportOptions) (Ex
 		r, err := age.NewScryptRecipient(string(pass))
 		clear(pass)
 		if err != nil {
-			return rep, fmt.Errorf("exporting: %w", err)
+			return rep, err
 		}
 		r.SetWorkFactor(backupWorkFactor())
 		recipients = []age.Recipient{r}
 	}
 	aw, err := age.Encrypt(w, recipients...)
 	if err != nil {
-		return rep, fmt.Errorf("exporting: %w", err)
+		return rep, err
 	}
 	bw := bufio.NewWriter(aw)
 	bw.WriteString(backupMagic + "\n")

@@ -87,11 +87,11 @@ func (v *Vault) keySite() keysource.Site {
 	return keysource.Site{StateRoot: v.info.StateRoot, VaultID: v.info.ID}
 }
 
-// loadKeys reads the vault's key-source file and loads its active key (and
-// a pending or retired one), keying the vault first when it has no file:
-// a vault that already holds objects (made before key sources existed)
-// records its device key; a new one makes a key of the configured source.
-// It sets v.keys and v.info.KeySource.
+// loadKeys reads the vault's key-source file, keying the vault first when
+// it has none: a vault that already holds objects (made before key sources
+// existed) records its device key; a new one makes a key of the configured
+// source. It loads no key of a keyed vault: the first operation that needs
+// one does (see Unlock). It sets v.keys and v.info.KeySource.
 func (v *Vault) loadKeys(ctx context.Context, cfg Config) error {
 	st, err := keysource.ReadState(v.info.Root)
 	if err != nil {
@@ -102,16 +102,22 @@ func (v *Vault) loadKeys(ctx context.Context, cfg Config) error {
 			return err
 		}
 	} else {
-		kr := keysource.NewKeyring(v.info.Root, v.keySite(), st, cfg.Passphrase)
-		if err := kr.Load(ctx); err != nil {
-			kr.Wipe()
-			return err
-		}
-		v.keys = kr
+		v.keys = keysource.NewKeyring(v.info.Root, v.keySite(), st, cfg.Passphrase)
 	}
 	v.info.KeySource = v.keys.Source()
 	return nil
 }
+
+// Unlock loads the vault's key-encryption key now, asking Config.Passphrase
+// for the passphrase of a passphrase vault, instead of at the first Get,
+// Put, Delete, Verify, Export or RotateKey that needs it. Open never loads the key,
+// so that listing a vault never asks for a passphrase; a caller that wants
+// a wrong passphrase reported up front (the daemon, at start) calls Unlock.
+// It fails with ErrWrongPassphrase or ErrPassphraseRequired, or with
+// ErrWrongKey, ErrCorrupt or ErrBackendUnavailable when a device key is
+// missing or damaged or the OS store cannot be reached. A passphrase is
+// asked for once per Vault: after a failure, Unlock returns the same error.
+func (v *Vault) Unlock(ctx context.Context) error { return v.keys.Load(ctx) }
 
 // seal seals value under h with the vault's current active key. The caller
 // holds the writer lock.
@@ -135,12 +141,7 @@ func (v *Vault) initKeys(ctx context.Context, cfg Config) error {
 		return err
 	}
 	if st != nil { // another process keyed it first
-		kr := keysource.NewKeyring(v.info.Root, v.keySite(), st, cfg.Passphrase)
-		if err := kr.Load(ctx); err != nil {
-			kr.Wipe()
-			return err
-		}
-		v.keys = kr
+		v.keys = keysource.NewKeyring(v.info.Root, v.keySite(), st, cfg.Passphrase)
 		return nil
 	}
 	src, err := desiredKeySource(cfg)

@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/palyra/palyra-vault/vault/internal/envelope"
@@ -130,22 +132,138 @@ func TestPassphraseVaultRoundTripsAcrossReopenAndWipesThePassphrase(t *testing.T
 	}
 }
 
-func TestWrongPassphraseIsReportedAsSuchAndChangesNothing(t *testing.T) {
+func TestWrongPassphraseIsReportedAsSuchAtFirstUseAndChangesNothing(t *testing.T) {
 	cfg := passphraseConfig(t, "correct horse battery")
 	v := openTest(t, cfg)
 	mustPut(t, v, "global", "api", "sk-123")
 	v.Close()
 	before := hashTree(t, cfg.Root)
-	cfg.Passphrase = passphrase("wrong horse battery", nil)
-	_, err := Open(context.Background(), cfg)
-	if !errors.Is(err, ErrWrongPassphrase) || errors.Is(err, ErrCorrupt) {
-		t.Fatalf("Open with a wrong passphrase = %v, want ErrWrongPassphrase and not ErrCorrupt", err)
+	var given [][]byte
+	cfg.Passphrase = passphrase("wrong horse battery", &given)
+	v2, err := Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Open needs no key, yet failed: %v", err)
 	}
-	if strings.Contains(err.Error(), "wrong horse") {
-		t.Fatalf("error %q contains the passphrase", err)
+	defer v2.Close()
+	if list, err := v2.List(context.Background(), ""); err != nil || len(list) != 1 {
+		t.Fatalf("List = %v, %v", list, err)
+	}
+	ops := map[string]func() error{
+		"Get":    func() error { _, _, err := v2.Get(context.Background(), "global", "api"); return err },
+		"Put":    func() error { _, err := v2.Put(context.Background(), "global", "other", []byte("v")); return err },
+		"Unlock": func() error { return v2.Unlock(context.Background()) },
+		"Delete": func() error { _, err := v2.Delete(context.Background(), "global", "api"); return err },
+	}
+	for _, name := range []string{"Get", "Put", "Delete", "Unlock", "Get"} {
+		err := ops[name]()
+		if !errors.Is(err, ErrWrongPassphrase) || errors.Is(err, ErrCorrupt) {
+			t.Fatalf("%s with a wrong passphrase = %v, want ErrWrongPassphrase and not ErrCorrupt", name, err)
+		}
+		if strings.Contains(err.Error(), "wrong horse") {
+			t.Fatalf("error %q contains the passphrase", err)
+		}
+	}
+	if len(given) != 1 {
+		t.Fatalf("a wrong passphrase was asked for %d times, want once per handle", len(given))
 	}
 	if hashTree(t, cfg.Root) != before {
-		t.Fatal("Open with a wrong passphrase changed the vault")
+		t.Fatal("a wrong passphrase changed the vault")
+	}
+}
+
+// failingPassphrase returns a Passphrase function that fails the test if
+// called.
+func failingPassphrase(t *testing.T) func() ([]byte, error) {
+	return func() ([]byte, error) {
+		t.Error("the passphrase was asked for")
+		return nil, errors.New("no passphrase here")
+	}
+}
+
+func TestOpenListAndStatNeverAskForThePassphrase(t *testing.T) {
+	cfg := passphraseConfig(t, "correct horse battery")
+	v := openTest(t, cfg)
+	mustPut(t, v, "global", "api", "sk-123")
+	v.Close()
+
+	cfg.Passphrase = failingPassphrase(t)
+	v2 := openTest(t, cfg)
+	if list, err := v2.List(context.Background(), ""); err != nil || len(list) != 1 || list[0].Key != "api" {
+		t.Fatalf("List = %v, %v", list, err)
+	}
+	if md, err := v2.Stat(context.Background(), "global", "api"); err != nil || md.Size != len("sk-123") {
+		t.Fatalf("Stat = %+v, %v", md, err)
+	}
+	if src := v2.Info().KeySource; src != KeySourcePassphrase {
+		t.Fatalf("Info().KeySource = %q", src)
+	}
+}
+
+func TestFirstUseAsksForThePassphraseExactlyOnceEvenConcurrently(t *testing.T) {
+	cfg := passphraseConfig(t, "correct horse battery")
+	v := openTest(t, cfg)
+	mustPut(t, v, "global", "api", "sk-123")
+	v.Close()
+
+	var mu sync.Mutex
+	calls := 0
+	cfg.Passphrase = func() ([]byte, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		return []byte("correct horse battery"), nil
+	}
+	v2 := openTest(t, cfg)
+	if calls != 0 {
+		t.Fatalf("Open asked for the passphrase %d times", calls)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() {
+			s, _, err := v2.Get(context.Background(), "global", "api")
+			if err == nil && string(s.Reveal()) != "sk-123" {
+				err = fmt.Errorf("Get = %q", s.Reveal())
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustPut(t, v2, "global", "more", "v")
+	if calls != 1 {
+		t.Fatalf("the passphrase was asked for %d times, want 1", calls)
+	}
+}
+
+func TestOpenDoesNotReadTheDeviceKey(t *testing.T) {
+	cfg := testConfig(t)
+	v := openTest(t, cfg)
+	mustPut(t, v, "global", "k", "v")
+	v.Close()
+	key := DeviceKeyPath(cfg.StateRoot)
+	if err := os.Rename(key, key+".away"); err != nil {
+		t.Fatal(err)
+	}
+	v2 := openTest(t, cfg)
+	if list, err := v2.List(context.Background(), ""); err != nil || len(list) != 1 {
+		t.Fatalf("List without the device key = %v, %v", list, err)
+	}
+	if _, _, err := v2.Get(context.Background(), "global", "k"); !errors.Is(err, ErrWrongKey) || !strings.Contains(err.Error(), "is missing") {
+		t.Fatalf("Get without the device key = %v, want ErrWrongKey saying it is missing", err)
+	}
+	// A key restored later is found by the next use: only a passphrase is
+	// asked for once per handle.
+	if err := os.Rename(key+".away", key); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustGet(t, v2, "global", "k"); got != "v" {
+		t.Fatalf("Get after restoring the key = %q", got)
 	}
 }
 

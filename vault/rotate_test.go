@@ -153,7 +153,7 @@ func TestRotateKeyBetweenSources(t *testing.T) {
 			checkAll(t, v2, refs)
 			if tt.from == KeySourcePassphrase {
 				cfg.Passphrase = passphrase("old passphrase", nil)
-				if _, err := Open(context.Background(), cfg); tt.reopenAs != "" && !errors.Is(err, ErrWrongPassphrase) {
+				if err := openTest(t, cfg).Unlock(context.Background()); tt.reopenAs != "" && !errors.Is(err, ErrWrongPassphrase) {
 					t.Fatalf("the old passphrase still opens the vault: %v", err)
 				}
 			}

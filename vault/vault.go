@@ -66,8 +66,10 @@ type Config struct {
 	// vault keeps the key source it was created with.
 	KeySource string
 	// Passphrase supplies the passphrase when the key source is
-	// "passphrase". It is called at most once per Open; the vault wipes the
-	// returned slice after use.
+	// "passphrase". Open does not call it (except to key a new passphrase
+	// vault): the first operation that needs the key does (Get, Put,
+	// Delete, Verify, Export, RotateKey, or Unlock), at most once per
+	// Vault. List and Stat never need it. The vault wipes the returned slice after use.
 	Passphrase func() ([]byte, error)
 }
 
@@ -563,10 +565,14 @@ func (v *Vault) listPrefixes(ctx context.Context) ([]backend.Prefix, error) {
 }
 
 // Delete removes the secret under scope and key and reports whether it
-// existed. Deleting a missing secret is not an error.
+// existed. Deleting a missing secret is not an error. Like every write, it
+// needs the vault's key (see Unlock): a wrong passphrase deletes nothing.
 func (v *Vault) Delete(ctx context.Context, scope, key string) (bool, error) {
 	ref := Ref{Scope: scope, Key: key}
 	if err := ref.Validate(); err != nil {
+		return false, err
+	}
+	if err := v.Unlock(ctx); err != nil {
 		return false, err
 	}
 	unlock, err := v.lock(ctx)

@@ -88,10 +88,14 @@ func (r *VerifyReport) OK() bool { return len(r.Problems) == 0 }
 // temporary files, a backend.kind marker that disagrees with the backend,
 // an unfinished migration or key rotation, and whether the backend and the
 // key's source can be reached. It changes nothing and never returns a
-// value. The error is non-nil only when ctx ends; problems, including an
-// unreachable backend, are in the report.
+// value. The error is non-nil only when ctx ends or the vault's key cannot
+// be loaded (see Unlock: a wrong passphrase, a missing device key);
+// problems, including an unreachable backend, are in the report.
 func (v *Vault) Verify(ctx context.Context) (VerifyReport, error) {
 	rep := VerifyReport{Root: v.info.Root, Backend: v.info.Backend, KeySource: v.keys.Source(), Problems: []VerifyProblem{}}
+	if err := v.Unlock(ctx); err != nil {
+		return rep, err
+	}
 	if err := v.verifyObjects(ctx, &rep); err != nil {
 		return rep, err
 	}

@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
+	"github.com/palyra/palyra-vault/internal/cli/secrets/keyflags"
 	"github.com/palyra/palyra-vault/internal/fsutil"
 	"github.com/palyra/palyra-vault/internal/iostreams"
 	"github.com/palyra/palyra-vault/secret"
@@ -137,6 +138,10 @@ func hintsFor(cmd *cobra.Command, err error) []string {
 
 func defaultHints(err error) []string {
 	switch {
+	case errors.Is(err, vault.ErrWrongPassphrase), errors.Is(err, vault.ErrPassphraseRequired):
+		// The vault asks for its passphrase at the first Get or Put, not
+		// when it is opened, so any verb may meet these.
+		return keyflags.Hints(err)
 	case errors.Is(err, vault.ErrNotFound):
 		return []string{`run "palyra secrets list" to see what is stored`}
 	case errors.Is(err, vault.ErrPermission):

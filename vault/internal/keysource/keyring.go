@@ -31,7 +31,8 @@ type Keyring struct {
 
 	mu        sync.Mutex
 	state     State
-	loaded    bool // the active key was loaded
+	loaded    bool  // the active key was loaded
+	askErr    error // why asking the user for the key failed: not asked again
 	keys      map[[envelope.KEKIDSize]byte]*envelope.KEK
 	active    *envelope.KEK
 	activeErr error // why the active key is unusable for sealing, if it is
@@ -96,8 +97,9 @@ func (kr *Keyring) Held(id [envelope.KEKIDSize]byte) *envelope.KEK {
 // Load loads the active key, unless it is loaded already, and then, best
 // effort, the pending and retired ones. It rereads the key-source file
 // first, so that a rotation by another process since the ring was made is
-// followed. A wrong or missing passphrase, a missing key file or an
-// unreachable store is its error; the next call tries again.
+// followed. A missing key file or an unreachable store is its error, and
+// the next call tries again; a key that needs the user (a passphrase) is
+// asked for once: a wrong or missing passphrase stays the ring's error.
 func (kr *Keyring) Load(ctx context.Context) error {
 	kr.mu.Lock()
 	defer kr.mu.Unlock()
@@ -106,16 +108,20 @@ func (kr *Keyring) Load(ctx context.Context) error {
 
 // load is Load with kr.mu held.
 func (kr *Keyring) load(ctx context.Context) error {
-	if kr.loaded {
-		return nil
+	if kr.loaded || kr.askErr != nil {
+		return kr.askErr
 	}
 	fi, _ := kr.stateStamp.Current(Path(kr.root))
 	st, err := kr.reread()
 	if err != nil {
 		return err
 	}
-	kek, err := mustLookup(st.Active.Source).Load(ctx, kr.site, &st.Active, kr.pass)
+	src := mustLookup(st.Active.Source)
+	kek, err := src.Load(ctx, kr.site, &st.Active, kr.pass)
 	if err != nil && !errors.Is(err, ErrKeyMismatch) {
+		if src.Interactive() {
+			kr.askErr = err
+		}
 		return err
 	}
 	kr.state = *st
