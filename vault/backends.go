@@ -38,13 +38,14 @@ func kindNames() []string {
 type site struct {
 	root string // the vault root
 	id   string // the vault ID, which namespaces objects in per-user stores
+	bus  string // the session bus address (Config.SessionBus)
 }
 
 // driver knows how to probe and open one kind of backend.
 type driver struct {
 	// probe reports whether the backend works on this host without
 	// creating anything.
-	probe func(ctx context.Context) error
+	probe func(ctx context.Context, s site) error
 	// open opens the backend for a vault.
 	open func(ctx context.Context, s site) (backend.Backend, error)
 }
@@ -53,7 +54,7 @@ type driver struct {
 // cannot work on this OS still has a driver: it fails with a reason.
 var drivers = map[backend.Kind]driver{
 	backend.KindEncryptedFile: {
-		probe: func(context.Context) error { return nil },
+		probe: func(context.Context, site) error { return nil },
 		open: func(_ context.Context, s site) (backend.Backend, error) {
 			return filestore.New(s.root, filestore.Options{})
 		},
@@ -62,19 +63,19 @@ var drivers = map[backend.Kind]driver{
 		// A locked collection counts as available: the first operation
 		// asks the service to unlock it (on a desktop, a password prompt),
 		// and a refusal is reported then, not hidden by a fallback.
-		probe: func(ctx context.Context) error {
-			err := secretservice.Probe(ctx, secretservice.Options{NoUnlock: true})
+		probe: func(ctx context.Context, s site) error {
+			err := secretservice.Probe(ctx, secretservice.Options{Address: s.bus, NoUnlock: true})
 			if errors.Is(err, secretservice.ErrLocked) {
 				return nil
 			}
 			return err
 		},
 		open: func(ctx context.Context, s site) (backend.Backend, error) {
-			return secretservice.Open(ctx, secretservice.Options{Vault: s.id})
+			return secretservice.Open(ctx, secretservice.Options{Address: s.bus, Vault: s.id})
 		},
 	},
 	backend.KindKeychain: {
-		probe: func(ctx context.Context) error {
+		probe: func(ctx context.Context, _ site) error {
 			b, err := keychain.New(keychain.Options{})
 			if err != nil {
 				return err
@@ -87,7 +88,7 @@ var drivers = map[backend.Kind]driver{
 		},
 	},
 	backend.KindDPAPI: {
-		probe: func(context.Context) error { return dpapi.Probe() },
+		probe: func(context.Context, site) error { return dpapi.Probe() },
 		open: func(_ context.Context, s site) (backend.Backend, error) {
 			return dpapi.New(s.root, dpapi.Options{})
 		},
@@ -120,7 +121,7 @@ func chooseBackend(ctx context.Context, pref backend.Kind, s site) (backend.Back
 		for _, k := range autoOrder() {
 			// Auto chooses only a backend that really works here: the
 			// probe asks the service, not just whether it is installed.
-			if err := probeBackend(ctx, k); err != nil {
+			if err := probeBackend(ctx, k, s); err != nil {
 				errs = append(errs, fmt.Sprintf("%s: %v", k, err))
 				continue
 			}
@@ -156,14 +157,14 @@ func openBackend(ctx context.Context, k backend.Kind, s site) (backend.Backend, 
 }
 
 // probeBackend reports why backend kind k does not work on this host, or nil.
-func probeBackend(ctx context.Context, k backend.Kind) error {
+func probeBackend(ctx context.Context, k backend.Kind, s site) error {
 	d, ok := drivers[k]
 	if !ok {
 		return fmt.Errorf("%w: backend %s is not supported by this build on %s", ErrBackendUnavailable, k, runtime.GOOS)
 	}
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
-	if err := d.probe(ctx); err != nil {
+	if err := d.probe(ctx, s); err != nil {
 		return translate(err)
 	}
 	return nil
@@ -189,7 +190,7 @@ func (v *Vault) ProbeBackends(ctx context.Context) []BackendStatus {
 	out := make([]BackendStatus, 0, len(allKinds))
 	for _, k := range allKinds {
 		st := BackendStatus{Kind: k, AutoRank: slices.Index(order, k) + 1}
-		if err := probeBackend(ctx, k); err != nil {
+		if err := probeBackend(ctx, k, v.site()); err != nil {
 			st.Reason = err.Error()
 		} else {
 			st.Available = true
@@ -199,4 +200,4 @@ func (v *Vault) ProbeBackends(ctx context.Context) []BackendStatus {
 	return out
 }
 
-func (v *Vault) site() site { return site{root: v.info.Root, id: v.info.ID} }
+func (v *Vault) site() site { return site{root: v.info.Root, id: v.info.ID, bus: v.bus} }

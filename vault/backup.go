@@ -194,7 +194,7 @@ func (v *Vault) Export(ctx context.Context, w io.Writer, opts ExportOptions) (Ex
 		if err != nil {
 			return rep, err
 		}
-		r.SetWorkFactor(backupWorkFactor())
+		r.SetWorkFactor(v.backupWorkFactor())
 		recipients = []age.Recipient{r}
 	}
 	aw, err := age.Encrypt(w, recipients...)
@@ -226,8 +226,8 @@ func inSealRange(t time.Time) bool {
 	return !t.IsZero() && !t.Before(time.Unix(0, math.MinInt64)) && !t.After(time.Unix(0, math.MaxInt64))
 }
 
-func backupWorkFactor() int {
-	if keysource.UseCheapKDF() {
+func (v *Vault) backupWorkFactor() int {
+	if keysource.UseCheapKDF(v.keySite()) {
 		return 1
 	}
 	return backupScryptWorkFactor

@@ -58,14 +58,16 @@ type HostCheck struct {
 }
 
 // Doctor probes every backend and key source on this host (by really
-// reaching the services, bounded in time) and explains each that does not
-// work. It creates and changes nothing.
-func Doctor(ctx context.Context) HostReport {
+// reaching the services, bounded in time, the Secret Service through
+// cfg.SessionBus) and explains each that does not work. It creates and
+// changes nothing.
+func Doctor(ctx context.Context, cfg Config) HostReport {
+	s := site{bus: cfg.SessionBus}
 	rep := HostReport{OS: runtime.GOOS}
 	order := autoOrder()
 	for _, k := range allKinds {
 		c := HostCheck{Name: string(k), Available: true}
-		if err := probeBackend(ctx, k); err != nil {
+		if err := probeBackend(ctx, k, s); err != nil {
 			c.Available, c.Reason, c.Advice = false, err.Error(), adviceFor(k, err)
 		}
 		rep.Backends = append(rep.Backends, c)
@@ -84,7 +86,7 @@ func Doctor(ctx context.Context) HostReport {
 			c.Available, c.Reason = false, err.Error()
 			c.Advice = "use key source device or passphrase"
 		} else if kind != "" {
-			if err := probeBackend(ctx, kind); err != nil {
+			if err := probeBackend(ctx, kind, s); err != nil {
 				c.Available, c.Reason = false, err.Error()
 				c.Advice = fmt.Sprintf("make %s work (see the backend above), or choose key source device or passphrase", kind)
 			}

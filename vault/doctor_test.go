@@ -26,7 +26,7 @@ func TestDoctorExplainsAMissingSecretServiceAndPicksEncryptedFile(t *testing.T) 
 		t.Skip("on Windows auto picks windows_dpapi and the os key source is DPAPI: the missing Secret Service fallback is Unix behaviour")
 	}
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+filepath.Join(testutil.TempDir(t), "no-bus"))
-	rep := Doctor(context.Background())
+	rep := Doctor(context.Background(), ConfigFromEnv())
 	ss := check(t, rep.Backends, string(backend.KindSecretService))
 	if ss.Available || ss.Reason == "" || ss.Advice == "" {
 		t.Fatalf("secret service check = %+v, want unavailable with a reason and advice", ss)
@@ -44,7 +44,7 @@ func TestDoctorExplainsAMissingSecretServiceAndPicksEncryptedFile(t *testing.T) 
 
 func TestDoctorSeesTheRealSecretService(t *testing.T) {
 	needPrivateKeyring(t)
-	rep := Doctor(context.Background())
+	rep := Doctor(context.Background(), ConfigFromEnv())
 	if ss := check(t, rep.Backends, string(backend.KindSecretService)); !ss.Available {
 		t.Fatalf("secret service check = %+v", ss)
 	}

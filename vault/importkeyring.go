@@ -31,8 +31,8 @@ type KeyringImportOptions struct {
 	KeyAttribute string
 	// OnConflict is "fail" (or ""), "skip" or "overwrite", as for Import.
 	OnConflict string
-	// Address is the session bus address; empty means
-	// $DBUS_SESSION_BUS_ADDRESS, else the socket $XDG_RUNTIME_DIR/bus.
+	// Address is the session bus address; empty means the vault's
+	// (Config.SessionBus).
 	Address string
 }
 
@@ -78,7 +78,11 @@ func (v *Vault) ImportKeyring(ctx context.Context, opts KeyringImportOptions) (K
 	if keyAttr == "" {
 		keyAttr = "username"
 	}
-	items, err := secretservice.Search(ctx, secretservice.Options{Address: opts.Address}, opts.Attributes)
+	addr := opts.Address
+	if addr == "" {
+		addr = v.bus
+	}
+	items, err := secretservice.Search(ctx, secretservice.Options{Address: addr}, opts.Attributes)
 	defer func() {
 		for _, it := range items {
 			clear(it.Secret)

@@ -3,7 +3,6 @@ package vault
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/palyra/palyra-vault/vault/internal/envelope"
 	"github.com/palyra/palyra-vault/vault/internal/keysource"
@@ -25,10 +24,6 @@ const (
 	KeySourceOS = keysource.OS
 )
 
-// EnvKeySource names the key source of a new vault when Config.KeySource is
-// empty.
-const EnvKeySource = "PALYRA_VAULT_KEY_SOURCE"
-
 // KeySources lists the key source names, default first.
 func KeySources() []string { return keysource.Names() }
 
@@ -38,14 +33,6 @@ const (
 	MinPassphraseLen = keysource.MinPassphraseLen
 	MaxPassphraseLen = keysource.MaxPassphraseLen
 )
-
-// EnvTestCheapKDF, set to "1", makes new passphrase keys use the cheapest
-// Argon2id parameters and age backups the cheapest scrypt work factor, so
-// that tests of the CLI run fast. It is honoured only inside test binaries
-// (testing.Testing reports true), never in a palyra built for use, and it
-// cannot weaken an existing vault: the parameters are chosen when a key is
-// made and stored with it.
-const EnvTestCheapKDF = keysource.EnvTestCheapKDF
 
 var (
 	// ErrWrongPassphrase means the passphrase given for a passphrase vault
@@ -74,9 +61,6 @@ const keySourceFile = keysource.FileName
 func desiredKeySource(cfg Config) (keysource.Source, error) {
 	name := cfg.KeySource
 	if name == "" {
-		name = os.Getenv(EnvKeySource)
-	}
-	if name == "" {
 		name = KeySourceDevice
 	}
 	return keysource.Choose(name)
@@ -84,7 +68,7 @@ func desiredKeySource(cfg Config) (keysource.Source, error) {
 
 // keySite says where the vault's keys live.
 func (v *Vault) keySite() keysource.Site {
-	return keysource.Site{StateRoot: v.info.StateRoot, VaultID: v.info.ID}
+	return keysource.Site{StateRoot: v.info.StateRoot, VaultID: v.info.ID, SessionBus: v.bus, CheapKDF: v.cheapKDF}
 }
 
 // loadKeys reads the vault's key-source file, keying the vault first when

@@ -69,17 +69,21 @@ func TestNewVaultRecordsItsKeySourceInAPrivateFile(t *testing.T) {
 	}{
 		{"default is device", testConfig, KeySourceDevice},
 		{"passphrase", func(t *testing.T) Config { return passphraseConfig(t, "correct horse") }, KeySourcePassphrase},
-		{"environment", func(t *testing.T) Config {
+		{"environment, through WithEnv", func(t *testing.T) Config {
 			t.Setenv(EnvKeySource, KeySourcePassphrase)
 			cfg := testConfig(t)
 			cfg.Passphrase = passphrase("correct horse", nil)
-			return cfg
+			return cfg.WithEnv()
 		}, KeySourcePassphrase},
 		{"config wins over environment", func(t *testing.T) Config {
 			t.Setenv(EnvKeySource, KeySourcePassphrase)
 			cfg := testConfig(t)
 			cfg.KeySource = KeySourceDevice
-			return cfg
+			return cfg.WithEnv()
+		}, KeySourceDevice},
+		{"Open ignores the environment", func(t *testing.T) Config {
+			t.Setenv(EnvKeySource, KeySourcePassphrase)
+			return testConfig(t)
 		}, KeySourceDevice},
 	}
 	for _, tt := range tests {

@@ -25,7 +25,7 @@ func requireSecretService(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skipf("the Secret Service is tested on Linux; this is %s", runtime.GOOS)
 	}
-	if err := probeBackend(context.Background(), backend.KindSecretService); err != nil {
+	if err := probeBackend(context.Background(), backend.KindSecretService, site{bus: ConfigFromEnv().SessionBus}); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("CI=true but the Secret Service is unavailable (run under scripts/secret-service-run.sh): %v", err)
 		}

@@ -31,7 +31,7 @@ func osConfig(t *testing.T) Config {
 // keyringItem reads an item of our schema straight from the keyring.
 func keyringItem(t *testing.T, id backend.ObjectID) ([]byte, error) {
 	t.Helper()
-	s, err := secretservice.Open(context.Background(), secretservice.Options{})
+	s, err := secretservice.Open(context.Background(), secretservice.Options{Address: ConfigFromEnv().SessionBus})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func keyringItem(t *testing.T, id backend.ObjectID) ([]byte, error) {
 
 func deleteKeyringItem(t *testing.T, id backend.ObjectID) {
 	t.Helper()
-	s, err := secretservice.Open(context.Background(), secretservice.Options{})
+	s, err := secretservice.Open(context.Background(), secretservice.Options{Address: ConfigFromEnv().SessionBus})
 	if err != nil {
 		t.Fatal(err)
 	}

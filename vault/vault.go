@@ -46,24 +46,26 @@ const (
 )
 
 // Config says where a vault lives and how to open it. The zero Config opens
-// the default vault of the current user with the automatically chosen backend.
+// the default vault of the current user with the automatically chosen
+// backend. Open takes everything from its Config and reads no environment
+// variable; ConfigFromEnv builds a Config from the environment.
 type Config struct {
-	// Root is the vault root. Empty means $PALYRA_VAULT_DIR, else
-	// <StateRoot>/vault.
+	// Root is the vault root. Empty means <StateRoot>/vault.
 	Root string
 	// StateRoot holds the device key and, by default, the vault root. Empty
-	// means $PALYRA_STATE_ROOT, else DefaultStateRoot().
+	// means the platform's per-user state directory
+	// (secret.DefaultStateRoot).
 	StateRoot string
-	// Backend is the backend a new vault uses. Empty means
-	// $PALYRA_VAULT_BACKEND, else "auto". An existing vault's backend.kind
-	// marker always wins over this preference.
+	// Backend is the backend a new vault uses. Empty means "auto". An
+	// existing vault's backend.kind marker always wins over this
+	// preference.
 	Backend backend.Kind
 	// MaxSecretSize is the largest value Put accepts, in bytes. Zero means
 	// DefaultMaxSecretSize.
 	MaxSecretSize int
 	// KeySource chooses where a new vault's key-encryption key comes from.
-	// Empty means $PALYRA_VAULT_KEY_SOURCE, else "device". An existing
-	// vault keeps the key source it was created with.
+	// Empty means "device". An existing vault keeps the key source it was
+	// created with.
 	KeySource string
 	// Passphrase supplies the passphrase when the key source is
 	// "passphrase". Open does not call it (except to key a new passphrase
@@ -71,6 +73,15 @@ type Config struct {
 	// Delete, Verify, Export, RotateKey, or Unlock), at most once per
 	// Vault. List and Stat never need it. The vault wipes the returned slice after use.
 	Passphrase func() ([]byte, error)
+	// SessionBus is the D-Bus address of the session bus, through which
+	// the linux_secret_service backend and the os key source reach the
+	// Secret Service. Empty means there is none: that backend and key
+	// source are unavailable. ConfigFromEnv finds it in the environment.
+	SessionBus string
+
+	// cheapKDF makes new passphrase keys and backups use the cheapest KDF
+	// settings; only ConfigFromEnv sets it, inside test binaries.
+	cheapKDF bool
 }
 
 // Metadata describes one secret. It never holds the value.
@@ -107,11 +118,13 @@ type Info struct {
 // Vault is an open vault. It is safe for concurrent use by multiple
 // goroutines and, through its file lock, by multiple processes.
 type Vault struct {
-	info    Info
-	backend backend.Backend
-	keys    *keysource.Keyring // every KEK this handle holds (see keysource.go)
-	mu      sync.Mutex         // serialises writers inside this process
-	cleaned bool               // stale temp files were removed by this process
+	info     Info
+	backend  backend.Backend
+	keys     *keysource.Keyring // every KEK this handle holds (see keysource.go)
+	bus      string             // Config.SessionBus
+	cheapKDF bool               // Config.cheapKDF
+	mu       sync.Mutex         // serialises writers inside this process
+	cleaned  bool               // stale temp files were removed by this process
 	// uncachedList makes List read every object, never the header cache
 	// (set by tests that compare the two).
 	uncachedList bool
@@ -154,8 +167,10 @@ func Open(ctx context.Context, cfg Config) (*Vault, error) {
 		return nil, err
 	}
 	v := &Vault{
-		info: Info{ID: id, Root: root, StateRoot: stateRoot, MaxSecretSize: maxSize},
-		now:  func() time.Time { return time.Now().UTC() },
+		info:     Info{ID: id, Root: root, StateRoot: stateRoot, MaxSecretSize: maxSize},
+		bus:      cfg.SessionBus,
+		cheapKDF: cfg.cheapKDF,
+		now:      func() time.Time { return time.Now().UTC() },
 	}
 	createdHere := false
 	if kind == "" {
@@ -217,9 +232,6 @@ func (v *Vault) create(ctx context.Context, cfg Config) (backend.Kind, error) {
 		return kind, err
 	}
 	pref := cfg.Backend
-	if pref == "" {
-		pref = backend.Kind(os.Getenv(EnvBackend))
-	}
 	// Check the key source before anything is written, so that a refused
 	// combination leaves no marker behind.
 	src, err := desiredKeySource(cfg)

@@ -32,6 +32,9 @@ func testConfig(t *testing.T) Config {
 		Root:      filepath.Join(dir, "state", "vault"),
 		StateRoot: filepath.Join(dir, "state"),
 		Backend:   backend.KindEncryptedFile,
+		// The Secret Service as the test's environment names it (tests
+		// that need none set DBUS_SESSION_BUS_ADDRESS before calling).
+		SessionBus: ConfigFromEnv().SessionBus,
 	}
 }
 
@@ -357,18 +360,18 @@ func TestMarkerWinsAndUnknownMarkerIsAClearError(t *testing.T) {
 	}
 }
 
-func TestConfigFallsBackToEnvironment(t *testing.T) {
+func TestConfigFromEnvironmentOpensTheVaultItNames(t *testing.T) {
 	dir := testutil.TempDir(t)
 	t.Setenv(secret.EnvStateRoot, filepath.Join(dir, "st"))
 	t.Setenv(EnvVaultDir, "")
 	t.Setenv(EnvBackend, "encrypted_file")
-	v := openTest(t, Config{})
+	v := openTest(t, ConfigFromEnv())
 	info := v.Info()
 	if info.Root != filepath.Join(dir, "st", "vault") || info.Backend != backend.KindEncryptedFile || info.KeySource != "device" {
 		t.Fatalf("Info = %+v", info)
 	}
 	t.Setenv(EnvVaultDir, filepath.Join(dir, "elsewhere"))
-	v2 := openTest(t, Config{})
+	v2 := openTest(t, Config{}.WithEnv())
 	if v2.Info().Root != filepath.Join(dir, "elsewhere") {
 		t.Fatalf("root = %s", v2.Info().Root)
 	}

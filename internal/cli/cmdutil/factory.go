@@ -19,8 +19,9 @@ type Factory struct {
 	// IOStreams are the command's standard streams.
 	IOStreams *iostreams.IOStreams
 	// VaultConfig is filled in by the persistent flags of "palyra secrets"
-	// (--vault-dir, --state-root, --backend). Fields left empty fall back to
-	// the environment, as vault.Open documents.
+	// and "palyra daemon" (--vault-dir, --state-root, --backend), then, in
+	// their pre-run, the fields left empty from the environment
+	// (vault.Config.WithEnv): vault.Open itself reads no environment.
 	VaultConfig vault.Config
 	// Vault opens the vault described by VaultConfig on first call and
 	// returns the same one afterwards, creating it if it does not exist.

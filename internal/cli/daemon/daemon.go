@@ -67,6 +67,7 @@ the audit log.`,
   curl --unix-socket "$(palyra daemon status --json | jq -r .socket)" http://palyra/v1/health`,
 		Args: cmdutil.NoSubcommand,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			f.VaultConfig = f.VaultConfig.WithEnv() // flags win over the environment
 			opts.Daemon.Vault = f.VaultConfig
 			opts.Daemon.Vault.Passphrase = keyflags.VaultPassphrase(f.IOStreams, passphraseFile, "--vault-passphrase-file")
 			opts.Daemon.Socket = socket

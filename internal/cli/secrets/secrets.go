@@ -74,7 +74,8 @@ var verbs = []verb{
 }
 
 // NewCmdSecrets returns the "secrets" group with every verb; its flags
-// --vault-dir, --state-root and --backend fill in f.VaultConfig before any
+// --vault-dir, --state-root and --backend fill in f.VaultConfig, and the
+// environment (vault.ConfigFromEnv) the fields they leave empty, before any
 // verb opens the vault.
 func NewCmdSecrets(f *cmdutil.Factory) *cobra.Command {
 	cmd := newCmdGroup(f)
@@ -123,8 +124,12 @@ A scope is one or more segments joined by "/", each matching
 			if k := f.VaultConfig.Backend; k != "" && !slices.Contains(backendChoices, k) {
 				return cmdutil.UsageErrorf("--backend %q: must be one of %s", string(k), choiceList())
 			}
-			// A passphrase vault asks for its passphrase only when it is
-			// opened; verbs that manage passphrases set their own.
+			// Flags win over the environment, field by field; the vault
+			// itself reads no environment variable.
+			f.VaultConfig = f.VaultConfig.WithEnv()
+			// A passphrase vault asks for its passphrase only when a verb
+			// needs its key (never to list); verbs that manage passphrases
+			// set their own.
 			f.VaultConfig.Passphrase = keyflags.VaultPassphrase(f.IOStreams, vaultPassphraseFile, "--vault-passphrase-file")
 			return nil
 		},

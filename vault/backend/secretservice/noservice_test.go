@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/godbus/dbus/v5"
 	"github.com/palyra/palyra-vault/vault/backend"
 )
 
@@ -21,9 +22,9 @@ func TestOpenProbeAndSearchWithoutServiceFailWithErrNoService(t *testing.T) {
 		name    string
 		address func(t *testing.T) string
 	}{
-		{"no address and no runtime bus", func(t *testing.T) string {
-			t.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
-			t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+		{"no address", func(t *testing.T) string {
+			// Set in the environment, but the backend reads only Options.
+			t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+filepath.Join(t.TempDir(), "ignored"))
 			return ""
 		}},
 		{"socket that does not exist", func(t *testing.T) string {
@@ -42,6 +43,31 @@ func TestOpenProbeAndSearchWithoutServiceFailWithErrNoService(t *testing.T) {
 			_, err = Search(testCtx(t), opts, map[string]string{"service": "x"})
 			assertReason(t, err, ErrNoService)
 		})
+	}
+}
+
+func TestSessionBusAddressComesFromTheGivenEnvironment(t *testing.T) {
+	dir := shortTempDir(t)
+	l, err := net.Listen("unix", filepath.Join(dir, "bus"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"nothing set", nil, ""},
+		{"session address", map[string]string{"DBUS_SESSION_BUS_ADDRESS": "unix:path=/x", "XDG_RUNTIME_DIR": dir}, "unix:path=/x"},
+		{"autolaunch is not an address", map[string]string{"DBUS_SESSION_BUS_ADDRESS": "autolaunch:"}, ""},
+		{"systemd user bus socket", map[string]string{"XDG_RUNTIME_DIR": dir}, "unix:path=" + dbus.EscapeBusAddressValue(filepath.Join(dir, "bus"))},
+		{"runtime dir without a bus", map[string]string{"XDG_RUNTIME_DIR": t.TempDir()}, ""},
+	}
+	for _, tt := range tests {
+		if got := SessionBusAddress(func(k string) string { return tt.env[k] }); got != tt.want {
+			t.Errorf("%s: SessionBusAddress = %q, want %q", tt.name, got, tt.want)
+		}
 	}
 }
 

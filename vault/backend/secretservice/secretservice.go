@@ -66,9 +66,9 @@ const (
 
 // Options configure Open and Probe. The zero value is ready to use.
 type Options struct {
-	// Address is the D-Bus address of the session bus. Empty means
-	// $DBUS_SESSION_BUS_ADDRESS, else the socket $XDG_RUNTIME_DIR/bus if it
-	// exists. No bus is ever launched.
+	// Address is the D-Bus address of the session bus (SessionBusAddress
+	// finds it in the environment). Empty means there is none: Open and
+	// Probe fail with ErrNoService. No bus is ever launched.
 	Address string
 	// CallTimeout bounds every D-Bus call (and connecting); zero means
 	// DefaultCallTimeout. The caller's context deadline applies as well.
@@ -702,22 +702,32 @@ func label(id backend.ObjectID) string {
 	return "Palyra vault secret (" + string(id[:len("obj_")+12]) + "…)"
 }
 
-// busAddress picks the session bus address: explicit, then the
-// environment, then the systemd user bus socket. It never launches a bus.
+// busAddress returns the session bus address to dial: the one the
+// options give. The backend reads no environment variable: a program finds
+// the address with SessionBusAddress (vault.ConfigFromEnv does).
 func busAddress(explicit string) (string, error) {
-	if explicit != "" {
-		return explicit, nil
+	if explicit == "" {
+		return "", errors.New("no session bus: DBUS_SESSION_BUS_ADDRESS is not set and $XDG_RUNTIME_DIR/bus does not exist")
 	}
-	if a := os.Getenv("DBUS_SESSION_BUS_ADDRESS"); a != "" && a != "autolaunch:" {
-		return a, nil
+	return explicit, nil
+}
+
+// SessionBusAddress returns the session bus address the environment names,
+// looked up with getenv (the process environment, or a test's map):
+// $DBUS_SESSION_BUS_ADDRESS
+// (unless it is "autolaunch:"), else the systemd user bus socket
+// $XDG_RUNTIME_DIR/bus when it exists, else "". It never launches a bus.
+func SessionBusAddress(getenv func(string) string) string {
+	if a := getenv("DBUS_SESSION_BUS_ADDRESS"); a != "" && a != "autolaunch:" {
+		return a
 	}
-	if dir := os.Getenv("XDG_RUNTIME_DIR"); dir != "" {
+	if dir := getenv("XDG_RUNTIME_DIR"); dir != "" {
 		p := filepath.Join(dir, "bus")
 		if fi, err := os.Stat(p); err == nil && fi.Mode().Type() == os.ModeSocket {
-			return "unix:path=" + dbus.EscapeBusAddressValue(p), nil
+			return "unix:path=" + dbus.EscapeBusAddressValue(p)
 		}
 	}
-	return "", errors.New("no session bus: DBUS_SESSION_BUS_ADDRESS is not set and $XDG_RUNTIME_DIR/bus does not exist")
+	return ""
 }
 
 // connect dials addr, authenticates and says Hello, all within timeout: a

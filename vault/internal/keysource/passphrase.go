@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"os"
-	"testing"
 
 	"golang.org/x/crypto/argon2"
 
@@ -24,11 +22,6 @@ const (
 	MinPassphraseLen = 8
 	MaxPassphraseLen = 1024
 )
-
-// EnvTestCheapKDF, set to "1", makes new passphrase keys use the cheapest
-// Argon2id parameters (and age backups the cheapest scrypt work factor),
-// honoured only inside test binaries (see UseCheapKDF).
-const EnvTestCheapKDF = "PALYRA_TEST_CHEAP_KDF"
 
 // kdfAlgorithm is the only KDF this version writes and reads.
 const (
@@ -68,22 +61,20 @@ var defaultKDF = KDFParams{Algorithm: kdfAlgorithm, Version: kdfVersion, MemoryK
 // cheapKDF is the cheapest valid setting, for tests only.
 var cheapKDF = KDFParams{Algorithm: kdfAlgorithm, Version: kdfVersion, MemoryKiB: 8, Time: 1, Threads: 1}
 
-// TestCheapKDF, set by tests, makes new keys use the cheapest parameters.
+// TestCheapKDF, set by the tests of package vault, makes new keys use the
+// cheapest parameters.
 var TestCheapKDF bool
 
-// UseCheapKDF reports whether a test asked for cheap key derivation: by
-// TestCheapKDF, or inside a test binary (testing.Testing) by
-// $PALYRA_TEST_CHEAP_KDF=1. It cannot weaken an existing key: parameters
-// are chosen when a key is made and stored with it.
-func UseCheapKDF() bool {
-	return TestCheapKDF || (testing.Testing() && os.Getenv(EnvTestCheapKDF) == "1")
-}
+// UseCheapKDF reports whether a test asked for cheap key derivation, by
+// TestCheapKDF or site.CheapKDF. It cannot weaken an existing key:
+// parameters are chosen when a key is made and stored with it.
+func UseCheapKDF(site Site) bool { return TestCheapKDF || site.CheapKDF }
 
 // newKDFParams returns the parameters for a new passphrase key, with a
-// fresh 16-byte salt.
-func newKDFParams() (*KDFParams, error) {
+// fresh 16-byte salt: the cheapest ones when cheap is set (tests only).
+func newKDFParams(cheap bool) (*KDFParams, error) {
 	p := defaultKDF
-	if UseCheapKDF() {
+	if cheap {
 		p = cheapKDF
 	}
 	p.Salt = make([]byte, minKDFSaltLen)
@@ -171,13 +162,13 @@ func (passphraseSource) Check(field string, k *Spec) error {
 
 // New derives a new passphrase KEK with fresh parameters from the new
 // passphrase pass returns.
-func (passphraseSource) New(_ context.Context, _ Site, _ bool, get func() ([]byte, error)) (*envelope.KEK, Spec, error) {
+func (passphraseSource) New(_ context.Context, site Site, _ bool, get func() ([]byte, error)) (*envelope.KEK, Spec, error) {
 	pass, err := ReadPassphrase(get, "new passphrase", true)
 	if err != nil {
 		return nil, Spec{}, err
 	}
 	defer clear(pass)
-	params, err := newKDFParams()
+	params, err := newKDFParams(UseCheapKDF(site))
 	if err != nil {
 		return nil, Spec{}, err
 	}

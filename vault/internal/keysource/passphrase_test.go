@@ -7,10 +7,7 @@ import (
 )
 
 func TestNewPassphraseKeysUseDefaultParameters(t *testing.T) {
-	TestCheapKDF = false
-	defer func() { TestCheapKDF = true }()
-	t.Setenv(EnvTestCheapKDF, "")
-	p, err := newKDFParams()
+	p, err := newKDFParams(false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -20,13 +17,12 @@ func TestNewPassphraseKeysUseDefaultParameters(t *testing.T) {
 	if err := p.check(); err != nil {
 		t.Fatalf("default params fail their own bounds: %v", err)
 	}
-	q, _ := newKDFParams()
+	q, _ := newKDFParams(false)
 	if bytes.Equal(p.Salt, q.Salt) {
 		t.Fatal("two new keys got the same salt")
 	}
-	t.Setenv(EnvTestCheapKDF, "1") // honoured here: this is a test binary
-	if c, _ := newKDFParams(); c.MemoryKiB != cheapKDF.MemoryKiB {
-		t.Fatalf("with %s=1 new params = %+v, want the cheap ones", EnvTestCheapKDF, c)
+	if c, _ := newKDFParams(true); c.MemoryKiB != cheapKDF.MemoryKiB || c.check() != nil {
+		t.Fatalf("cheap params = %+v, want the cheapest valid ones", c)
 	}
 }
 

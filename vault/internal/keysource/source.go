@@ -80,6 +80,12 @@ type Site struct {
 	// VaultID is the vault's id (32 lowercase hex digits); it names the
 	// vault's OS-store items.
 	VaultID string
+	// SessionBus is the D-Bus session bus address through which the
+	// Secret Service holds os keys; "" when there is none.
+	SessionBus string
+	// CheapKDF makes new passphrase keys use the cheapest Argon2id
+	// parameters (tests only: see vault.ConfigFromEnv).
+	CheapKDF bool
 }
 
 // A Source makes, stores, loads and deletes one kind of KEK. Its methods

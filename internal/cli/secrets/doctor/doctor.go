@@ -16,7 +16,8 @@ import (
 // DoctorOptions are the dependencies and flags of "palyra secrets doctor".
 type DoctorOptions struct {
 	IO *iostreams.IOStreams
-	// Probe examines the host; nil means vault.Doctor.
+	// Probe examines the host (vault.Doctor with the factory's vault
+	// configuration, for the session bus).
 	Probe func(context.Context) vault.HostReport
 	JSON  bool
 }
@@ -24,7 +25,7 @@ type DoctorOptions struct {
 // NewCmdDoctor returns the "doctor" command. When runF is not nil it is
 // called with the parsed options instead of doctorRun.
 func NewCmdDoctor(f *cmdutil.Factory, runF func(*DoctorOptions) error) *cobra.Command {
-	opts := &DoctorOptions{IO: f.IOStreams, Probe: vault.Doctor}
+	opts := &DoctorOptions{IO: f.IOStreams, Probe: func(ctx context.Context) vault.HostReport { return vault.Doctor(ctx, f.VaultConfig) }}
 	cmd := &cobra.Command{
 		Use:   "doctor",
 		Short: "Explain which backends and key sources work on this host",

@@ -81,7 +81,9 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 		return cmdutil.WithHints(fmt.Errorf("a vault already exists at %s", root),
 			`a vault keeps its key source; change it with "palyra secrets rotate-key --to <source>"`)
 	}
-	opts.Config.KeySource = opts.KeySource
+	if opts.KeySource != "" { // else $PALYRA_VAULT_KEY_SOURCE, applied to the config
+		opts.Config.KeySource = opts.KeySource
+	}
 	opts.Config.Passphrase = keyflags.NewVaultPassphrase(opts.IO, opts.NewPassphraseFile)
 	v, err := opts.Vault(ctx)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -61,7 +60,7 @@ func NewVaultLookup(f *cmdutil.Factory, mode string, direct func(ctx context.Con
 		Mode:        mode,
 		Socket:      func() (string, error) { return api.SocketPath("", f.VaultConfig.StateRoot) },
 		Direct:      direct,
-		VaultDirSet: f.VaultConfig.Root != "" || os.Getenv(vault.EnvVaultDir) != "",
+		VaultDirSet: f.VaultConfig.Root != "", // --vault-dir, else $PALYRA_VAULT_DIR (vault.Config.WithEnv)
 	}
 }
 
