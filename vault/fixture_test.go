@@ -154,11 +154,15 @@ func checkFixture(t *testing.T, f fixtureVault) {
 		cfg.Passphrase = constPassphrase(f.passphrase)
 		wrong := cfg
 		wrong.Passphrase = constPassphrase("not the fixture passphrase")
-		if v, err := vault.Open(ctx, wrong); !errors.Is(err, vault.ErrWrongPassphrase) {
-			if err == nil {
-				v.Close()
-			}
-			t.Fatalf("Open with a wrong passphrase = %v, want ErrWrongPassphrase", err)
+		// Open loads no key; the first use of it names the wrong passphrase.
+		v, err := vault.Open(ctx, wrong)
+		if err != nil {
+			t.Fatalf("Open (which needs no key) = %v", err)
+		}
+		err = v.Unlock(ctx)
+		v.Close()
+		if !errors.Is(err, vault.ErrWrongPassphrase) {
+			t.Fatalf("Unlock with a wrong passphrase = %v, want ErrWrongPassphrase", err)
 		}
 	}
 	v := openFixture(t, cfg)
@@ -201,11 +205,14 @@ func checkFixture(t *testing.T, f fixtureVault) {
 
 		// A fresh handle opens the vault with the new key alone.
 		if r.newPassphrase != "" {
-			if old, err := vault.Open(ctx, cfg); !errors.Is(err, vault.ErrWrongPassphrase) {
-				if err == nil {
-					old.Close()
-				}
-				t.Fatalf("after a passphrase change, Open with the old passphrase = %v, want ErrWrongPassphrase", err)
+			old, err := vault.Open(ctx, cfg)
+			if err != nil {
+				t.Fatalf("Open (which needs no key) = %v", err)
+			}
+			err = old.Unlock(ctx)
+			old.Close()
+			if !errors.Is(err, vault.ErrWrongPassphrase) {
+				t.Fatalf("after a passphrase change, Unlock with the old passphrase = %v, want ErrWrongPassphrase", err)
 			}
 			cfg.Passphrase = constPassphrase(r.newPassphrase)
 		}
