@@ -59,6 +59,8 @@ func childConfig() Config {
 		Root:      os.Getenv(childRootEnv),
 		StateRoot: os.Getenv(childStateEnv),
 		Backend:   backend.KindEncryptedFile,
+		// The parent's Secret Service, for children that migrate to it.
+		SessionBus: ConfigFromEnv().SessionBus,
 	}
 }
 

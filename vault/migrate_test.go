@@ -219,7 +219,7 @@ func TestKillNineDuringMigrationLeavesEverySecretReadable(t *testing.T) {
 
 	// Finish whatever the last kill interrupted: migrating to the backend
 	// the marker names completes a pending cleanup, if any.
-	v = openTest(t, Config{Root: cfg.Root, StateRoot: cfg.StateRoot})
+	v = openTest(t, Config{Root: cfg.Root, StateRoot: cfg.StateRoot, SessionBus: cfg.SessionBus})
 	if _, err := v.Migrate(context.Background(), v.Info().Backend); err != nil && !strings.Contains(err.Error(), "already uses") {
 		t.Fatal(err)
 	}

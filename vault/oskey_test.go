@@ -91,9 +91,13 @@ func TestOSKeyVaultWhoseItemWasDeletedSaysSo(t *testing.T) {
 	mustPut(t, v, "global", "k", "v")
 	v.Close()
 	deleteKeyringItem(t, readState(t, cfg).Active.Item)
-	_, err := Open(context.Background(), cfg)
+	v2 := openTest(t, cfg) // loads no key
+	if list, err := v2.List(context.Background(), ""); err != nil || len(list) != 1 {
+		t.Fatalf("List = %v, %v", list, err)
+	}
+	_, _, err := v2.Get(context.Background(), "global", "k")
 	if !errors.Is(err, ErrWrongKey) || !strings.Contains(err.Error(), "missing from linux_secret_service") {
-		t.Fatalf("Open = %v, want ErrWrongKey saying the item is missing", err)
+		t.Fatalf("Get = %v, want ErrWrongKey saying the item is missing", err)
 	}
 }
 

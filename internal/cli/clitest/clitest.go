@@ -12,7 +12,8 @@ import (
 )
 
 // Config returns the config of a fresh vault under t.TempDir() on the
-// encrypted_file backend.
+// encrypted_file backend (and the session bus of the environment, for
+// tests that reach the Secret Service).
 func Config(t testing.TB) vault.Config {
 	t.Helper()
 	dir := t.TempDir()
@@ -20,6 +21,8 @@ func Config(t testing.TB) vault.Config {
 		Root:      filepath.Join(dir, "vault"),
 		StateRoot: filepath.Join(dir, "state"),
 		Backend:   backend.KindEncryptedFile,
+		// The Secret Service the test's environment names, if any.
+		SessionBus: vault.ConfigFromEnv().SessionBus,
 	}
 }
 

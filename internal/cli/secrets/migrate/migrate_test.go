@@ -18,7 +18,7 @@ import (
 // under CI, where a missing real component is a failure.
 func requireSecretService(t *testing.T) {
 	t.Helper()
-	if err := secretservice.Probe(context.Background(), secretservice.Options{}); err != nil {
+	if err := secretservice.Probe(context.Background(), secretservice.Options{Address: vault.ConfigFromEnv().SessionBus}); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("CI=true but no Secret Service (run under scripts/secret-service-run.sh): %v", err)
 		}
