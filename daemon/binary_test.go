@@ -21,7 +21,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/palyra/palyra-vault/daemon/internal/fixture"
 	"io"
 	"os"
 	"os/exec"
@@ -32,6 +31,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/palyra/palyra-vault/daemon/internal/fixture"
+	"github.com/palyra/palyra-vault/internal/testhook"
 
 	"github.com/palyra/palyra-vault/daemon/api"
 	"github.com/palyra/palyra-vault/daemon/internal/audit"
@@ -58,6 +60,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	testhook.MarkTestBinary() // the vault made below honours PALYRA_TEST_CHEAP_KDF
 	if os.Getenv(helperEnv) != "" {
 		os.Exit(helperMain())
 	}
@@ -662,7 +665,8 @@ func TestDaemonBinaryOpensAPassphraseVault(t *testing.T) {
 	}
 	t.Cleanup(func() { os.RemoveAll(root) })
 	pass := func() ([]byte, error) { return []byte("correct horse"), nil }
-	v, err := vault.Open(context.Background(), vault.Config{StateRoot: root, Backend: "encrypted_file", KeySource: vault.KeySourcePassphrase, Passphrase: pass})
+	cfg := vault.Config{StateRoot: root, Backend: "encrypted_file", KeySource: vault.KeySourcePassphrase, Passphrase: pass}.WithEnv() // the cheap KDF
+	v, err := vault.Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

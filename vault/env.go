@@ -2,8 +2,8 @@ package vault
 
 import (
 	"os"
-	"testing"
 
+	"github.com/palyra/palyra-vault/internal/testhook"
 	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault/backend"
 	"github.com/palyra/palyra-vault/vault/backend/secretservice"
@@ -22,7 +22,7 @@ const (
 	// EnvTestCheapKDF, set to "1", makes new passphrase keys use the
 	// cheapest Argon2id parameters and age backups the cheapest scrypt
 	// work factor, so that tests of the CLI run fast. ConfigFromEnv honours
-	// it only inside test binaries (testing.Testing reports true), never in
+	// it only inside test binaries (testhook.InTestBinary reports true), never in
 	// a palyra built for use, and it cannot weaken an existing vault: the
 	// parameters are chosen when a key is made and stored with it.
 	EnvTestCheapKDF = "PALYRA_TEST_CHEAP_KDF"
@@ -51,7 +51,7 @@ func ConfigFromEnv() Config {
 		Backend:    backend.Kind(os.Getenv(EnvBackend)),
 		KeySource:  os.Getenv(EnvKeySource),
 		SessionBus: secretservice.SessionBusAddress(os.Getenv),
-		cheapKDF:   testing.Testing() && os.Getenv(EnvTestCheapKDF) == "1",
+		cheapKDF:   testhook.InTestBinary() && os.Getenv(EnvTestCheapKDF) == "1",
 	}
 }
 

@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/palyra/palyra-vault/internal/testhook"
 	"github.com/palyra/palyra-vault/internal/testutil"
 	"github.com/palyra/palyra-vault/vault/backend"
 )
@@ -40,6 +41,7 @@ const (
 var childRoles = map[string]func() int{}
 
 func TestMain(m *testing.M) {
+	testhook.MarkTestBinary() // ConfigFromEnv honours PALYRA_TEST_CHEAP_KDF in this binary
 	if role, ok := os.LookupEnv(childRoleEnv); ok {
 		run := childRoles[role]
 		if run == nil {

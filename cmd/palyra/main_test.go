@@ -14,11 +14,13 @@ import (
 
 	"github.com/palyra/palyra-vault/internal/cli"
 	"github.com/palyra/palyra-vault/internal/fsutil"
+	"github.com/palyra/palyra-vault/internal/testhook"
 	"github.com/palyra/palyra-vault/vault/backend/filestore"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
 func TestMain(m *testing.M) {
+	testhook.MarkTestBinary() // the scripts' palyra honours PALYRA_TEST_CHEAP_KDF
 	testscript.Main(m, map[string]func(){
 		"palyra": func() { os.Exit(cli.Main()) },
 	})

@@ -45,28 +45,12 @@ const (
 
 // The budget of the whole command's package initialisation. It was about
 // 680 allocations and 98 KB when set (270 and 29 KB of them the vault
-// package's, see initExceptions). Raise it only with a measurement of
+// package's regexps, since made byte checks). Raise it only with a measurement of
 // bench/startup.sh in docs/PERFORMANCE.md.
 const (
 	maxBinaryInitAllocs = 1000
 	maxBinaryInitBytes  = 160 << 10
 )
-
-// initExceptions are packages allowed to break the bounds for now, with the
-// reason. Each one should go.
-var initExceptions = map[string]string{
-	// hex32Pattern and deviceFilePattern in vault/keystate.go (~270
-	// allocations, 29 KB). That file is being reworked on another branch;
-	// make them lazy or byte checks there, then delete this entry.
-	modulePath + "/vault": "regexps in vault/keystate.go",
-}
-
-// compileExceptions are "path/to/file.go:name" of package-level compiles
-// allowed for now; see initExceptions.
-var compileExceptions = map[string]bool{
-	"vault/keystate.go:hex32Pattern":      true,
-	"vault/keystate.go:deviceFilePattern": true,
-}
 
 // ourInits returns the bytes and allocations at init of each of this
 // module's packages that initialise anything.
@@ -127,10 +111,6 @@ func TestPackageInitIsCheap(t *testing.T) {
 	for pkg, ba := range inits {
 		bytes, allocs := ba[0], ba[1]
 		if bytes <= maxInitBytes && allocs <= maxInitAllocs {
-			continue
-		}
-		if why, ok := initExceptions[pkg]; ok {
-			t.Logf("%s: %d bytes, %d allocs at init (allowed for now: %s)", pkg, bytes, allocs, why)
 			continue
 		}
 		t.Errorf("%s allocates %d bytes in %d allocations at init (at most %d bytes, %d allocations): build what it builds on first use (sync.OnceValue), see docs/PERFORMANCE.md, \"Start-up\"",
@@ -216,9 +196,6 @@ func TestNoCompileAtInit(t *testing.T) {
 		rel, _ := filepath.Rel(root, path)
 		rel = filepath.ToSlash(rel)
 		for _, found := range compilesAtInit(t, path) {
-			if compileExceptions[rel+":"+found] {
-				continue
-			}
 			t.Errorf("%s: %s is compiled at package init; compile it on first use (sync.OnceValue) or check bytes by hand: every palyra command pays for it (docs/PERFORMANCE.md, \"Start-up\")", rel, found)
 		}
 	}
