@@ -134,7 +134,7 @@ type Vault struct {
 
 	// markerStamp and markerKind cache the backend.kind marker last read
 	// under the writer lock (see currentMarker); guarded by mu.
-	markerStamp fileStamp
+	markerStamp fsutil.PathStamp
 	markerKind  backend.Kind
 	now         func() time.Time
 }
@@ -384,9 +384,9 @@ func (v *Vault) lock(ctx context.Context) (func(), error) {
 
 // currentMarker returns the kind the backend.kind marker names now,
 // reading the marker only when it was replaced since the last call (see
-// fileStamp).
+// fsutil.PathStamp).
 func (v *Vault) currentMarker() (backend.Kind, error) {
-	fi, same := v.markerStamp.current(filepath.Join(v.info.Root, markerFile))
+	fi, same := v.markerStamp.Current(filepath.Join(v.info.Root, markerFile))
 	if same {
 		return v.markerKind, nil
 	}
@@ -395,7 +395,7 @@ func (v *Vault) currentMarker() (backend.Kind, error) {
 		return "", err
 	}
 	if fi != nil {
-		v.markerStamp.remember(fi)
+		v.markerStamp.Remember(fi)
 		v.markerKind = kind
 	}
 	return kind, nil
