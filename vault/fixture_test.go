@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/palyra/palyra-vault/internal/testutil"
 	"github.com/palyra/palyra-vault/vault"
 	"github.com/palyra/palyra-vault/vault/backend"
 )
@@ -349,7 +350,7 @@ func openFixture(t *testing.T, cfg vault.Config) *vault.Vault {
 func copyFixture(t *testing.T, name string) vault.Config {
 	t.Helper()
 	src := filepath.Join(nov2026Dir, name)
-	dst := filepath.Join(t.TempDir(), name)
+	dst := filepath.Join(testutil.TempDir(t), name) // removable under Wine too
 	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
