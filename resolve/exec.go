@@ -13,8 +13,9 @@ import (
 	"github.com/palyra/palyra-vault/secret"
 )
 
-// waitDelay bounds how long Wait waits for the command's pipes to close
-// after the command was killed.
+// waitDelay bounds how long Wait waits for the command to exit after it
+// was killed, and how long a read of its output may outlive the deadline
+// where a blocked read cannot be interrupted (Windows).
 const waitDelay = 2 * time.Second
 
 // resolveExec runs a command reference and returns its standard output:
@@ -22,12 +23,17 @@ const waitDelay = 2 * time.Second
 //   - argv is run directly, never through a shell; argv[0] without a path
 //     separator is looked up in this process's PATH;
 //   - the environment is empty apart from the variables named in pass_env
-//     that this process has;
+//     that this process has; pass_env naming a variable that carries key
+//     material (secret.IsKeyMaterialEnv) is Blocked;
 //   - standard input is empty (/dev/null) and standard error is discarded
 //     unread: it may hold secrets, and it is never shown;
 //   - the command runs in a process group of its own (Unix); when the
 //     timeout expires, the output grows past max_bytes, or ctx is done, the
 //     whole group is killed with SIGKILL;
+//   - the timeout covers the output too: at the deadline the read end of
+//     the output pipe is closed, so a process that left the group (setsid)
+//     and still holds standard output cannot keep the caller waiting; it
+//     gets EPIPE when it next writes;
 //   - a non-zero exit status fails with kind IO and names only the status.
 //
 // Output is read into one buffer that is wiped whenever it grows and when
@@ -35,6 +41,9 @@ const waitDelay = 2 * time.Second
 func resolveExec(ctx context.Context, ref Ref) (secret.SensitiveBytes, error) {
 	env := []string{} // non-nil: an empty environment, not an inherited one
 	for _, name := range ref.PassEnv {
+		if secret.IsKeyMaterialEnv(name) {
+			return secret.SensitiveBytes{}, keyMaterialBlocked(ref, name)
+		}
 		if v, ok := os.LookupEnv(name); ok {
 			env = append(env, name+"="+v)
 		}
@@ -51,22 +60,26 @@ func resolveExec(ctx context.Context, ref Ref) (secret.SensitiveBytes, error) {
 	cmd.Dir = dir
 	cmd.WaitDelay = waitDelay
 	setProcessGroup(cmd)
-	stdout, err := cmd.StdoutPipe()
+	// Our own pipe, not cmd.StdoutPipe: its read end must be closable at
+	// the deadline while a read is blocked on it.
+	stdout, w, err := os.Pipe()
 	if err != nil {
 		return secret.SensitiveBytes{}, fail(IO, ref, "creating the output pipe failed", err)
 	}
-	if err := cmd.Start(); err != nil {
+	defer stdout.Close()
+	cmd.Stdout = w
+	err = cmd.Start()
+	_ = w.Close() // the command holds its own copy
+	if err != nil {
 		return secret.SensitiveBytes{}, startError(ref, err)
 	}
 
-	limit := ref.Limit() + int(trailingSlack(ref))
-	out, readErr := readlimit.ReadAll(stdout, limit, 0)
+	out, readErr := readOutput(runCtx, stdout, ref.Limit()+int(trailingSlack(ref)))
 	over := errors.Is(readErr, readlimit.ErrTooLarge)
 	if over {
 		cancel() // kills the process group through cmd.Cancel
 	}
 	waitErr := cmd.Wait()
-	afterWait(cmd, waitErr)
 
 	fail := func(k Kind, msg string, cause error) (secret.SensitiveBytes, error) {
 		clear(out)
@@ -89,7 +102,7 @@ func resolveExec(ctx context.Context, ref Ref) (secret.SensitiveBytes, error) {
 		// output, no argv.
 		return fail(IO, "the command failed: "+ee.ProcessState.String()+" (its standard error is not shown)", waitErr)
 	}
-	if waitErr != nil && !errors.Is(waitErr, exec.ErrWaitDelay) {
+	if waitErr != nil {
 		return fail(IO, "waiting for the command failed", waitErr)
 	}
 	if readErr != nil {
@@ -111,4 +124,38 @@ func startError(ref Ref, err error) *Error {
 		msg += ": " + pe.Op + ": " + pe.Err.Error()
 	}
 	return fail(IO, ref, msg, err)
+}
+
+// readResult is what the reader of a command's output found.
+type readResult struct {
+	out []byte
+	err error
+}
+
+// readOutput reads r to its end, at most limit bytes, until ctx is done.
+// At that point the pending read is interrupted (a read deadline where the
+// pipe supports one, else by closing r) and it fails with ctx's error; a
+// read that still does not return within waitDelay is abandoned, and its
+// goroutine wipes what it read when it ends.
+func readOutput(ctx context.Context, r *os.File, limit int) ([]byte, error) {
+	done := make(chan readResult, 1)
+	go func() {
+		out, err := readlimit.ReadAll(r, limit, 0)
+		done <- readResult{out, err}
+	}()
+	select {
+	case res := <-done:
+		return res.out, res.err
+	case <-ctx.Done():
+	}
+	if r.SetReadDeadline(time.Now()) != nil {
+		_ = r.Close()
+	}
+	select {
+	case res := <-done:
+		clear(res.out)
+	case <-time.After(waitDelay):
+		go func() { res := <-done; clear(res.out) }()
+	}
+	return nil, ctx.Err()
 }

@@ -7,6 +7,3 @@ import "os/exec"
 // setProcessGroup does nothing where process groups do not exist; the
 // default cancellation kills the command itself but not its children.
 func setProcessGroup(*exec.Cmd) {}
-
-// afterWait does nothing where process groups do not exist.
-func afterWait(*exec.Cmd, error) {}

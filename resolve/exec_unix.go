@@ -20,12 +20,3 @@ func setProcessGroup(cmd *exec.Cmd) {
 		return err
 	}
 }
-
-// afterWait kills what is left of the command's process group when Wait
-// gave up on pipes that a child still held open. The group still exists in
-// that case (its members hold the pipes), so its id cannot have been reused.
-func afterWait(cmd *exec.Cmd, waitErr error) {
-	if errors.Is(waitErr, exec.ErrWaitDelay) && cmd.Process != nil {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	}
-}

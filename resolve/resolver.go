@@ -122,7 +122,14 @@ func (r *Resolver) resolveVault(ctx context.Context, ref Ref) (secret.SensitiveB
 // resolveEnv reads an environment variable. An unset or empty variable is
 // Missing. The value is copied: the process environment itself cannot be
 // wiped.
+//
+// A variable that carries key material (secret.IsKeyMaterialEnv: the vault
+// passphrase and its kin) is Blocked: it would open the whole vault, and a
+// reference may come from a file someone else wrote.
 func resolveEnv(ref Ref) (secret.SensitiveBytes, error) {
+	if secret.IsKeyMaterialEnv(ref.Env) {
+		return secret.SensitiveBytes{}, keyMaterialBlocked(ref, ref.Env)
+	}
 	s, ok := os.LookupEnv(ref.Env)
 	if !ok {
 		return secret.SensitiveBytes{}, fail(Missing, ref, "the environment variable is not set", nil)
@@ -131,4 +138,11 @@ func resolveEnv(ref Ref) (secret.SensitiveBytes, error) {
 		return secret.SensitiveBytes{}, tooLarge(ref, len(s))
 	}
 	return secret.NewSensitiveBytes([]byte(s)), nil
+}
+
+// keyMaterialBlocked is the error of a reference that would hand on the
+// variable name, which carries key material.
+func keyMaterialBlocked(ref Ref, name string) *Error {
+	return fail(Blocked, ref, name+" carries key material (it opens the vault) and is never read by a reference; "+
+		"to give it to the command of palyra secrets run, name it with --pass-env "+name, nil)
 }

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/palyra/palyra-vault/secret"
 )
 
 func writeFile(t *testing.T, path, content string) {
@@ -252,5 +254,88 @@ func TestResolveExecHonoursCallerCancellation(t *testing.T) {
 	got, err := New(nil, Options{}).Resolve(ctx, ExecRef("/bin/sh", "-c", "sleep 30"))
 	if err == nil || got.Len() != 0 {
 		t.Fatalf("Resolve with a canceled context = %v", err)
+	}
+}
+
+// TestResolveExecTimeoutCoversTheOutput runs a shell that prints, exits at
+// once and leaves a grandchild in a session of its own (out of reach of the
+// process-group kill) holding standard output open. The timeout must still
+// end the resolution with Timeout, and the pipe must be closed behind it:
+// the grandchild, writing more than a pipe holds, must get an error rather
+// than block.
+func TestResolveExecTimeoutCoversTheOutput(t *testing.T) {
+	dir := t.TempDir()
+	pidFile, statusFile := filepath.Join(dir, "pid"), filepath.Join(dir, "status")
+	grandchild := `trap "" PIPE; echo $$ > ` + pidFile + `; sleep 1; head -c 1000000 /dev/zero; echo $? > ` + statusFile
+	ref := ExecRef("/bin/sh", "-c", `(setsid /bin/sh -c '`+grandchild+`' &); echo hi`)
+	ref.Timeout = 300 * time.Millisecond
+	t.Cleanup(func() {
+		if data, err := os.ReadFile(pidFile); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	})
+
+	done := make(chan struct{})
+	var got secretResult
+	go func() {
+		defer close(done)
+		got.val, got.err = New(nil, Options{}).Resolve(context.Background(), ref)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Resolve still waits for the grandchild's output 10 s after a 300 ms timeout")
+	}
+	checkResult(t, got.val, got.err, Timeout, "")
+
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		data, err := os.ReadFile(statusFile)
+		if err == nil && strings.HasSuffix(string(data), "\n") {
+			if status := strings.TrimSpace(string(data)); status == "0" {
+				t.Fatal("the grandchild wrote 1 MB to the output after Resolve returned: its read end is still open and read")
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the grandchild is still blocked writing to the command's output 10 s after Resolve returned: the pipe was not closed")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+type secretResult struct {
+	val secret.SensitiveBytes
+	err error
+}
+
+// TestReferencesNeverReadKeyMaterial: neither an env: reference nor an exec
+// reference's pass_env hands on a variable that carries key material
+// (secret.KeyMaterialEnv), whatever its case.
+func TestReferencesNeverReadKeyMaterial(t *testing.T) {
+	for _, name := range secret.KeyMaterialEnv() {
+		t.Setenv(name, secretValue)
+	}
+	type test struct {
+		name string
+		ref  Ref
+	}
+	var tests []test
+	for _, name := range append(secret.KeyMaterialEnv(), strings.ToLower(secret.EnvVaultPassphrase)) {
+		exec := ExecRef("/usr/bin/env")
+		exec.PassEnv = []string{"HOME", name}
+		tests = append(tests, test{"env:" + name, EnvRef(name)}, test{"pass_env " + name, exec})
+	}
+	r := New(nil, Options{})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := r.Resolve(context.Background(), tt.ref)
+			checkResult(t, got, err, Blocked, "")
+			if !strings.Contains(err.Error(), "--pass-env") {
+				t.Errorf("error %q does not say how to pass the variable on purpose", err)
+			}
+		})
 	}
 }

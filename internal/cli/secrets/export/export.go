@@ -23,8 +23,9 @@ import (
 )
 
 // EnvBackupPassphrase holds the backup passphrase of export and import when
-// no file is given.
-const EnvBackupPassphrase = "PALYRA_BACKUP_PASSPHRASE"
+// no file is given. Like every variable that carries key material, it is
+// listed in secret.KeyMaterialEnv.
+const EnvBackupPassphrase = secret.EnvBackupPassphrase
 
 // ExportOptions are the dependencies and flags of "palyra secrets export".
 type ExportOptions struct {

@@ -13,16 +13,18 @@ import (
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	"github.com/palyra/palyra-vault/internal/iostreams"
 	"github.com/palyra/palyra-vault/internal/readlimit"
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 )
 
 // Environment variables that hold passphrases when no file is given.
 const (
 	// EnvPassphrase holds the passphrase of a passphrase vault (and of a
-	// backup, for export and import).
-	EnvPassphrase = "PALYRA_VAULT_PASSPHRASE"
+	// backup, for export and import). Like every variable that carries key
+	// material, it is listed in secret.KeyMaterialEnv.
+	EnvPassphrase = secret.EnvVaultPassphrase
 	// EnvNewPassphrase holds the new passphrase of init and rotate-key.
-	EnvNewPassphrase = "PALYRA_VAULT_NEW_PASSPHRASE"
+	EnvNewPassphrase = secret.EnvNewVaultPassphrase
 )
 
 // Source says where one passphrase comes from.

@@ -1,0 +1,65 @@
+package secret
+
+import (
+	"os"
+	"strings"
+)
+
+// Environment variables that carry key material: whoever reads one can
+// open a whole vault or a backup. They are listed once, in keyMaterialEnv,
+// and every rule about them (a child of "palyra secrets run" does not get
+// them unless asked for by name, their values are masked in its output, a
+// reference may not read them) asks IsKeyMaterialEnv or KeyMaterialEnv.
+const (
+	// EnvVaultPassphrase holds the passphrase of a passphrase vault (and
+	// of a backup, for export and import, when no backup passphrase is
+	// given).
+	EnvVaultPassphrase = "PALYRA_VAULT_PASSPHRASE"
+	// EnvNewVaultPassphrase holds the new passphrase of init and
+	// rotate-key.
+	EnvNewVaultPassphrase = "PALYRA_VAULT_NEW_PASSPHRASE"
+	// EnvBackupPassphrase holds the passphrase of a backup for export and
+	// import.
+	EnvBackupPassphrase = "PALYRA_BACKUP_PASSPHRASE"
+)
+
+// keyMaterialEnv is the one list of variables that carry key material. A
+// variable added later (a fleet's etcd password, say) is added here, and
+// every rule follows.
+var keyMaterialEnv = []string{
+	EnvVaultPassphrase,
+	EnvNewVaultPassphrase,
+	EnvBackupPassphrase,
+}
+
+// KeyMaterialEnv returns the names of the environment variables that carry
+// key material, in a new slice the caller may change.
+func KeyMaterialEnv() []string {
+	return append([]string(nil), keyMaterialEnv...)
+}
+
+// IsKeyMaterialEnv reports whether the environment variable name carries
+// key material. Case is ignored, as Windows ignores it in variable names
+// (on Unix this also covers a differently cased copy, which is harmless).
+func IsKeyMaterialEnv(name string) bool {
+	for _, k := range keyMaterialEnv {
+		if strings.EqualFold(name, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// KeyMaterialValues returns the non-empty values that the variables of
+// KeyMaterialEnv have in this process's environment, for masking; the
+// caller should clear them when done.
+func KeyMaterialValues() [][]byte {
+	var out [][]byte
+	for _, kv := range os.Environ() {
+		name, value, ok := strings.Cut(kv, "=")
+		if ok && value != "" && IsKeyMaterialEnv(name) {
+			out = append(out, []byte(value))
+		}
+	}
+	return out
+}
