@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,6 +54,9 @@ type RunOptions struct {
 	EnvFile string
 	// TrustedDirs are the directories file: references may read from.
 	TrustedDirs []string
+	// PassEnv are the --pass-env NAME flags: variables that carry key
+	// material (secret.KeyMaterialEnv) that the command gets all the same.
+	PassEnv []string
 	// NoMasking passes the child's output on unmasked.
 	NoMasking bool
 	// DryRun resolves every reference and reports, without running.
@@ -123,6 +127,12 @@ Exit status: the command's own; 128+N when it was killed by signal N;
 126 when it could not be executed and 127 when it was not found. palyra
 prints nothing of its own after a command that ran.
 
+Key material: the command does not get the variables that carry key
+material (PALYRA_VAULT_PASSPHRASE, PALYRA_VAULT_NEW_PASSPHRASE,
+PALYRA_BACKUP_PASSPHRASE), which would let it open the whole vault, unless
+one is named with --pass-env NAME. Their values are masked in its output
+like resolved secrets, passed or not.
+
 --dry-run resolves everything and prints each variable's name, reference
 and size (never a value) instead of running; add --json for scripts.`,
 		Example: `  # One variable from the vault
@@ -158,6 +168,7 @@ and size (never a value) instead of running; add --json for scripts.`,
 	cmd.Flags().StringArrayVarP(&opts.Env, "env", "e", nil, "set `NAME=<ref>` in the command's environment (repeatable)")
 	cmd.Flags().StringVar(&opts.EnvFile, "env-file", "", "read NAME=<ref> lines from `FILE`")
 	cmd.Flags().StringArrayVar(&opts.TrustedDirs, "trusted-dir", nil, "a `DIR` that file: references may read from (repeatable)")
+	cmd.Flags().StringArrayVar(&opts.PassEnv, "pass-env", nil, "give the command `NAME`, a variable that carries key material (such as PALYRA_VAULT_PASSPHRASE), which it does not get otherwise (repeatable)")
 	cmd.Flags().BoolVar(&opts.NoMasking, "no-masking", false, "pass the command's output on without masking secrets")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "resolve every reference and report, without running the command")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the --dry-run report as JSON")
@@ -174,6 +185,13 @@ func checkFlags(opts *RunOptions) error {
 	}
 	if err := shared.CheckTrustedDirs(opts.TrustedDirs); err != nil {
 		return err
+	}
+	for i, name := range opts.PassEnv {
+		if !secret.IsKeyMaterialEnv(name) {
+			return cmdutil.WithHints(cmdutil.UsageErrorf("--pass-env #%d: only a variable that carries key material is held back from the command, and this one is not", i+1),
+				"the variables --pass-env takes: "+strings.Join(secret.KeyMaterialEnv(), ", "),
+				"every other variable of palyra's environment reaches the command already")
+		}
 	}
 	return nil
 }
@@ -282,8 +300,17 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		return report(opts, rs)
 	}
 
-	env := os.Environ()
+	env := childEnv(os.Environ(), opts.PassEnv)
 	var secrets [][]byte
+	if !opts.NoMasking {
+		keys := secret.KeyMaterialValues()
+		defer func() {
+			for _, k := range keys {
+				clear(k)
+			}
+		}()
+		secrets = append(secrets, keys...)
+	}
 	for _, r := range rs {
 		if r.unset {
 			continue
@@ -301,6 +328,20 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		return &cmdutil.ExitError{Code: code}
 	}
 	return nil
+}
+
+// childEnv returns env without the variables that carry key material
+// (secret.IsKeyMaterialEnv), apart from those named in pass (--pass-env).
+func childEnv(env, pass []string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		if secret.IsKeyMaterialEnv(name) && !slices.ContainsFunc(pass, func(p string) bool { return strings.EqualFold(p, name) }) {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
 }
 
 // setEnv returns env with name set to value, replacing an earlier entry.

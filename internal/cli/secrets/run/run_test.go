@@ -32,6 +32,8 @@ func TestNewCmdRunParsesArgsAndFlags(t *testing.T) {
 		{"no command", []string{"--env", "A=env:HOME"}, nil, nil, "missing the command to run"},
 		{"json without dry-run", []string{"--json", "--", "true"}, nil, nil, "--json prints the --dry-run report"},
 		{"relative trusted dir", []string{"--trusted-dir", "secrets", "--", "true"}, nil, nil, `--trusted-dir "secrets": must be an absolute path`},
+		{"pass-env of key material", []string{"--pass-env", "PALYRA_VAULT_PASSPHRASE", "--", "true"}, []string{"true"}, nil, ""},
+		{"pass-env of another variable", []string{"--pass-env", "HOME", "--", "true"}, nil, nil, "--pass-env #1: only a variable that carries key material"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -287,5 +289,28 @@ func TestToCRLF(t *testing.T) {
 		if got := string(toCRLF([]byte(in))); got != want {
 			t.Errorf("toCRLF(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestChildEnvHoldsBackKeyMaterialUnlessPassed(t *testing.T) {
+	env := []string{"HOME=/home/u", "PALYRA_VAULT_PASSPHRASE=p1", "PALYRA_VAULT_NEW_PASSPHRASE=p2",
+		"PALYRA_BACKUP_PASSPHRASE=p3", "palyra_vault_passphrase=p4", "PALYRA_VAULT_DIR=/v", "=C:=C:\\"}
+	tests := []struct {
+		name string
+		pass []string
+		want []string
+	}{
+		{"nothing passed", nil, []string{"HOME=/home/u", "PALYRA_VAULT_DIR=/v", "=C:=C:\\"}},
+		{"one passed by name", []string{"PALYRA_BACKUP_PASSPHRASE"},
+			[]string{"HOME=/home/u", "PALYRA_BACKUP_PASSPHRASE=p3", "PALYRA_VAULT_DIR=/v", "=C:=C:\\"}},
+		{"case ignored, as on Windows", []string{"palyra_vault_passphrase"},
+			[]string{"HOME=/home/u", "PALYRA_VAULT_PASSPHRASE=p1", "palyra_vault_passphrase=p4", "PALYRA_VAULT_DIR=/v", "=C:=C:\\"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := childEnv(env, tt.pass); strings.Join(got, "|") != strings.Join(tt.want, "|") {
+				t.Fatalf("childEnv = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
