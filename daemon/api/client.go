@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/palyra/palyra-vault/daemon/internal/peercred"
 	"github.com/palyra/palyra-vault/internal/readlimit"
 )
 
@@ -26,11 +27,28 @@ type Client struct {
 
 // NewClient returns a Client for the daemon listening on socket. It does not
 // connect until the first request.
+//
+// Before it sends anything on a new connection, the client checks who
+// listens: the process at the other end must run as this process's user or
+// as root (its credentials as the kernel recorded them, daemon/internal/peercred),
+// else every request fails with an error wrapping ErrUntrustedDaemon. So a
+// socket that another user planted at the path never receives a request
+// and never answers one. Where peer credentials cannot be read (neither
+// Linux nor macOS; the daemon does not run there either) every request
+// fails that way too.
 func NewClient(socket string) *Client {
 	dialer := &net.Dialer{Timeout: 5 * time.Second}
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return dialer.DialContext(ctx, "unix", socket)
+			conn, err := dialer.DialContext(ctx, "unix", socket)
+			if err != nil {
+				return nil, err
+			}
+			if err := checkPeer(conn, socket); err != nil {
+				_ = conn.Close()
+				return nil, err
+			}
+			return conn, nil
 		},
 		MaxIdleConns:          4,
 		MaxIdleConnsPerHost:   4,
@@ -112,6 +130,10 @@ func (c *Client) do(ctx context.Context, method, path string, reqBody []byte) ([
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
+		var pe *peerError
+		if errors.As(err, &pe) {
+			return nil, pe
+		}
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENOENT) {
 			return nil, c.notRunning()
 		}
@@ -146,6 +168,39 @@ func (c *Client) checkSocket() error {
 		return c.notRunning()
 	}
 	return nil
+}
+
+// ErrUntrustedDaemon is wrapped by the Client's errors when the process
+// listening on the socket is not the user's own palyra daemon: it runs as
+// another user (not root), or its user cannot be read. Nothing was sent to
+// it, and nothing it could answer was read.
+var ErrUntrustedDaemon = errors.New("the process listening on the daemon socket runs as another user")
+
+// peerError is the error of a connection to an untrusted listener; the
+// client returns it as it is, without the HTTP layers around it.
+type peerError struct{ err error }
+
+func (e *peerError) Error() string { return e.err.Error() }
+func (e *peerError) Unwrap() error { return e.err }
+
+// checkPeer returns nil when the process that accepted conn runs as this
+// process's effective user or as root, else a *peerError wrapping
+// ErrUntrustedDaemon.
+func checkPeer(conn net.Conn, socket string) error {
+	uc, ok := conn.(*net.UnixConn)
+	if !ok {
+		return &peerError{fmt.Errorf("%w: %s is not a Unix socket connection", ErrUntrustedDaemon, socket)}
+	}
+	cred, err := peercred.Get(uc)
+	if err != nil {
+		return &peerError{fmt.Errorf("%w: cannot tell who listens on %s: %w", ErrUntrustedDaemon, socket, err)}
+	}
+	self := os.Geteuid()
+	if cred.UID == 0 || int64(cred.UID) == int64(self) {
+		return nil
+	}
+	return &peerError{fmt.Errorf("%w: the process listening on %s runs as uid %d, not as this user (uid %d) or root; nothing was sent to it",
+		ErrUntrustedDaemon, socket, cred.UID, self)}
 }
 
 func (c *Client) notRunning() error {

@@ -66,7 +66,8 @@ func NewVaultLookup(f *cmdutil.Factory, mode string, direct func(ctx context.Con
 
 // Get returns the secret from the daemon or the vault. A secret the daemon
 // reports missing is final (the daemon read the vault); in auto mode any
-// other daemon failure (none running, a refusal) falls back to the vault.
+// other daemon failure (none running, a refusal, a socket that another
+// user listens on: api.ErrUntrustedDaemon) falls back to the vault.
 func (l *VaultLookup) Get(ctx context.Context, scope, key string) (secret.SensitiveBytes, vault.Metadata, error) {
 	ref := secret.Ref{Scope: scope, Key: key}
 	if l.Mode == "require" || l.Mode == "auto" && !l.VaultDirSet {
@@ -99,6 +100,8 @@ func (l *VaultLookup) fromDaemon(ctx context.Context, ref secret.Ref) (secret.Se
 		return none(cmdutil.WithHints(fmt.Errorf("%w: %s (asked the daemon at %s)", vault.ErrNotFound, ref, socket), ListHint(ref.Scope)))
 	case errors.As(err, &answer) && answer.Code == api.CodeForbidden:
 		return none(cmdutil.WithHints(err, "the daemon's [daemon] readable_scopes and principals decide what it serves; --daemon never reads the vault directly"))
+	case errors.Is(err, api.ErrUntrustedDaemon):
+		return none(cmdutil.WithHints(err, "it is not your palyra daemon: stop it, or remove the socket and start your own with \"palyra daemon\"; --daemon never reads the vault directly"))
 	case errors.Is(err, api.ErrNotRunning):
 		return none(cmdutil.WithHints(err, "start it with \"palyra daemon\", or use --daemon auto or never to read the vault directly"))
 	case err != nil:
