@@ -31,6 +31,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(asPalyra) == "1" {
 		os.Exit(cli.Main())
 	}
+	if socket := os.Getenv(asFakeDaemon); socket != "" {
+		os.Exit(fakeDaemonMain(socket))
+	}
 	os.Exit(m.Run())
 }
 
