@@ -19,8 +19,8 @@ const (
 	// file outside its trusted directories, a symbolic link that is not
 	// allowed, a ".." element).
 	Blocked
-	// Timeout: a command did not finish within its timeout, or the caller's
-	// context expired.
+	// Timeout: a command did not finish (or close its output) within its
+	// timeout, or the caller's context expired.
 	Timeout
 	// TooLarge: the value is longer than the reference's max_bytes.
 	TooLarge

@@ -94,7 +94,7 @@ func resolveExec(ctx context.Context, ref Ref) (secret.SensitiveBytes, error) {
 		}
 		return fail(IO, "the caller canceled the command; it was killed", ctx.Err())
 	case runCtx.Err() != nil:
-		return fail(Timeout, "the command did not finish within "+ref.CommandTimeout().String()+"; it was killed", runCtx.Err())
+		return fail(Timeout, "the command did not finish, or did not close its output, within "+ref.CommandTimeout().String()+"; it was killed", runCtx.Err())
 	}
 	var ee *exec.ExitError
 	if errors.As(waitErr, &ee) {
