@@ -2,6 +2,7 @@ package secret
 
 import (
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -48,6 +49,22 @@ func IsKeyMaterialEnv(name string) bool {
 		}
 	}
 	return false
+}
+
+// WithoutKeyMaterial returns a copy of env (NAME=value entries, as from
+// os.Environ) without the variables that carry key material, apart from
+// those named in keep (case ignored): the environment to give a program
+// palyra starts.
+func WithoutKeyMaterial(env []string, keep ...string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		if IsKeyMaterialEnv(name) && !slices.ContainsFunc(keep, func(k string) bool { return strings.EqualFold(k, name) }) {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
 }
 
 // KeyMaterialValues returns the non-empty values that the variables of

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault/backend"
 	"github.com/palyra/palyra-vault/vault/backend/backendtest"
 )
@@ -85,6 +86,34 @@ func TestPutGetRoundTripsBytesExactly(t *testing.T) {
 				t.Fatalf("Get = %q, want %q", got, tc.blob)
 			}
 		})
+	}
+}
+
+// TestSecurityGetsNoKeyMaterial: security(1) runs with palyra's
+// environment minus the variables that carry key material
+// (secret.KeyMaterialEnv).
+func TestSecurityGetsNoKeyMaterial(t *testing.T) {
+	for _, name := range secret.KeyMaterialEnv() {
+		t.Setenv(name, "a passphrase")
+	}
+	t.Setenv("PALYRA_TEST_OTHER", "kept")
+	b, fake := newFakeBackend(t, Options{})
+	if _, err := b.List(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	calls := fake.calls(t)
+	if len(calls) == 0 {
+		t.Fatal("fake-security never ran")
+	}
+	for _, c := range calls {
+		if !slices.Contains(c.Env, "PALYRA_TEST_OTHER") {
+			t.Errorf("%q did not get the environment: %q", c.Argv, c.Env)
+		}
+		for _, name := range c.Env {
+			if secret.IsKeyMaterialEnv(name) {
+				t.Errorf("%q got %s", c.Argv, name)
+			}
+		}
 	}
 }
 

@@ -51,6 +51,8 @@ type fakeSecurity struct {
 type fakeCall struct {
 	Argv  []string `json:"argv"`
 	Stdin []byte   `json:"stdin"`
+	// Env is the names of the fake's environment variables.
+	Env []string `json:"env"`
 }
 
 func newFakeSecurity(t *testing.T) *fakeSecurity {
@@ -153,7 +155,12 @@ func fakeSecurityMain(dir string, args []string, stdin io.Reader, stdout, stderr
 func exitStatus(status int) int { return status & 0xff }
 
 func logCall(dir string, args []string, stdin []byte) {
-	line, _ := json.Marshal(fakeCall{Argv: append([]string{fakeSecurityName}, args...), Stdin: stdin})
+	var env []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		env = append(env, name)
+	}
+	line, _ := json.Marshal(fakeCall{Argv: append([]string{fakeSecurityName}, args...), Stdin: stdin, Env: env})
 	f, err := os.OpenFile(filepath.Join(dir, "log"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
 	if err != nil {
 		panic(err)

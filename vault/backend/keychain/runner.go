@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"time"
 
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault/backend"
 )
 
@@ -60,6 +62,7 @@ func (r runner) run(ctx context.Context, stdin []byte, args ...string) (result, 
 	defer cancel()
 	cmd := exec.CommandContext(runCtx, r.path, args...)
 	cmd.WaitDelay = time.Second
+	cmd.Env = secret.WithoutKeyMaterial(os.Environ()) // security needs none of palyra's passphrases
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
 	}

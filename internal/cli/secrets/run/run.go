@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"slices"
 	"strings"
 	"time"
 
@@ -332,17 +331,7 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 
 // childEnv returns env without the variables that carry key material
 // (secret.IsKeyMaterialEnv), apart from those named in pass (--pass-env).
-func childEnv(env, pass []string) []string {
-	out := make([]string, 0, len(env))
-	for _, kv := range env {
-		name, _, _ := strings.Cut(kv, "=")
-		if secret.IsKeyMaterialEnv(name) && !slices.ContainsFunc(pass, func(p string) bool { return strings.EqualFold(p, name) }) {
-			continue
-		}
-		out = append(out, kv)
-	}
-	return out
-}
+func childEnv(env, pass []string) []string { return secret.WithoutKeyMaterial(env, pass...) }
 
 // setEnv returns env with name set to value, replacing an earlier entry.
 func setEnv(env []string, name, value string) []string {
