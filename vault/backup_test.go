@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"filippo.io/age"
+	"github.com/palyra/palyra-vault/internal/testutil/secretservicetest"
 )
 
 // backupSecrets are the secrets the backup tests store: binary bytes,
@@ -117,16 +117,7 @@ func secretServiceConfig(t *testing.T) Config {
 // scripts/secret-service-run.sh) is running; in CI it fails instead.
 func needPrivateKeyring(t *testing.T) {
 	t.Helper()
-	if runtime.GOOS != "linux" {
-		t.Skipf("the Secret Service is tested on Linux; this is %s", runtime.GOOS)
-	}
-	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" || os.Getenv("SS_DIR") == "" {
-		const why = "no private Secret Service: run under scripts/secret-service-run.sh"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(why)
-		}
-		t.Skip(why)
-	}
+	secretservicetest.Require(t)
 }
 
 func TestExportOfOneScopeHoldsOnlyThatScope(t *testing.T) {

@@ -9,12 +9,12 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/palyra/palyra-vault/internal/testutil/secretservicetest"
 	"github.com/palyra/palyra-vault/vault/backend"
 )
 
@@ -22,15 +22,7 @@ import (
 // or fails it under CI, where a missing real component is a failure.
 func requireSecretService(t *testing.T) {
 	t.Helper()
-	if runtime.GOOS != "linux" {
-		t.Skipf("the Secret Service is tested on Linux; this is %s", runtime.GOOS)
-	}
-	if err := probeBackend(context.Background(), backend.KindSecretService, site{bus: ConfigFromEnv().SessionBus}); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but the Secret Service is unavailable (run under scripts/secret-service-run.sh): %v", err)
-		}
-		t.Skipf("no Secret Service here (run under scripts/secret-service-run.sh): %v", err)
-	}
+	secretservicetest.Require(t)
 }
 
 // fillVault stores n secrets and returns their values by ref.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
+	"github.com/palyra/palyra-vault/internal/testutil"
 	"github.com/palyra/palyra-vault/vault/backend"
 )
 
@@ -129,11 +130,7 @@ func needBinary(t *testing.T, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		why := name + " not installed"
-		if isCI() {
-			t.Fatal(why)
-		}
-		t.Skip(why)
+		testutil.SkipOrFailInCI(t, name+" not installed")
 	}
 	return p
 }

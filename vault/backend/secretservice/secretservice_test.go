@@ -13,6 +13,7 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
+	"github.com/palyra/palyra-vault/internal/testutil"
 	"github.com/palyra/palyra-vault/vault/backend"
 )
 
@@ -407,11 +408,7 @@ func secretTool(t *testing.T) string {
 	t.Helper()
 	p, err := exec.LookPath("secret-tool")
 	if err != nil {
-		const why = "secret-tool not installed (apt-get install libsecret-tools)"
-		if isCI() {
-			t.Fatal(why)
-		}
-		t.Skip(why)
+		testutil.SkipOrFailInCI(t, "secret-tool not installed (apt-get install libsecret-tools)")
 	}
 	return p
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -13,19 +12,14 @@ import (
 	"github.com/palyra/palyra-vault/internal/cli/clitest"
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	"github.com/palyra/palyra-vault/internal/iostreams"
+	"github.com/palyra/palyra-vault/internal/testutil/secretservicetest"
 )
 
 // The command runs against the real gnome-keyring-daemon that
 // scripts/secret-service-run.sh starts, with items made by secret-tool.
 func needKeyring(t *testing.T) {
 	t.Helper()
-	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" || os.Getenv("SS_DIR") == "" {
-		const why = "no private Secret Service: run under scripts/secret-service-run.sh"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(why)
-		}
-		t.Skip(why)
-	}
+	secretservicetest.Require(t)
 }
 
 func TestImportKeyringPrintsEachImportedRefAndLeavesTheItems(t *testing.T) {

@@ -3,27 +3,21 @@ package migrate
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/palyra/palyra-vault/internal/cli/clitest"
 	"github.com/palyra/palyra-vault/internal/iostreams"
+	"github.com/palyra/palyra-vault/internal/testutil/secretservicetest"
 	"github.com/palyra/palyra-vault/vault"
 	"github.com/palyra/palyra-vault/vault/backend"
-	"github.com/palyra/palyra-vault/vault/backend/secretservice"
 )
 
 // requireSecretService skips without a reachable Secret Service, and fails
 // under CI, where a missing real component is a failure.
 func requireSecretService(t *testing.T) {
 	t.Helper()
-	if err := secretservice.Probe(context.Background(), secretservice.Options{Address: vault.ConfigFromEnv().SessionBus}); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but no Secret Service (run under scripts/secret-service-run.sh): %v", err)
-		}
-		t.Skipf("no Secret Service (run under scripts/secret-service-run.sh): %v", err)
-	}
+	secretservicetest.Require(t)
 }
 
 func TestMigrateToTheSecretServiceAndBackReportsEachStep(t *testing.T) {
