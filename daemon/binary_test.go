@@ -34,6 +34,7 @@ import (
 
 	"github.com/palyra/palyra-vault/daemon/internal/fixture"
 	"github.com/palyra/palyra-vault/internal/testhook"
+	"github.com/palyra/palyra-vault/internal/testutil"
 
 	"github.com/palyra/palyra-vault/daemon/api"
 	"github.com/palyra/palyra-vault/daemon/internal/audit"
@@ -524,7 +525,7 @@ func asNobody(t *testing.T, socket string, req api.ResolveRequest) helperResult 
 
 func TestDaemonBinaryRefusesCallersOfAnotherUID(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("needs root: the test runs a client as nobody (uid 65534) with setuid")
+		testutil.SkipOrFailInCI(t, "needs root: the test runs a client as nobody (uid 65534) with setuid")
 	}
 	s := newSite(t, fixture.Secrets(), fixture.Config)
 	p := s.start()
