@@ -4,12 +4,18 @@
 // configuration path) and what the daemon decided. A Record has no field
 // that could hold a value.
 //
-// The log is append-only (O_APPEND), mode 0600, and rotated by size: when a
-// line would take the file past MaxBytes it is renamed to <path>.1, <path>.1
-// to <path>.2 and so on, the oldest beyond Keep is deleted, and a new file is
-// started. Lines are written with one write(2) each and not fsynced: a crash
-// may lose the last lines the kernel had not flushed, never corrupt earlier
-// ones. Rotation and Close fsync.
+// Allowed and denied records go to two files, each rotated on its own, so
+// that no number of denied requests can rotate an allowed record away.
+// Denied records are also aggregated per caller uid: the first DenialBurst
+// of a uid in each DenialWindow are written in full, the rest only counted,
+// and one summary record (Suppressed > 0) says how many were left out.
+//
+// Both files are append-only (O_APPEND), mode 0600, and rotated by size:
+// when a line would take a file past MaxBytes it is renamed to <path>.1,
+// <path>.1 to <path>.2 and so on, the oldest beyond Keep is deleted, and a
+// new file is started. Lines are written with one write(2) each and not
+// fsynced: a crash may lose the last lines the kernel had not flushed, never
+// corrupt earlier ones. Rotation and Close fsync.
 package audit
 
 import (
@@ -19,9 +25,11 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/palyra/palyra-vault/daemon/internal/ratelimit"
 	"github.com/palyra/palyra-vault/internal/fsutil"
 )
 
@@ -32,6 +40,13 @@ const (
 	MinMaxBytes     = 4 << 10 // 4 KiB
 	MaxMaxBytes     = 1 << 30 // 1 GiB
 	MaxKeep         = 100
+)
+
+// The aggregation of denied records: per caller uid and window, the first
+// DenialBurst are written in full and the rest summed up in one record.
+const (
+	DenialWindow = 10 * time.Second
+	DenialBurst  = 10
 )
 
 // Decisions.
@@ -58,21 +73,35 @@ type Record struct {
 	Ref string `json:"ref,omitempty"`
 	// Decision is Allowed or Denied.
 	Decision string `json:"decision"`
-	// Status is the HTTP status sent.
+	// Status is the HTTP status sent (0 in a summary).
 	Status int `json:"status"`
 	// Reason says why a request was denied or failed.
 	Reason string `json:"reason,omitempty"`
+	// Suppressed, in a summary record, is the number of denied requests of
+	// UID between Since and Time that were not written one by one.
+	Suppressed int        `json:"suppressed,omitempty"`
+	Since      *time.Time `json:"since,omitempty"`
 }
 
 // Options says where the log goes and how it rotates.
 type Options struct {
-	// Path is the log file. Its directory must exist.
+	// Path is the file of allowed records. Its directory must exist.
 	Path string
-	// MaxBytes is the size at which the file is rotated; 0 means
+	// DeniedPath is the file of denied records; "" means Path with
+	// "-denied" before its ".log" extension (audit.log: audit-denied.log).
+	DeniedPath string
+	// MaxBytes is the size at which a file is rotated; 0 means
 	// DefaultMaxBytes.
 	MaxBytes int64
-	// Keep is how many rotated files are kept; 0 means DefaultKeep.
+	// Keep is how many rotated copies of each file are kept; 0 means
+	// DefaultKeep.
 	Keep int
+}
+
+// DeniedPath returns the default file of denied records for the file of
+// allowed records path.
+func DeniedPath(path string) string {
+	return strings.TrimSuffix(path, ".log") + "-denied.log"
 }
 
 func (o Options) withDefaults() Options {
@@ -82,29 +111,49 @@ func (o Options) withDefaults() Options {
 	if o.Keep == 0 {
 		o.Keep = DefaultKeep
 	}
+	if o.DeniedPath == "" {
+		o.DeniedPath = DeniedPath(o.Path)
+	}
 	return o
 }
 
 // Log is an open audit log. It is safe for concurrent use.
 type Log struct {
-	mu   sync.Mutex
-	opts Options
+	mu      sync.Mutex
+	opts    Options
+	allowed *file
+	denied  *file
+	closed  bool
+	denials *ratelimit.Window[uint32]
+	// summaryErr is the last failure to write a summary record; the next
+	// Write of a denied record returns it.
+	summaryErr error
+}
+
+// file is one of the log's two rotated files.
+type file struct {
+	path string
 	f    *os.File
 	size int64
 }
 
-// Open opens (creating it with mode 0600 if needed) the audit log for
-// appending. It refuses a file that is a symbolic link, not a regular file,
-// not owned by this user, or readable or writable by group or others.
+// Open opens (creating them with mode 0600 if needed) the audit log's files
+// for appending. It refuses a file that is a symbolic link, not a regular
+// file, not owned by this user, or readable or writable by group or others.
 func Open(opts Options) (*Log, error) {
 	opts = opts.withDefaults()
 	if err := checkOptions(opts); err != nil {
 		return nil, err
 	}
-	l := &Log{opts: opts}
-	if err := l.open(); err != nil {
+	l := &Log{opts: opts, allowed: &file{path: opts.Path}, denied: &file{path: opts.DeniedPath}}
+	if err := l.allowed.open(); err != nil {
 		return nil, err
 	}
+	if err := l.denied.open(); err != nil {
+		l.allowed.f.Close()
+		return nil, err
+	}
+	l.denials = ratelimit.New(DenialWindow, DenialBurst, l.summarize)
 	return l, nil
 }
 
@@ -115,24 +164,27 @@ func checkOptions(o Options) error {
 	if o.Keep < 1 || o.Keep > MaxKeep {
 		return fmt.Errorf("audit log keep count %d is not between 1 and %d", o.Keep, MaxKeep)
 	}
+	if o.DeniedPath == o.Path {
+		return fmt.Errorf("audit log: denied records need a file of their own, not %q", o.Path)
+	}
 	return nil
 }
 
-func (l *Log) open() error {
-	f, err := openAppend(l.opts.Path)
+func (f *file) open() error {
+	fd, err := openAppend(f.path)
 	if err != nil {
 		return err
 	}
-	if err := fsutil.CheckPrivateFile(l.opts.Path); err != nil {
-		f.Close()
+	if err := fsutil.CheckPrivateFile(f.path); err != nil {
+		fd.Close()
 		return fmt.Errorf("audit log: %w", err)
 	}
-	fi, err := f.Stat()
+	fi, err := fd.Stat()
 	if err != nil {
-		f.Close()
-		return fmt.Errorf("audit log %q: %w", l.opts.Path, err)
+		fd.Close()
+		return fmt.Errorf("audit log %q: %w", f.path, err)
 	}
-	l.f, l.size = f, fi.Size()
+	f.f, f.size = fd, fi.Size()
 	return nil
 }
 
@@ -140,7 +192,7 @@ func (l *Log) open() error {
 // configuration reload. Rotated files beyond the new Keep are deleted at the
 // next rotation.
 func (l *Log) SetLimits(maxBytes int64, keep int) error {
-	o := Options{Path: l.opts.Path, MaxBytes: maxBytes, Keep: keep}.withDefaults()
+	o := Options{Path: l.opts.Path, DeniedPath: l.opts.DeniedPath, MaxBytes: maxBytes, Keep: keep}.withDefaults()
 	if err := checkOptions(o); err != nil {
 		return err
 	}
@@ -150,10 +202,40 @@ func (l *Log) SetLimits(maxBytes int64, keep int) error {
 	return nil
 }
 
-// Write appends rec as one line, rotating first when the line would take
-// the file past MaxBytes. A zero rec.Time is set to now. When it fails the
-// caller must not serve the request: an unaudited answer is not allowed.
+// Write appends rec as one line to the file of its decision, rotating that
+// file first when the line would take it past MaxBytes. A zero rec.Time is
+// set to now. A denied record beyond its uid's DenialBurst in the current
+// DenialWindow is only counted, and Write returns nil. When Write fails for
+// an allowed record the caller must not serve the request: an unaudited
+// answer is not allowed.
 func (l *Log) Write(rec Record) error {
+	if rec.Decision != Allowed {
+		if !l.denials.Allow(rec.UID) {
+			return nil
+		}
+	}
+	err := l.write(rec)
+	if rec.Decision != Allowed && err == nil {
+		l.mu.Lock()
+		err, l.summaryErr = l.summaryErr, nil
+		l.mu.Unlock()
+	}
+	return err
+}
+
+// summarize writes the record of a window's suppressed denials.
+func (l *Log) summarize(d ratelimit.Dropped[uint32]) {
+	since := d.Since.UTC()
+	err := l.write(Record{Time: d.Until, UID: d.Key, Decision: Denied, Suppressed: d.N, Since: &since,
+		Reason: strconv.Itoa(d.N) + " more denied requests of this uid, not written one by one"})
+	if err != nil {
+		l.mu.Lock()
+		l.summaryErr = err
+		l.mu.Unlock()
+	}
+}
+
+func (l *Log) write(rec Record) error {
 	if rec.Time.IsZero() {
 		rec.Time = time.Now()
 	}
@@ -165,58 +247,74 @@ func (l *Log) Write(rec Record) error {
 	line = append(line, '\n')
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.f == nil {
+	if l.closed {
 		return errors.New("audit log is closed")
 	}
-	if l.size > 0 && l.size+int64(len(line)) > l.opts.MaxBytes {
-		if err := l.rotate(); err != nil {
+	f := l.allowed
+	if rec.Decision != Allowed {
+		f = l.denied
+	}
+	if f.f == nil {
+		// A rotation failed to open the new file; try again.
+		if err := f.open(); err != nil {
 			return err
 		}
 	}
-	n, err := l.f.Write(line)
-	l.size += int64(n)
+	if f.size > 0 && f.size+int64(len(line)) > l.opts.MaxBytes {
+		if err := f.rotate(l.opts.Keep); err != nil {
+			return err
+		}
+	}
+	n, err := f.f.Write(line)
+	f.size += int64(n)
 	if err != nil {
-		return fmt.Errorf("writing audit log %q: %w", l.opts.Path, err)
+		return fmt.Errorf("writing audit log %q: %w", f.path, err)
 	}
 	return nil
 }
 
-// rotate shifts <path>.i to <path>.i+1, drops what falls beyond Keep, moves
+// rotate shifts <path>.i to <path>.i+1, drops what falls beyond keep, moves
 // the current file to <path>.1 and opens a new one. Called with l.mu held.
-func (l *Log) rotate() error {
-	p := l.opts.Path
-	_ = l.f.Sync()
-	if err := l.f.Close(); err != nil {
-		l.f = nil
+func (f *file) rotate(keep int) error {
+	p := f.path
+	_ = f.f.Sync()
+	err := f.f.Close()
+	f.f = nil
+	if err != nil {
 		return fmt.Errorf("closing audit log %q: %w", p, err)
 	}
-	l.f = nil
-	// Drop every file numbered Keep or more (Keep may have shrunk since
+	// Drop every file numbered keep or more (keep may have shrunk since
 	// they were made; it never exceeds MaxKeep), then shift the rest up.
 	name := func(i int) string { return rotated(p, i) }
-	if err := fsutil.RotateNumbered(name, l.opts.Keep, MaxKeep); err != nil {
+	if err := fsutil.RotateNumbered(name, keep, MaxKeep); err != nil {
 		return fmt.Errorf("rotating audit log: %w", err)
 	}
 	if err := os.Rename(p, rotated(p, 1)); err != nil {
 		return fmt.Errorf("rotating audit log: %w", err)
 	}
 	_ = fsutil.SyncDir(filepath.Dir(p))
-	return l.open()
+	return f.open()
 }
 
 func rotated(p string, i int) string { return p + "." + strconv.Itoa(i) }
 
-// Close flushes the log to disk and closes it. Writes after Close fail.
+// Close writes the summaries of denials still being counted, flushes both
+// files to disk and closes them. Writes after Close fail.
 func (l *Log) Close() error {
+	l.denials.Flush()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.f == nil {
+	if l.closed {
 		return nil
 	}
-	err := l.f.Sync()
-	if cerr := l.f.Close(); err == nil {
-		err = cerr
+	l.closed = true
+	var errs []error
+	for _, f := range []*file{l.allowed, l.denied} {
+		if f.f == nil {
+			continue
+		}
+		errs = append(errs, f.f.Sync(), f.f.Close())
+		f.f = nil
 	}
-	l.f = nil
-	return err
+	return errors.Join(errs...)
 }

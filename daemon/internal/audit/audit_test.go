@@ -58,20 +58,28 @@ func TestWriteAppendsOneJSONLinePerRecordWithMode0600(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.Close()
+	// Allowed records go to path, denied ones to its -denied file.
 	got := readRecords(t, path)
-	if len(got) != 3 {
-		t.Fatalf("%d records, want 3", len(got))
+	denied := readRecords(t, DeniedPath(path))
+	if len(got) != 2 || len(denied) != 1 {
+		t.Fatalf("%d allowed and %d denied records, want 2 and 1", len(got), len(denied))
 	}
+	got = append(got, denied...)
 	for i, g := range got {
-		w := want[i%2]
+		w := want[0]
+		if i == 2 {
+			w = want[1]
+		}
 		if g.Time.IsZero() || g.UID != w.UID || g.Decision != w.Decision || g.Ref != w.Ref || g.Reason != w.Reason || g.Exe != w.Exe {
 			t.Fatalf("record %d = %+v, want %+v with a time", i, g, w)
 		}
 	}
 	if runtime.GOOS != "windows" {
-		fi, _ := os.Stat(path)
-		if fi.Mode().Perm() != 0o600 {
-			t.Fatalf("mode %v, want 0600", fi.Mode().Perm())
+		for _, p := range []string{path, DeniedPath(path)} {
+			fi, _ := os.Stat(p)
+			if fi.Mode().Perm() != 0o600 {
+				t.Fatalf("%s: mode %v, want 0600", p, fi.Mode().Perm())
+			}
 		}
 	}
 }
@@ -86,7 +94,7 @@ func TestRotationKeepsNewestFilesUpToKeep(t *testing.T) {
 	reason := strings.Repeat("r", 200)
 	const n = 200 // ~250 bytes each: ~12 files' worth
 	for i := range n {
-		if err := l.Write(Record{UID: uint32(i), Decision: Denied, Reason: reason}); err != nil {
+		if err := l.Write(Record{UID: uint32(i), Decision: Allowed, Reason: reason}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -96,7 +104,7 @@ func TestRotationKeepsNewestFilesUpToKeep(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	if fmt.Sprint(names) != "[audit.log audit.log.1 audit.log.2 audit.log.3]" {
+	if fmt.Sprint(names) != "[audit-denied.log audit.log audit.log.1 audit.log.2 audit.log.3]" {
 		t.Fatalf("files %v, want audit.log and 3 rotated", names)
 	}
 	// Newest records are in audit.log, older ones in .1, .2, .3; every file
@@ -133,7 +141,7 @@ func TestShrinkingKeepDropsOlderFiles(t *testing.T) {
 	}
 	write := func(n int) {
 		for range n {
-			if err := l.Write(Record{Decision: Denied, Reason: strings.Repeat("x", 300)}); err != nil {
+			if err := l.Write(Record{Decision: Allowed, Reason: strings.Repeat("x", 300)}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -219,6 +227,82 @@ func TestOpenRefusesLimitsOutOfRange(t *testing.T) {
 	for _, o := range []Options{{Path: path, MaxBytes: 1}, {Path: path, MaxBytes: MaxMaxBytes + 1}, {Path: path, Keep: -1}, {Path: path, Keep: MaxKeep + 1}} {
 		if _, err := Open(o); err == nil {
 			t.Fatalf("Open(%+v) accepted", o)
+		}
+	}
+}
+
+// TestDenialFloodNeverRotatesAnAllowedRecordAway floods the log with the
+// denied requests of one uid, then of many, and checks that the allowed
+// record written first is still in the allowed file, that the flood was
+// summed up rather than written line by line, and that the summaries
+// count every denial.
+func TestDenialFloodNeverRotatesAnAllowedRecordAway(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "audit.log")
+	l, err := Open(Options{Path: path, MaxBytes: MinMaxBytes, Keep: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Write(Record{UID: 1000, Ref: "vault#01234567", Decision: Allowed, Status: 200}); err != nil {
+		t.Fatal(err)
+	}
+	const flood = 20000
+	floods := map[uint32]int{65534: flood, 65533: 3}
+	for uid, n := range floods {
+		for range n {
+			if err := l.Write(Record{UID: uid, Decision: Denied, Status: 403, Reason: strings.Repeat("d", 100)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	allowed := readRecords(t, path)
+	if len(allowed) != 1 || allowed[0].Decision != Allowed || allowed[0].Ref != "vault#01234567" {
+		t.Fatalf("allowed file: %+v", allowed)
+	}
+	if _, err := os.Stat(rotated(path, 1)); !os.IsNotExist(err) {
+		t.Fatalf("the allowed file rotated during a flood of denials: %v", err)
+	}
+	full, counted := map[uint32]int{}, map[uint32]int{}
+	denied := readRecords(t, DeniedPath(path))
+	for _, r := range denied {
+		if r.Decision != Denied {
+			t.Fatalf("an allowed record in the denied file: %+v", r)
+		}
+		if r.Suppressed > 0 {
+			if r.Since == nil || r.Since.After(r.Time) || !strings.Contains(r.Reason, "more denied requests") {
+				t.Fatalf("summary record: %+v", r)
+			}
+			counted[r.UID] += r.Suppressed
+			continue
+		}
+		full[r.UID]++
+	}
+	// Every denial is counted once; a small flood is written in full, a
+	// big one mostly summed up (DenialBurst per DenialWindow, however slow
+	// the machine).
+	for uid, n := range floods {
+		if full[uid]+counted[uid] != n || full[uid] < min(n, DenialBurst) {
+			t.Fatalf("uid %d: %d written in full and %d summed up, want %d in all, at least %d in full", uid, full[uid], counted[uid], n, min(n, DenialBurst))
+		}
+	}
+	if full[65533] != 3 || full[65534] > flood/10 {
+		t.Fatalf("written in full: %d of 3 and %d of %d; want all of a small flood and at most a tenth of a big one", full[65533], full[65534], flood)
+	}
+}
+
+func TestWritesAfterCloseFail(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	l, err := Open(Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	for _, d := range []string{Allowed, Denied} {
+		if err := l.Write(Record{Decision: d}); err == nil {
+			t.Fatalf("a %s record written after Close", d)
 		}
 	}
 }
