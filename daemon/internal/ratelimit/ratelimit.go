@@ -32,9 +32,9 @@ type Window[K comparable] struct {
 	report func(Dropped[K])
 	now    func() time.Time
 
-	mu     sync.Mutex
-	keys   map[K]*bucket
-	timer  *time.Timer
+	mu    sync.Mutex
+	keys  map[K]*bucket
+	timer *time.Timer
 }
 
 type bucket struct {
