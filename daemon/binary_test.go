@@ -21,7 +21,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,6 +35,7 @@ import (
 	"github.com/palyra/palyra-vault/internal/testhook"
 	"github.com/palyra/palyra-vault/internal/testutil"
 
+	"github.com/palyra/palyra-vault/daemon"
 	"github.com/palyra/palyra-vault/daemon/api"
 	"github.com/palyra/palyra-vault/daemon/internal/audit"
 	"github.com/palyra/palyra-vault/vault"
@@ -609,32 +609,11 @@ bob = [65534]
 	}
 }
 
+// readAudit returns the records of both audit files, in time order.
 func readAudit(t *testing.T, s *site) []audit.Record {
 	t.Helper()
-	f, err := os.Open(filepath.Join(s.Root, api.DirName, "audit.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	fi, _ := f.Stat()
-	if fi.Mode().Perm() != 0o600 {
-		t.Fatalf("audit log mode %v", fi.Mode().Perm())
-	}
-	data, _ := io.ReadAll(f)
-	var out []audit.Record
-	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		var r audit.Record
-		if err := json.Unmarshal([]byte(l), &r); err != nil {
-			t.Fatalf("audit line %q: %v", l, err)
-		}
-		for _, v := range fixture.Secrets() {
-			if strings.Contains(l, v) {
-				t.Fatalf("audit line holds a value: %s", l)
-			}
-		}
-		out = append(out, r)
-	}
-	return out
+	dir := filepath.Join(s.Root, api.DirName)
+	return fixture.ReadAudit(t, filepath.Join(dir, daemon.AuditName), filepath.Join(dir, daemon.AuditDeniedName))
 }
 
 func TestDaemonBinaryKeepsValuesOutOfCoreDumps(t *testing.T) {

@@ -40,6 +40,7 @@ import (
 	"github.com/palyra/palyra-vault/daemon/api"
 	"github.com/palyra/palyra-vault/daemon/internal/audit"
 	"github.com/palyra/palyra-vault/daemon/internal/peercred"
+	"github.com/palyra/palyra-vault/daemon/internal/ratelimit"
 	"github.com/palyra/palyra-vault/internal/fsutil"
 	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
@@ -47,8 +48,12 @@ import (
 
 // Names of the files in the daemon's directory (<state root>/daemon).
 const (
-	// AuditName is the audit log's file name; rotated copies add .1, .2, ….
+	// AuditName is the audit log's file of allowed requests; rotated
+	// copies add .1, .2, ….
 	AuditName = "audit.log"
+	// AuditDeniedName is the audit log's file of denied requests, rotated
+	// on its own so that denials never rotate an allowed record away.
+	AuditDeniedName = "audit-denied.log"
 	// lockSuffix is appended to the socket path to name the lock file that
 	// keeps a second daemon from taking over the socket.
 	lockSuffix = ".lock"
@@ -91,6 +96,8 @@ type Daemon struct {
 
 	vault  *lazyVault
 	audit  *audit.Log
+	conns  *connLimiter
+	warns  *ratelimit.Window[uint32]
 	ln     *net.UnixListener
 	srv    *http.Server
 	unlock func() error
@@ -122,6 +129,7 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if d.log == nil {
 		d.log = slog.Default()
 	}
+	d.warns = d.newWarnings()
 	stateRoot, err := secret.StateRoot(opts.Vault.StateRoot)
 	if err != nil {
 		return nil, err
@@ -173,8 +181,11 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	d.cur = st
+	d.conns = newConnLimiter(d.uid, 0, 0)
+	d.conns.setLimits(st.settings.ConnLimits())
 
-	d.audit, err = audit.Open(audit.Options{Path: filepath.Join(d.dir, AuditName), MaxBytes: st.settings.AuditMaxBytes, Keep: st.settings.AuditKeep})
+	d.audit, err = audit.Open(audit.Options{Path: filepath.Join(d.dir, AuditName),
+		DeniedPath: filepath.Join(d.dir, AuditDeniedName), MaxBytes: st.settings.AuditMaxBytes, Keep: st.settings.AuditKeep})
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +197,7 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	}
 	d.srv = &http.Server{
 		Handler:           d,
-		ConnContext:       connContext,
+		ConnContext:       connContext, // the caller, identified by limitListener
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -248,6 +259,7 @@ func (d *Daemon) release() {
 	if d.ln != nil {
 		d.ln.Close() // also unlinks the socket
 	}
+	d.warns.Flush()
 	if d.audit != nil {
 		if err := d.audit.Close(); err != nil {
 			d.log.Error("closing the audit log", "err", err)
@@ -271,7 +283,7 @@ func (d *Daemon) ConfigPath() string { return d.cfgPath }
 // once.
 func (d *Daemon) Serve() error {
 	d.log.Info("listening", "socket", d.socket, "pid", d.pid, "uid", d.uid)
-	if err := d.srv.Serve(d.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := d.srv.Serve(&limitListener{UnixListener: d.ln, d: d}); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serving on %s: %w", d.socket, err)
 	}
 	return nil
@@ -314,6 +326,7 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	if err := d.applySocketMode(st.settings); err != nil {
 		d.log.Error("socket permissions unchanged", "err", err)
 	}
+	d.conns.setLimits(st.settings.ConnLimits())
 	d.logLoad(st, "configuration reloaded")
 	d.log.Debug("previous snapshot wiped", "values", wiped)
 	// Published last, so whoever sees it in the status finds the logs written.

@@ -87,24 +87,11 @@ func (e *env) mustResolve(req api.ResolveRequest) string {
 	return v
 }
 
+// auditRecords returns the records of both audit files, in time order.
 func (e *env) auditRecords() []audit.Record {
 	e.T.Helper()
-	data, err := os.ReadFile(filepath.Join(e.Root, api.DirName, AuditName))
-	if err != nil {
-		e.T.Fatal(err)
-	}
-	var out []audit.Record
-	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		if line == "" {
-			continue
-		}
-		var r audit.Record
-		if err := json.Unmarshal([]byte(line), &r); err != nil {
-			e.T.Fatalf("audit line %q: %v", line, err)
-		}
-		out = append(out, r)
-	}
-	return out
+	dir := filepath.Join(e.Root, api.DirName)
+	return fixture.ReadAudit(e.T, filepath.Join(dir, AuditName), filepath.Join(dir, AuditDeniedName))
 }
 
 // rawRequest sends one HTTP request over the socket and returns the status
@@ -511,9 +498,10 @@ func TestSocketAndDirectoryModes(t *testing.T) {
 	e := newEnv(t, fixture.Secrets(), fixture.Config)
 	e.start()
 	for path, want := range map[string]os.FileMode{
-		e.d.Socket():                                  0o600,
-		filepath.Join(e.Root, api.DirName):            0o700,
-		filepath.Join(e.Root, api.DirName, AuditName): 0o600,
+		e.d.Socket():                                        0o600,
+		filepath.Join(e.Root, api.DirName):                  0o700,
+		filepath.Join(e.Root, api.DirName, AuditName):       0o600,
+		filepath.Join(e.Root, api.DirName, AuditDeniedName): 0o600,
 	} {
 		fi, err := os.Stat(path)
 		if err != nil {

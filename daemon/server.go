@@ -1,11 +1,9 @@
 package daemon
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"time"
 
@@ -24,21 +22,6 @@ type peer struct {
 }
 
 type peerKey struct{}
-
-// connContext records each connection's peer credentials when it is
-// accepted, before any byte of a request is read.
-func connContext(ctx context.Context, c net.Conn) context.Context {
-	p := &peer{}
-	if uc, ok := c.(*net.UnixConn); ok {
-		p.cred, p.err = peercred.Get(uc)
-		if p.err == nil {
-			p.exe = peercred.Executable(p.cred.PID)
-		}
-	} else {
-		p.err = errors.New("not a Unix socket connection")
-	}
-	return context.WithValue(ctx, peerKey{}, p)
-}
 
 // httpError is a refusal: the status, the api error code and a message
 // that is safe to send and log.
@@ -79,7 +62,8 @@ func (d *Daemon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if p != nil {
 			reason = p.err.Error()
 		}
-		d.log.Warn("refused a caller that could not be identified", "err", reason)
+		d.warn(unknownUID, "refused a caller that could not be identified", "err", reason)
+		w.Header().Set("Connection", "close")
 		status = writeError(w, errorf(http.StatusForbidden, api.CodeForbidden, "the daemon could not identify the caller: %s", reason))
 		return
 	}
@@ -91,7 +75,10 @@ func (d *Daemon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !allowed {
 		herr := errorf(http.StatusForbidden, api.CodeForbidden,
 			"uid %d may not call this daemon: it serves uid %d and the uids in daemon.allowed_uids", p.cred.UID, d.uid)
-		d.log.Warn("refused a caller", "uid", p.cred.UID, "pid", p.cred.PID, "exe", p.exe, "path", r.URL.Path)
+		d.warn(p.cred.UID, "refused a caller", "uid", p.cred.UID, "pid", p.cred.PID, "exe", p.exe, "path", r.URL.Path)
+		// Its connection closes after this answer: nothing it sends next
+		// would be served, so it holds no slot for the keep-alive.
+		w.Header().Set("Connection", "close")
 		if r.URL.Path == api.PathResolve {
 			if err := d.audit.Write(d.record(p, "", audit.Denied, herr.status, herr.msg)); err != nil {
 				d.log.Error("writing the audit log", "err", err)
@@ -314,7 +301,7 @@ func (d *Daemon) send(w http.ResponseWriter, rec audit.Record, body []byte) int 
 func (d *Daemon) finish(w http.ResponseWriter, p *peer, rec audit.Record, herr *httpError) int {
 	rec.Status, rec.Reason = herr.status, herr.msg
 	if herr.status == http.StatusForbidden {
-		d.log.Warn("refused a resolve request", "uid", p.cred.UID, "pid", p.cred.PID, "exe", p.exe, "ref", rec.Ref, "reason", herr.msg)
+		d.warn(p.cred.UID, "refused a resolve request", "uid", p.cred.UID, "pid", p.cred.PID, "exe", p.exe, "ref", rec.Ref, "reason", herr.msg)
 	}
 	if err := d.audit.Write(rec); err != nil {
 		d.log.Error("writing the audit log", "err", err)

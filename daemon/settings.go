@@ -26,6 +26,14 @@ const (
 	MaxPrincipals = 1024
 	// MaxTrustedDirs bounds trusted_dirs.
 	MaxTrustedDirs = 64
+	// MaxConnectionsLimit bounds max_connections and max_connections_per_uid.
+	MaxConnectionsLimit = 65536
+)
+
+// Defaults of the connection limits (see Settings.MaxConnections).
+const (
+	DefaultMaxConnections       = 256
+	DefaultMaxConnectionsPerUID = 32
 )
 
 // Settings is the [daemon] table of palyra.toml: who may call the daemon
@@ -40,6 +48,8 @@ const (
 //	audit_max_bytes = 10485760           # rotate the audit log at this size
 //	audit_keep      = 5                  # rotated audit files kept
 //	socket_shared   = true               # socket 0666 in a 0711 directory, for allowed_uids
+//	max_connections = 256                # open connections in all
+//	max_connections_per_uid = 32         # open connections of one uid
 //
 //	[daemon.principals]                  # principal id = the uids that act as it
 //	alice = [1001]
@@ -63,6 +73,26 @@ type Settings struct {
 	// the users of AllowedUIDs can connect at all; the daemon still checks
 	// every caller's uid. False keeps them 0600 and 0700.
 	SocketShared bool
+	// MaxConnections bounds the connections open at once, of every uid
+	// together (0: DefaultMaxConnections). MaxConnectionsPerUID of them are
+	// kept for the daemon's own uid, so that no flood of other users' can
+	// keep its owner out.
+	MaxConnections int
+	// MaxConnectionsPerUID bounds the connections one uid has open at once
+	// (0: DefaultMaxConnectionsPerUID); it must be below MaxConnections.
+	MaxConnectionsPerUID int
+}
+
+// ConnLimits returns the effective MaxConnections and MaxConnectionsPerUID.
+func (s *Settings) ConnLimits() (total, perUID int) {
+	total, perUID = s.MaxConnections, s.MaxConnectionsPerUID
+	if total == 0 {
+		total = DefaultMaxConnections
+	}
+	if perUID == 0 {
+		perUID = DefaultMaxConnectionsPerUID
+	}
+	return total, perUID
 }
 
 // DefaultReadableScopes are readable by reference when readable_scopes is
@@ -113,6 +143,8 @@ func settingsTable(s *Settings, ids *map[string][]uint32) tomltable.Table {
 		tomltable.Set("audit_max_bytes", &s.AuditMaxBytes, tomltable.Int[int64](audit.MinMaxBytes, audit.MaxMaxBytes)),
 		tomltable.Set("audit_keep", &s.AuditKeep, tomltable.Int[int](1, audit.MaxKeep)),
 		tomltable.Set("socket_shared", &s.SocketShared, tomltable.Bool()),
+		tomltable.Set("max_connections", &s.MaxConnections, tomltable.Int[int](2, MaxConnectionsLimit)),
+		tomltable.Set("max_connections_per_uid", &s.MaxConnectionsPerUID, tomltable.Int[int](1, MaxConnectionsLimit-1)),
 		tomltable.Set("principals", ids, tomltable.Map(tomltable.Rules[string]{principalIDRule}, principalUIDs, MaxPrincipals).
 			Want("must be a table of principal id = [uids]")),
 	}}
@@ -134,6 +166,10 @@ func ParseSettings(tree map[string]any) (*Settings, error) {
 	s.AllowedUIDs = dedup(s.AllowedUIDs)
 	if ids != nil {
 		errs = append(errs, s.setPrincipals(ids)...)
+	}
+	if total, perUID := s.ConnLimits(); len(errs) == 0 && perUID >= total {
+		errs = append(errs, &SettingsError{Path: SectionName + ".max_connections_per_uid", Key: "max_connections_per_uid",
+			Rule: "must be less than max_connections (default " + strconv.Itoa(DefaultMaxConnections) + "): the daemon's own uid keeps that many of them for itself"})
 	}
 	if err := errs.Err(); err != nil {
 		return nil, err

@@ -46,7 +46,7 @@ const (
 // DenialBurst are written in full and the rest summed up in one record.
 const (
 	DenialWindow = 10 * time.Second
-	DenialBurst  = 10
+	DenialBurst  = 20
 )
 
 // Decisions.
