@@ -72,6 +72,24 @@ bob = [1002]
 		{name: "principal with colon", toml: "[daemon.principals]\n\"a:b\" = [1]\n", wantErr: []string{`daemon.principals."a:b"`}},
 		{name: "principal without uids", toml: "[daemon.principals]\nalice = []\n", wantErr: []string{"daemon.principals.alice: must be a non-empty array"}},
 		{name: "uid in two principals", toml: "[daemon.principals]\nalice = [7]\nbob = [7]\n", wantErr: []string{`daemon.principals.bob[0]: this uid is already principal "alice"`}},
+		{name: "connection limits default", toml: "[daemon]\n", check: func(s *Settings) string {
+			if total, perUID := s.ConnLimits(); total != DefaultMaxConnections || perUID != DefaultMaxConnectionsPerUID {
+				return fmt.Sprintf("limits %d, %d", total, perUID)
+			}
+			return ""
+		}},
+		{name: "connection limits set", toml: "[daemon]\nmax_connections = 10\nmax_connections_per_uid = 3\n", check: func(s *Settings) string {
+			if total, perUID := s.ConnLimits(); total != 10 || perUID != 3 {
+				return fmt.Sprintf("limits %d, %d", total, perUID)
+			}
+			return ""
+		}},
+		{name: "max_connections too small", toml: "[daemon]\nmax_connections = 1\n", wantErr: []string{"daemon.max_connections: must be an integer between 2 and 65536"}},
+		{name: "max_connections_per_uid zero", toml: "[daemon]\nmax_connections_per_uid = 0\n", wantErr: []string{"daemon.max_connections_per_uid: must be an integer between 1"}},
+		{name: "per-uid limit not below the total", toml: "[daemon]\nmax_connections = 8\nmax_connections_per_uid = 8\n",
+			wantErr: []string{"daemon.max_connections_per_uid: must be less than max_connections"}},
+		{name: "per-uid limit above the default total", toml: "[daemon]\nmax_connections_per_uid = 300\n",
+			wantErr: []string{"daemon.max_connections_per_uid: must be less than max_connections (default 256)"}},
 		{name: "errors reported together", toml: "[daemon]\nallowed_uids = [-1]\naudit_keep = 0\n", wantErr: []string{"allowed_uids[0]", "audit_keep"}},
 	}
 	for _, tt := range tests {
