@@ -65,6 +65,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(helperEnv) != "" {
 		os.Exit(helperMain())
 	}
+	if os.Getenv(floodEnv) != "" {
+		os.Exit(floodMain())
+	}
 	code := func() int {
 		dir, err := os.MkdirTemp("", "pdbin")
 		if err != nil {
