@@ -5,7 +5,8 @@
 // over its socket and signalling it as systemd would.
 //
 // The test that a caller of another uid is refused runs a client as
-// nobody (uid 65534) and so needs root; it skips otherwise. Its client is
+// nobody (uid 65534) and so needs root; it skips otherwise (and fails
+// under CI=true). Its client is
 // this test binary itself, copied somewhere nobody can execute it and
 // started with PALYRA_DAEMON_TEST_HELPER set (see TestMain). The daemon's
 // directory is 0700, which stops nobody at connect(2) before the daemon
