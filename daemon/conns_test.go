@@ -1,6 +1,17 @@
+//go:build unix
+
 package daemon
 
-import "testing"
+import (
+	"context"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/palyra/palyra-vault/daemon/internal/fixture"
+)
 
 func TestConnLimiterKeepsTheOwnersShareAndEachUIDsLimit(t *testing.T) {
 	const owner = 1000
@@ -43,5 +54,52 @@ func TestConnLimiterKeepsTheOwnersShareAndEachUIDsLimit(t *testing.T) {
 				t.Fatalf("counts: open %d, others %d, byUID %v", l.open(), l.others, l.byUID)
 			}
 		})
+	}
+}
+
+// TestOwnConnectionsAreLimitedAndAnsweredWhenOver opens the owner's whole
+// share of connections, checks that one more is answered 503 and closed
+// by the daemon, then that closing one frees its slot.
+func TestOwnConnectionsAreLimitedAndAnsweredWhenOver(t *testing.T) {
+	e := newEnv(t, fixture.Secrets(), fixture.Config+"\n[daemon]\nmax_connections = 4\nmax_connections_per_uid = 2\n")
+	e.start()
+	var held []net.Conn
+	for range 2 {
+		c, err := net.Dial("unix", e.d.Socket())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		held = append(held, c)
+	}
+	waitConns := func(want int) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); e.d.Connections() != want; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d connections open, want %d", e.d.Connections(), want)
+			}
+		}
+	}
+	waitConns(2)
+	over, err := net.Dial("unix", e.d.Socket())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer over.Close()
+	over.SetReadDeadline(time.Now().Add(30 * time.Second))
+	answer, err := io.ReadAll(over) // returns at EOF: the daemon closed it
+	if err != nil || !strings.HasPrefix(string(answer), "HTTP/1.1 503 ") || !strings.Contains(string(answer), "max_connections_per_uid") {
+		t.Fatalf("over the limit: %v, %q", err, answer)
+	}
+	if n := e.d.Connections(); n != 2 {
+		t.Fatalf("%d connections open after a refused one, want 2", n)
+	}
+	held[0].Close()
+	waitConns(1)
+	if _, err := e.client.Health(context.Background()); err != nil {
+		t.Fatalf("health after a slot was freed: %v", err)
+	}
+	if !strings.Contains(e.logs.String(), "refused a connection over the connection limits") {
+		t.Fatalf("no warning about the refused connection:\n%s", e.logs)
 	}
 }

@@ -32,8 +32,8 @@ const (
 
 // Defaults of the connection limits (see Settings.MaxConnections).
 const (
-	DefaultMaxConnections       = 256
-	DefaultMaxConnectionsPerUID = 32
+	DefaultMaxConnections       = 1024
+	DefaultMaxConnectionsPerUID = 128
 )
 
 // Settings is the [daemon] table of palyra.toml: who may call the daemon
@@ -48,8 +48,8 @@ const (
 //	audit_max_bytes = 10485760           # rotate the audit log at this size
 //	audit_keep      = 5                  # rotated audit files kept
 //	socket_shared   = true               # socket 0666 in a 0711 directory, for allowed_uids
-//	max_connections = 256                # open connections in all
-//	max_connections_per_uid = 32         # open connections of one uid
+//	max_connections = 1024               # open connections in all
+//	max_connections_per_uid = 128        # open connections of one uid
 //
 //	[daemon.principals]                  # principal id = the uids that act as it
 //	alice = [1001]
@@ -168,8 +168,12 @@ func ParseSettings(tree map[string]any) (*Settings, error) {
 		errs = append(errs, s.setPrincipals(ids)...)
 	}
 	if total, perUID := s.ConnLimits(); len(errs) == 0 && perUID >= total {
+		of := "max_connections"
+		if s.MaxConnections == 0 {
+			of += " (default " + strconv.Itoa(DefaultMaxConnections) + ")"
+		}
 		errs = append(errs, &SettingsError{Path: SectionName + ".max_connections_per_uid", Key: "max_connections_per_uid",
-			Rule: "must be less than max_connections (default " + strconv.Itoa(DefaultMaxConnections) + "): the daemon's own uid keeps that many of them for itself"})
+			Rule: "must be less than " + of + ": the daemon's own uid keeps that many of them for itself"})
 	}
 	if err := errs.Err(); err != nil {
 		return nil, err

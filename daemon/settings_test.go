@@ -88,8 +88,8 @@ bob = [1002]
 		{name: "max_connections_per_uid zero", toml: "[daemon]\nmax_connections_per_uid = 0\n", wantErr: []string{"daemon.max_connections_per_uid: must be an integer between 1"}},
 		{name: "per-uid limit not below the total", toml: "[daemon]\nmax_connections = 8\nmax_connections_per_uid = 8\n",
 			wantErr: []string{"daemon.max_connections_per_uid: must be less than max_connections"}},
-		{name: "per-uid limit above the default total", toml: "[daemon]\nmax_connections_per_uid = 300\n",
-			wantErr: []string{"daemon.max_connections_per_uid: must be less than max_connections (default 256)"}},
+		{name: "per-uid limit above the default total", toml: "[daemon]\nmax_connections_per_uid = 2000\n",
+			wantErr: []string{"daemon.max_connections_per_uid: must be less than max_connections (default 1024)"}},
 		{name: "errors reported together", toml: "[daemon]\nallowed_uids = [-1]\naudit_keep = 0\n", wantErr: []string{"allowed_uids[0]", "audit_keep"}},
 	}
 	for _, tt := range tests {
