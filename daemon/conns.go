@@ -188,6 +188,15 @@ func (d *Daemon) warn(uid uint32, msg string, args ...any) {
 	}
 }
 
+// auditFailed logs a failure to write a refused request's audit record,
+// under the limit of warn: a flood must not turn a full disk into a flood
+// of errors.
+func (d *Daemon) auditFailed(uid uint32, err error) {
+	if d.warns.Allow(uid) {
+		d.log.Error("writing the audit log", "err", err)
+	}
+}
+
 // newWarnings returns the limiter of d.warn.
 func (d *Daemon) newWarnings() *ratelimit.Window[uint32] {
 	return ratelimit.New(warnWindow, warnBurst, func(dr ratelimit.Dropped[uint32]) {

@@ -19,7 +19,11 @@
 // LOCAL_PEERCRED on macOS); only the daemon's own uid and the uids of
 // [daemon] allowed_uids may call. What they may read is decided by
 // Settings.authorize; every resolve request, allowed or not, is written to
-// an audit log. The daemon refuses to start where callers cannot be
+// an audit log (denials aggregated per uid, in a file of their own). The
+// connections open at once are limited in all and per uid, with the
+// daemon's own uid keeping a share no other user can take; a caller that
+// may not call is answered once and its connection closed. The daemon
+// refuses to start where callers cannot be
 // identified (Windows).
 package daemon
 

@@ -81,7 +81,7 @@ func (d *Daemon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Connection", "close")
 		if r.URL.Path == api.PathResolve {
 			if err := d.audit.Write(d.record(p, "", audit.Denied, herr.status, herr.msg)); err != nil {
-				d.log.Error("writing the audit log", "err", err)
+				d.auditFailed(p.cred.UID, err)
 			}
 		}
 		status = writeError(w, herr)
@@ -102,7 +102,7 @@ func (d *Daemon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			status = d.serveResolve(w, r, p)
 		} else {
 			if err := d.audit.Write(d.record(p, "", audit.Denied, status, "method not allowed")); err != nil {
-				d.log.Error("writing the audit log", "err", err)
+				d.auditFailed(p.cred.UID, err)
 			}
 		}
 	default:
@@ -304,7 +304,7 @@ func (d *Daemon) finish(w http.ResponseWriter, p *peer, rec audit.Record, herr *
 		d.warn(p.cred.UID, "refused a resolve request", "uid", p.cred.UID, "pid", p.cred.PID, "exe", p.exe, "ref", rec.Ref, "reason", herr.msg)
 	}
 	if err := d.audit.Write(rec); err != nil {
-		d.log.Error("writing the audit log", "err", err)
+		d.auditFailed(p.cred.UID, err)
 	}
 	return writeError(w, herr)
 }
