@@ -97,19 +97,30 @@ func (l *connLimiter) open() int {
 // peerConn is an accepted connection with its caller and its slot.
 type peerConn struct {
 	*net.UnixConn
-	peer  *peer
-	once  sync.Once
-	done  func()
+	peer *peer
+	once sync.Once
+	done func()
+
+	mu    sync.Mutex
 	timer *time.Timer // closes a refused caller's connection, or nil
+}
+
+// closeAfter closes c after d unless it is closed before.
+func (c *peerConn) closeAfter(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.timer = time.AfterFunc(d, func() { c.Close() })
 }
 
 // Close closes the connection and frees its slot.
 func (c *peerConn) Close() error {
 	err := c.UnixConn.Close()
 	c.once.Do(func() {
+		c.mu.Lock()
 		if c.timer != nil {
 			c.timer.Stop()
 		}
+		c.mu.Unlock()
 		c.done()
 	})
 	return err
@@ -145,7 +156,7 @@ func (ln *limitListener) Accept() (net.Conn, error) {
 			p.exe = peercred.Executable(p.cred.PID)
 		}
 		if allowed, _ := ln.d.callerAllowed(uid); !allowed || p.err != nil {
-			pc.timer = time.AfterFunc(refusedConnLifetime, func() { pc.Close() })
+			pc.closeAfter(refusedConnLifetime)
 		}
 		return pc, nil
 	}
