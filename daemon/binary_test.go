@@ -4,16 +4,15 @@
 // daemon" as a separate process on a temporary state root, talking to it
 // over its socket and signalling it as systemd would.
 //
-// The test that a caller of another uid is refused runs a client as
-// nobody (uid 65534) and so needs root; it skips otherwise (and fails
-// under CI=true). Its client is
-// this test binary itself, copied somewhere nobody can execute it and
-// started with PALYRA_DAEMON_TEST_HELPER set (see TestMain). The daemon's
-// directory is 0700, which stops nobody at connect(2) before the daemon
-// ever sees it; to exercise the daemon's own peer-credential check the test
-// then sets socket_shared (socket 0666 in a 0711 directory) and opens the
-// temporary state root above it to 0711, as an administrator would the
-// parent of a shared socket.
+// The test that a caller of another uid is refused runs a client as nobody
+// (uid 65534) and so needs root; it skips otherwise (and fails under
+// CI=true). Its client is this test binary itself, copied somewhere nobody
+// can execute it and started with PALYRA_DAEMON_TEST_HELPER set (see
+// TestMain). The daemon's directory is 0700, which stops nobody at
+// connect(2) before the daemon ever sees it; to exercise the daemon's own
+// peer-credential check the test then sets socket_shared (socket 0666 in a
+// 0711 directory) and opens the temporary state root above it to 0711, as an
+// administrator would the parent of a shared socket.
 package daemon_test
 
 import (
