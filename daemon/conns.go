@@ -162,21 +162,22 @@ func (ln *limitListener) Accept() (net.Conn, error) {
 	}
 }
 
-// tooManyConns is the whole answer to a connection over the limits.
-var tooManyConns = func() []byte {
+// tooManyConns is the whole answer to a connection over the limits, built
+// on first use (not at init, which every palyra command pays for).
+var tooManyConns = sync.OnceValue(func() []byte {
 	body, _ := json.Marshal(api.ErrorResponse{Err: api.ErrorBody{Code: api.CodeUnavailable,
 		Message: "too many connections from this uid or in all; close idle ones, or raise daemon.max_connections_per_uid or daemon.max_connections"}})
 	body = append(body, '\n')
 	head := "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nCache-Control: no-store\r\nConnection: close\r\nContent-Length: " +
 		strconv.Itoa(len(body)) + "\r\n\r\n"
 	return append([]byte(head), body...)
-}()
+})
 
 // refuseConn answers a connection over the limits and closes it, without
 // waiting on the caller.
 func (d *Daemon) refuseConn(c *net.UnixConn, uid uint32) {
 	_ = c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
-	_, _ = c.Write(tooManyConns)
+	_, _ = c.Write(tooManyConns())
 	_ = c.Close()
 	d.warn(uid, "refused a connection over the connection limits", "uid", uid)
 }
