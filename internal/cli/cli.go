@@ -62,6 +62,7 @@ func Run(ctx context.Context, ios *iostreams.IOStreams, args []string) int {
 func runWith(ctx context.Context, ios *iostreams.IOStreams, args []string, build func(*cmdutil.Factory, []string) *cobra.Command) int {
 	f := cmdutil.NewFactory(ios)
 	root := build(f, args)
+	root.SetFlagErrorFunc(flagErrorFor(args))
 	root.SetArgs(args)
 	root.SetIn(ios.In)
 	root.SetOut(ios.Out)

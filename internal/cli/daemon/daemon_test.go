@@ -34,7 +34,7 @@ func TestNewCmdDaemonParsesFlags(t *testing.T) {
 			}},
 		{name: "bad log format", args: []string{"--log-format", "xml"}, wantErr: `--log-format "xml": must be one of text, json`},
 		{name: "bad log level", args: []string{"--log-level", "loud"}, wantErr: `--log-level "loud": must be one of debug, info, warn, error`},
-		{name: "unknown subcommand", args: []string{"stop"}, wantErr: `unknown command "stop" for "daemon"`},
+		{name: "unknown subcommand", args: []string{"stop"}, wantErr: `unknown command (argument 1) for "daemon"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
