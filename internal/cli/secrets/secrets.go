@@ -169,7 +169,7 @@ A scope is one or more segments joined by "/", each matching
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			if k := f.VaultConfig.Backend; k != "" && !slices.Contains(backendChoices, k) {
-				return cmdutil.UsageErrorf("--backend %q: must be one of %s", string(k), choiceList())
+				return cmdutil.UsageErrorf("--backend: must be one of %s", choiceList())
 			}
 			// Flags win over the environment, field by field; the vault
 			// itself reads no environment variable.
