@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -17,7 +18,9 @@ const MaxDottedLen = 1024
 // decoded parts. Bare parts are [A-Za-z0-9_-]+; quoted parts use TOML basic
 // ("…", with escapes) or literal ('…') strings; whitespace around dots is
 // allowed. It fails, naming the rule, for an empty name, an array index, or
-// anything TOML would not accept as a key.
+// anything TOML would not accept as a key. The error never repeats s: a
+// setting name typed on a command line may be a secret pasted in the wrong
+// place.
 func ParseDotted(s string) ([]string, error) {
 	if s == "" {
 		return nil, fmt.Errorf("setting name is empty: give a dotted name such as \"model_provider.openai_api_key\"")
@@ -26,15 +29,15 @@ func ParseDotted(s string) ([]string, error) {
 		return nil, fmt.Errorf("setting name is %d bytes, at most %d allowed", len(s), MaxDottedLen)
 	}
 	if !utf8.ValidString(s) || strings.ContainsAny(s, "\r\n") {
-		return nil, fmt.Errorf("setting name %q: must be valid UTF-8 on one line", s)
+		return nil, errors.New("setting name: must be valid UTF-8 on one line")
 	}
 	if strings.ContainsRune(s, '[') && !strings.ContainsAny(s, `"'`) {
-		return nil, fmt.Errorf("setting name %q: array elements cannot be addressed; only settings in tables can", s)
+		return nil, errors.New("setting name: array elements cannot be addressed; only settings in tables can")
 	}
 	src := []byte(s + " = 0")
 	var p unstable.Parser
 	p.Reset(src)
-	bad := fmt.Errorf("setting name %q: must be TOML keys joined by dots (bare keys use A-Z a-z 0-9 _ -; quote others)", s)
+	bad := errors.New("setting name: must be TOML keys joined by dots (bare keys use A-Z a-z 0-9 _ -; quote others)")
 	if !p.NextExpression() {
 		return nil, bad
 	}

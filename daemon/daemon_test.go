@@ -145,6 +145,7 @@ func TestBadRequestsGet4xxJSONErrors(t *testing.T) {
 		{"not a ref", "POST", api.PathResolve, `{"ref":"sk-pasted-secret"}`, 400, api.CodeBadRequest},
 		{"body too large", "POST", api.PathResolve, `{"ref":"` + strings.Repeat("a", api.MaxRequestBytes) + `"}`, 413, api.CodeTooLarge},
 		{"unknown path", "POST", api.PathResolve, `{"path":"model_provider.nope"}`, 404, api.CodeNotFound},
+		{"secret as path", "POST", api.PathResolve, `{"path":"sk-pasted-secret"}`, 404, api.CodeNotFound},
 		{"missing secret by ref", "POST", api.PathResolve, `{"ref":"vault://global/nope"}`, 404, api.CodeMissing},
 		{"missing optional", "POST", api.PathResolve, `{"path":"tool.optional"}`, 404, api.CodeMissing},
 		{"scope not readable", "POST", api.PathResolve, `{"ref":"vault://plugins/github/token"}`, 403, api.CodeForbidden},

@@ -236,7 +236,7 @@ func (d *Daemon) plan(req api.ResolveRequest, uid uint32, rec *audit.Record) (pl
 		rec.Path = clip(req.Path)
 		if e = st.lookupPath(req.Path); e == nil {
 			pl.refusal = errorf(http.StatusNotFound, api.CodeNotFound,
-				"the configuration has no reference at %q; palyra daemon status lists them", clip(req.Path))
+				"the configuration has no reference at the path asked for (not repeated: it may be a mistyped secret); palyra daemon status lists them")
 			return pl
 		}
 		pl.ref = e.found.Ref

@@ -24,20 +24,23 @@ var (
 // ValidateScope reports whether s is a valid scope: one or more segments
 // joined by '/', each matching [a-z0-9][a-z0-9._:-]*, at most MaxScopeLen
 // bytes in all. Examples: "global", "plugins/github", "principal:alice".
-// The error wraps ErrInvalidScope and names the rule and the input.
+// The error wraps ErrInvalidScope and names the rule s breaks, never s:
+// input that breaks the rules may be a secret pasted in the wrong place, so
+// a caller that wants to say which input was wrong names its field or
+// argument position instead.
 func ValidateScope(s string) error {
 	if err := CheckScope(s); err != nil {
-		return fmt.Errorf("%w %q: %w", ErrInvalidScope, Excerpt(s), err)
+		return fmt.Errorf("%w: %w", ErrInvalidScope, err)
 	}
 	return nil
 }
 
 // ValidateKey reports whether k is a valid key: [a-z0-9][a-z0-9._-]*, at
-// most MaxKeyLen bytes. The error wraps ErrInvalidKey and names the rule and
-// the input.
+// most MaxKeyLen bytes. The error wraps ErrInvalidKey and names the rule k
+// breaks, never k (see ValidateScope).
 func ValidateKey(k string) error {
 	if err := CheckKey(k); err != nil {
-		return fmt.Errorf("%w %q: %w", ErrInvalidKey, Excerpt(k), err)
+		return fmt.Errorf("%w: %w", ErrInvalidKey, err)
 	}
 	return nil
 }
@@ -72,36 +75,38 @@ func (r Ref) Validate() error {
 
 // ParseRef parses "vault://<scope>/<key>": the last '/'-separated segment is
 // the key, everything before it the scope. Errors wrap ErrInvalidRef and the
-// scope or key error that caused them.
+// scope or key error that caused them, and never repeat s (see
+// ValidateScope).
 func ParseRef(s string) (Ref, error) {
 	rest, ok := strings.CutPrefix(s, RefPrefix)
 	if !ok {
-		return Ref{}, fmt.Errorf("%w %q: must start with %q (example: \"vault://global/openai_api_key\")", ErrInvalidRef, Excerpt(s), RefPrefix)
+		return Ref{}, fmt.Errorf("%w: must start with %q (example: \"vault://global/openai_api_key\")", ErrInvalidRef, RefPrefix)
 	}
-	return parseScopeKey(s, rest)
+	return parseScopeKey(rest)
 }
 
 // ParseVaultRefField parses the value of a config field whose name ends in
 // "_vault_ref": either "vault://<scope>/<key>" or the bare "<scope>/<key>"
-// that the reference implementation writes.
+// that the reference implementation writes. Errors never repeat s.
 func ParseVaultRefField(s string) (Ref, error) {
 	if strings.HasPrefix(s, RefPrefix) {
 		return ParseRef(s)
 	}
 	if strings.Contains(s, "://") {
-		return Ref{}, fmt.Errorf("%w %q: only the %q scheme is allowed", ErrInvalidRef, Excerpt(s), RefPrefix)
+		return Ref{}, fmt.Errorf("%w: only the %q scheme is allowed", ErrInvalidRef, RefPrefix)
 	}
-	return parseScopeKey(s, s)
+	return parseScopeKey(s)
 }
 
-func parseScopeKey(orig, rest string) (Ref, error) {
+// parseScopeKey parses "<scope>/<key>".
+func parseScopeKey(rest string) (Ref, error) {
 	i := strings.LastIndexByte(rest, '/')
 	if i < 0 {
-		return Ref{}, fmt.Errorf("%w %q: needs a scope and a key separated by '/' (example: \"vault://global/openai_api_key\")", ErrInvalidRef, Excerpt(orig))
+		return Ref{}, fmt.Errorf("%w: needs a scope and a key separated by '/' (example: \"vault://global/openai_api_key\")", ErrInvalidRef)
 	}
 	r := Ref{Scope: rest[:i], Key: rest[i+1:]}
 	if err := r.Validate(); err != nil {
-		return Ref{}, fmt.Errorf("%w %q: %w", ErrInvalidRef, Excerpt(orig), err)
+		return Ref{}, fmt.Errorf("%w: %w", ErrInvalidRef, err)
 	}
 	return r, nil
 }

@@ -2,6 +2,7 @@ package secret
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -21,9 +22,10 @@ func TestValidateScope(t *testing.T) {
 		{"", "must not be empty"},
 		{strings.Repeat("a", 257), "at most 256"},
 		{"Global", `uppercase 'G'`},
-		{"/global", "empty segment"},
-		{"global/", "empty segment"},
-		{"a//b", "empty segment"},
+		{"/global", "segment 1 is empty"},
+		{"global/", "segment 2 is empty"},
+		{"a//b", "segment 2 is empty"},
+		{"a/B", "segment 2 contains uppercase 'B' at byte 0"},
 		{"-x", "must start with a lowercase letter or digit"},
 		{"a/:b", "must start with a lowercase letter or digit"},
 		{"a b", `contains ' '`},
@@ -105,8 +107,12 @@ func TestParseRef(t *testing.T) {
 				if !errors.Is(err, tt.wantErr) || !errors.Is(err, ErrInvalidRef) {
 					t.Fatalf("ParseRef(%q) = %v, want %v wrapped in ErrInvalidRef", tt.in, err, tt.wantErr)
 				}
-				if !strings.Contains(err.Error(), tt.in) {
-					t.Errorf("error %q does not quote the input", err)
+				// The input is never quoted: it may be a secret pasted
+				// in the wrong place (docs/CLI.md, UI rules). The
+				// messages' own example may hold the same words, so
+				// TestErrorsNeverRepeatInput checks the rest.
+				if strings.Contains(err.Error(), strconv.Quote(tt.in)) {
+					t.Errorf("error %q repeats the input", err)
 				}
 				return
 			}
@@ -134,6 +140,52 @@ func TestParseVaultRefFieldAcceptsBareForm(t *testing.T) {
 	for _, in := range []string{"env://X/y", "noslash", "", "a/B"} {
 		if _, err := ParseVaultRefField(in); !errors.Is(err, ErrInvalidRef) {
 			t.Errorf("ParseVaultRefField(%q) = %v, want ErrInvalidRef", in, err)
+		}
+	}
+}
+
+// TestErrorsNeverRepeatInput checks that no error of the naming grammar
+// repeats the input, or any four bytes of it in a row: a scope, key or ref
+// that breaks the rules may be a secret pasted in the wrong place. One
+// offending character may be named.
+func TestErrorsNeverRepeatInput(t *testing.T) {
+	const secretish = "Zq9XwT4LmNpK"
+	inputs := []string{
+		"sk-proj-" + secretish,
+		"SK-PROJ-" + secretish,
+		"sk-proj/" + secretish + "/",
+		"sk-proj+" + secretish,
+		"-" + secretish,
+		"ä" + secretish,
+		strings.Repeat(secretish, 30),
+		"vault://" + secretish,
+		"vault://sk/" + secretish,
+		"vault://" + secretish + "/k",
+		"https://" + secretish + "/k",
+		secretish + "/" + secretish,
+	}
+	funcs := map[string]func(string) error{
+		"ValidateScope": ValidateScope,
+		"ValidateKey":   ValidateKey,
+		"ParseRef":      func(s string) error { _, err := ParseRef(s); return err },
+		"ParseVaultRefField": func(s string) error {
+			_, err := ParseVaultRefField(s)
+			return err
+		},
+	}
+	for name, f := range funcs {
+		for _, in := range inputs {
+			err := f(in)
+			if err == nil {
+				t.Fatalf("%s(%q) = nil, want an error", name, in)
+			}
+			msg := err.Error()
+			for i := 0; i+4 <= len(secretish); i++ {
+				if w := secretish[i : i+4]; strings.Contains(msg, w) {
+					t.Errorf("%s(%q) = %q: repeats %q from the input", name, in, msg, w)
+					break
+				}
+			}
 		}
 	}
 }

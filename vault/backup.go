@@ -44,9 +44,12 @@ const (
 	maxBackupSize = 1 << 30
 	// backupScryptWorkFactor is age's default scrypt work factor (2^18).
 	backupScryptWorkFactor = 18
-	// backupScryptMaxWorkFactor is the largest work factor Import accepts
-	// (age's default limit: about a second to several seconds).
-	backupScryptMaxWorkFactor = 22
+	// backupScryptMaxWorkFactor is the largest work factor Import accepts:
+	// what Export writes plus one doubling. Each step doubles scrypt's
+	// memory and time (2^18 takes 256 MiB; age's own limit, 2^22, takes
+	// 4 GiB and half a minute), and the factor is chosen by whoever wrote
+	// the file, so an untrusted backup must not choose it freely.
+	backupScryptMaxWorkFactor = backupScryptWorkFactor + 1
 )
 
 // ErrBadBackup means a backup could not be decrypted or is not a valid
@@ -233,6 +236,28 @@ func (v *Vault) backupWorkFactor() int {
 	return backupScryptWorkFactor
 }
 
+// cappedScrypt is a passphrase identity that refuses a backup whose scrypt
+// work factor is above backupScryptMaxWorkFactor with an error that says
+// the cap, before any scrypt work is done. (age's own limit, set too, would
+// refuse it with a bare "work factor too large".)
+type cappedScrypt struct{ id *age.ScryptIdentity }
+
+// Unwrap checks the work factor of every scrypt stanza, then lets age
+// unwrap the file key.
+func (c cappedScrypt) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
+	for _, s := range stanzas {
+		if s.Type != "scrypt" || len(s.Args) != 2 {
+			continue
+		}
+		if logN, err := strconv.Atoi(s.Args[1]); err == nil && logN > backupScryptMaxWorkFactor {
+			return nil, fmt.Errorf("%w: its scrypt work factor is 2^%d, and palyra accepts at most 2^%d "+
+				"(its own exports use 2^%d); nothing was decrypted: re-encrypt it with a lower work factor, "+
+				"or export it again with palyra", ErrBadBackup, logN, backupScryptMaxWorkFactor, backupScryptWorkFactor)
+		}
+	}
+	return c.id.Unwrap(stanzas)
+}
+
 // appendBackupRecord appends r's line. Scope and key never need JSON
 // escaping (their grammar is a subset of printable ASCII without quotes or
 // backslashes), so the line is built here rather than by encoding/json,
@@ -338,12 +363,14 @@ func (v *Vault) readBackup(r io.Reader, opts ImportOptions) ([]backupRecord, err
 			return nil, fmt.Errorf("importing: %w", err)
 		}
 		id.SetMaxWorkFactor(backupScryptMaxWorkFactor)
-		ids = []age.Identity{id}
+		ids = []age.Identity{cappedScrypt{id}}
 	}
 	plain, err := age.Decrypt(r, ids...)
 	if err != nil {
 		var nm *age.NoIdentityMatchError
 		switch {
+		case errors.Is(err, ErrBadBackup):
+			return nil, err
 		case errors.As(err, &nm) && opts.Passphrase != nil:
 			return nil, fmt.Errorf("%w: it does not decrypt this backup (or the backup was made for age recipients, not a passphrase)", ErrWrongPassphrase)
 		case errors.As(err, &nm):

@@ -152,10 +152,28 @@ func encryptPlain(t *testing.T, plain string) []byte {
 	return buf.Bytes()
 }
 
+// withWorkFactor returns the age file data with its scrypt stanza's work
+// factor replaced by logN: a cheap way to make a file that claims an
+// expensive factor (encrypting at 2^22 costs as much as decrypting). The
+// header's MAC no longer matches, so only a reader that refuses the factor
+// before doing the work reports anything but a bad header.
+func withWorkFactor(t *testing.T, data []byte, logN int) []byte {
+	t.Helper()
+	header, rest, ok := bytes.Cut(data, []byte("\n---"))
+	lines := strings.Split(string(header), "\n")
+	if !ok || len(lines) < 3 || !strings.HasPrefix(lines[1], "-> scrypt ") {
+		t.Fatalf("not a one-stanza scrypt age file: %q", header)
+	}
+	f := strings.Fields(lines[1])
+	lines[1] = fmt.Sprintf("-> scrypt %s %d", f[2], logN)
+	return append([]byte(strings.Join(lines, "\n")+"\n---"), rest...)
+}
+
 func TestImportOfABadBackupImportsNothing(t *testing.T) {
 	src := openTest(t, testConfig(t))
 	fillBackupVault(t, src)
 	good := export(t, src, ExportOptions{Passphrase: passphrase("backup passphrase", nil)})
+	capMsg := fmt.Sprintf("and palyra accepts at most 2^%d (its own exports use 2^%d)", backupScryptMaxWorkFactor, backupScryptWorkFactor)
 	flip := func(i int) []byte { b := bytes.Clone(good); b[i] ^= 1; return b }
 	rec := `{"scope":"global","key":"k","created":"2026-01-01T00:00:00Z","updated":"2026-01-01T00:00:00Z","value":"dg=="}`
 	tests := []struct {
@@ -178,6 +196,12 @@ func TestImportOfABadBackupImportsNothing(t *testing.T) {
 		{"bad scope", encryptPlain(t, backupMagic+"\n"+strings.Replace(rec, "global", "Global", 1)+"\nend 1\n"), "backup passphrase", ErrBadBackup, "invalid scope"},
 		{"unknown field", encryptPlain(t, backupMagic+"\n"+strings.Replace(rec, `"key"`, `"extra":1,"key"`, 1)+"\nend 1\n"), "backup passphrase", ErrBadBackup, "unknown field"},
 		{"no times", encryptPlain(t, backupMagic+"\n"+`{"scope":"global","key":"k","value":"dg=="}`+"\nend 1\n"), "backup passphrase", ErrBadBackup, "time"},
+		{"work factor one above the cap", withWorkFactor(t, good, backupScryptMaxWorkFactor+1), "backup passphrase", ErrBadBackup, fmt.Sprintf("work factor is 2^%d, %s", backupScryptMaxWorkFactor+1, capMsg)},
+		{"work factor 2^22 (age's limit)", withWorkFactor(t, good, 22), "backup passphrase", ErrBadBackup, "work factor is 2^22, " + capMsg},
+		{"work factor 2^30", withWorkFactor(t, good, 30), "backup passphrase", ErrBadBackup, "work factor is 2^30, " + capMsg},
+		// Within the cap the work is done, with the wrong factor: the key
+		// derived does not open the file key.
+		{"edited work factor within the cap", withWorkFactor(t, good, 2), "backup passphrase", ErrWrongPassphrase, "does not decrypt"},
 		{"value too large", encryptPlain(t, backupMagic+"\n"+strings.Replace(rec, "dg==", strings.Repeat("AAAA", DefaultMaxSecretSize/3+1), 1)+"\nend 1\n"), "backup passphrase", ErrTooLarge, "nothing was imported"},
 	}
 	for _, tt := range tests {

@@ -1,6 +1,11 @@
 package vault
 
-import "github.com/palyra/palyra-vault/vault/internal/vaulterr"
+import (
+	"time"
+
+	"github.com/palyra/palyra-vault/internal/fsutil"
+	"github.com/palyra/palyra-vault/vault/internal/vaulterr"
+)
 
 // Sentinel errors (with ErrInvalidScope, ErrInvalidKey and ErrInvalidRef,
 // which package secret defines). Every error the vault returns wraps at most one of these,
@@ -21,7 +26,14 @@ var (
 	ErrCorrupt = vaulterr.ErrCorrupt
 	// ErrPermission means unsafe or denied permissions on the vault's files.
 	ErrPermission = vaulterr.ErrPermission
+	// ErrLockTimeout means a write gave up waiting for the writer lock
+	// after Config.LockTimeout: another process held it all that time.
+	ErrLockTimeout = fsutil.ErrLockTimeout
 )
+
+// LockWaitNotice is how long a write waits for the writer lock before it
+// calls Config.OnLockWait.
+const LockWaitNotice = time.Second
 
 // translate maps lower-layer errors onto the vault's sentinels, keeping the
 // original error in the chain for its detail.

@@ -78,6 +78,19 @@ type Config struct {
 	// Secret Service. Empty means there is none: that backend and key
 	// source are unavailable. ConfigFromEnv finds it in the environment.
 	SessionBus string
+	// LockTimeout bounds how long a write (and the creation of a new
+	// vault) waits for the writer lock while another process holds it;
+	// then it fails with an error wrapping ErrLockTimeout. Zero means no
+	// bound but the context's. A vault write holds the lock for about a
+	// millisecond, so a long wait means another process is stuck or slow
+	// (a migration, a prompt) while holding it.
+	LockTimeout time.Duration
+	// OnLockWait, when set, is called once per write, with the lock file's
+	// path, when the write has waited LockWaitNotice for the writer lock
+	// that another process holds; the write goes on waiting. The vault
+	// itself never writes to the user: the palyra CLI prints one line on
+	// stderr from here.
+	OnLockWait func(lockPath string)
 
 	// cheapKDF makes new passphrase keys and backups use the cheapest KDF
 	// settings; only ConfigFromEnv sets it, inside test binaries.
@@ -131,6 +144,9 @@ type Vault struct {
 	// writerLock is the lock file, kept open between writes (see
 	// fsutil.HeldLock); made by the first write, guarded by mu.
 	writerLock *fsutil.HeldLock
+	// lockWait is how every write waits for the writer lock
+	// (Config.LockTimeout and OnLockWait).
+	lockWait fsutil.LockWait
 
 	// markerStamp and markerKind cache the backend.kind marker last read
 	// under the writer lock (see currentMarker); guarded by mu.
@@ -170,6 +186,7 @@ func Open(ctx context.Context, cfg Config) (*Vault, error) {
 		info:     Info{ID: id, Root: root, StateRoot: stateRoot, MaxSecretSize: maxSize},
 		bus:      cfg.SessionBus,
 		cheapKDF: cfg.cheapKDF,
+		lockWait: fsutil.LockWait{Timeout: cfg.LockTimeout, NoticeAfter: LockWaitNotice, Notice: cfg.OnLockWait},
 		now:      func() time.Time { return time.Now().UTC() },
 	}
 	createdHere := false
@@ -203,7 +220,7 @@ func Open(ctx context.Context, cfg Config) (*Vault, error) {
 // has a key or an object, and it is best effort: the marker is harmless,
 // since the next Open keys a vault that has none.
 func (v *Vault) undoCreate(ctx context.Context) {
-	unlock, err := fsutil.LockExclusive(ctx, filepath.Join(v.info.Root, lockFile))
+	unlock, err := fsutil.LockExclusiveWait(ctx, filepath.Join(v.info.Root, lockFile), v.lockWait)
 	if err != nil {
 		return
 	}
@@ -223,7 +240,7 @@ func (v *Vault) undoCreate(ctx context.Context) {
 // writer lock. When another process won the race it adopts that process's
 // marker instead.
 func (v *Vault) create(ctx context.Context, cfg Config) (backend.Kind, error) {
-	unlock, err := fsutil.LockExclusive(ctx, filepath.Join(v.info.Root, lockFile))
+	unlock, err := fsutil.LockExclusiveWait(ctx, filepath.Join(v.info.Root, lockFile), v.lockWait)
 	if err != nil {
 		return "", fmt.Errorf("locking vault: %w", err)
 	}
@@ -360,7 +377,7 @@ func (v *Vault) lock(ctx context.Context) (func(), error) {
 	if v.writerLock == nil {
 		v.writerLock = fsutil.NewHeldLock(filepath.Join(v.info.Root, lockFile))
 	}
-	unlock, err := v.writerLock.Acquire(ctx)
+	unlock, err := v.writerLock.AcquireWait(ctx, v.lockWait)
 	if err != nil {
 		v.mu.Unlock()
 		return nil, fmt.Errorf("locking vault: %w", err)

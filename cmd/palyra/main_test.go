@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/palyra/palyra-vault/internal/cli"
 	"github.com/palyra/palyra-vault/internal/fsutil"
@@ -22,7 +24,8 @@ import (
 func TestMain(m *testing.M) {
 	testhook.MarkTestBinary() // the scripts' palyra honours PALYRA_TEST_CHEAP_KDF
 	testscript.Main(m, map[string]func(){
-		"palyra": func() { os.Exit(cli.Main()) },
+		"palyra":   func() { os.Exit(cli.Main()) },
+		"holdlock": holdLock,
 	})
 }
 
@@ -48,6 +51,7 @@ func TestScripts(t *testing.T) {
 			"writefile": cmdWritefile,
 			"mkbig":     cmdMkbig,
 			"damage":    cmdDamage,
+			"waitheld":  cmdWaitheld,
 		},
 	})
 }
@@ -172,4 +176,41 @@ func cmdDamage(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Check(os.WriteFile(filepath.Join(ts.MkAbs(args[0]), e.Name()), []byte("not an envelope"), 0o600))
 		}
 	}
+}
+
+// holdLock is the "holdlock PATH" program: another process holding a lock
+// file as a palyra writer does (flock(2) through fsutil), until it is
+// killed. Start it in the background, then wait for it with waitheld:
+// "! exec holdlock vault/lock &holder&", "waitheld vault/lock", ...,
+// "kill holder", "wait holder".
+func holdLock() {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: holdlock PATH")
+		os.Exit(2)
+	}
+	if _, err := fsutil.LockExclusive(context.Background(), os.Args[1]); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	select {}
+}
+
+// cmdWaitheld waits until another process holds the lock file at PATH
+// (a try finds it taken), so that a script knows holdlock has it; it fails
+// after a minute, a deadlock guard rather than a timing assertion.
+func cmdWaitheld(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waitheld path")
+	}
+	done, cancel := context.WithCancel(context.Background())
+	cancel() // one try, no waiting
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		unlock, err := fsutil.LockExclusive(done, ts.MkAbs(args[0]))
+		if errors.Is(err, context.Canceled) {
+			return // another holder has it
+		}
+		ts.Check(err)
+		ts.Check(unlock())
+	}
+	ts.Fatalf("no other process took the lock %s within a minute", args[0])
 }

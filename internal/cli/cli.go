@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
+	"github.com/palyra/palyra-vault/internal/cli/secrets"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/keyflags"
 	"github.com/palyra/palyra-vault/internal/fsutil"
 	"github.com/palyra/palyra-vault/internal/iostreams"
@@ -62,6 +63,7 @@ func Run(ctx context.Context, ios *iostreams.IOStreams, args []string) int {
 func runWith(ctx context.Context, ios *iostreams.IOStreams, args []string, build func(*cmdutil.Factory, []string) *cobra.Command) int {
 	f := cmdutil.NewFactory(ios)
 	root := build(f, args)
+	root.SetFlagErrorFunc(flagErrorFor(args))
 	root.SetArgs(args)
 	root.SetIn(ios.In)
 	root.SetOut(ios.Out)
@@ -155,6 +157,11 @@ func defaultHints(err error) []string {
 		return []string{"the secret was sealed under another key: restore the device key (keys/device.key under the state root) that wrote it, or point --state-root at it"}
 	case errors.Is(err, vault.ErrCorrupt):
 		return []string{"the stored object was damaged, truncated, edited or moved; restore it from a backup, or delete the secret and set it again"}
+	case errors.Is(err, vault.ErrLockTimeout):
+		return []string{
+			"another palyra process held the vault's writer lock (the file named above) all that time: let it finish, or find it with lsof or fuser on that file",
+			"to wait longer, set --lock-timeout or $" + secrets.EnvLockTimeout + " (0 waits as long as it takes)",
+		}
 	case errors.Is(err, vault.ErrBackendUnavailable):
 		return []string{"a vault keeps the backend named in its backend.kind marker; --backend and $" + vault.EnvBackend + " choose the backend of a new vault only"}
 	}

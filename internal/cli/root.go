@@ -3,11 +3,13 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	"github.com/palyra/palyra-vault/internal/cli/completion"
 	daemonCmd "github.com/palyra/palyra-vault/internal/cli/daemon"
 	"github.com/palyra/palyra-vault/internal/cli/secrets"
+	"github.com/palyra/palyra-vault/internal/iostreams"
 	"github.com/palyra/palyra-vault/internal/version"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -81,30 +83,90 @@ a reference such as vault://global/openai_api_key instead of the secret.`,
 	return root
 }
 
-// flagError turns pflag's parse errors into usage errors. Its messages
-// name the flag but never repeat a value or a group of short flags from the
-// command line: a mistaken argument may be a secret.
-func flagError(cmd *cobra.Command, err error) error {
-	var (
-		notExist *pflag.NotExistError
-		invalid  *pflag.InvalidValueError
-	)
-	switch {
-	case errors.As(err, &notExist):
-		name := notExist.GetSpecifiedName()
-		if notExist.GetSpecifiedShortnames() != "" {
-			err = cmdutil.UsageErrorf("unknown shorthand flag -%s", name)
-		} else {
-			err = cmdutil.UsageErrorf("unknown flag --%s", name)
+// flagError turns pflag's parse errors into usage errors, for a command
+// line whose arguments are unknown (see flagErrorFor).
+func flagError(cmd *cobra.Command, err error) error { return flagErrorFor(nil)(cmd, err) }
+
+// flagErrorFor returns the flag error function for the command line args
+// (without the program name). Its messages never repeat a value, a group of
+// short flags or an unknown flag's text from the command line: a mistaken
+// argument may be a secret (--sk-proj-… pasted after a flag's dashes). An
+// unknown long flag is named only when palyra defines a flag of that name
+// on some other command (or it is --value, which gets its own hint);
+// otherwise the error says where it is: "unknown flag (argument 4 of the
+// command line)". A single letter of a short flag is named.
+func flagErrorFor(args []string) func(*cobra.Command, error) error {
+	return func(cmd *cobra.Command, err error) error {
+		var (
+			notExist *pflag.NotExistError
+			invalid  *pflag.InvalidValueError
+			required *pflag.ValueRequiredError
+			syntax   *pflag.InvalidSyntaxError
+		)
+		switch {
+		case errors.As(err, &notExist):
+			name := notExist.GetSpecifiedName()
+			if notExist.GetSpecifiedShortnames() != "" {
+				err := cmdutil.UsageErrorf("unknown shorthand flag -%s", name)
+				if name == "v" {
+					return cmdutil.WithHints(err, valueHint)
+				}
+				return err
+			}
+			if name == "value" {
+				return cmdutil.WithHints(cmdutil.UsageErrorf("unknown flag --value"), valueHint)
+			}
+			if isPalyraFlag(name) {
+				return cmdutil.UsageErrorf("unknown flag --%s for %q", name, cmd.CommandPath())
+			}
+			return cmdutil.WithHints(cmdutil.UsageErrorf("unknown flag%s", argPosition(args, func(a string) bool {
+				return a == "--"+name || strings.HasPrefix(a, "--"+name+"=")
+			})), "the flag is not repeated here: a mistaken argument may be a secret")
+		case errors.As(err, &invalid):
+			return cmdutil.UsageErrorf("invalid value for flag --%s: expected a %s", invalid.GetFlag().Name, invalid.GetFlag().Value.Type())
+		case errors.As(err, &required):
+			return cmdutil.UsageErrorf("flag --%s needs an argument", required.GetFlag().Name)
+		case errors.As(err, &syntax):
+			flag := syntax.GetSpecifiedFlag()
+			return cmdutil.UsageErrorf("bad flag syntax%s", argPosition(args, func(a string) bool { return a == flag }))
 		}
-		if name == "value" || name == "v" {
-			return cmdutil.WithHints(err, valueHint)
-		}
-		return err
-	case errors.As(err, &invalid):
-		return cmdutil.UsageErrorf("invalid value for flag --%s: expected a %s", invalid.GetFlag().Name, invalid.GetFlag().Value.Type())
+		return &cmdutil.UsageError{Err: err}
 	}
-	return &cmdutil.UsageError{Err: err}
+}
+
+// argPosition returns " (argument N of the command line)" for the first of
+// args (before any "--") that match, counting from 1 after the program
+// name, or "" when none does.
+func argPosition(args []string, match func(string) bool) string {
+	for i, a := range args {
+		if a == "--" {
+			break
+		}
+		if match(a) {
+			return fmt.Sprintf(" (argument %d of the command line)", i+1)
+		}
+	}
+	return ""
+}
+
+// isPalyraFlag reports whether some palyra command defines a long flag
+// called name, so that naming it in an error repeats palyra's own words,
+// not the user's. It builds the whole command tree, which only an error
+// path can afford.
+func isPalyraFlag(name string) bool {
+	ios, _, _, _ := iostreams.Test()
+	found := false
+	var walk func(*cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.LocalFlags().Lookup(name) != nil || c.PersistentFlags().Lookup(name) != nil {
+			found = true
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(NewCmdRoot(cmdutil.NewFactory(ios)))
+	return found
 }
 
 const valueHint = `secret values are never read from the command line; pipe them on stdin: printf '%s' "$VALUE" | palyra secrets set <scope> <key>`

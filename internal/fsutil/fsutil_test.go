@@ -2,6 +2,7 @@ package fsutil
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/palyra/palyra-vault/internal/testutil"
 )
@@ -385,5 +387,69 @@ func TestLockRefusesSymlinkedLockFile(t *testing.T) {
 	}
 	if _, _, err := tryLock(link); !errors.Is(err, ErrUnsafe) {
 		t.Errorf("tryLock on symlink = %v, want ErrUnsafe", err)
+	}
+}
+
+// TestLockWaitTellsOnceAndTimesOut checks LockWait on both ways to lock:
+// while another holder has the lock, Notice is called once with the path
+// after NoticeAfter, and the call fails with ErrLockTimeout after Timeout;
+// a free lock is taken with no notice.
+func TestLockWaitTellsOnceAndTimesOut(t *testing.T) {
+	lockers := map[string]func(ctx context.Context, path string, w LockWait) (func(), error){
+		"LockExclusiveWait": func(ctx context.Context, path string, w LockWait) (func(), error) {
+			unlock, err := LockExclusiveWait(ctx, path, w)
+			if err != nil {
+				return nil, err
+			}
+			return func() { _ = unlock() }, nil
+		},
+		"HeldLock.AcquireWait": func(ctx context.Context, path string, w LockWait) (func(), error) {
+			l := NewHeldLock(path)
+			release, err := l.AcquireWait(ctx, w)
+			if err != nil {
+				_ = l.Close()
+				return nil, err
+			}
+			return func() { release(); _ = l.Close() }, nil
+		},
+	}
+	tests := []struct {
+		name        string
+		held        bool
+		noticeAfter time.Duration
+		wantErr     error
+		wantNotices int
+	}{
+		{"held: notice, then timeout", true, 20 * time.Millisecond, ErrLockTimeout, 1},
+		{"held: timeout before the notice", true, time.Hour, ErrLockTimeout, 0},
+		{"free: no notice", false, 0, nil, 0},
+	}
+	for name, lock := range lockers {
+		for _, tt := range tests {
+			t.Run(name+"/"+tt.name, func(t *testing.T) {
+				path := filepath.Join(testutil.TempDir(t), "lock")
+				if tt.held {
+					unlock, ok, err := tryLock(path)
+					if err != nil || !ok {
+						t.Fatalf("tryLock: ok %v, err %v", ok, err)
+					}
+					defer unlock()
+				}
+				var notices []string
+				w := LockWait{Timeout: 150 * time.Millisecond, NoticeAfter: tt.noticeAfter, Notice: func(p string) { notices = append(notices, p) }}
+				release, err := lock(t.Context(), path, w)
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tt.wantErr)
+				}
+				if err == nil {
+					release()
+				} else if !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "150ms") {
+					t.Errorf("error %q does not name the path and the timeout", err)
+				}
+				if len(notices) != tt.wantNotices || len(notices) > 0 && notices[0] != path {
+					t.Errorf("notices = %q, want %d with %q", notices, tt.wantNotices, path)
+				}
+			})
+		}
 	}
 }

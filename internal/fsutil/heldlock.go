@@ -2,6 +2,7 @@ package fsutil
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -38,7 +39,33 @@ func NewHeldLock(path string) *HeldLock {
 // gives the lock up but keeps the file open for the next Acquire; calling
 // it again does nothing.
 func (l *HeldLock) Acquire(ctx context.Context) (release func(), err error) {
-	return l.h.acquire(ctx, l.path)
+	return l.h.acquire(ctx, l.path, LockWait{})
+}
+
+// AcquireWait is Acquire waiting as w says (see LockWait).
+func (l *HeldLock) AcquireWait(ctx context.Context, w LockWait) (release func(), err error) {
+	return l.h.acquire(ctx, l.path, w)
+}
+
+// ErrLockTimeout means a lock call gave up after its LockWait.Timeout
+// because another holder kept the lock all that time.
+var ErrLockTimeout = errors.New("timed out waiting for a lock")
+
+// LockWait says how long a lock call waits while another holder has the
+// lock, and whom it tells. The zero value waits until the context is done
+// and tells no one. A library does not write to the user: the program that
+// runs it passes Notice (the palyra CLI prints one line on stderr).
+type LockWait struct {
+	// Timeout, when positive, bounds the wait: the call then fails with an
+	// error wrapping ErrLockTimeout. The context can still end it sooner.
+	Timeout time.Duration
+	// NoticeAfter is how long the call waits before it calls Notice.
+	NoticeAfter time.Duration
+	// Notice, when set, is called once, with the lock file's path, from
+	// the waiting goroutine, when the lock has been held by another for
+	// NoticeAfter; the wait goes on after it returns. It is not called
+	// when the lock is free or taken sooner.
+	Notice func(path string)
 }
 
 // Close closes the lock file. It must not be called while the lock is
@@ -46,9 +73,13 @@ func (l *HeldLock) Acquire(ctx context.Context) (release func(), err error) {
 func (l *HeldLock) Close() error { return l.h.close() }
 
 // retryLock calls try until it reports the lock taken or fails, waiting
-// between attempts as LockExclusive does, and gives up when ctx is done.
-func retryLock(ctx context.Context, path string, try func() (bool, error)) error {
+// between attempts as LockExclusive does, and gives up when ctx is done or
+// w.Timeout has passed; it calls w.Notice once w.NoticeAfter has passed.
+// This is the one place every lock of this package waits.
+func retryLock(ctx context.Context, path string, w LockWait, try func() (bool, error)) error {
 	wait := lockFirstRetry
+	start := time.Now()
+	noticed := w.Notice == nil
 	for {
 		ok, err := try()
 		if err != nil {
@@ -56,6 +87,14 @@ func retryLock(ctx context.Context, path string, try func() (bool, error)) error
 		}
 		if ok {
 			return nil
+		}
+		waited := time.Since(start)
+		if !noticed && waited >= w.NoticeAfter {
+			noticed = true
+			w.Notice(path)
+		}
+		if w.Timeout > 0 && waited >= w.Timeout {
+			return fmt.Errorf("%w: another process held %q for %s", ErrLockTimeout, path, w.Timeout)
 		}
 		t := time.NewTimer(wait)
 		select {

@@ -15,9 +15,9 @@ type heldHandle struct {
 
 func (h *heldHandle) init() {}
 
-func (h *heldHandle) acquire(ctx context.Context, path string) (func(), error) {
+func (h *heldHandle) acquire(ctx context.Context, path string, w LockWait) (func(), error) {
 	h.mu.Lock()
-	unlock, err := LockExclusive(ctx, path)
+	unlock, err := LockExclusiveWait(ctx, path, w)
 	if err != nil {
 		h.mu.Unlock()
 		return nil, err

@@ -19,7 +19,7 @@ type heldHandle struct {
 
 func (h *heldHandle) init() { h.fd = -1 }
 
-func (h *heldHandle) acquire(ctx context.Context, path string) (func(), error) {
+func (h *heldHandle) acquire(ctx context.Context, path string, w LockWait) (func(), error) {
 	h.mu.Lock()
 	for {
 		if h.fd < 0 {
@@ -28,7 +28,7 @@ func (h *heldHandle) acquire(ctx context.Context, path string) (func(), error) {
 				return nil, err
 			}
 		}
-		err := retryLock(ctx, path, func() (bool, error) {
+		err := retryLock(ctx, path, w, func() (bool, error) {
 			err := unix.Flock(h.fd, unix.LOCK_EX|unix.LOCK_NB)
 			if errors.Is(err, unix.EWOULDBLOCK) || errors.Is(err, unix.EINTR) {
 				return false, nil

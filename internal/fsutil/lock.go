@@ -37,11 +37,18 @@ const (
 //
 // unlock releases the lock and closes the file; calling it again does nothing.
 func LockExclusive(ctx context.Context, path string) (unlock func() error, err error) {
+	return LockExclusiveWait(ctx, path, LockWait{})
+}
+
+// LockExclusiveWait is LockExclusive waiting as w says: it gives up after
+// w.Timeout with an error wrapping ErrLockTimeout, and tells w.Notice when
+// the wait passes w.NoticeAfter.
+func LockExclusiveWait(ctx context.Context, path string, w LockWait) (unlock func() error, err error) {
 	if err := checkLockPath(path); err != nil {
 		return nil, err
 	}
 	fl := newFlock(path)
-	err = retryLock(ctx, path, func() (bool, error) {
+	err = retryLock(ctx, path, w, func() (bool, error) {
 		ok, err := fl.TryLock()
 		if err != nil {
 			return false, lockError(path, err)

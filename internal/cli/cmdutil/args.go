@@ -11,25 +11,43 @@ import (
 // ParseRefArgs reads the secret a command addresses from its arguments:
 // either two ("<scope> <key>") or one ("vault://<scope>/<key>"). Bad input
 // is a UsageError wrapping secret.ErrInvalidScope, secret.ErrInvalidKey or
-// secret.ErrInvalidRef. The arguments never hold secret values, but errors
-// about a wrong count still do not repeat them.
+// secret.ErrInvalidRef that names the argument by position and the rule it
+// breaks, never its value: a scope typed where it should not be may be a
+// pasted secret (docs/CLI.md, UI rules).
 func ParseRefArgs(args []string) (secret.Ref, error) {
+	return ParseRefArgsAt(args, 1)
+}
+
+// ParseRefArgsAt is ParseRefArgs for arguments that start at position first
+// (1-based) of the command's arguments, as in "configure <setting> <scope>
+// <key>" where the scope is argument 2.
+func ParseRefArgsAt(args []string, first int) (secret.Ref, error) {
 	switch len(args) {
 	case 1:
 		r, err := secret.ParseRef(args[0])
 		if err != nil {
-			return secret.Ref{}, &UsageError{Err: err}
+			return secret.Ref{}, ArgError(first, "the vault reference", err)
 		}
 		return r, nil
 	case 2:
-		r := secret.Ref{Scope: args[0], Key: args[1]}
-		if err := r.Validate(); err != nil {
-			return secret.Ref{}, &UsageError{Err: err}
+		if err := secret.ValidateScope(args[0]); err != nil {
+			return secret.Ref{}, ArgError(first, "the scope", err)
 		}
-		return r, nil
+		if err := secret.ValidateKey(args[1]); err != nil {
+			return secret.Ref{}, ArgError(first+1, "the key", err)
+		}
+		return secret.Ref{Scope: args[0], Key: args[1]}, nil
 	default:
 		return secret.Ref{}, refCountError(len(args))
 	}
+}
+
+// ArgError is the UsageError for positional argument pos (1-based), which
+// the command calls what (such as "the scope"): "argument 1 (the scope):
+// <err>". It names the argument by position, never by value; err must not
+// hold the value either (the secret package's errors do not).
+func ArgError(pos int, what string, err error) error {
+	return &UsageError{Err: fmt.Errorf("argument %d (%s): %w", pos, what, err)}
 }
 
 // RefArgs is a cobra.PositionalArgs for commands that take "<scope> <key>"
@@ -65,7 +83,9 @@ func MaxArgs(n int) cobra.PositionalArgs {
 }
 
 // NoSubcommand is the Args check of a command group: any argument names a
-// subcommand that does not exist.
+// subcommand that does not exist. The error does not repeat the argument
+// (it may be a secret pasted in the wrong place); it lists the commands
+// that exist.
 func NoSubcommand(cmd *cobra.Command, args []string) error {
 	if len(args) == 0 {
 		return nil
@@ -76,6 +96,6 @@ func NoSubcommand(cmd *cobra.Command, args []string) error {
 			names = append(names, c.Name())
 		}
 	}
-	return WithHints(UsageErrorf("unknown command %q for %q", args[0], cmd.CommandPath()),
+	return WithHints(UsageErrorf("unknown command (argument 1) for %q", cmd.CommandPath()),
 		fmt.Sprintf("available commands: %s", strings.Join(names, ", ")))
 }

@@ -51,7 +51,7 @@ shell, or install it where the shell looks for completions.`,
 			case "powershell":
 				return root.GenPowerShellCompletionWithDesc(out)
 			}
-			return cmdutil.UsageErrorf("unsupported shell %q: choose bash, zsh, fish or powershell", args[0])
+			return cmdutil.UsageErrorf("unsupported shell: choose bash, zsh, fish or powershell")
 		},
 	}
 }

@@ -75,10 +75,10 @@ the audit log.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !slices.Contains(logFormats, opts.LogFormat) {
-				return cmdutil.UsageErrorf("--log-format %q: must be one of %s", opts.LogFormat, strings.Join(logFormats, ", "))
+				return cmdutil.UsageErrorf("--log-format: must be one of %s", strings.Join(logFormats, ", "))
 			}
 			if _, ok := logLevels[opts.LogLevel]; !ok {
-				return cmdutil.UsageErrorf("--log-level %q: must be one of debug, info, warn, error", opts.LogLevel)
+				return cmdutil.UsageErrorf("--log-level: must be one of debug, info, warn, error")
 			}
 			if runF != nil {
 				return runF(opts)

@@ -32,9 +32,9 @@ func TestNewCmdDaemonParsesFlags(t *testing.T) {
 				}
 				return ""
 			}},
-		{name: "bad log format", args: []string{"--log-format", "xml"}, wantErr: `--log-format "xml": must be one of text, json`},
-		{name: "bad log level", args: []string{"--log-level", "loud"}, wantErr: `--log-level "loud": must be one of debug, info, warn, error`},
-		{name: "unknown subcommand", args: []string{"stop"}, wantErr: `unknown command "stop" for "daemon"`},
+		{name: "bad log format", args: []string{"--log-format", "xml"}, wantErr: `--log-format: must be one of text, json`},
+		{name: "bad log level", args: []string{"--log-level", "loud"}, wantErr: `--log-level: must be one of debug, info, warn, error`},
+		{name: "unknown subcommand", args: []string{"stop"}, wantErr: `unknown command (argument 1) for "daemon"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,8 +5,11 @@ package secrets
 
 import (
 	"fmt"
+	"io"
+	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/audit"
@@ -33,6 +36,47 @@ import (
 	"github.com/palyra/palyra-vault/vault/backend"
 	"github.com/spf13/cobra"
 )
+
+// EnvLockTimeout sets --lock-timeout when the flag is not given.
+const EnvLockTimeout = "PALYRA_VAULT_LOCK_TIMEOUT"
+
+// DefaultLockTimeout is how long a write waits for the writer lock that
+// another palyra process holds, unless --lock-timeout or $EnvLockTimeout
+// says otherwise. A write holds the lock for about a millisecond, so this
+// is only reached when the other process is stuck or slow (a migration).
+const DefaultLockTimeout = 30 * time.Second
+
+// lockTimeout returns the writer lock timeout: the flag when it was given,
+// else $EnvLockTimeout, else DefaultLockTimeout. Zero means no bound.
+func lockTimeout(cmd *cobra.Command, flag time.Duration) (time.Duration, error) {
+	if cmd.Flags().Changed("lock-timeout") {
+		if flag < 0 {
+			return 0, cmdutil.UsageErrorf("--lock-timeout must not be negative (0 waits as long as it takes)")
+		}
+		return flag, nil
+	}
+	s := os.Getenv(EnvLockTimeout)
+	if s == "" {
+		return DefaultLockTimeout, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, cmdutil.UsageErrorf("$%s must be a duration such as 30s or 2m (0 waits as long as it takes)", EnvLockTimeout)
+	}
+	return d, nil
+}
+
+// lockWaitNotice returns the vault's OnLockWait for the CLI: one warning
+// line on stderr saying what the write waits for, and for how long at most.
+func lockWaitNotice(w io.Writer, timeout time.Duration) func(string) {
+	limit := "until it is released"
+	if timeout > 0 {
+		limit = "giving up after " + timeout.String()
+	}
+	return func(lockPath string) {
+		fmt.Fprintf(w, "palyra: warning: waiting for the vault's writer lock %s: another palyra process is writing to this vault (%s)\n", lockPath, limit)
+	}
+}
 
 // backendChoices are the values --backend accepts.
 var backendChoices = []backend.Kind{
@@ -103,7 +147,10 @@ func NewCmdSecretsVerb(f *cmdutil.Factory, name string) (*cobra.Command, bool) {
 
 // newCmdGroup returns the "secrets" group without its verbs.
 func newCmdGroup(f *cmdutil.Factory) *cobra.Command {
-	var vaultPassphraseFile string
+	var (
+		vaultPassphraseFile string
+		lockTimeoutFlag     time.Duration
+	)
 	cmd := &cobra.Command{
 		Use:   "secrets <command>",
 		Short: "Store, read, list and delete secrets",
@@ -122,11 +169,17 @@ A scope is one or more segments joined by "/", each matching
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			if k := f.VaultConfig.Backend; k != "" && !slices.Contains(backendChoices, k) {
-				return cmdutil.UsageErrorf("--backend %q: must be one of %s", string(k), choiceList())
+				return cmdutil.UsageErrorf("--backend: must be one of %s", choiceList())
 			}
 			// Flags win over the environment, field by field; the vault
 			// itself reads no environment variable.
 			f.VaultConfig = f.VaultConfig.WithEnv()
+			timeout, err := lockTimeout(cmd, lockTimeoutFlag)
+			if err != nil {
+				return err
+			}
+			f.VaultConfig.LockTimeout = timeout
+			f.VaultConfig.OnLockWait = lockWaitNotice(f.IOStreams.ErrOut, timeout)
 			// A passphrase vault asks for its passphrase only when a verb
 			// needs its key (never to list); verbs that manage passphrases
 			// set their own.
@@ -138,6 +191,7 @@ A scope is one or more segments joined by "/", each matching
 	pf.StringVar(&vaultPassphraseFile, "vault-passphrase-file", "", fmt.Sprintf("file holding the passphrase of a passphrase vault (default $%s, else a prompt on the terminal)", keyflags.EnvPassphrase))
 	pf.StringVar(&f.VaultConfig.Root, "vault-dir", "", fmt.Sprintf("vault root (default $%s, else <state root>/vault)", vault.EnvVaultDir))
 	pf.StringVar(&f.VaultConfig.StateRoot, "state-root", "", fmt.Sprintf("state root holding the device key (default $%s, else the per-user state directory)", secret.EnvStateRoot))
+	pf.DurationVar(&lockTimeoutFlag, "lock-timeout", DefaultLockTimeout, fmt.Sprintf("how long a write waits for another palyra process to release the vault's writer lock (default $%s, else %s; 0 waits as long as it takes)", EnvLockTimeout, DefaultLockTimeout))
 	pf.StringVar((*string)(&f.VaultConfig.Backend), "backend", "", fmt.Sprintf("backend of a new vault: %s (default $%s, else auto); an existing vault keeps its own", choiceList(), vault.EnvBackend))
 	_ = cmd.RegisterFlagCompletionFunc("backend", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		var out []cobra.Completion

@@ -169,18 +169,19 @@ func parseArgs(opts *ConfigureOptions, args []string) error {
 		opts.Setting, opts.Preset = setting, name
 	} else {
 		if !strings.ContainsAny(name, `."'`) && strings.Contains(name, "-") {
-			return cmdutil.WithHints(cmdutil.UsageErrorf("unknown preset %q", name),
+			// Not repeated: a mistaken argument may be a secret.
+			return cmdutil.WithHints(cmdutil.UsageErrorf("argument 1 (the setting): unknown preset"),
 				"presets: "+strings.Join(config.PresetNames(), ", ")+`; any other setting is a dotted name such as "model_provider.openai_api_key"`)
 		}
 		if _, err := config.ParseDotted(name); err != nil {
-			return &cmdutil.UsageError{Err: err}
+			return cmdutil.ArgError(1, "the setting", err)
 		}
 		if strings.HasSuffix(name, config.RefSuffix) {
 			return cmdutil.UsageErrorf("setting %q: name the setting itself, not its %s field", name, config.RefSuffix)
 		}
 		opts.Setting = name
 	}
-	ref, err := cmdutil.ParseRefArgs(args[1:])
+	ref, err := cmdutil.ParseRefArgsAt(args[1:], 2)
 	if err != nil {
 		return err
 	}

@@ -30,7 +30,7 @@ func TestNewCmdExplainParsesReferences(t *testing.T) {
 		{"inline table", []string{`{ file = "/run/x", trusted_dirs = ["/run"] }`}, "file:/run/x", ""},
 		{"bare scope/key", []string{"global/k"}, "", "not a reference"},
 		{"pasted secret", []string{"sk-proj-secret"}, "", "not a reference"},
-		{"bad key", []string{"global", "K"}, "", `invalid key "K"`},
+		{"bad key", []string{"global", "K"}, "", `argument 2 (the key): invalid key: contains uppercase 'K'`},
 		{"no arguments", nil, "", "got 0 arguments"},
 	}
 	for _, tt := range tests {

@@ -67,7 +67,7 @@ If a secret cannot be read, nothing is written unless --skip-unreadable.`,
 			}
 			if opts.Scope != "" {
 				if err := secret.ValidateScope(opts.Scope); err != nil {
-					return &cmdutil.UsageError{Err: err}
+					return &cmdutil.UsageError{Err: fmt.Errorf("--scope: %w", err)}
 				}
 			}
 			if len(opts.Recipients) > 0 && opts.BackupPassphraseFile != "" {

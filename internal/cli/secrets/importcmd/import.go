@@ -60,7 +60,7 @@ is skip (keep them) or overwrite (replace them).`,
 			switch opts.OnConflict {
 			case vault.OnConflictFail, vault.OnConflictSkip, vault.OnConflictOverwrite:
 			default:
-				return cmdutil.UsageErrorf("--on-conflict %q: must be one of fail, skip, overwrite", opts.OnConflict)
+				return cmdutil.UsageErrorf("--on-conflict: must be one of fail, skip, overwrite")
 			}
 			if len(opts.IdentityFiles) > 0 && opts.BackupPassphraseFile != "" {
 				return cmdutil.UsageErrorf("--identity and --backup-passphrase-file exclude each other")

@@ -15,7 +15,7 @@ func TestNewCmdImportParsesArgsAndFlags(t *testing.T) {
 		{Name: "backup passphrase", Args: []string{"--backup-passphrase-file", "/run/backup", "--on-conflict=overwrite", "b.age"}, Want: ImportOptions{File: "b.age", OnConflict: vault.OnConflictOverwrite, BackupPassphraseFile: "/run/backup"}},
 		{Name: "no file", WantErr: "needs exactly one argument, the backup file (got 0)"},
 		{Name: "two files", Args: []string{"a.age", "b.age"}, WantErr: "needs exactly one argument, the backup file (got 2)"},
-		{Name: "unknown conflict policy", Args: []string{"b.age", "--on-conflict", "merge"}, WantErr: `--on-conflict "merge": must be one of fail, skip, overwrite`},
+		{Name: "unknown conflict policy", Args: []string{"b.age", "--on-conflict", "merge"}, WantErr: `--on-conflict: must be one of fail, skip, overwrite`},
 		{Name: "identity and passphrase", Args: []string{"b.age", "--identity", "k.txt", "--backup-passphrase-file", "/run/backup"}, WantErr: "--identity and --backup-passphrase-file exclude each other"},
 	}
 	clitest.ParseTests(t, NewCmdImport, tests, func(t *testing.T, o *ImportOptions, f *cmdutil.Factory) {

@@ -65,13 +65,13 @@ secrets make it fail unless --on-conflict is skip or overwrite.`,
 			}
 			for _, a := range opts.Attrs {
 				if k, _, ok := strings.Cut(a, "="); !ok || k == "" {
-					return cmdutil.UsageErrorf("--attr %q: must be NAME=VALUE", a)
+					return cmdutil.UsageErrorf("--attr: each must be NAME=VALUE, with a name")
 				}
 			}
 			switch opts.OnConflict {
 			case vault.OnConflictFail, vault.OnConflictSkip, vault.OnConflictOverwrite:
 			default:
-				return cmdutil.UsageErrorf("--on-conflict %q: must be one of fail, skip, overwrite", opts.OnConflict)
+				return cmdutil.UsageErrorf("--on-conflict: must be one of fail, skip, overwrite")
 			}
 			opts.Config, opts.Vault = &f.VaultConfig, f.Vault
 			if runF != nil {

@@ -13,11 +13,11 @@ func TestNewCmdImportKeyringParsesArgsAndFlags(t *testing.T) {
 		{Name: "service", Args: []string{"--scope", "global", "--service", "gh"}, Want: ImportKeyringOptions{Scope: "global", Service: "gh", OnConflict: vault.OnConflictFail}},
 		{Name: "attributes", Args: []string{"--scope", "plugins/deploy", "--attr", "app=deploy", "--attr", "env=", "--key-attribute", "name", "--on-conflict", "overwrite", "--passphrase-file", "/run/pass", "--json"}, Want: ImportKeyringOptions{Scope: "plugins/deploy", Attrs: []string{"app=deploy", "env="}, KeyAttribute: "name", OnConflict: vault.OnConflictOverwrite, PassphraseFile: "/run/pass", JSON: true}},
 		{Name: "no scope", Args: []string{"--service", "gh"}, WantErr: "--scope: "},
-		{Name: "bad scope", Args: []string{"--scope", "Global", "--service", "gh"}, WantErr: `--scope: invalid scope "Global"`},
+		{Name: "bad scope", Args: []string{"--scope", "Global", "--service", "gh"}, WantErr: `--scope: invalid scope: segment 1 contains uppercase 'G'`},
 		{Name: "no selection", Args: []string{"--scope", "global"}, WantErr: "choose the items with --service NAME or --attr NAME=VALUE"},
-		{Name: "attribute without value", Args: []string{"--scope", "global", "--attr", "app"}, WantErr: `--attr "app": must be NAME=VALUE`},
-		{Name: "attribute without name", Args: []string{"--scope", "global", "--attr", "=deploy"}, WantErr: `--attr "=deploy": must be NAME=VALUE`},
-		{Name: "unknown conflict policy", Args: []string{"--scope", "global", "--service", "gh", "--on-conflict", "merge"}, WantErr: `--on-conflict "merge": must be one of fail, skip, overwrite`},
+		{Name: "attribute without value", Args: []string{"--scope", "global", "--attr", "app"}, WantErr: `--attr: each must be NAME=VALUE, with a name`},
+		{Name: "attribute without name", Args: []string{"--scope", "global", "--attr", "=deploy"}, WantErr: `--attr: each must be NAME=VALUE, with a name`},
+		{Name: "unknown conflict policy", Args: []string{"--scope", "global", "--service", "gh", "--on-conflict", "merge"}, WantErr: `--on-conflict: must be one of fail, skip, overwrite`},
 		{Name: "an argument", Args: []string{"--scope", "global", "--service", "gh", "extra"}, WantErr: "accepts at most 0 argument(s), got 1"},
 	}
 	clitest.ParseTests(t, NewCmdImportKeyring, tests, func(t *testing.T, o *ImportKeyringOptions, f *cmdutil.Factory) {

@@ -56,7 +56,7 @@ command line. A vault keeps its key source; change it later with
 		Args: cmdutil.MaxArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.KeySource != "" && !slices.Contains(vault.KeySources(), opts.KeySource) {
-				return cmdutil.UsageErrorf("--key-source %q: must be one of %s", opts.KeySource, strings.Join(vault.KeySources(), ", "))
+				return cmdutil.UsageErrorf("--key-source: must be one of %s", strings.Join(vault.KeySources(), ", "))
 			}
 			opts.Config, opts.Vault = &f.VaultConfig, f.Vault
 			if runF != nil {

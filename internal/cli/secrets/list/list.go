@@ -58,7 +58,7 @@ are printed, and the command exits with status 1.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				if err := secret.ValidateScope(args[0]); err != nil {
-					return &cmdutil.UsageError{Err: err}
+					return cmdutil.ArgError(1, "the scope", err)
 				}
 				opts.Scope = args[0]
 			}

@@ -12,7 +12,7 @@ func TestNewCmdListParsesArgsAndFlags(t *testing.T) {
 		{Name: "every scope"},
 		{Name: "one scope", Args: []string{"plugins/github"}, Want: ListOptions{Scope: "plugins/github"}},
 		{Name: "json", Args: []string{"global", "--json"}, Want: ListOptions{Scope: "global", JSON: true}},
-		{Name: "bad scope", Args: []string{"Global"}, WantErr: `invalid scope "Global"`},
+		{Name: "bad scope", Args: []string{"Global"}, WantErr: `argument 1 (the scope): invalid scope: segment 1 contains uppercase 'G'`},
 		{Name: "two scopes", Args: []string{"global", "other"}, WantErr: "accepts at most 1 argument(s), got 2"},
 	}
 	clitest.ParseTests(t, NewCmdList, tests, func(t *testing.T, o *ListOptions, f *cmdutil.Factory) {

@@ -59,7 +59,7 @@ if one does not, nothing is switched.`,
 				return cmdutil.UsageErrorf("--to is required: one of %s", targetList())
 			}
 			if !slices.Contains(targets, opts.To) {
-				return cmdutil.UsageErrorf("--to %q: must be one of %s", string(opts.To), targetList())
+				return cmdutil.UsageErrorf("--to: must be one of %s", targetList())
 			}
 			opts.Vault = f.Vault
 			if runF != nil {

@@ -12,7 +12,7 @@ func TestNewCmdRotateKeyParsesArgsAndFlags(t *testing.T) {
 		{Name: "same key source"},
 		{Name: "every flag", Args: []string{"--to", "passphrase", "--passphrase-file", "/run/old", "--new-passphrase-file", "/run/new", "--json"}, Want: RotateKeyOptions{To: "passphrase", PassphraseFile: "/run/old", NewPassphraseFile: "/run/new", JSON: true}},
 		{Name: "to os", Args: []string{"--to=os"}, Want: RotateKeyOptions{To: "os"}},
-		{Name: "unknown key source", Args: []string{"--to", "tpm"}, WantErr: `--to "tpm": must be one of device, passphrase, os`},
+		{Name: "unknown key source", Args: []string{"--to", "tpm"}, WantErr: `--to: must be one of device, passphrase, os`},
 		{Name: "an argument", Args: []string{"os"}, WantErr: "accepts at most 0 argument(s), got 1"},
 	}
 	clitest.ParseTests(t, NewCmdRotateKey, tests, func(t *testing.T, o *RotateKeyOptions, f *cmdutil.Factory) {

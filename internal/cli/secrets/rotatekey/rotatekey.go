@@ -59,7 +59,7 @@ Passphrases never come from the command line: the current one from
 		Args: cmdutil.MaxArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.To != "" && !slices.Contains(vault.KeySources(), opts.To) {
-				return cmdutil.UsageErrorf("--to %q: must be one of %s", opts.To, strings.Join(vault.KeySources(), ", "))
+				return cmdutil.UsageErrorf("--to: must be one of %s", strings.Join(vault.KeySources(), ", "))
 			}
 			opts.Config, opts.Vault = &f.VaultConfig, f.Vault
 			if runF != nil {

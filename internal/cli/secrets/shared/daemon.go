@@ -31,7 +31,7 @@ func DaemonFlag(cmd *cobra.Command, mode *string) {
 // CheckDaemonMode returns a usage error unless mode is one of DaemonModes.
 func CheckDaemonMode(mode string) error {
 	if !slices.Contains(DaemonModes, mode) {
-		return cmdutil.UsageErrorf("--daemon %q: must be one of %s", mode, strings.Join(DaemonModes, ", "))
+		return cmdutil.UsageErrorf("--daemon: must be one of %s", strings.Join(DaemonModes, ", "))
 	}
 	return nil
 }
