@@ -127,7 +127,7 @@ func TestSealRejectsBadInputBeforeReadingRandomness(t *testing.T) {
 		{"nil KEK", nil, "global", "k", now, "no key-encryption key"},
 		{"empty scope", kek, "", "k", now, `scope "": must not be empty`},
 		{"scope of 257 bytes", kek, strings.Repeat("a", 257), "k", now, "257 bytes, at most 256 allowed"},
-		{"uppercase scope", kek, "Global", "k", now, `scope "Global": segment "Global" contains uppercase 'G'`},
+		{"uppercase scope", kek, "Global", "k", now, `scope "Global": segment 1 contains uppercase 'G'`},
 		{"scope with empty segment", kek, "plugins//github", "k", now, `scope "plugins//github"`},
 		{"scope with trailing slash", kek, "plugins/", "k", now, `scope "plugins/"`},
 		{"scope segment starting with colon", kek, "a/:b", "k", now, `scope "a/:b"`},
