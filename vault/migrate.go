@@ -180,7 +180,9 @@ func copyVerified(ctx context.Context, src, dst backend.Backend, id backend.Obje
 }
 
 // pendingMigrationSource returns the source kind of an interrupted
-// migration's cleanup, or "" when there is none.
+// migration's cleanup, or "" when there is none. The caller holds the
+// writer lock: a record left by a migration that never switched the marker
+// is removed.
 func (v *Vault) pendingMigrationSource() (backend.Kind, error) {
 	data, err := fsutil.ReadFileLimited(filepath.Join(v.info.Root, migrateFromFile), 256)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -190,7 +192,17 @@ func (v *Vault) pendingMigrationSource() (backend.Kind, error) {
 		return "", fmt.Errorf("reading %s: %w", migrateFromFile, err)
 	}
 	from := backend.Kind(strings.TrimSpace(string(data)))
-	if !knownKind(from) || from == v.info.Backend {
+	if from == v.info.Backend {
+		// A migration from this backend died after recording its source
+		// and before switching the marker: the vault never left, every
+		// secret is here, and what it copied to the target is removed as
+		// stale by the next attempt. The record is stale; drop it.
+		if err := os.Remove(filepath.Join(v.info.Root, migrateFromFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("removing the stale %s: %w", migrateFromFile, err)
+		}
+		return "", fsutil.SyncDir(v.info.Root)
+	}
+	if !knownKind(from) {
 		return "", fmt.Errorf("%w: %s names %q, which is not a backend this vault can have migrated from; remove the file", ErrCorrupt, migrateFromFile, truncate(string(from)))
 	}
 	return from, nil

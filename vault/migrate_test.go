@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/palyra/palyra-vault/internal/fsutil"
 	"github.com/palyra/palyra-vault/internal/testutil/secretservicetest"
 	"github.com/palyra/palyra-vault/vault/backend"
 )
@@ -123,6 +124,29 @@ func TestMigrateRefusesUnknownTarget(t *testing.T) {
 	if hashTree(t, cfg.Root) != before {
 		t.Fatal("a refused migration changed the vault")
 	}
+}
+
+// TestMigrationKilledBeforeTheSwitchLeavesNoStaleRecord is the state a
+// kill -9 leaves between recording migrate.from and switching the marker:
+// the record names the backend the vault is still on. Rerunning the
+// migration to that backend drops the stale record (it once failed as
+// corrupt, found by TestKillNineDuringMigrationLeavesEverySecretReadable).
+func TestMigrationKilledBeforeTheSwitchLeavesNoStaleRecord(t *testing.T) {
+	cfg := testConfig(t)
+	v := openTest(t, cfg)
+	mustPut(t, v, "global", "k", "v")
+	from := filepath.Join(cfg.Root, migrateFromFile)
+	if err := fsutil.WriteFileAtomic(from, []byte(string(backend.KindEncryptedFile)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := v.Migrate(context.Background(), backend.KindEncryptedFile)
+	if err == nil || !strings.Contains(err.Error(), "already uses") {
+		t.Fatalf("Migrate to the backend the vault is on, with a stale record: %v, want \"already uses\"", err)
+	}
+	if _, err := os.Lstat(from); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the stale %s is still there: %v", migrateFromFile, err)
+	}
+	checkVault(t, cfg, map[Ref]string{{Scope: "global", Key: "k"}: "v"})
 }
 
 // cleanupVault deletes every secret, so that nothing is left in a shared
