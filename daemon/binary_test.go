@@ -194,11 +194,22 @@ func (s *site) command(args ...string) (*exec.Cmd, *fixture.Buffer) {
 // start runs the daemon and waits until it answers on its socket.
 func (s *site) start() *daemonProc {
 	s.T.Helper()
-	cmd, buf := s.command()
+	return s.startOn(s.socket())
+}
+
+// startOn is start with the daemon listening on socket (passed with
+// --socket unless it is the default).
+func (s *site) startOn(socket string) *daemonProc {
+	s.T.Helper()
+	var args []string
+	if socket != s.socket() {
+		args = []string{"--socket", socket}
+	}
+	cmd, buf := s.command(args...)
 	if err := cmd.Start(); err != nil {
 		s.T.Fatal(err)
 	}
-	p := &daemonProc{t: s.T, cmd: cmd, stderr: buf, done: make(chan struct{}), client: api.NewClient(s.socket())}
+	p := &daemonProc{t: s.T, cmd: cmd, stderr: buf, done: make(chan struct{}), client: api.NewClient(socket)}
 	go func() { p.err = cmd.Wait(); close(p.done) }()
 	s.T.Cleanup(func() {
 		p.client.Close()

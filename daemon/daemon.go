@@ -97,6 +97,11 @@ type Daemon struct {
 	cfgPath string
 	socket  string
 	dir     string
+	// ownsSockDir is set when the socket's directory is the daemon's own
+	// directory or this start created it: only then does the daemon set
+	// its mode (0700, or 0711 with socket_shared). Any other directory is
+	// checked and left as it was found.
+	ownsSockDir bool
 
 	vault  *lazyVault
 	audit  *audit.Log
@@ -144,11 +149,32 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if len(d.socket) > MaxSocketPath {
 		return nil, fmt.Errorf("socket path %q is %d bytes, Unix sockets allow at most %d: choose a shorter one with --socket or $%s", d.socket, len(d.socket), MaxSocketPath, api.EnvSocket)
 	}
+
+	// A configuration that is not there stops the start before anything
+	// is created on disk; load checks the file fully.
+	loc, err := config.Find(opts.ConfigPath)
+	if err != nil {
+		return nil, err
+	}
+	d.cfgPath = loc.Path
+	if _, err := os.Stat(d.cfgPath); errors.Is(err, fs.ErrNotExist) {
+		return nil, &LoadError{Config: d.cfgPath, Err: err}
+	}
+
+	// The socket's directory first: one the daemon may not use is refused
+	// before anything is created.
 	d.dir = filepath.Join(stateRoot, api.DirName)
-	for _, dir := range []string{d.dir, filepath.Dir(d.socket)} {
-		if err := fsutil.EnsurePrivateDir(dir); err != nil {
-			return nil, fmt.Errorf("daemon directory: %w", err)
+	sockDir := filepath.Dir(d.socket)
+	d.ownsSockDir = sockDir == d.dir
+	if !d.ownsSockDir {
+		created, err := fsutil.EnsurePrivateDirCreated(sockDir)
+		if err != nil {
+			return nil, &hintError{err: fmt.Errorf("socket directory: %w", err), hint: sockDirHint}
 		}
+		d.ownsSockDir = created
+	}
+	if err := fsutil.EnsurePrivateDir(d.dir); err != nil {
+		return nil, fmt.Errorf("daemon directory: %w", err)
 	}
 	lockCtx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	d.unlock, err = fsutil.LockExclusive(lockCtx, d.socket+lockSuffix)
@@ -165,11 +191,6 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		}
 	}()
 
-	loc, err := config.Find(opts.ConfigPath)
-	if err != nil {
-		return nil, err
-	}
-	d.cfgPath = loc.Path
 	vcfg := opts.Vault
 	vcfg.StateRoot = stateRoot
 	d.vault = &lazyVault{cfg: vcfg}
@@ -228,8 +249,10 @@ func listen(path string) (*net.UnixListener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listening on %s: %w", path, err)
 	}
-	// The directory is 0700, so nobody else could reach the socket between
-	// its creation (mode from the umask) and this chmod.
+	// Between its creation (mode from the umask) and this chmod, only
+	// users who can traverse the directory could reach the socket: nobody
+	// else in the daemon's own 0700 directory; in a directory the admin
+	// opened, a caller who connects then is still checked by uid.
 	if err := os.Chmod(path, 0o600); err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("setting the socket's mode: %w", err)
@@ -237,16 +260,26 @@ func listen(path string) (*net.UnixListener, error) {
 	return ln, nil
 }
 
-// applySocketMode sets the socket and its directory to 0600 and 0700, or,
-// with socket_shared, to 0666 and 0711: reachable by every local user who
-// can traverse the directories above, who are then checked by uid.
+// applySocketMode sets the socket to 0600, or with socket_shared to 0666:
+// reachable by every local user who can traverse the directories above,
+// who are then checked by uid. It sets the socket's directory to 0700 (0711
+// with socket_shared) only when the daemon owns it (its own directory, or
+// one this start created); any other directory keeps the mode its owner
+// gave it, and a shared socket in one that no other user can traverse is
+// logged as a warning.
 func (d *Daemon) applySocketMode(s *Settings) error {
 	sockMode, dirMode := os.FileMode(0o600), os.FileMode(0o700)
 	if s.SocketShared {
 		sockMode, dirMode = 0o666, 0o711
 	}
-	if err := os.Chmod(filepath.Dir(d.socket), dirMode); err != nil {
-		return fmt.Errorf("setting the socket directory's mode: %w", err)
+	dir := filepath.Dir(d.socket)
+	if d.ownsSockDir {
+		if err := os.Chmod(dir, dirMode); err != nil {
+			return fmt.Errorf("setting the socket directory's mode: %w", err)
+		}
+	} else if fi, err := os.Stat(dir); err == nil && s.SocketShared && fi.Mode().Perm()&0o011 == 0 {
+		d.log.Warn("socket_shared is set but no other user can traverse the socket's directory; the daemon does not change a directory it did not create",
+			"dir", dir, "mode", fmt.Sprintf("%04o", uint32(fi.Mode().Perm())), "fix", fmt.Sprintf("chmod 711 %q", dir))
 	}
 	if err := os.Chmod(d.socket, sockMode); err != nil {
 		return fmt.Errorf("setting the socket's mode: %w", err)
@@ -257,6 +290,25 @@ func (d *Daemon) applySocketMode(s *Settings) error {
 	}
 	return nil
 }
+
+// sockDirHint is the hint of a socket directory refused by its owner or
+// mode.
+const sockDirHint = "the daemon checks, and never changes, a socket directory it did not create: " +
+	"it must be owned by the daemon's user and writable by no one else (mode 0700, or 0711 with socket_shared); " +
+	"or give --socket a path in a directory that does not exist yet, which the daemon creates"
+
+// hintError is an error with a hint saying what to do next; the palyra
+// command prints it on a "palyra: hint:" line of its own.
+type hintError struct {
+	err  error
+	hint string
+}
+
+func (e *hintError) Error() string { return e.err.Error() }
+func (e *hintError) Unwrap() error { return e.err }
+
+// Hint returns what to do next.
+func (e *hintError) Hint() string { return e.hint }
 
 // release frees what Start took, for a failed start or after Shutdown.
 func (d *Daemon) release() {

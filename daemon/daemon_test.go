@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"github.com/palyra/palyra-vault/daemon/internal/fixture"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -49,7 +50,13 @@ func (e *env) options() Options {
 // start starts the daemon and serves it until the test ends.
 func (e *env) start() {
 	e.T.Helper()
-	d, err := Start(context.Background(), e.options())
+	e.startWith(e.options())
+}
+
+// startWith is start with opts in place of e.options().
+func (e *env) startWith(opts Options) {
+	e.T.Helper()
+	d, err := Start(context.Background(), opts)
 	if err != nil {
 		e.T.Fatalf("Start: %v", err)
 	}
@@ -471,17 +478,18 @@ func TestStaleSocketIsReplacedButOtherFilesAreNot(t *testing.T) {
 
 func TestStartRefusesUnsafeConfigAndDirectories(t *testing.T) {
 	tests := []struct {
-		name  string
-		setup func(e *env)
-		want  string
+		name         string
+		setup        func(e *env)
+		want         string
+		nothingAdded bool // the daemon's directory was not created
 	}{
-		{"group-writable config", func(e *env) { os.Chmod(e.Config, 0o664) }, "writable by group or others"},
-		{"missing config", func(e *env) { os.Remove(e.Config) }, "no such file"},
+		{"group-writable config", func(e *env) { os.Chmod(e.Config, 0o664) }, "writable by group or others", false},
+		{"missing config", func(e *env) { os.Remove(e.Config) }, "no configuration file at ", true},
 		{"group-writable daemon dir", func(e *env) {
 			d := filepath.Join(e.Root, api.DirName)
 			os.Mkdir(d, 0o700)
 			os.Chmod(d, 0o770)
-		}, "group-writable"},
+		}, "group-writable", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -490,6 +498,9 @@ func TestStartRefusesUnsafeConfigAndDirectories(t *testing.T) {
 			_, err := Start(context.Background(), e.options())
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Start = %v, want an error containing %q", err, tt.want)
+			}
+			if _, err := os.Lstat(filepath.Join(e.Root, api.DirName)); tt.nothingAdded && !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("the daemon's directory exists after the refused start (lstat: %v)", err)
 			}
 		})
 	}

@@ -71,7 +71,10 @@ type Settings struct {
 	AuditKeep     int
 	// SocketShared makes the socket 0666 and its directory 0711, so that
 	// the users of AllowedUIDs can connect at all; the daemon still checks
-	// every caller's uid. False keeps them 0600 and 0700.
+	// every caller's uid. False keeps them 0600 and 0700. The directory's
+	// mode is set only when the daemon owns it (its own directory, or one
+	// it created for the socket): an existing one keeps the mode its owner
+	// gave it.
 	SocketShared bool
 	// MaxConnections bounds the connections open at once, of every uid
 	// together (0: DefaultMaxConnections). MaxConnectionsPerUID of them are

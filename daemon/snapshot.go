@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"reflect"
 	"slices"
@@ -155,8 +156,12 @@ type LoadError struct {
 	Failures []RefFailure
 }
 
-// Error returns a first line saying what failed, then one line per failure.
+// Error returns a first line saying what failed ("no configuration file
+// at <path>" when the file does not exist), then one line per failure.
 func (e *LoadError) Error() string {
+	if errors.Is(e.Err, fs.ErrNotExist) {
+		return "no configuration file at " + e.Config
+	}
 	if e.Err != nil {
 		return fmt.Sprintf("configuration %s: %v", e.Config, e.Err)
 	}

@@ -248,33 +248,46 @@ func SyncDir(dir string) error { return syncDir(dir) }
 // symlinked disk is common and harmless). The ownership and mode checks are
 // skipped on Windows.
 func EnsurePrivateDir(path string) error {
+	_, err := EnsurePrivateDirCreated(path)
+	return err
+}
+
+// EnsurePrivateDirCreated is EnsurePrivateDir that also reports whether
+// this call created path (its own mkdir made it; a directory that appeared
+// meanwhile was checked like any existing one and counts as not created).
+// A caller may go on to manage the mode of a directory it created, and
+// must leave the mode of any other as it found it: EnsurePrivateDir's
+// check (a real directory, owned by the current user, writable by no one
+// else) is all that is asked of a directory someone else made.
+func EnsurePrivateDirCreated(path string) (created bool, err error) {
 	fi, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		if parent := filepath.Dir(path); parent != path {
 			if err := os.MkdirAll(parent, 0o700); err != nil {
-				return fmt.Errorf("creating directory %q: %w", path, err)
+				return false, fmt.Errorf("creating directory %q: %w", path, err)
 			}
 		}
 		if err := os.Mkdir(path, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("creating directory %q: %w", path, err)
+			return false, fmt.Errorf("creating directory %q: %w", path, err)
 		} else if err == nil {
+			created = true
 			// Mkdir's mode passed through the umask; make it exactly 0700.
 			if err := os.Chmod(path, 0o700); err != nil {
-				return fmt.Errorf("creating directory %q: %w", path, err)
+				return created, fmt.Errorf("creating directory %q: %w", path, err)
 			}
 		}
 		fi, err = os.Lstat(path)
 	}
 	if err != nil {
-		return fmt.Errorf("checking directory %q: %w", path, err)
+		return created, fmt.Errorf("checking directory %q: %w", path, err)
 	}
 	if fi.Mode()&fs.ModeSymlink != 0 {
-		return refuse("directory", path, "is a symbolic link", "replace it with a real directory; symlinks are refused so the data cannot be redirected")
+		return created, refuse("directory", path, "is a symbolic link", "replace it with a real directory; symlinks are refused so the data cannot be redirected")
 	}
 	if !fi.IsDir() {
-		return refuse("directory", path, "is not a directory ("+describeType(fi.Mode())+")", "move it out of the way")
+		return created, refuse("directory", path, "is not a directory ("+describeType(fi.Mode())+")", "move it out of the way")
 	}
-	return checkOwnerAndMode(path, fi, true)
+	return created, checkOwnerAndMode(path, fi, true)
 }
 
 // CheckPrivateFile verifies, without following a symbolic link, that path is

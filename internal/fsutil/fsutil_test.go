@@ -170,6 +170,41 @@ func TestEnsurePrivateDirCreatesMissingDirectories(t *testing.T) {
 	}
 }
 
+func TestEnsurePrivateDirCreatedReportsWhoMadeIt(t *testing.T) {
+	base := testutil.TempDir(t)
+	existing := filepath.Join(base, "existing")
+	if err := os.Mkdir(existing, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(base, "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name        string
+		path        string
+		wantCreated bool
+		wantUnsafe  bool
+	}{
+		{"missing, with missing parents", filepath.Join(base, "a", "b", "new"), true, false},
+		{"missing", filepath.Join(base, "new"), true, false},
+		{"existing", existing, false, false},
+		{"a regular file", file, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			created, err := EnsurePrivateDirCreated(tt.path)
+			if created != tt.wantCreated || errors.Is(err, ErrUnsafe) != tt.wantUnsafe || (err != nil) != tt.wantUnsafe {
+				t.Fatalf("EnsurePrivateDirCreated = %v, %v; want created %v, unsafe %v", created, err, tt.wantCreated, tt.wantUnsafe)
+			}
+			// Called again, the directory exists: nobody created it now.
+			if created, err := EnsurePrivateDirCreated(tt.path); created || (err != nil) != tt.wantUnsafe {
+				t.Fatalf("second EnsurePrivateDirCreated = %v, %v; want not created", created, err)
+			}
+		})
+	}
+}
+
 func TestEnsurePrivateDirRefusesSymlinkAndFile(t *testing.T) {
 	base := testutil.TempDir(t)
 	realDir := filepath.Join(base, "real")

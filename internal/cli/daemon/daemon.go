@@ -5,8 +5,11 @@
 package daemon
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 
@@ -16,6 +19,7 @@ import (
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	statusCmd "github.com/palyra/palyra-vault/internal/cli/daemon/status"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/keyflags"
+	"github.com/palyra/palyra-vault/internal/cli/secrets/shared"
 	"github.com/palyra/palyra-vault/internal/iostreams"
 	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
@@ -111,5 +115,29 @@ func run(cmd *cobra.Command, opts *RunOptions) error {
 		h = slog.NewTextHandler(opts.IO.ErrOut, hopts)
 	}
 	opts.Daemon.Logger = slog.New(h).With("component", "palyra-daemon")
-	return daemon.Run(cmd.Context(), opts.Daemon)
+	err := daemon.Run(cmd.Context(), opts.Daemon)
+	var le *daemon.LoadError
+	if errors.As(err, &le) && errors.Is(le.Err, fs.ErrNotExist) {
+		return cmdutil.WithHints(err, noConfigHints(opts.Daemon.ConfigPath, os.Getenv(config.EnvConfig))...)
+	}
+	return err
+}
+
+// noConfigHints says how to create the configuration file the daemon did
+// not find, or how to point it at another one, given --config (flag) and
+// $PALYRA_CONFIG (env) as they were when it looked.
+func noConfigHints(flag, env string) []string {
+	create := `create it with "palyra secrets configure <setting> <scope> <key>", which stores a secret and writes the file with a reference to it, ` +
+		`or write it yourself, mode 0600 (an empty file starts a daemon that serves nothing)`
+	switch {
+	case flag != "":
+		return []string{
+			strings.Replace(create, "<key>", "<key> --config "+shared.ShellQuote(flag), 1),
+			"or check the path given with --config",
+		}
+	case env != "":
+		return []string{create, fmt.Sprintf("$%s names this file: unset it for the default, or pass --config <file> to read another", config.EnvConfig)}
+	default:
+		return []string{create, fmt.Sprintf("this is the default path; pass --config <file> or set $%s to read another", config.EnvConfig)}
+	}
 }
