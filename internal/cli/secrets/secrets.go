@@ -182,13 +182,18 @@ A scope is one or more segments joined by "/", each matching
 			f.VaultConfig.OnLockWait = lockWaitNotice(f.IOStreams.ErrOut, timeout)
 			// A passphrase vault asks for its passphrase only when a verb
 			// needs its key (never to list); verbs that manage passphrases
-			// set their own.
-			f.VaultConfig.Passphrase = keyflags.VaultPassphrase(f.IOStreams, vaultPassphraseFile, "--vault-passphrase-file")
+			// set their own new passphrase. The key verbs still take the
+			// old name of the flag (--passphrase-file).
+			file, err := keyflags.VaultPassphraseFile(cmd.Flags(), f.IOStreams.ErrOut)
+			if err != nil {
+				return err
+			}
+			f.VaultConfig.Passphrase = keyflags.VaultPassphrase(f.IOStreams, file, "--"+keyflags.VaultPassphraseFileFlag)
 			return nil
 		},
 	}
 	pf := cmd.PersistentFlags()
-	pf.StringVar(&vaultPassphraseFile, "vault-passphrase-file", "", fmt.Sprintf("file holding the passphrase of a passphrase vault (default $%s, else a prompt on the terminal)", keyflags.EnvPassphrase))
+	keyflags.AddVaultPassphraseFile(pf, &vaultPassphraseFile)
 	pf.StringVar(&f.VaultConfig.Root, "vault-dir", "", fmt.Sprintf("vault root (default $%s, else <state root>/vault)", vault.EnvVaultDir))
 	pf.StringVar(&f.VaultConfig.StateRoot, "state-root", "", fmt.Sprintf("state root holding the device key (default $%s, else the per-user state directory)", secret.EnvStateRoot))
 	pf.DurationVar(&lockTimeoutFlag, "lock-timeout", DefaultLockTimeout, fmt.Sprintf("how long a write waits for another palyra process to release the vault's writer lock (default $%s, else %s; 0 waits as long as it takes)", EnvLockTimeout, DefaultLockTimeout))

@@ -87,8 +87,12 @@ const (
 	hintNoDefault = "create a keyring and make it the default (for example with Seahorse), or use the encrypted_file backend"
 	hintLocked    = "unlock the default keyring (log in to the desktop session, or unlock it in Seahorse) and retry"
 	hintDismissed = "retry and accept the unlock prompt, or unlock the default keyring beforehand"
-	hintTimeout   = "the Secret Service provider may be hung: restart it, or raise the timeout"
-	hintFailed    = "the Secret Service provider misbehaves: update or restart it"
+	// hintTimeout names no setting: the CLI and the daemon have none for
+	// the call timeout (Options.CallTimeout is for programs), and a
+	// provider that does not answer in 5 s is stuck, not slow.
+	hintTimeout = "the Secret Service provider may be hung: check it with \"palyra secrets doctor\", " +
+		"restart it (for example \"gnome-keyring-daemon --replace\", or log out and in again), or use the encrypted_file backend"
+	hintFailed = "the Secret Service provider misbehaves: update or restart it"
 )
 
 func newError(op string, reason, cause error) *Error {

@@ -69,3 +69,22 @@ func TestLabelShowsOnlyThePrefixOfTheObjectID(t *testing.T) {
 		t.Errorf("label = %q", got)
 	}
 }
+
+// TestTimeoutHintNamesWhatCanBeDone: a call that timed out points at what
+// a user can do (doctor, a restart, another backend), not at a timeout
+// setting, which neither the CLI nor the daemon has.
+func TestTimeoutHintNamesWhatCanBeDone(t *testing.T) {
+	var e *Error
+	if !errors.As(classify("op", context.DeadlineExceeded), &e) {
+		t.Fatal("classify did not return an *Error")
+	}
+	h := e.Hint()
+	for _, want := range []string{"palyra secrets doctor", "restart it", "encrypted_file"} {
+		if !strings.Contains(h, want) {
+			t.Errorf("timeout hint %q does not say %q", h, want)
+		}
+	}
+	if strings.Contains(h, "timeout") {
+		t.Errorf("timeout hint %q points at a timeout setting that does not exist", h)
+	}
+}

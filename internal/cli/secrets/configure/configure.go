@@ -53,6 +53,9 @@ type ConfigureOptions struct {
 	ValueStdin bool
 	// TrimNewline removes one trailing newline from a value read on stdin.
 	TrimNewline bool
+	// KeepNewline keeps a trailing newline of a piped value without a
+	// warning.
+	KeepNewline bool
 	// FromConfig takes the value from the setting's current plaintext in
 	// the file instead of stdin or the prompt.
 	FromConfig bool
@@ -79,7 +82,8 @@ servers."eu.west".token) or one of these presets:
 
 ` + presetTable() + `
 The value is read like "palyra secrets set" reads it: all of stdin when it
-is piped (byte for byte; --trim-newline drops one trailing newline), else
+is piped (byte for byte; --trim-newline drops one trailing newline, and
+--keep-newline keeps it without a warning), else
 typed twice at a no-echo prompt. It never comes from the command line.
 With --from-config the value is the setting's current plaintext string in
 the file: it moves into the vault without passing through a shell.
@@ -116,8 +120,11 @@ user's config directory.`,
 			if err := parseArgs(opts, args); err != nil {
 				return err
 			}
-			if opts.FromConfig && (opts.ValueStdin || opts.TrimNewline) {
-				return cmdutil.UsageErrorf("--from-config takes the value from the file; it cannot be combined with --value-stdin or --trim-newline")
+			if opts.FromConfig && (opts.ValueStdin || opts.TrimNewline || opts.KeepNewline) {
+				return cmdutil.UsageErrorf("--from-config takes the value from the file; it cannot be combined with --value-stdin, --trim-newline or --keep-newline")
+			}
+			if err := shared.CheckNewlineFlags(opts.TrimNewline, opts.KeepNewline); err != nil {
+				return err
 			}
 			if opts.Backups < 0 || opts.Backups > config.MaxBackups {
 				return cmdutil.UsageErrorf("--backups %d: must be between 0 and %d", opts.Backups, config.MaxBackups)
@@ -132,7 +139,7 @@ user's config directory.`,
 	cmd.Flags().StringVar(&opts.ConfigPath, "config", "", "configuration file (default $"+config.EnvConfig+", else palyra/palyra.toml in the user config directory)")
 	cmd.Flags().IntVar(&opts.Backups, "backups", config.DefaultBackups, "rotating backups of the configuration to keep (0 for none)")
 	cmd.Flags().BoolVar(&opts.ValueStdin, "value-stdin", false, "read the value from stdin even when it is a terminal")
-	cmd.Flags().BoolVar(&opts.TrimNewline, "trim-newline", false, `remove one trailing newline ("\n" or "\r\n") from the value read on stdin`)
+	shared.AddNewlineFlags(cmd.Flags(), &opts.TrimNewline, &opts.KeepNewline)
 	cmd.Flags().BoolVar(&opts.FromConfig, "from-config", false, "move the setting's current plaintext value from the file into the vault (no stdin, no prompt)")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the result as JSON")
 	return cmd
@@ -255,6 +262,7 @@ func configureRun(ctx context.Context, opts *ConfigureOptions) error {
 			IO:          opts.IO,
 			ForceStdin:  opts.ValueStdin,
 			TrimNewline: opts.TrimNewline,
+			KeepNewline: opts.KeepNewline,
 			MaxSize:     v.Info().MaxSecretSize,
 			Ref:         opts.Ref,
 			Usage:       usageLine,

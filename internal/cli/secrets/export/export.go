@@ -37,7 +37,6 @@ type ExportOptions struct {
 	Scope                string
 	Recipients           []string
 	BackupPassphraseFile string
-	PassphraseFile       string
 	Force                bool
 	SkipUnreadable       bool
 	JSON                 bool
@@ -85,7 +84,8 @@ If a secret cannot be read, nothing is written unless --skip-unreadable.`,
 	fl.StringVar(&opts.Scope, "scope", "", "export only this scope")
 	fl.StringArrayVar(&opts.Recipients, "recipient", nil, "encrypt to this age public key (age1...); repeatable")
 	fl.StringVar(&opts.BackupPassphraseFile, "backup-passphrase-file", "", "read the backup passphrase from this file")
-	fl.StringVar(&opts.PassphraseFile, "passphrase-file", "", "read the vault's passphrase from this file")
+	// The vault passphrase: --vault-passphrase-file of "palyra secrets".
+	keyflags.AddOldPassphraseFile(fl)
 	fl.BoolVar(&opts.Force, "force", false, "replace the output file if it exists")
 	fl.BoolVar(&opts.SkipUnreadable, "skip-unreadable", false, "export what can be read and list the rest")
 	fl.BoolVar(&opts.JSON, "json", false, "print what was exported as JSON")
@@ -108,7 +108,6 @@ func exportRun(ctx context.Context, opts *ExportOptions) error {
 			return err
 		}
 	}
-	opts.Config.Passphrase = keyflags.VaultPassphrase(opts.IO, opts.PassphraseFile, "--passphrase-file")
 	v, err := opts.Vault(ctx)
 	if err != nil {
 		return cmdutil.WithHints(err, keyflags.Hints(err)...)

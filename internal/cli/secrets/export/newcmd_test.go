@@ -10,7 +10,7 @@ import (
 func TestNewCmdExportParsesArgsAndFlags(t *testing.T) {
 	tests := []clitest.ParseTest[ExportOptions]{
 		{Name: "output only", Args: []string{"-o", "backup.age"}, Want: ExportOptions{Output: "backup.age"}},
-		{Name: "recipients", Args: []string{"--output", "b.age", "--scope", "plugins/github", "--recipient", "age1a", "--recipient", "age1b", "--passphrase-file", "/run/pass", "--force", "--skip-unreadable", "--json"}, Want: ExportOptions{Output: "b.age", Scope: "plugins/github", Recipients: []string{"age1a", "age1b"}, PassphraseFile: "/run/pass", Force: true, SkipUnreadable: true, JSON: true}},
+		{Name: "recipients", Args: []string{"--output", "b.age", "--scope", "plugins/github", "--recipient", "age1a", "--recipient", "age1b", "--force", "--skip-unreadable", "--json"}, Want: ExportOptions{Output: "b.age", Scope: "plugins/github", Recipients: []string{"age1a", "age1b"}, Force: true, SkipUnreadable: true, JSON: true}},
 		{Name: "backup passphrase", Args: []string{"-o", "b.age", "--backup-passphrase-file", "/run/backup"}, Want: ExportOptions{Output: "b.age", BackupPassphraseFile: "/run/backup"}},
 		{Name: "no output", Args: []string{"--scope", "global"}, WantErr: "--output (-o) is required"},
 		{Name: "bad scope", Args: []string{"-o", "b.age", "--scope", "Global"}, WantErr: `--scope: invalid scope: segment 1 contains uppercase 'G'`},

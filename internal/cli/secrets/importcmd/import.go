@@ -28,7 +28,6 @@ type ImportOptions struct {
 	OnConflict           string
 	IdentityFiles        []string
 	BackupPassphraseFile string
-	PassphraseFile       string
 	JSON                 bool
 }
 
@@ -77,7 +76,8 @@ is skip (keep them) or overwrite (replace them).`,
 	fl.StringVar(&opts.OnConflict, "on-conflict", vault.OnConflictFail, "what to do with secrets that exist: fail, skip or overwrite")
 	fl.StringArrayVar(&opts.IdentityFiles, "identity", nil, "decrypt with the age identities in this file; repeatable")
 	fl.StringVar(&opts.BackupPassphraseFile, "backup-passphrase-file", "", "read the backup passphrase from this file")
-	fl.StringVar(&opts.PassphraseFile, "passphrase-file", "", "read the vault's passphrase from this file")
+	// The vault passphrase: --vault-passphrase-file of "palyra secrets".
+	keyflags.AddOldPassphraseFile(fl)
 	fl.BoolVar(&opts.JSON, "json", false, "print what was imported as JSON")
 	_ = cmd.RegisterFlagCompletionFunc("on-conflict", cobra.FixedCompletions([]string{vault.OnConflictFail, vault.OnConflictSkip, vault.OnConflictOverwrite}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
@@ -103,7 +103,6 @@ func importRun(ctx context.Context, opts *ImportOptions) error {
 		return fmt.Errorf("opening the backup: %w", err)
 	}
 	defer f.Close()
-	opts.Config.Passphrase = keyflags.VaultPassphrase(opts.IO, opts.PassphraseFile, "--passphrase-file")
 	v, err := opts.Vault(ctx)
 	if err != nil {
 		return cmdutil.WithHints(err, keyflags.Hints(err)...)

@@ -11,7 +11,7 @@ import (
 func TestNewCmdImportParsesArgsAndFlags(t *testing.T) {
 	tests := []clitest.ParseTest[ImportOptions]{
 		{Name: "file only", Args: []string{"backup.age"}, Want: ImportOptions{File: "backup.age", OnConflict: vault.OnConflictFail}},
-		{Name: "identities", Args: []string{"b.age", "--identity", "k1.txt", "--identity", "k2.txt", "--on-conflict", "skip", "--passphrase-file", "/run/pass", "--json"}, Want: ImportOptions{File: "b.age", OnConflict: vault.OnConflictSkip, IdentityFiles: []string{"k1.txt", "k2.txt"}, PassphraseFile: "/run/pass", JSON: true}},
+		{Name: "identities", Args: []string{"b.age", "--identity", "k1.txt", "--identity", "k2.txt", "--on-conflict", "skip", "--json"}, Want: ImportOptions{File: "b.age", OnConflict: vault.OnConflictSkip, IdentityFiles: []string{"k1.txt", "k2.txt"}, JSON: true}},
 		{Name: "backup passphrase", Args: []string{"--backup-passphrase-file", "/run/backup", "--on-conflict=overwrite", "b.age"}, Want: ImportOptions{File: "b.age", OnConflict: vault.OnConflictOverwrite, BackupPassphraseFile: "/run/backup"}},
 		{Name: "no file", WantErr: "needs exactly one argument, the backup file (got 0)"},
 		{Name: "two files", Args: []string{"a.age", "b.age"}, WantErr: "needs exactly one argument, the backup file (got 2)"},

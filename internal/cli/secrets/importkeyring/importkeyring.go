@@ -24,13 +24,12 @@ type ImportKeyringOptions struct {
 	Config *vault.Config
 	Vault  func(context.Context) (*vault.Vault, error)
 
-	Scope          string
-	Service        string
-	Attrs          []string
-	KeyAttribute   string
-	OnConflict     string
-	PassphraseFile string
-	JSON           bool
+	Scope        string
+	Service      string
+	Attrs        []string
+	KeyAttribute string
+	OnConflict   string
+	JSON         bool
 }
 
 // NewCmdImportKeyring returns the "import-keyring" command. When runF is
@@ -86,7 +85,8 @@ secrets make it fail unless --on-conflict is skip or overwrite.`,
 	fl.StringArrayVar(&opts.Attrs, "attr", nil, "import items with this attribute, NAME=VALUE; repeatable")
 	fl.StringVar(&opts.KeyAttribute, "key-attribute", "", `the attribute whose value becomes the key (default "username")`)
 	fl.StringVar(&opts.OnConflict, "on-conflict", vault.OnConflictFail, "what to do with secrets that exist: fail, skip or overwrite")
-	fl.StringVar(&opts.PassphraseFile, "passphrase-file", "", "read the vault's passphrase from this file")
+	// The vault passphrase: --vault-passphrase-file of "palyra secrets".
+	keyflags.AddOldPassphraseFile(fl)
 	fl.BoolVar(&opts.JSON, "json", false, "print what was imported as JSON")
 	return cmd
 }
@@ -100,7 +100,6 @@ func importRun(ctx context.Context, opts *ImportKeyringOptions) error {
 		k, v, _ := strings.Cut(a, "=")
 		attrs[k] = v
 	}
-	opts.Config.Passphrase = keyflags.VaultPassphrase(opts.IO, opts.PassphraseFile, "--passphrase-file")
 	v, err := opts.Vault(ctx)
 	if err != nil {
 		return cmdutil.WithHints(err, keyflags.Hints(err)...)

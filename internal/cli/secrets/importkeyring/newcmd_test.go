@@ -11,7 +11,7 @@ import (
 func TestNewCmdImportKeyringParsesArgsAndFlags(t *testing.T) {
 	tests := []clitest.ParseTest[ImportKeyringOptions]{
 		{Name: "service", Args: []string{"--scope", "global", "--service", "gh"}, Want: ImportKeyringOptions{Scope: "global", Service: "gh", OnConflict: vault.OnConflictFail}},
-		{Name: "attributes", Args: []string{"--scope", "plugins/deploy", "--attr", "app=deploy", "--attr", "env=", "--key-attribute", "name", "--on-conflict", "overwrite", "--passphrase-file", "/run/pass", "--json"}, Want: ImportKeyringOptions{Scope: "plugins/deploy", Attrs: []string{"app=deploy", "env="}, KeyAttribute: "name", OnConflict: vault.OnConflictOverwrite, PassphraseFile: "/run/pass", JSON: true}},
+		{Name: "attributes", Args: []string{"--scope", "plugins/deploy", "--attr", "app=deploy", "--attr", "env=", "--key-attribute", "name", "--on-conflict", "overwrite", "--json"}, Want: ImportKeyringOptions{Scope: "plugins/deploy", Attrs: []string{"app=deploy", "env="}, KeyAttribute: "name", OnConflict: vault.OnConflictOverwrite, JSON: true}},
 		{Name: "no scope", Args: []string{"--service", "gh"}, WantErr: "--scope: "},
 		{Name: "bad scope", Args: []string{"--scope", "Global", "--service", "gh"}, WantErr: `--scope: invalid scope: segment 1 contains uppercase 'G'`},
 		{Name: "no selection", Args: []string{"--scope", "global"}, WantErr: "choose the items with --service NAME or --attr NAME=VALUE"},

@@ -66,7 +66,7 @@ command line. A vault keeps its key source; change it later with
 		},
 	}
 	cmd.Flags().StringVar(&opts.KeySource, "key-source", "", fmt.Sprintf("where the key comes from: %s (default $%s, else device)", strings.Join(vault.KeySources(), ", "), vault.EnvKeySource))
-	cmd.Flags().StringVar(&opts.NewPassphraseFile, "new-passphrase-file", "", "read the passphrase of a passphrase vault from this file")
+	keyflags.AddNewPassphraseFile(cmd.Flags(), &opts.NewPassphraseFile, "read the passphrase of a passphrase vault from this file")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the new vault's description as JSON")
 	_ = cmd.RegisterFlagCompletionFunc("key-source", cobra.FixedCompletions(vault.KeySources(), cobra.ShellCompDirectiveNoFileComp))
 	return cmd

@@ -8,6 +8,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
@@ -15,6 +16,20 @@ import (
 	"github.com/palyra/palyra-vault/internal/readlimit"
 	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
+	"github.com/spf13/pflag"
+)
+
+// The names of the passphrase-file flags. The vault's passphrase has one
+// name everywhere, VaultPassphraseFileFlag (a persistent flag of "palyra
+// secrets" and a flag of "palyra daemon"); OldPassphraseFileFlag is its
+// former name on the key verbs, hidden and still accepted. The new
+// passphrase of init and rotate-key (NewPassphraseFileFlag) and the
+// passphrase of a backup (--backup-passphrase-file of export and import)
+// are other passphrases, with flags of their own.
+const (
+	VaultPassphraseFileFlag = "vault-passphrase-file"
+	OldPassphraseFileFlag   = "passphrase-file"
+	NewPassphraseFileFlag   = "new-passphrase-file"
 )
 
 // Environment variables that hold passphrases when no file is given.
@@ -63,7 +78,7 @@ func VaultPassphrase(io *iostreams.IOStreams, file, fileFlag string) func() ([]b
 func NewVaultPassphrase(io *iostreams.IOStreams, file string) func() ([]byte, error) {
 	return Source{
 		IO: io, File: file, Env: EnvNewPassphrase,
-		Prompt: "New vault passphrase: ", Confirm: true, What: "new vault passphrase", FileFlag: "--new-passphrase-file",
+		Prompt: "New vault passphrase: ", Confirm: true, What: "new vault passphrase", FileFlag: "--" + NewPassphraseFileFlag,
 	}.Func()
 }
 
@@ -148,7 +163,47 @@ func Hints(err error) []string {
 	case errors.Is(err, vault.ErrWrongPassphrase):
 		return []string{"check the passphrase (and for a file, that it holds only the passphrase and at most one final newline)"}
 	case errors.Is(err, vault.ErrPassphraseRequired):
-		return []string{fmt.Sprintf("give the passphrase with --passphrase-file FILE, or set $%s", EnvPassphrase)}
+		return []string{fmt.Sprintf("give the passphrase with --%s FILE, or set $%s", VaultPassphraseFileFlag, EnvPassphrase)}
 	}
 	return nil
+}
+
+// AddVaultPassphraseFile declares --vault-passphrase-file on fs, storing
+// the path in p. "palyra secrets" declares it once, as a persistent flag.
+func AddVaultPassphraseFile(fs *pflag.FlagSet, p *string) {
+	fs.StringVar(p, VaultPassphraseFileFlag, "", fmt.Sprintf("file holding the passphrase of a passphrase vault (default $%s, else a prompt on the terminal)", EnvPassphrase))
+}
+
+// AddOldPassphraseFile declares --passphrase-file, the former name of
+// --vault-passphrase-file on the key verbs (rotate-key, verify, export,
+// import, import-keyring), hidden from help. VaultPassphraseFile reads it.
+func AddOldPassphraseFile(fs *pflag.FlagSet) {
+	fs.String(OldPassphraseFileFlag, "", "old name of --"+VaultPassphraseFileFlag)
+	_ = fs.MarkHidden(OldPassphraseFileFlag)
+}
+
+// AddNewPassphraseFile declares --new-passphrase-file on fs, storing the
+// path in p: the file holding the new passphrase (init, rotate-key).
+func AddNewPassphraseFile(fs *pflag.FlagSet, p *string, usage string) {
+	fs.StringVar(p, NewPassphraseFileFlag, "", usage)
+}
+
+// VaultPassphraseFile returns the passphrase file that the parsed flags fs
+// name: --vault-passphrase-file, or its old name --passphrase-file (with a
+// warning on w, naming the new one). Both together is a usage error.
+// "" means none was given.
+func VaultPassphraseFile(fs *pflag.FlagSet, w io.Writer) (string, error) {
+	cur := fs.Lookup(VaultPassphraseFileFlag)
+	old := fs.Lookup(OldPassphraseFileFlag)
+	if old == nil || !old.Changed {
+		if cur == nil {
+			return "", nil
+		}
+		return cur.Value.String(), nil
+	}
+	if cur != nil && cur.Changed {
+		return "", cmdutil.UsageErrorf("--%s is the old name of --%s: give only --%s", OldPassphraseFileFlag, VaultPassphraseFileFlag, VaultPassphraseFileFlag)
+	}
+	fmt.Fprintf(w, "palyra: warning: --%s is the old name of --%s; use --%s\n", OldPassphraseFileFlag, VaultPassphraseFileFlag, VaultPassphraseFileFlag)
+	return old.Value.String(), nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	"github.com/palyra/palyra-vault/internal/iostreams"
+	"github.com/spf13/pflag"
 )
 
 func writeFile(t *testing.T, content string) string {
@@ -145,6 +146,50 @@ func TestVaultPassphraseSourcesAskWhatTheyName(t *testing.T) {
 			t.Setenv(tt.env, "from env")
 			if got, err := tt.read(ios)(); err != nil || string(got) != "from env" {
 				t.Fatalf("with $%s set: %q, %v", tt.env, got, err)
+			}
+		})
+	}
+}
+
+func TestVaultPassphraseFileHasOneNameAndAnOldAlias(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		want     string
+		wantErr  string
+		wantWarn bool
+	}{
+		{"none", nil, "", "", false},
+		{"the name", []string{"--vault-passphrase-file", "a"}, "a", "", false},
+		{"the old name", []string{"--passphrase-file", "b"}, "b", "", true},
+		{"both", []string{"--vault-passphrase-file", "a", "--passphrase-file", "b"}, "", "give only --vault-passphrase-file", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
+			var p string
+			AddVaultPassphraseFile(fs, &p)
+			AddOldPassphraseFile(fs)
+			if err := fs.Parse(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			if !fs.Lookup(OldPassphraseFileFlag).Hidden {
+				t.Error("the old name is not hidden")
+			}
+			var warn strings.Builder
+			got, err := VaultPassphraseFile(fs, &warn)
+			if tt.wantErr != "" {
+				var uerr *cmdutil.UsageError
+				if !errors.As(err, &uerr) || !strings.Contains(err.Error(), tt.wantErr) || strings.Contains(err.Error(), " a") {
+					t.Fatalf("err = %v, want a usage error %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("got %q, %v; want %q", got, err, tt.want)
+			}
+			if gotWarn := strings.Contains(warn.String(), "palyra: warning: --passphrase-file is the old name of --vault-passphrase-file"); gotWarn != tt.wantWarn {
+				t.Fatalf("warning %q, want one: %v", warn.String(), tt.wantWarn)
 			}
 		})
 	}

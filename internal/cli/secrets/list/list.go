@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
@@ -24,6 +25,9 @@ type ListOptions struct {
 
 	// Scope limits the listing to one scope; "" lists every scope.
 	Scope string
+	// Recursive lists Scope and every scope below it ("plugins" and
+	// "plugins/github", not "pluginsx").
+	Recursive bool
 	// JSON prints a JSON array of metadata objects.
 	JSON bool
 }
@@ -36,7 +40,9 @@ func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Comman
 		Use:   "list [<scope>]",
 		Short: "List secrets with their sizes and times, never their values",
 		Long: `List the secrets in one scope, or in every scope when none is given,
-sorted by scope then key. Only the objects' headers are read: no value is
+sorted by scope then key. A scope lists only its own secrets: with
+--recursive (-r) it lists the scope and every scope below it ("plugins"
+takes in "plugins/github", not "pluginsx"). Only the objects' headers are read: no value is
 decrypted.
 
 On a terminal the output is a table with a header; when stdout is piped,
@@ -48,6 +54,9 @@ An object whose header is damaged is reported on stderr after the others
 are printed, and the command exits with status 1.`,
 		Example: `  # Everything in the global scope
   palyra secrets list global
+
+  # plugins, plugins/github, plugins/slack, ...
+  palyra secrets list plugins --recursive
 
   # Every scope, machine-readable
   palyra secrets list --json
@@ -69,6 +78,7 @@ are printed, and the command exits with status 1.`,
 			return listRun(cmd.Context(), opts)
 		},
 	}
+	cmd.Flags().BoolVarP(&opts.Recursive, "recursive", "r", false, "also list the scopes below the scope")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print a JSON array of metadata objects")
 	return cmd
 }
@@ -81,7 +91,21 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	if err != nil {
 		return err
 	}
-	items, listErr := v.List(ctx, opts.Scope)
+	var items []vault.Metadata
+	var listErr error
+	if opts.Recursive {
+		// List reads every header whatever the scope (and caches them), so
+		// listing all and keeping the subtree costs no more.
+		all, err := v.List(ctx, "")
+		for _, m := range all {
+			if within(m.Scope, opts.Scope) {
+				items = append(items, m)
+			}
+		}
+		listErr = err
+	} else {
+		items, listErr = v.List(ctx, opts.Scope)
+	}
 	if listErr == nil || len(items) > 0 {
 		if err := print(opts, items); err != nil {
 			return err
@@ -108,6 +132,9 @@ func print(opts *ListOptions, items []vault.Metadata) error {
 			where := "in any scope"
 			if opts.Scope != "" {
 				where = fmt.Sprintf("in scope %q", opts.Scope)
+				if opts.Recursive {
+					where += " or below it"
+				}
 			}
 			fmt.Fprintf(ios.ErrOut, "palyra: no secrets stored %s\n", where)
 		}
@@ -127,4 +154,11 @@ func print(opts *ListOptions, items []vault.Metadata) error {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", m.Scope, m.Key, m.Size, shared.FormatTime(m.Created), shared.FormatTime(m.Updated))
 	}
 	return tw.Flush()
+}
+
+// within reports whether scope is parent or a scope below it: segments
+// are whole, so "plugins" takes in "plugins/github" and not "pluginsx".
+// Every scope is within "".
+func within(scope, parent string) bool {
+	return parent == "" || scope == parent || strings.HasPrefix(scope, parent+"/")
 }

@@ -87,3 +87,73 @@ func TestListEmptySaysSoOnlyOnATerminal(t *testing.T) {
 		}
 	}
 }
+
+func TestWithinTakesWholeSegments(t *testing.T) {
+	tests := []struct {
+		scope, parent string
+		want          bool
+	}{
+		{"plugins", "plugins", true},
+		{"plugins/github", "plugins", true},
+		{"plugins/github/x", "plugins", true},
+		{"pluginsx", "plugins", false},
+		{"pluginsx/github", "plugins", false},
+		{"plugins", "plugins/github", false},
+		{"global", "plugins", false},
+		{"global", "", true},
+	}
+	for _, tt := range tests {
+		if got := within(tt.scope, tt.parent); got != tt.want {
+			t.Errorf("within(%q, %q) = %v, want %v", tt.scope, tt.parent, got, tt.want)
+		}
+	}
+}
+
+func TestListRecursiveTakesTheScopeAndItsSubtree(t *testing.T) {
+	v, open := clitest.Vault(t)
+	ctx := context.Background()
+	for _, r := range []secret.Ref{{Scope: "plugins", Key: "a"}, {Scope: "plugins/github", Key: "token"}, {Scope: "plugins/github/x", Key: "b"}, {Scope: "pluginsx", Key: "c"}, {Scope: "global", Key: "d"}} {
+		if _, err := v.Put(ctx, r.Scope, r.Key, []byte("sk-"+r.Key)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		scope     string
+		recursive bool
+		want      string
+	}{
+		{"plugins", false, "plugins/a"},
+		{"plugins", true, "plugins/a plugins/github/token plugins/github/x/b"},
+		{"plugins/github", true, "plugins/github/token plugins/github/x/b"},
+		{"pluginsx", true, "pluginsx/c"},
+		{"nothing", true, ""},
+		{"", true, "global/d plugins/a plugins/github/token plugins/github/x/b pluginsx/c"},
+	}
+	for _, tt := range tests {
+		for _, asJSON := range []bool{false, true} {
+			ios, _, out, _ := iostreams.Test()
+			if err := listRun(ctx, &ListOptions{IO: ios, Vault: open, Scope: tt.scope, Recursive: tt.recursive, JSON: asJSON}); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			if asJSON {
+				var items []map[string]any
+				if err := json.Unmarshal(out.Bytes(), &items); err != nil {
+					t.Fatalf("json = %q: %v", out, err)
+				}
+				for _, m := range items {
+					got = append(got, m["scope"].(string)+"/"+m["key"].(string))
+				}
+			} else {
+				for _, line := range strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n") {
+					if f := strings.Split(line, "\t"); len(f) == 5 {
+						got = append(got, f[0]+"/"+f[1])
+					}
+				}
+			}
+			if strings.Join(got, " ") != tt.want {
+				t.Errorf("list %q recursive %v json %v = %q, want %q", tt.scope, tt.recursive, asJSON, got, tt.want)
+			}
+		}
+	}
+}

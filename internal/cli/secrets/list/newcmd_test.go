@@ -12,6 +12,8 @@ func TestNewCmdListParsesArgsAndFlags(t *testing.T) {
 		{Name: "every scope"},
 		{Name: "one scope", Args: []string{"plugins/github"}, Want: ListOptions{Scope: "plugins/github"}},
 		{Name: "json", Args: []string{"global", "--json"}, Want: ListOptions{Scope: "global", JSON: true}},
+		{Name: "recursive", Args: []string{"plugins", "--recursive"}, Want: ListOptions{Scope: "plugins", Recursive: true}},
+		{Name: "recursive, short", Args: []string{"-r", "plugins"}, Want: ListOptions{Scope: "plugins", Recursive: true}},
 		{Name: "bad scope", Args: []string{"Global"}, WantErr: `argument 1 (the scope): invalid scope: segment 1 contains uppercase 'G'`},
 		{Name: "two scopes", Args: []string{"global", "other"}, WantErr: "accepts at most 1 argument(s), got 2"},
 	}

@@ -10,7 +10,7 @@ import (
 func TestNewCmdRotateKeyParsesArgsAndFlags(t *testing.T) {
 	tests := []clitest.ParseTest[RotateKeyOptions]{
 		{Name: "same key source"},
-		{Name: "every flag", Args: []string{"--to", "passphrase", "--passphrase-file", "/run/old", "--new-passphrase-file", "/run/new", "--json"}, Want: RotateKeyOptions{To: "passphrase", PassphraseFile: "/run/old", NewPassphraseFile: "/run/new", JSON: true}},
+		{Name: "every flag", Args: []string{"--to", "passphrase", "--new-passphrase-file", "/run/new", "--json"}, Want: RotateKeyOptions{To: "passphrase", NewPassphraseFile: "/run/new", JSON: true}},
 		{Name: "to os", Args: []string{"--to=os"}, Want: RotateKeyOptions{To: "os"}},
 		{Name: "unknown key source", Args: []string{"--to", "tpm"}, WantErr: `--to: must be one of device, passphrase, os`},
 		{Name: "an argument", Args: []string{"os"}, WantErr: "accepts at most 0 argument(s), got 1"},

@@ -26,8 +26,6 @@ type RotateKeyOptions struct {
 
 	// To is the new key's source; "" keeps the current one.
 	To string
-	// PassphraseFile holds the current passphrase of a passphrase vault.
-	PassphraseFile string
 	// NewPassphraseFile holds the new passphrase when the target is one.
 	NewPassphraseFile string
 	JSON              bool
@@ -49,7 +47,7 @@ The rotation survives a crash at any point: every secret stays readable, and
 running the command again finishes it (without asking for a new passphrase).
 
 Passphrases never come from the command line: the current one from
---passphrase-file or $PALYRA_VAULT_PASSPHRASE, the new one from
+--vault-passphrase-file or $PALYRA_VAULT_PASSPHRASE, the new one from
 --new-passphrase-file or $PALYRA_VAULT_NEW_PASSPHRASE, else from prompts.`,
 		Example: `  # Change the passphrase
   palyra secrets rotate-key
@@ -69,15 +67,15 @@ Passphrases never come from the command line: the current one from
 		},
 	}
 	cmd.Flags().StringVar(&opts.To, "to", "", "key source of the new key: "+strings.Join(vault.KeySources(), ", ")+" (default: the current one)")
-	cmd.Flags().StringVar(&opts.PassphraseFile, "passphrase-file", "", "read the vault's current passphrase from this file")
-	cmd.Flags().StringVar(&opts.NewPassphraseFile, "new-passphrase-file", "", "read the new passphrase from this file")
+	// The vault passphrase: --vault-passphrase-file of "palyra secrets".
+	keyflags.AddOldPassphraseFile(cmd.Flags())
+	keyflags.AddNewPassphraseFile(cmd.Flags(), &opts.NewPassphraseFile, "read the new passphrase from this file")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print what was done as JSON")
 	_ = cmd.RegisterFlagCompletionFunc("to", cobra.FixedCompletions(vault.KeySources(), cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
 func rotateRun(ctx context.Context, opts *RotateKeyOptions) error {
-	opts.Config.Passphrase = keyflags.VaultPassphrase(opts.IO, opts.PassphraseFile, "--passphrase-file")
 	v, err := opts.Vault(ctx)
 	if err != nil {
 		return cmdutil.WithHints(err, keyflags.Hints(err)...)

@@ -27,6 +27,9 @@ type SetOptions struct {
 	// TrimNewline removes one trailing "\n" or "\r\n" from a value read
 	// from stdin. By default the bytes are stored exactly.
 	TrimNewline bool
+	// KeepNewline keeps a trailing newline of a piped value without a
+	// warning.
+	KeepNewline bool
 	// JSON prints the stored secret's metadata as JSON.
 	JSON bool
 }
@@ -43,7 +46,8 @@ func NewCmdSet(f *cmdutil.Factory, runF func(*SetOptions) error) *cobra.Command 
 
 The value is never taken from the command line. When stdin is piped or
 redirected, all of it is the value, byte for byte: a trailing newline is
-kept unless --trim-newline is given, so prefer printf to echo. When stdin is
+kept unless --trim-newline is given (with a warning, unless --keep-newline
+says it is meant), so prefer printf to echo. When stdin is
 a terminal, the value is asked for twice without echo. An empty value is
 refused, and so is one larger than the vault's limit (64 KiB by default);
 in both cases nothing is stored.
@@ -62,6 +66,9 @@ Prints the stored secret's ref, size and update time, never its value.`,
   palyra secrets set principal:alice password`,
 		Args: cmdutil.RefArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := shared.CheckNewlineFlags(opts.TrimNewline, opts.KeepNewline); err != nil {
+				return err
+			}
 			ref, err := cmdutil.ParseRefArgs(args)
 			if err != nil {
 				return err
@@ -75,7 +82,7 @@ Prints the stored secret's ref, size and update time, never its value.`,
 		},
 	}
 	cmd.Flags().BoolVar(&opts.ValueStdin, "value-stdin", false, "read the value from stdin even when it is a terminal")
-	cmd.Flags().BoolVar(&opts.TrimNewline, "trim-newline", false, `remove one trailing newline ("\n" or "\r\n") from the value read on stdin`)
+	shared.AddNewlineFlags(cmd.Flags(), &opts.TrimNewline, &opts.KeepNewline)
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the stored secret's metadata as JSON")
 	return cmd
 }
@@ -87,7 +94,7 @@ func setRun(ctx context.Context, opts *SetOptions) error {
 	}
 	maxSize := v.Info().MaxSecretSize
 	value, err := shared.ReadValue(shared.ValueInput{
-		IO: opts.IO, ForceStdin: opts.ValueStdin, TrimNewline: opts.TrimNewline,
+		IO: opts.IO, ForceStdin: opts.ValueStdin, TrimNewline: opts.TrimNewline, KeepNewline: opts.KeepNewline,
 		MaxSize: maxSize, Ref: opts.Ref, Usage: "palyra secrets set <scope> <key>",
 	})
 	if err != nil {

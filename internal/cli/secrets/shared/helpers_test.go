@@ -129,3 +129,53 @@ func TestShellQuote(t *testing.T) {
 		}
 	}
 }
+
+func TestReadValueWarnsOfAKeptNewlineOnAPipeOnly(t *testing.T) {
+	tests := []struct {
+		name            string
+		in              string
+		trim, keep, tty bool
+		want            string
+		wantWarn        bool
+	}{
+		{"piped, newline kept with a word", "sk-1\n", false, false, false, "sk-1\n", true},
+		{"piped, CRLF kept with a word", "sk-1\r\n", false, false, false, "sk-1\r\n", true},
+		{"piped, --keep-newline", "sk-1\n", false, true, false, "sk-1\n", false},
+		{"piped, --trim-newline", "sk-1\n", true, false, false, "sk-1", false},
+		{"piped, two newlines trimmed to one", "sk-1\n\n", true, false, false, "sk-1\n", false},
+		{"piped, no newline", "sk-1", false, false, false, "sk-1", false},
+		{"piped, newline inside", "sk\n1", false, false, false, "sk\n1", false},
+		{"--value-stdin on a terminal", "sk-1\n", false, false, true, "sk-1\n", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ios, in, _, errOut := iostreams.Test()
+			ios.SetStdinTTY(tt.tty)
+			in.WriteString(tt.in)
+			got, err := ReadValue(ValueInput{IO: ios, ForceStdin: true, TrimNewline: tt.trim, KeepNewline: tt.keep, MaxSize: 64})
+			if err != nil || string(got) != tt.want {
+				t.Fatalf("ReadValue = %q, %v; want %q", got, err, tt.want)
+			}
+			warn := errOut.String()
+			if tt.wantWarn != (warn == NewlineWarning+"\n") || (!tt.wantWarn && warn != "") {
+				t.Fatalf("stderr %q, want a warning: %v", warn, tt.wantWarn)
+			}
+			if strings.Contains(warn, "sk-1") || strings.Contains(warn, "5") || strings.Contains(warn, "6") {
+				t.Fatalf("the warning tells of the value: %q", warn)
+			}
+		})
+	}
+	if !strings.Contains(NewlineWarning, "--trim-newline") || !strings.Contains(NewlineWarning, "--keep-newline") {
+		t.Fatalf("the warning does not name both flags: %q", NewlineWarning)
+	}
+}
+
+func TestNewlineFlagsExcludeEachOther(t *testing.T) {
+	for _, tt := range []struct {
+		trim, keep, wantErr bool
+	}{{false, false, false}, {true, false, false}, {false, true, false}, {true, true, true}} {
+		if err := CheckNewlineFlags(tt.trim, tt.keep); (err != nil) != tt.wantErr {
+			t.Errorf("trim %v keep %v: err = %v", tt.trim, tt.keep, err)
+		}
+	}
+}

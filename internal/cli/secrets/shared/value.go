@@ -11,7 +11,25 @@ import (
 	"github.com/palyra/palyra-vault/internal/readlimit"
 	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
+	"github.com/spf13/pflag"
 )
+
+// AddNewlineFlags declares --trim-newline and --keep-newline, the flags
+// that say what to do with a final newline of a value read on stdin (set,
+// configure); CheckNewlineFlags refuses them together.
+func AddNewlineFlags(fs *pflag.FlagSet, trim, keep *bool) {
+	fs.BoolVar(trim, "trim-newline", false, `remove one trailing newline ("\n" or "\r\n") from the value read on stdin`)
+	fs.BoolVar(keep, "keep-newline", false, "keep a trailing newline of a piped value as part of it, without a warning")
+}
+
+// CheckNewlineFlags returns a usage error when both --trim-newline and
+// --keep-newline are given.
+func CheckNewlineFlags(trim, keep bool) error {
+	if trim && keep {
+		return cmdutil.UsageErrorf("--trim-newline and --keep-newline exclude each other")
+	}
+	return nil
+}
 
 // ValueInput says where ReadValue takes a secret value from and how it
 // names things in prompts and hints.
@@ -23,6 +41,9 @@ type ValueInput struct {
 	// TrimNewline removes one trailing "\n" or "\r\n" from a value read on
 	// stdin.
 	TrimNewline bool
+	// KeepNewline keeps a trailing newline of a piped value without the
+	// warning ReadValue otherwise prints.
+	KeepNewline bool
 	// MaxSize is the largest value accepted, in bytes (the vault's limit).
 	MaxSize int
 	// Ref is the secret the value is for; the prompt names it.
@@ -40,6 +61,12 @@ type ValueInput struct {
 // than MaxSize, or the two typed entries differ, and with an
 // error wrapping iostreams.ErrInterrupted on Ctrl-C. Errors never contain
 // the value. The caller owns the result and should wipe it.
+//
+// A value piped in (stdin not a terminal) that ends in "\n" is kept as it
+// is, but unless TrimNewline or KeepNewline was given, a one-line warning
+// on stderr says so and names both flags (never the value or its length):
+// "echo token | palyra secrets set" is the usual way to store a newline by
+// mistake.
 //
 // It behaves like "palyra secrets set" reads its value.
 func ReadValue(in ValueInput) ([]byte, error) {
@@ -80,8 +107,15 @@ func readStdin(in ValueInput) ([]byte, error) {
 		return nil, cmdutil.WithHints(errors.New(msg),
 			fmt.Sprintf(`pipe the value in, for example: printf '%%s' "$VALUE" | %s`, in.Usage))
 	}
+	if !in.TrimNewline && !in.KeepNewline && !in.IO.IsStdinTTY() && value[len(value)-1] == '\n' {
+		fmt.Fprintln(in.IO.ErrOut, NewlineWarning)
+	}
 	return value, nil
 }
+
+// NewlineWarning is the warning for a piped value that ends in a newline
+// that was kept.
+const NewlineWarning = "palyra: warning: the value on stdin ends in a newline, which is kept as part of it (--trim-newline drops it; --keep-newline keeps it without this warning)"
 
 // tooLarge is the error for a value on stdin of more than max bytes.
 func tooLarge(max int) error {

@@ -20,8 +20,7 @@ type VerifyOptions struct {
 	Config *vault.Config
 	Vault  func(context.Context) (*vault.Vault, error)
 
-	PassphraseFile string
-	JSON           bool
+	JSON bool
 }
 
 // NewCmdVerify returns the "verify" command. When runF is not nil it is
@@ -52,13 +51,13 @@ nothing.`,
 			return verifyRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.PassphraseFile, "passphrase-file", "", "read the vault's passphrase from this file")
+	// The vault passphrase: --vault-passphrase-file of "palyra secrets".
+	keyflags.AddOldPassphraseFile(cmd.Flags())
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the report as JSON")
 	return cmd
 }
 
 func verifyRun(ctx context.Context, opts *VerifyOptions) error {
-	opts.Config.Passphrase = keyflags.VaultPassphrase(opts.IO, opts.PassphraseFile, "--passphrase-file")
 	v, err := opts.Vault(ctx)
 	if err != nil {
 		return cmdutil.WithHints(err, keyflags.Hints(err)...)
