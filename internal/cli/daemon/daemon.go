@@ -73,7 +73,7 @@ the audit log.`,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			f.VaultConfig = f.VaultConfig.WithEnv() // flags win over the environment
 			opts.Daemon.Vault = f.VaultConfig
-			opts.Daemon.Vault.Passphrase = keyflags.VaultPassphrase(f.IOStreams, passphraseFile, "--vault-passphrase-file")
+			opts.Daemon.Vault.Passphrase = keyflags.VaultPassphrase(f.IOStreams, passphraseFile, "--"+keyflags.VaultPassphraseFileFlag)
 			opts.Daemon.Socket = socket
 			return nil
 		},
@@ -94,7 +94,7 @@ the audit log.`,
 	fl.StringVar(&opts.Daemon.ConfigPath, "config", "", fmt.Sprintf("configuration file (default $%s, else the per-user config directory's palyra/%s)", config.EnvConfig, config.FileName))
 	fl.StringVar(&opts.LogFormat, "log-format", "text", "log format on stderr: text or json")
 	fl.StringVar(&opts.LogLevel, "log-level", "info", "least severe log level shown: debug, info, warn or error")
-	fl.StringVar(&passphraseFile, "vault-passphrase-file", "", fmt.Sprintf("file holding the passphrase of a passphrase vault (default $%s, else a prompt on the terminal at start)", keyflags.EnvPassphrase))
+	keyflags.AddVaultPassphraseFile(fl, &passphraseFile) // read once, at start
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&f.VaultConfig.Root, "vault-dir", "", fmt.Sprintf("vault root (default $%s, else <state root>/vault)", vault.EnvVaultDir))
 	pf.StringVar(&f.VaultConfig.StateRoot, "state-root", "", fmt.Sprintf("state root holding the device key and the daemon's directory (default $%s, else the per-user state directory)", secret.EnvStateRoot))
