@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,7 +81,7 @@ func TestWriteWaitingForAnotherProcessesLockTellsAndTimesOut(t *testing.T) {
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("Put = %v, want %v", err, tt.wantErr)
 			}
-			if err != nil && (!strings.Contains(err.Error(), lockPath) || !strings.Contains(err.Error(), tt.timeout.String())) {
+			if err != nil && (!strings.Contains(err.Error(), fmt.Sprintf("%q", lockPath)) || !strings.Contains(err.Error(), tt.timeout.String())) {
 				t.Errorf("error %q does not name the lock %s and the timeout %s", err, lockPath, tt.timeout)
 			}
 			mu.Lock()

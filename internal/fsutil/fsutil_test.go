@@ -478,7 +478,7 @@ func TestLockWaitTellsOnceAndTimesOut(t *testing.T) {
 				}
 				if err == nil {
 					release()
-				} else if !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "150ms") {
+				} else if !strings.Contains(err.Error(), fmt.Sprintf("%q", path)) || !strings.Contains(err.Error(), "150ms") {
 					t.Errorf("error %q does not name the path and the timeout", err)
 				}
 				if len(notices) != tt.wantNotices || len(notices) > 0 && notices[0] != path {
