@@ -13,11 +13,14 @@
 // reference and its plaintext value is gone, changing nothing else — not a
 // comment, not a blank line, not the order of keys — and refuses to return a
 // result that does not parse back to exactly the intended content.
-// WriteConfig writes the result atomically, keeps the file's mode, and keeps
-// rotating backups. A command that stores a secret and then points the
-// config at it should run SetVaultRef first, so that a config it cannot
-// rewrite is reported before anything is stored, then store the secret, then
-// call WriteConfig.
+// UpdateConfig rewrites the file under an exclusive lock (LockPath,
+// ".palyra.toml.lock" beside it): it re-reads the file, lets the caller
+// compute the new content from it, and writes that atomically, keeping the
+// file's mode and rotating backups. A command that stores a secret and then
+// points the config at it should run SetVaultRef first, so that a config it
+// cannot rewrite is reported before anything is stored, then store the
+// secret, then call UpdateConfig and apply SetVaultRef again to the content
+// it reads under the lock.
 package config
 
 import (

@@ -37,7 +37,7 @@ func TestWriteConfigRotatesBackupsNewestFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 1; i <= 6; i++ {
-		if err := WriteConfig(path, []byte("v = "+strconv.Itoa(i)+"\n"), 3); err != nil {
+		if err := writeConfig(path, []byte("v = "+strconv.Itoa(i)+"\n"), 3); err != nil {
 			t.Fatalf("write %d: %v", i, err)
 		}
 	}
@@ -70,7 +70,7 @@ func TestWriteConfigRotatesBackupsNewestFirst(t *testing.T) {
 func TestWriteConfigNewFileIsPrivateAndHasNoBackup(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "config", "palyra")
 	path := filepath.Join(dir, FileName)
-	if err := WriteConfig(path, []byte("a = 1\n"), DefaultBackups); err != nil {
+	if err := writeConfig(path, []byte("a = 1\n"), DefaultBackups); err != nil {
 		t.Fatal(err)
 	}
 	if m := mode(t, path).Perm(); m != 0o600 {
@@ -93,7 +93,7 @@ func TestWriteConfigWithoutBackupsLeavesOldBackupsAlone(t *testing.T) {
 	if err := os.WriteFile(BackupPath(path, 1), []byte("old\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteConfig(path, []byte("a = 2\n"), 0); err != nil {
+	if err := writeConfig(path, []byte("a = 2\n"), 0); err != nil {
 		t.Fatal(err)
 	}
 	if got := readString(t, BackupPath(path, 1)); got != "old\n" {
@@ -114,7 +114,7 @@ func TestWriteConfigWritesThroughASymlinkAndKeepsIt(t *testing.T) {
 	if err := os.Symlink(real, link); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteConfig(link, []byte("a = 2\n"), 2); err != nil {
+	if err := writeConfig(link, []byte("a = 2\n"), 2); err != nil {
 		t.Fatal(err)
 	}
 	if mode(t, link)&fs.ModeSymlink == 0 {
@@ -147,7 +147,7 @@ func TestWriteConfigRefusesBadArguments(t *testing.T) {
 		{"a directory", dir, []byte("a = 2\n"), 1, "not a regular file"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			err := WriteConfig(tt.path, tt.data, tt.backups)
+			err := writeConfig(tt.path, tt.data, tt.backups)
 			if err == nil || !strings.Contains(err.Error(), tt.msg) {
 				t.Fatalf("WriteConfig = %v, want an error saying %q", err, tt.msg)
 			}

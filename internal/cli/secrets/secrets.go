@@ -196,7 +196,7 @@ A scope is one or more segments joined by "/", each matching
 	keyflags.AddVaultPassphraseFile(pf, &vaultPassphraseFile)
 	pf.StringVar(&f.VaultConfig.Root, "vault-dir", "", fmt.Sprintf("vault root (default $%s, else <state root>/vault)", vault.EnvVaultDir))
 	pf.StringVar(&f.VaultConfig.StateRoot, "state-root", "", fmt.Sprintf("state root holding the device key (default $%s, else the per-user state directory)", secret.EnvStateRoot))
-	pf.DurationVar(&lockTimeoutFlag, "lock-timeout", DefaultLockTimeout, fmt.Sprintf("how long a write waits for another palyra process to release the vault's writer lock (default $%s, else %s; 0 waits as long as it takes)", EnvLockTimeout, DefaultLockTimeout))
+	pf.DurationVar(&lockTimeoutFlag, "lock-timeout", DefaultLockTimeout, fmt.Sprintf("how long a write waits for another palyra process to release the vault's writer lock, or configure for palyra.toml's lock (default $%s, else %s; 0 waits as long as it takes)", EnvLockTimeout, DefaultLockTimeout))
 	pf.StringVar((*string)(&f.VaultConfig.Backend), "backend", "", fmt.Sprintf("backend of a new vault: %s (default $%s, else auto); an existing vault keeps its own", choiceList(), vault.EnvBackend))
 	_ = cmd.RegisterFlagCompletionFunc("backend", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		var out []cobra.Completion

@@ -15,9 +15,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/palyra/palyra-vault/config"
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
@@ -34,9 +37,13 @@ import (
 type ConfigureOptions struct {
 	IO    *iostreams.IOStreams
 	Vault func(context.Context) (*vault.Vault, error)
-	// WriteConfig writes the rewritten configuration: config.WriteConfig,
-	// unless a test replaces it.
-	WriteConfig func(path string, data []byte, backups int) error
+	// UpdateConfig rewrites the configuration under its lock:
+	// config.UpdateConfig, unless a test replaces it.
+	UpdateConfig func(ctx context.Context, path string, o config.UpdateOptions, edit config.EditFunc) (existed, wrote bool, err error)
+	// LockTimeout bounds the wait for another process's rewrite of the
+	// file (--lock-timeout, $PALYRA_VAULT_LOCK_TIMEOUT); 0 waits as long
+	// as it takes.
+	LockTimeout time.Duration
 
 	// Setting is the dotted setting to point at the vault (a preset
 	// already expanded).
@@ -69,7 +76,7 @@ const usageLine = "palyra secrets configure <setting> <scope> <key>"
 // is called with the parsed options instead of configureRun, so tests can
 // check parsing.
 func NewCmdConfigure(f *cmdutil.Factory, runF func(*ConfigureOptions) error) *cobra.Command {
-	opts := &ConfigureOptions{IO: f.IOStreams, WriteConfig: config.WriteConfig}
+	opts := &ConfigureOptions{IO: f.IOStreams, UpdateConfig: config.UpdateConfig}
 	cmd := &cobra.Command{
 		Use:   "configure (<setting> | <preset>) (<scope> <key> | vault://<scope>/<key>)",
 		Short: "Store a secret and point a palyra.toml setting at it",
@@ -98,7 +105,12 @@ are 0600 because they may hold the removed plaintext).
 Order of work: the new file is computed and checked first, so a file that
 cannot be rewritten (not valid TOML, or the setting inside an inline table
 or an array) is refused before anything is stored; then the secret is
-stored; then the file is written. If that write fails, the secret stays
+stored; then, under an exclusive lock on .palyra.toml.lock beside the file
+(so concurrent runs apply their changes one after the other and none is
+lost), the file is read again, the change is applied to what it holds now,
+and the file is written. A run that finds the lock held says so after a
+second and gives up after --lock-timeout. If the setting itself changed
+while the secret was being stored, or the write fails, the secret stays
 stored, the file is unchanged, and the error says how to finish.
 
 The file is --config, else $PALYRA_CONFIG, else palyra/palyra.toml in the
@@ -130,6 +142,7 @@ user's config directory.`,
 				return cmdutil.UsageErrorf("--backups %d: must be between 0 and %d", opts.Backups, config.MaxBackups)
 			}
 			opts.Vault = f.Vault
+			opts.LockTimeout = f.VaultConfig.LockTimeout // set by the group's pre-run
 			if runF != nil {
 				return runF(opts)
 			}
@@ -277,20 +290,45 @@ func configureRun(ctx context.Context, opts *ConfigureOptions) error {
 		return fmt.Errorf("%w; nothing was stored and %s is unchanged", err, path)
 	}
 
-	// 3. Write the file, unless someone changed it meanwhile.
+	// 3. Under the configuration's lock, apply the change to the file as it
+	// is now and write it. Another run may have rewritten the file while
+	// the secret was stored (another setting: its change is kept, ours is
+	// applied on top); but if this setting itself changed, writing would
+	// overwrite a value nobody moved into the vault, so the run stops.
+	existed, wrote, err := opts.UpdateConfig(ctx, path, config.UpdateOptions{
+		Backups:     opts.Backups,
+		LockTimeout: opts.LockTimeout,
+		OnLockWait:  configLockNotice(opts.IO.ErrOut, path, opts.LockTimeout),
+	}, func(now []byte, exists bool) ([]byte, bool, error) {
+		if exists == !created && bytes.Equal(now, src) {
+			return out, changed, nil // as it was read in step 1
+		}
+		if !exists {
+			return nil, false, errors.New("the file was removed while the secret was being stored")
+		}
+		next, err := config.SetVaultRef(now, opts.Setting, opts.Ref)
+		if err != nil {
+			return nil, false, err
+		}
+		if bytes.Equal(next, now) {
+			return nil, false, nil // another run already pointed it at the ref
+		}
+		nowReplaced, nowValue, err := previousValue(now, opts.Setting)
+		if err != nil {
+			return nil, false, err
+		}
+		if nowReplaced != replaced || !reflect.DeepEqual(nowValue, plain) {
+			return nil, false, errors.New("the setting changed while the secret was being stored")
+		}
+		return next, true, nil
+	})
+	if err != nil {
+		return storedButNotWritten(opts, path, err)
+	}
+	created, changed = !existed, wrote
 	backup := ""
-	if changed {
-		now, err := config.ReadFile(path)
-		same := created && errors.Is(err, fs.ErrNotExist) || !created && err == nil && bytes.Equal(now, src)
-		if !same {
-			return storedButNotWritten(opts, path, errors.New("the file changed while the secret was being stored"))
-		}
-		if err := opts.WriteConfig(path, out, opts.Backups); err != nil {
-			return storedButNotWritten(opts, path, err)
-		}
-		if !created && opts.Backups > 0 {
-			backup = config.BackupPath(path, 1)
-		}
+	if wrote && existed && opts.Backups > 0 {
+		backup = config.BackupPath(path, 1)
 	}
 
 	if replaced == "plaintext" && backup != "" {
@@ -334,6 +372,19 @@ func configureRun(ctx context.Context, opts *ConfigureOptions) error {
 	return err
 }
 
+// configLockNotice returns the OnLockWait of the configuration's lock: one
+// warning line on stderr saying what the run waits for, and for how long at
+// most.
+func configLockNotice(w io.Writer, path string, timeout time.Duration) func(string) {
+	limit := "until it is released"
+	if timeout > 0 {
+		limit = "giving up after " + timeout.String()
+	}
+	return func(lockPath string) {
+		fmt.Fprintf(w, "palyra: warning: waiting for the configuration's lock %s: another palyra process is rewriting %s (%s)\n", lockPath, path, limit)
+	}
+}
+
 // refusal explains why the file cannot be rewritten; nothing was stored.
 func refusal(err error, path string, created bool) error {
 	state := fmt.Sprintf("%s is unchanged", path)
@@ -364,9 +415,13 @@ func storedButNotWritten(opts *ConfigureOptions, path string, cause error) error
 	if opts.ConfigPath != "" {
 		retry += " --config " + shared.ShellQuote(opts.ConfigPath)
 	}
-	return cmdutil.WithHints(err,
+	var hints []string
+	if errors.Is(cause, config.ErrLockTimeout) {
+		hints = append(hints, "another palyra process held the configuration's lock (the file named above) all that time: let it finish, or find it with lsof or fuser on that file; to wait longer, set --lock-timeout or $PALYRA_VAULT_LOCK_TIMEOUT (0 waits as long as it takes)")
+	}
+	return cmdutil.WithHints(err, append(hints,
 		fmt.Sprintf("to finish, fix the problem above and run %q again (it asks for the value again)", retry),
-		fmt.Sprintf("or edit %s by hand: set %s = %q and remove any plaintext %s", path, fieldName(opts.Setting), opts.Ref.String(), opts.Setting))
+		fmt.Sprintf("or edit %s by hand: set %s = %q and remove any plaintext %s", path, fieldName(opts.Setting), opts.Ref.String(), opts.Setting))...)
 }
 
 // previousValue says what the setting holds in src: "none", "plaintext",

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/palyra/palyra-vault/config"
 	"github.com/palyra/palyra-vault/internal/cli/clitest"
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	"github.com/palyra/palyra-vault/internal/iostreams"
@@ -78,7 +80,7 @@ func setup(t *testing.T, value string) (*ConfigureOptions, *vault.Vault, string,
 	ios, in, out, errOut := iostreams.Test()
 	in.WriteString(value)
 	opts := &ConfigureOptions{
-		IO: ios, Vault: open, WriteConfig: func(string, []byte, int) error { panic("set WriteConfig") },
+		IO: ios, Vault: open, UpdateConfig: config.UpdateConfig,
 		Setting: "model_provider.openai_api_key", Preset: "openai-api-key",
 		Ref: secret.Ref{Scope: "global", Key: "openai_api_key"}, ConfigPath: path, Backups: 5,
 	}
@@ -87,7 +89,9 @@ func setup(t *testing.T, value string) (*ConfigureOptions, *vault.Vault, string,
 
 func TestConfigureWriteFailureAfterStoreSaysSecretIsStoredAndFileUnchanged(t *testing.T) {
 	opts, v, path, out, errOut := setup(t, "sk-new-0123456789")
-	opts.WriteConfig = func(string, []byte, int) error { return errors.New("disk full") }
+	opts.UpdateConfig = func(context.Context, string, config.UpdateOptions, config.EditFunc) (bool, bool, error) {
+		return false, false, errors.New("disk full")
+	}
 	err := configureRun(context.Background(), opts)
 	if err == nil {
 		t.Fatal("configure succeeded although the config write failed")
@@ -117,40 +121,89 @@ func TestConfigureWriteFailureAfterStoreSaysSecretIsStoredAndFileUnchanged(t *te
 	}
 }
 
-func TestConfigureRefusesToWriteAFileChangedWhileStoring(t *testing.T) {
-	opts, _, path, _, _ := setup(t, "sk-new-0123456789")
-	open := opts.Vault
-	edited := plainConfig + "# edited meanwhile\n"
-	opts.Vault = func(ctx context.Context) (*vault.Vault, error) {
-		// Another editor saves the file after configure computed its edit.
-		if err := os.WriteFile(path, []byte(edited), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return open(ctx)
+// Under the configuration's lock, configure applies its change to the file
+// as it is then: an edit made while the secret was stored is kept, unless it
+// changed the setting itself (then nothing is written).
+func TestConfigureAppliesItsChangeToTheFileAsItIsUnderTheLock(t *testing.T) {
+	const ref = `openai_api_key_vault_ref = "vault://global/openai_api_key"`
+	tests := []struct {
+		name    string
+		edit    *string // the file written meanwhile; nil removes it
+		want    string  // the file afterwards
+		wantErr string
+	}{
+		{
+			name: "another setting added",
+			edit: ptr(plainConfig + "[other]\ntoken_vault_ref = \"vault://global/t\"\n"),
+			want: "# keep me\n[model_provider]\n" + ref + " # prod\n[other]\ntoken_vault_ref = \"vault://global/t\"\n",
+		},
+		{
+			name: "already pointed at the same ref",
+			edit: ptr("[model_provider]\n" + ref + "\n"),
+			want: "[model_provider]\n" + ref + "\n",
+		},
+		{
+			name:    "the plaintext itself edited",
+			edit:    ptr(strings.Replace(plainConfig, "sk-plain", "sk-other", 1)),
+			want:    strings.Replace(plainConfig, "sk-plain", "sk-other", 1),
+			wantErr: "the setting changed while the secret was being stored",
+		},
+		{
+			name:    "the setting pointed elsewhere",
+			edit:    ptr("[model_provider]\nopenai_api_key_vault_ref = \"vault://global/x\"\n"),
+			want:    "[model_provider]\nopenai_api_key_vault_ref = \"vault://global/x\"\n",
+			wantErr: "the setting changed while the secret was being stored",
+		},
+		{
+			name:    "the file removed",
+			wantErr: "the file was removed while the secret was being stored",
+		},
 	}
-	wrote := false
-	opts.WriteConfig = func(string, []byte, int) error { wrote = true; return nil }
-	err := configureRun(context.Background(), opts)
-	if err == nil || !strings.Contains(err.Error(), "the file changed while the secret was being stored") {
-		t.Fatalf("error = %v, want the concurrent change reported", err)
-	}
-	if wrote {
-		t.Fatal("WriteConfig was called over someone else's edit")
-	}
-	if data, _ := os.ReadFile(path); string(data) != edited {
-		t.Fatalf("config = %q, want the other editor's version", data)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts, _, path, _, _ := setup(t, "sk-new-0123456789")
+			open := opts.Vault
+			opts.Vault = func(ctx context.Context) (*vault.Vault, error) {
+				// Another editor saves the file after configure computed
+				// its edit.
+				var err error
+				if tt.edit == nil {
+					err = os.Remove(path)
+				} else {
+					err = os.WriteFile(path, []byte(*tt.edit), 0o600)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				return open(ctx)
+			}
+			err := configureRun(context.Background(), opts)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "the secret was stored as") {
+					t.Fatalf("error = %v, want %q", err, tt.wantErr)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			data, err := os.ReadFile(path)
+			if tt.edit == nil {
+				if !errors.Is(err, fs.ErrNotExist) {
+					t.Fatalf("config = %q, %v; want it still removed", data, err)
+				}
+				return
+			}
+			if string(data) != tt.want {
+				t.Fatalf("config = %q, want %q", data, tt.want)
+			}
+		})
 	}
 }
+
+func ptr(s string) *string { return &s }
 
 func TestConfigureFromConfigMovesThePlaintext(t *testing.T) {
 	opts, v, path, out, _ := setup(t, "")
 	opts.FromConfig = true
-	opts.WriteConfig = func(p string, data []byte, n int) error {
-		if p != path || n != 5 {
-			t.Errorf("WriteConfig(%q, …, %d)", p, n)
-		}
-		return os.WriteFile(p, data, 0o600)
-	}
 	if err := configureRun(context.Background(), opts); err != nil {
 		t.Fatal(err)
 	}
@@ -161,6 +214,9 @@ func TestConfigureFromConfigMovesThePlaintext(t *testing.T) {
 	want := "# keep me\n[model_provider]\nopenai_api_key_vault_ref = \"vault://global/openai_api_key\" # prod\n"
 	if data, _ := os.ReadFile(path); string(data) != want {
 		t.Fatalf("config = %q, want %q", data, want)
+	}
+	if data, _ := os.ReadFile(path + ".bak.1"); string(data) != plainConfig {
+		t.Fatalf("backup = %q, want the previous file", data)
 	}
 	if strings.Contains(out.String(), "sk-plain") {
 		t.Fatalf("output holds the value: %q", out)
