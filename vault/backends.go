@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/palyra/palyra-vault/internal/fsutil"
 	"runtime"
 	"slices"
 	"strings"
@@ -39,6 +40,9 @@ type site struct {
 	root string // the vault root
 	id   string // the vault ID, which namespaces objects in per-user stores
 	bus  string // the session bus address (Config.SessionBus)
+	// onTightened reports a mode tightened by a backend (see
+	// Config.OnTightened); nil when nobody listens.
+	onTightened func(fsutil.Tightening)
 }
 
 // driver knows how to probe and open one kind of backend.
@@ -56,7 +60,7 @@ var drivers = map[backend.Kind]driver{
 	backend.KindEncryptedFile: {
 		probe: func(context.Context, site) error { return nil },
 		open: func(_ context.Context, s site) (backend.Backend, error) {
-			return filestore.New(s.root, filestore.Options{})
+			return filestore.New(s.root, filestore.Options{OnTightened: s.onTightened})
 		},
 	},
 	backend.KindSecretService: {
@@ -200,4 +204,6 @@ func (v *Vault) ProbeBackends(ctx context.Context) []BackendStatus {
 	return out
 }
 
-func (v *Vault) site() site { return site{root: v.info.Root, id: v.info.ID, bus: v.bus} }
+func (v *Vault) site() site {
+	return site{root: v.info.Root, id: v.info.ID, bus: v.bus, onTightened: v.onTightened}
+}

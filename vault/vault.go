@@ -91,6 +91,13 @@ type Config struct {
 	// itself never writes to the user: the palyra CLI prints one line on
 	// stderr from here.
 	OnLockWait func(lockPath string)
+	// OnTightened, when set, is called for every file or directory of the
+	// vault or its key store whose mode Open (or a later read of an
+	// object file) tightened because others could read it: path had mode
+	// from and now has to (0700 or 0600). See docs/SECURITY.md for the
+	// rule. It may be called from several goroutines at once. The palyra
+	// CLI prints one line on stderr from here.
+	OnTightened func(path string, from, to fs.FileMode)
 
 	// cheapKDF makes new passphrase keys and backups use the cheapest KDF
 	// settings; only ConfigFromEnv sets it, inside test binaries.
@@ -147,6 +154,9 @@ type Vault struct {
 	// lockWait is how every write waits for the writer lock
 	// (Config.LockTimeout and OnLockWait).
 	lockWait fsutil.LockWait
+	// onTightened reports a tightened mode to Config.OnTightened; nil
+	// when that is nil.
+	onTightened func(fsutil.Tightening)
 
 	// markerStamp and markerKind cache the backend.kind marker last read
 	// under the writer lock (see currentMarker); guarded by mu.
@@ -155,10 +165,15 @@ type Vault struct {
 	now         func() time.Time
 }
 
-// Open opens the vault the config describes, creating it on first use. It
-// refuses a vault root that is a symlink, not owned by the current user, or
-// writable by group or others, and a backend.kind marker that names a
-// backend this host cannot open; both errors say how to fix the problem.
+// Open opens the vault the config describes, creating it on first use.
+// Every time, it holds the vault root, its files (backend.kind, vault.id,
+// keysource.json, lock, migrate.from), objects/, and the state root's
+// keys/ directory and key files to fsutil.Secure's rule: a symlink, a path
+// another user owns or one others can write is refused with an error
+// wrapping ErrPermission that says how to fix it, and nothing is changed;
+// one others can only read is tightened to 0700 or 0600 and reported to
+// Config.OnTightened. It also refuses a backend.kind marker that names a
+// backend this host cannot open.
 func Open(ctx context.Context, cfg Config) (*Vault, error) {
 	stateRoot, root, err := resolvePaths(cfg)
 	if err != nil {
@@ -171,8 +186,12 @@ func Open(ctx context.Context, cfg Config) (*Vault, error) {
 	if maxSize < 0 {
 		return nil, fmt.Errorf("opening vault: max secret size %d must not be negative", maxSize)
 	}
-	if err := fsutil.EnsurePrivateDir(root); err != nil {
-		return nil, permissionError("vault root", err)
+	var onTightened func(fsutil.Tightening)
+	if cfg.OnTightened != nil {
+		onTightened = func(t fsutil.Tightening) { cfg.OnTightened(t.Path, t.From, t.To) }
+	}
+	if err := securePaths(stateRoot, root, onTightened); err != nil {
+		return nil, err
 	}
 	kind, err := readMarker(root)
 	if err != nil {
@@ -183,11 +202,12 @@ func Open(ctx context.Context, cfg Config) (*Vault, error) {
 		return nil, err
 	}
 	v := &Vault{
-		info:     Info{ID: id, Root: root, StateRoot: stateRoot, MaxSecretSize: maxSize},
-		bus:      cfg.SessionBus,
-		cheapKDF: cfg.cheapKDF,
-		lockWait: fsutil.LockWait{Timeout: cfg.LockTimeout, NoticeAfter: LockWaitNotice, Notice: cfg.OnLockWait},
-		now:      func() time.Time { return time.Now().UTC() },
+		info:        Info{ID: id, Root: root, StateRoot: stateRoot, MaxSecretSize: maxSize},
+		bus:         cfg.SessionBus,
+		cheapKDF:    cfg.cheapKDF,
+		lockWait:    fsutil.LockWait{Timeout: cfg.LockTimeout, NoticeAfter: LockWaitNotice, Notice: cfg.OnLockWait},
+		onTightened: onTightened,
+		now:         func() time.Time { return time.Now().UTC() },
 	}
 	createdHere := false
 	if kind == "" {

@@ -179,17 +179,11 @@ func (v *Vault) verifyObject(ctx context.Context, id backend.ObjectID) (VerifyPr
 func (v *Vault) verifyFiles(ctx context.Context, rep *VerifyReport) {
 	root := v.info.Root
 	perm := func(what, path string, isDir bool) {
-		var err error
-		if isDir {
-			if _, lerr := os.Lstat(path); errors.Is(lerr, fs.ErrNotExist) {
-				return
-			}
-			err = fsutil.EnsurePrivateDir(path) // only checks: it exists
-		} else {
-			err = fsutil.CheckPrivateFile(path)
-			if errors.Is(err, fs.ErrNotExist) {
-				return
-			}
+		// The rule Open enforces (fsutil.Secure), checked without
+		// changing anything.
+		err := fsutil.Check(path, isDir)
+		if errors.Is(err, fs.ErrNotExist) {
+			return
 		}
 		if err != nil {
 			p := VerifyProblem{Kind: ProblemPermission, Path: path, Detail: what + ": " + err.Error()}

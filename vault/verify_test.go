@@ -115,7 +115,9 @@ func TestVerifyReportsFilesThatAreWrong(t *testing.T) {
 	mustPut(t, v, "global", "a", "v")
 	objects := filepath.Join(cfg.Root, "objects")
 	os.WriteFile(filepath.Join(objects, ".tmp-obj_dead-0123456789abcdef"), []byte("half"), 0o600)
-	os.Chmod(objectPath(cfg, "global", "a"), 0o644)
+	// Others can write the object: Verify's read refuses it (a mode
+	// others can only read would be tightened by that read).
+	os.Chmod(objectPath(cfg, "global", "a"), 0o646)
 	os.Chmod(filepath.Join(cfg.Root, keySourceFile), 0o640)
 	os.Chmod(DeviceKeyPath(cfg.StateRoot), 0o604)
 	os.MkdirAll(filepath.Join(cfg.Root, "objects-dpapi"), 0o700)

@@ -296,19 +296,7 @@ func EnsurePrivateDirCreated(path string) (created bool, err error) {
 // ErrUnsafe that says what is wrong and how to fix it, or the error from
 // Lstat (wrapping fs.ErrNotExist when the file is missing). The ownership
 // and mode checks are skipped on Windows.
-func CheckPrivateFile(path string) error {
-	fi, err := os.Lstat(path)
-	if err != nil {
-		return fmt.Errorf("checking file %q: %w", path, err)
-	}
-	if fi.Mode()&fs.ModeSymlink != 0 {
-		return refuse("file", path, "is a symbolic link", "replace it with a regular file; symlinks are refused so the data cannot be redirected")
-	}
-	if !fi.Mode().IsRegular() {
-		return refuse("file", path, "is not a regular file ("+describeType(fi.Mode())+")", "move it out of the way")
-	}
-	return checkOwnerAndMode(path, fi, false)
-}
+func CheckPrivateFile(path string) error { return Check(path, false) }
 
 // describeType names the type of a non-regular file for error messages.
 func describeType(m fs.FileMode) string {
@@ -343,42 +331,53 @@ func describeType(m fs.FileMode) string {
 // when the file is missing. It reads as readlimit.ReadAll does, leaving no
 // copy of the content in memory it drops.
 func ReadFileLimited(path string, max int64) ([]byte, error) {
+	data, _, err := readFileLimited(path, max, false)
+	return data, err
+}
+
+// readFileLimited is ReadFileLimited, and ReadPrivateFile when private is
+// set.
+func readFileLimited(path string, max int64, private bool) ([]byte, Tightening, error) {
 	if max < 0 {
-		return nil, fmt.Errorf("reading %q: negative size limit %d", path, max)
+		return nil, Tightening{}, fmt.Errorf("reading %q: negative size limit %d", path, max)
 	}
-	f, fi, err := openRegular(path)
+	f, fi, t, err := openRegular(path, private)
 	if err != nil {
-		return nil, err
+		return nil, Tightening{}, err
 	}
 	defer f.Close()
 	if fi.Size() > max {
-		return nil, fmt.Errorf("reading %q: file is %d bytes, more than the %d-byte limit: %w", path, fi.Size(), max, ErrTooLarge)
+		return nil, t, fmt.Errorf("reading %q: file is %d bytes, more than the %d-byte limit: %w", path, fi.Size(), max, ErrTooLarge)
 	}
 	// The file may have grown since Stat: the limit still holds.
 	data, err := readlimit.ReadAll(f, int(min(max, math.MaxInt-1)), int(fi.Size()))
 	if errors.Is(err, readlimit.ErrTooLarge) {
-		return nil, fmt.Errorf("reading %q: file is more than the %d-byte limit: %w", path, max, ErrTooLarge)
+		return nil, t, fmt.Errorf("reading %q: file is more than the %d-byte limit: %w", path, max, ErrTooLarge)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading %q: %w", path, err)
+		return nil, t, fmt.Errorf("reading %q: %w", path, err)
 	}
-	return data, nil
+	return data, t, nil
 }
 
 // ReadPrefix returns at most the first n bytes of the regular file at path
 // (fewer when the file is shorter), reading nothing beyond them. It opens the
 // file as ReadFileLimited does and fails the same ways, except that a file
 // is never too large.
-func ReadPrefix(path string, n int) ([]byte, error) { return readPrefix(path, n) }
+func ReadPrefix(path string, n int) ([]byte, error) {
+	data, _, err := readPrefix(path, n, false)
+	return data, err
+}
 
-// readPrefixFile is ReadPrefix through an *os.File (see openRegular).
-func readPrefixFile(path string, n int) ([]byte, error) {
+// readPrefixFile is ReadPrefix (ReadPrivatePrefix when private is set)
+// through an *os.File (see openRegular).
+func readPrefixFile(path string, n int, private bool) ([]byte, Tightening, error) {
 	if n < 0 {
-		return nil, fmt.Errorf("reading %q: negative prefix length %d", path, n)
+		return nil, Tightening{}, fmt.Errorf("reading %q: negative prefix length %d", path, n)
 	}
-	f, fi, err := openRegular(path)
+	f, fi, t, err := openRegular(path, private)
 	if err != nil {
-		return nil, err
+		return nil, Tightening{}, err
 	}
 	defer f.Close()
 	size := int64(n)
@@ -388,35 +387,43 @@ func readPrefixFile(path string, n int) ([]byte, error) {
 	buf := make([]byte, size)
 	m, err := io.ReadFull(f, buf)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("reading %q: %w", path, err)
+		return nil, t, fmt.Errorf("reading %q: %w", path, err)
 	}
-	return buf[:m], nil
+	return buf[:m], t, nil
 }
 
 // openRegular opens path for reading without following a final symlink and
-// checks that what it opened is a regular file.
-func openRegular(path string) (*os.File, fs.FileInfo, error) {
+// checks that what it opened is a regular file. When private is set it
+// also applies Secure's rule to the opened file (see ReadPrivateFile).
+func openRegular(path string, private bool) (*os.File, fs.FileInfo, Tightening, error) {
 	f, err := openNoFollow(path)
 	if err != nil {
 		if errors.Is(err, errLink) {
-			return nil, nil, refuse("file", path, "is a symbolic link", "replace it with a regular file; symlinks are never followed")
+			return nil, nil, Tightening{}, refuse("file", path, "is a symbolic link", "replace it with a regular file; symlinks are never followed")
 		}
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil, fmt.Errorf("reading %q: %w", path, err)
+			return nil, nil, Tightening{}, fmt.Errorf("reading %q: %w", path, err)
 		}
 		if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
-			return nil, nil, refuse("file", path, "is a symbolic link", "replace it with a regular file; symlinks are never followed")
+			return nil, nil, Tightening{}, refuse("file", path, "is a symbolic link", "replace it with a regular file; symlinks are never followed")
 		}
-		return nil, nil, fmt.Errorf("reading %q: %w", path, err)
+		return nil, nil, Tightening{}, fmt.Errorf("reading %q: %w", path, err)
 	}
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, nil, fmt.Errorf("reading %q: %w", path, err)
+		return nil, nil, Tightening{}, fmt.Errorf("reading %q: %w", path, err)
 	}
 	if !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, nil, refuse("file", path, "is not a regular file ("+describeType(fi.Mode())+")", "move it out of the way")
+		return nil, nil, Tightening{}, refuse("file", path, "is not a regular file ("+describeType(fi.Mode())+")", "move it out of the way")
 	}
-	return f, fi, nil
+	var t Tightening
+	if private {
+		if t, err = tighten(path, fi, false, f.Chmod); err != nil {
+			f.Close()
+			return nil, nil, Tightening{}, err
+		}
+	}
+	return f, fi, t, nil
 }

@@ -3,10 +3,11 @@
 package fsutil
 
 import (
-	"fmt"
 	"io/fs"
 	"os"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // openNoFollow opens path read-only. O_NOFOLLOW makes the open fail when the
@@ -59,39 +60,16 @@ func publish(tmp *os.File, path string, replace bool) (published bool, err error
 // missing, never through a symlink.
 const lockOpenFlags = os.O_CREATE | os.O_RDONLY | syscall.O_NOFOLLOW
 
-// checkOwnerAndMode verifies that fi (from Lstat of path) belongs to the
-// effective user and that group and others cannot write it (dirs) or have
-// any access to it (files).
-func checkOwnerAndMode(path string, fi fs.FileInfo, isDir bool) error {
-	what, fixMode, bad := "file", "600", fs.FileMode(0o077)
-	if isDir {
-		what, fixMode, bad = "directory", "700", 0o022
+// fileOwner returns the uid that owns fi and the effective uid of this
+// process; ok is false when fi carries no Unix owner.
+func fileOwner(fi fs.FileInfo) (owner uint32, me int, ok bool) {
+	switch st := fi.Sys().(type) {
+	case *syscall.Stat_t: // from os.Lstat, (*os.File).Stat
+		return st.Uid, os.Geteuid(), true
+	case *unix.Stat_t: // from a bare fstat (see statInfo)
+		return st.Uid, os.Geteuid(), true
 	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		if uid := os.Geteuid(); int(st.Uid) != uid {
-			return refuse(what, path,
-				fmt.Sprintf("is owned by uid %d, not by the current user (uid %d)", st.Uid, uid),
-				fmt.Sprintf("run chown %d %q or use a %s you own", uid, path, what))
-		}
-	}
-	perm := fi.Mode().Perm()
-	if perm&bad == 0 {
-		return nil
-	}
-	var problem string
-	switch {
-	case isDir && perm&0o020 != 0:
-		problem = "is group-writable"
-	case isDir:
-		problem = "is world-writable"
-	case perm&0o022 != 0:
-		problem = "is writable by group or others"
-	default:
-		problem = "is readable by group or others"
-	}
-	return refuse(what, path,
-		fmt.Sprintf("%s (mode %04o)", problem, uint32(perm)),
-		fmt.Sprintf("run chmod %s %q", fixMode, path))
+	return 0, 0, false
 }
 
 // syncDir fsyncs a directory so entry changes in it are durable, with

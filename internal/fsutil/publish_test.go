@@ -183,7 +183,7 @@ func TestOpenReaderDoesNotMakeReplaceFail(t *testing.T) {
 			}
 			// The open ReadFileLimited and ReadPrefix use, held across
 			// the writer's replacement.
-			f, _, err := openRegular(path)
+			f, _, _, err := openRegular(path, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -221,7 +221,7 @@ func TestOpenReaderDoesNotBlockRemove(t *testing.T) {
 	if err := WriteFileAtomic(path, []byte("content"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	f, _, err := openRegular(path)
+	f, _, _, err := openRegular(path, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -62,27 +63,29 @@ func StampAt(dir *os.File, name string) (FileStamp, bool, error) {
 	return stampOf(&st), uint32(st.Mode)&unix.S_IFMT == unix.S_IFREG, nil
 }
 
-// ReadPrefixAt is ReadPrefix of name in the directory dir: it returns at
-// most the first n bytes of the regular file, never following a symbolic
-// link, and fails the same ways. It also returns the file's stamp as it
-// was before the read, so a change during the read shows as a later stamp.
-func ReadPrefixAt(dir *os.File, name string, n int) ([]byte, FileStamp, error) {
-	return readPrefixAt(int(dir.Fd()), dir.Name()+"/"+name, name, n)
+// ReadPrefixAt is ReadPrivatePrefix of name in the directory dir: it
+// returns at most the first n bytes of the regular file, never following a
+// symbolic link, applies Secure's rule to the opened file, and fails the
+// same ways. It also returns the file's stamp as it was before the read, so
+// a change during the read shows as a later stamp (a tightened mode is such
+// a change).
+func ReadPrefixAt(dir *os.File, name string, n int) ([]byte, FileStamp, Tightening, error) {
+	return readPrefixAt(int(dir.Fd()), dir.Name()+"/"+name, name, n, true)
 }
 
-// readPrefix is ReadPrefix with bare system calls: open(2), fstat(2),
-// pread(2) and close(2), without the *os.File that costs four fcntl and an
-// epoll_ctl more.
-func readPrefix(path string, n int) ([]byte, error) {
-	b, _, err := readPrefixAt(unix.AT_FDCWD, path, path, n)
-	return b, err
+// readPrefix is ReadPrefix (ReadPrivatePrefix when private is set) with
+// bare system calls: open(2), fstat(2), pread(2) and close(2), without the
+// *os.File that costs four fcntl and an epoll_ctl more.
+func readPrefix(path string, n int, private bool) ([]byte, Tightening, error) {
+	b, _, t, err := readPrefixAt(unix.AT_FDCWD, path, path, n, private)
+	return b, t, err
 }
 
 // readPrefixAt reads at most n bytes of name, relative to the directory
 // dirfd; path names it in errors.
-func readPrefixAt(dirfd int, path, name string, n int) ([]byte, FileStamp, error) {
+func readPrefixAt(dirfd int, path, name string, n int, private bool) ([]byte, FileStamp, Tightening, error) {
 	if n < 0 {
-		return nil, FileStamp{}, fmt.Errorf("reading %q: negative prefix length %d", path, n)
+		return nil, FileStamp{}, Tightening{}, fmt.Errorf("reading %q: negative prefix length %d", path, n)
 	}
 	var fd int
 	err := ignoringEINTR(func() (err error) {
@@ -91,17 +94,27 @@ func readPrefixAt(dirfd int, path, name string, n int) ([]byte, FileStamp, error
 	})
 	if err != nil {
 		if errors.Is(err, unix.ELOOP) {
-			return nil, FileStamp{}, refuse("file", path, "is a symbolic link", "replace it with a regular file; symlinks are never followed")
+			return nil, FileStamp{}, Tightening{}, refuse("file", path, "is a symbolic link", "replace it with a regular file; symlinks are never followed")
 		}
-		return nil, FileStamp{}, fmt.Errorf("reading %q: %w", path, err)
+		return nil, FileStamp{}, Tightening{}, fmt.Errorf("reading %q: %w", path, err)
 	}
 	defer unix.Close(fd)
 	var st unix.Stat_t
 	if err := ignoringEINTR(func() error { return unix.Fstat(fd, &st) }); err != nil {
-		return nil, FileStamp{}, fmt.Errorf("reading %q: %w", path, err)
+		return nil, FileStamp{}, Tightening{}, fmt.Errorf("reading %q: %w", path, err)
 	}
 	if uint32(st.Mode)&unix.S_IFMT != unix.S_IFREG {
-		return nil, FileStamp{}, refuse("file", path, "is not a regular file ("+describeType(typeOf(uint32(st.Mode)))+")", "move it out of the way")
+		return nil, FileStamp{}, Tightening{}, refuse("file", path, "is not a regular file ("+describeType(typeOf(uint32(st.Mode)))+")", "move it out of the way")
+	}
+	var t Tightening
+	if private {
+		fi := statInfo{name: name, st: &st}
+		t, err = tighten(path, fi, false, func(m fs.FileMode) error {
+			return ignoringEINTR(func() error { return unix.Fchmod(fd, uint32(m)) })
+		})
+		if err != nil {
+			return nil, FileStamp{}, Tightening{}, err
+		}
 	}
 	buf := make([]byte, min(int64(n), st.Size))
 	got := 0
@@ -109,15 +122,29 @@ func readPrefixAt(dirfd int, path, name string, n int) ([]byte, FileStamp, error
 		var m int
 		err := ignoringEINTR(func() (err error) { m, err = unix.Pread(fd, buf[got:], int64(got)); return err })
 		if err != nil {
-			return nil, FileStamp{}, fmt.Errorf("reading %q: %w", path, err)
+			return nil, FileStamp{}, Tightening{}, fmt.Errorf("reading %q: %w", path, err)
 		}
 		if m == 0 {
 			break
 		}
 		got += m
 	}
-	return buf[:got], stampOf(&st), nil
+	return buf[:got], stampOf(&st), t, nil
 }
+
+// statInfo is the fs.FileInfo of a raw unix.Stat_t, for assess: only the
+// mode and the owner (see fileOwner) are filled in.
+type statInfo struct {
+	name string
+	st   *unix.Stat_t
+}
+
+func (s statInfo) Name() string       { return s.name }
+func (s statInfo) Size() int64        { return s.st.Size }
+func (s statInfo) Mode() fs.FileMode  { return typeOf(uint32(s.st.Mode)) | fs.FileMode(s.st.Mode&0o777) }
+func (s statInfo) ModTime() time.Time { return time.Unix(0, s.st.Mtim.Nano()) }
+func (s statInfo) IsDir() bool        { return s.Mode().IsDir() }
+func (s statInfo) Sys() any           { return s.st }
 
 // typeOf maps the file type bits of a stat mode onto fs.FileMode.
 func typeOf(mode uint32) fs.FileMode {

@@ -7,4 +7,6 @@ package fsutil
 const StampsSupported = false
 
 // readPrefix is ReadPrefix through an *os.File.
-func readPrefix(path string, n int) ([]byte, error) { return readPrefixFile(path, n) }
+func readPrefix(path string, n int, private bool) ([]byte, Tightening, error) {
+	return readPrefixFile(path, n, private)
+}

@@ -3,12 +3,16 @@
 // the sealed envelopes the vault hands it and never sees plaintext; the
 // encryption happens above it, in the vault.
 //
-// The objects directory is created 0700 and, when it exists, verified on
-// New: a symlinked, foreign-owned, group- or world-writable directory is
-// refused. Object files are written 0600 with fsutil.WriteFileAtomic (temp
-// file, fsync, rename, directory fsync), so a crash at any instant leaves
-// either the old blob or the new one. Reads never follow a symlink and are
-// bounded by MaxBlobSize. Each operation touches one file, so its cost does
+// The objects directory is created 0700 and, when it exists, held to
+// fsutil.Secure's rule on New: a symlinked, foreign-owned, group- or
+// world-writable directory is refused, one others can only read is
+// tightened to 0700. Object files are written 0600 with
+// fsutil.WriteFileAtomic (temp file, fsync, rename, directory fsync), so a
+// crash at any instant leaves either the old blob or the new one. Reads
+// never follow a symlink, are bounded by MaxBlobSize, and hold each object
+// file to the same rule from the opened descriptor's fstat: refused when
+// another user owns it or others can write it, tightened to 0600 when
+// others can read it. Each operation touches one file, so its cost does
 // not grow with the number of objects; only List reads the directory.
 //
 // Writes from several processes must be serialised by the vault's lock;
@@ -49,6 +53,12 @@ type Options struct {
 	// MaxBlobSize is the largest blob Put accepts and Get reads, in bytes.
 	// Zero means DefaultMaxBlobSize; a negative value is an error.
 	MaxBlobSize int
+	// OnTightened, when set, is called for every directory or object
+	// file whose mode the store tightened (see fsutil.Secure): at New for
+	// the root and the objects directory, and when a read finds an object
+	// file that others can read. It may be called from several goroutines
+	// at once.
+	OnTightened func(fsutil.Tightening)
 }
 
 // Store is an encrypted_file backend rooted at one directory. It implements
@@ -56,6 +66,7 @@ type Options struct {
 type Store struct {
 	dir    string // <root>/objects
 	max    int
+	onT    func(fsutil.Tightening) // Options.OnTightened
 	closed atomic.Bool
 	// objectReads counts the object files ListPrefixes read (not those it
 	// took from the header cache); tests watch it.
@@ -82,12 +93,25 @@ func New(root string, opts Options) (*Store, error) {
 		max = DefaultMaxBlobSize
 	}
 	dir := filepath.Join(root, ObjectsDir)
+	s := &Store{dir: dir, max: max, onT: opts.OnTightened}
 	for _, d := range []string{root, dir} {
 		if err := fsutil.EnsurePrivateDir(d); err != nil {
 			return nil, fmt.Errorf("opening encrypted_file store: %w", classify(err))
 		}
+		t, err := fsutil.Secure(d, true)
+		if err != nil {
+			return nil, fmt.Errorf("opening encrypted_file store: %w", classify(err))
+		}
+		s.report(t)
 	}
-	return &Store{dir: dir, max: max}, nil
+	return s, nil
+}
+
+// report passes a tightening to Options.OnTightened.
+func (s *Store) report(t fsutil.Tightening) {
+	if t.Changed() && s.onT != nil {
+		s.onT(t)
+	}
 }
 
 // Dir returns the directory holding the object files, <root>/objects.
@@ -143,7 +167,8 @@ func (s *Store) Get(ctx context.Context, id backend.ObjectID) ([]byte, error) {
 	if err := s.ready(ctx, "reading object", id); err != nil {
 		return nil, err
 	}
-	data, err := fsutil.ReadFileLimited(s.path(id), int64(s.max))
+	data, t, err := fsutil.ReadPrivateFile(s.path(id), int64(s.max))
+	s.report(t)
 	if err != nil {
 		return nil, readError(id, err)
 	}
@@ -159,7 +184,8 @@ func (s *Store) GetPrefix(ctx context.Context, id backend.ObjectID, n int) ([]by
 	if n < 0 {
 		return nil, fmt.Errorf("reading object %q: prefix length %d must not be negative", id, n)
 	}
-	data, err := fsutil.ReadPrefix(s.path(id), min(n, s.max))
+	data, t, err := fsutil.ReadPrivatePrefix(s.path(id), min(n, s.max))
+	s.report(t)
 	if err != nil {
 		return nil, readError(id, err)
 	}

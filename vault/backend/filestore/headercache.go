@@ -227,7 +227,8 @@ func (b *cacheBuild) unchanged(id backend.ObjectID, s fsutil.FileStamp) bool {
 func (b *cacheBuild) read(id backend.ObjectID) (backend.Prefix, bool) {
 	b.startTemp() // read the clock before the file
 	b.s.objectReads.Add(1)
-	data, st, err := fsutil.ReadPrefixAt(b.dir, string(id), b.q.Max)
+	data, st, t, err := fsutil.ReadPrefixAt(b.dir, string(id), b.q.Max)
+	b.s.report(t)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return backend.Prefix{}, false
