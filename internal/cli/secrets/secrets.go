@@ -6,6 +6,7 @@ package secrets
 import (
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"slices"
 	"strings"
@@ -75,6 +76,15 @@ func lockWaitNotice(w io.Writer, timeout time.Duration) func(string) {
 	}
 	return func(lockPath string) {
 		fmt.Fprintf(w, "palyra: warning: waiting for the vault's writer lock %s: another palyra process is writing to this vault (%s)\n", lockPath, limit)
+	}
+}
+
+// tightenedNotice returns the vault's OnTightened for the CLI: one warning
+// line on stderr for each file or directory whose mode the vault tightened
+// (docs/SECURITY.md, "File permissions").
+func tightenedNotice(w io.Writer) func(string, fs.FileMode, fs.FileMode) {
+	return func(path string, from, to fs.FileMode) {
+		fmt.Fprintf(w, "palyra: warning: tightened %s from %04o to %04o (other users could read it; the vault and its keys are kept owner-only)\n", path, uint32(from.Perm()), uint32(to.Perm()))
 	}
 }
 
@@ -180,6 +190,7 @@ A scope is one or more segments joined by "/", each matching
 			}
 			f.VaultConfig.LockTimeout = timeout
 			f.VaultConfig.OnLockWait = lockWaitNotice(f.IOStreams.ErrOut, timeout)
+			f.VaultConfig.OnTightened = tightenedNotice(f.IOStreams.ErrOut)
 			// A passphrase vault asks for its passphrase only when a verb
 			// needs its key (never to list); verbs that manage passphrases
 			// set their own new passphrase. The key verbs still take the
