@@ -175,8 +175,11 @@ func auditRun(ctx context.Context, opts *AuditOptions) error {
 	}
 	a := &auditor{opts: opts, path: loc.Path, doc: doc}
 	a.plaintext()
-	a.references(ctx)
+	// Permissions first: resolving a vault reference opens the vault,
+	// which tightens what others can only read (docs/SECURITY.md); the
+	// report shows the modes as the audit found them.
 	a.permissions()
+	a.references(ctx)
 	findings := a.sorted()
 
 	rep := report{Config: loc.Path, Findings: findings, Counts: map[string]int{}}
