@@ -82,7 +82,8 @@ var (
 // 0700 when they are missing. Both directories must be real directories
 // (not symlinks) owned by the current user and not writable by group or
 // others; otherwise New fails with an error wrapping backend.ErrPermission
-// (and fsutil.ErrUnsafe) that says how to fix it. It fails for a negative
+// (and fsutil.ErrUnsafe) that says how to fix it. One that others can only
+// read is tightened to 0700 and reported to Options.OnTightened. It fails for a negative
 // Options.MaxBlobSize.
 func New(root string, opts Options) (*Store, error) {
 	max := opts.MaxBlobSize
