@@ -5,6 +5,7 @@ package fsutil
 import (
 	"io/fs"
 	"os"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -60,14 +61,21 @@ func publish(tmp *os.File, path string, replace bool) (published bool, err error
 // missing, never through a symlink.
 const lockOpenFlags = os.O_CREATE | os.O_RDONLY | syscall.O_NOFOLLOW
 
+// euid is the effective uid of this process, read once: the rule is
+// applied to every object file read, and geteuid(2) is a system call.
+// palyra never changes its uid; a program that drops privileges after its
+// first check is judged against the uid it had then, which refuses the new
+// uid's files rather than accepting another user's.
+var euid = sync.OnceValue(os.Geteuid)
+
 // fileOwner returns the uid that owns fi and the effective uid of this
 // process; ok is false when fi carries no Unix owner.
 func fileOwner(fi fs.FileInfo) (owner uint32, me int, ok bool) {
 	switch st := fi.Sys().(type) {
 	case *syscall.Stat_t: // from os.Lstat, (*os.File).Stat
-		return st.Uid, os.Geteuid(), true
+		return st.Uid, euid(), true
 	case *unix.Stat_t: // from a bare fstat (see statInfo)
-		return st.Uid, os.Geteuid(), true
+		return st.Uid, euid(), true
 	}
 	return 0, 0, false
 }
