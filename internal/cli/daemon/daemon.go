@@ -114,7 +114,16 @@ func run(cmd *cobra.Command, opts *RunOptions) error {
 	} else {
 		h = slog.NewTextHandler(opts.IO.ErrOut, hopts)
 	}
-	opts.Daemon.Logger = slog.New(h).With("component", "palyra-daemon")
+	logger := slog.New(h).With("component", "palyra-daemon")
+	opts.Daemon.Logger = logger
+	if opts.Daemon.Vault.OnTightened == nil {
+		// The vault tightens what other users can only read on every open
+		// (docs/SECURITY.md); the daemon says so in its log.
+		opts.Daemon.Vault.OnTightened = func(path string, from, to fs.FileMode) {
+			logger.Warn("tightened a vault path other users could read", "path", path,
+				"from", fmt.Sprintf("%04o", uint32(from.Perm())), "to", fmt.Sprintf("%04o", uint32(to.Perm())))
+		}
+	}
 	err := daemon.Run(cmd.Context(), opts.Daemon)
 	var le *daemon.LoadError
 	if errors.As(err, &le) && errors.Is(le.Err, fs.ErrNotExist) {
