@@ -125,18 +125,7 @@ func TestClientRefusesAListenerOfAnotherUser(t *testing.T) {
 	if err := os.Chmod(dir, 0o755); err != nil { // nobody runs the binary in it
 		t.Fatal(err)
 	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(self)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "fake-daemon")
-	if err := os.WriteFile(bin, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	bin := testutil.CopyTestBinary(t, dir, "fake-daemon")
 	sockets := filepath.Join(dir, "sockets")
 	if err := os.Mkdir(sockets, 0o777); err != nil {
 		t.Fatal(err)

@@ -63,18 +63,7 @@ func TestRunAndGetIgnoreADaemonSocketOfAnotherUser(t *testing.T) {
 	if err := os.Chmod(dir, 0o777); err != nil { // nobody runs the binary and makes its socket here
 		t.Fatal(err)
 	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(self)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "fake-daemon")
-	if err := os.WriteFile(bin, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	bin := testutil.CopyTestBinary(t, dir, "fake-daemon")
 	socket := filepath.Join(dir, "daemon.sock")
 	daemon := exec.Command(bin)
 	daemon.Env = []string{asFakeDaemon + "=" + socket, "GORACE=atexit_sleep_ms=0"}
