@@ -19,7 +19,9 @@
 #      reports Locked=false;
 #   4. runs CMD with DBUS_SESSION_BUS_ADDRESS set (HOME etc. untouched, so the
 #      Go build/module caches keep working), plus SS_KEYRING_PASSWORD and
-#      SS_DIR exported for tests that want to lock/unlock;
+#      SS_DIR (keyring data in $SS_DIR/data, runtime dir $SS_DIR/run) and
+#      SS_GKD_PID exported for tests that want to lock/unlock or restart
+#      the keyring daemon;
 #   5. stops both daemons by PID (never by name), reaps them, removes the dir.
 # Works as root with no DISPLAY. Exit status is CMD's (127 when a needed
 # program is missing). SS_KEEP_DIR=1 keeps the temp dir (and gkd.log).
@@ -94,7 +96,7 @@ if [ -z "$ready" ]; then
 fi
 echo "secret-service-run: bus+keyring ready in $(( ($(date +%s%N) - t0) / 1000000 )) ms (dbus pid $DBUS_PID, gkd pid $GKD_PID)" >&2
 
-export SS_KEYRING_PASSWORD=$PW SS_DIR=$D
+export SS_KEYRING_PASSWORD=$PW SS_DIR=$D SS_GKD_PID=$GKD_PID
 set +e
 "$@"
 rc=$?

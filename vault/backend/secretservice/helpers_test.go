@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -40,6 +42,11 @@ var keyring struct {
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
 	log   string
+	dir   string // the script's SS_DIR: data/ and run/ of the keyring
+	gkd   int    // pid of the running gnome-keyring-daemon
+	// restarted is the daemon restartKeyring started, if any: a child of
+	// the test binary, which stopKeyring stops.
+	restarted *exec.Cmd
 }
 
 func TestMain(m *testing.M) {
@@ -85,7 +92,7 @@ func startKeyring() {
 		return
 	}
 	keyring.log = logf.Name()
-	cmd := exec.Command("bash", script, "sh", "-c", `printf '%s\n' "$DBUS_SESSION_BUS_ADDRESS"; exec cat >/dev/null`)
+	cmd := exec.Command("bash", script, "sh", "-c", `printf '%s %s %s\n' "$SS_GKD_PID" "$SS_DIR" "$DBUS_SESSION_BUS_ADDRESS"; exec cat >/dev/null`)
 	cmd.Env = append(os.Environ(), "SS_KEYRING_PASSWORD="+keyringPassword, "SS_KEEP_DIR=")
 	cmd.Stderr = logf
 	stdin, err := cmd.StdinPipe()
@@ -110,10 +117,14 @@ func startKeyring() {
 		line <- strings.TrimSpace(s)
 	}()
 	select {
-	case addr := <-line:
-		if addr != "" {
-			keyring.addr = addr
-			return
+	case l := <-line:
+		// "<gkd pid> <dir> <address>": the temp dir has no spaces.
+		f := strings.SplitN(l, " ", 3)
+		if len(f) == 3 {
+			if pid, err := strconv.Atoi(f[0]); err == nil && f[1] != "" && f[2] != "" {
+				keyring.gkd, keyring.dir, keyring.addr = pid, f[1], f[2]
+				return
+			}
 		}
 	case <-time.After(30 * time.Second):
 	}
@@ -125,6 +136,11 @@ func startKeyring() {
 // stopKeyring closes the script's stdin, so it stops its daemons by PID,
 // and waits for it (killing it after 10 s).
 func stopKeyring() {
+	if r := keyring.restarted; r != nil {
+		_ = r.Process.Kill()
+		_ = r.Wait()
+		keyring.restarted = nil
+	}
 	if keyring.cmd == nil {
 		return
 	}
@@ -254,4 +270,102 @@ func testCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// restartKeyring kills the private bus's gnome-keyring-daemon and starts a
+// new one on the same bus, with the same keyring directory and password.
+// The bus stays up; the service's unique name changes and every transport
+// session the old daemon held is gone.
+func restartKeyring(t *testing.T) {
+	t.Helper()
+	killKeyringDaemon(t)
+	startKeyringDaemon(t)
+}
+
+// busWatcher returns a connection of its own to the private bus, closed
+// when the test ends.
+func busWatcher(t *testing.T) *dbus.Conn {
+	t.Helper()
+	conn, err := dbus.Dial(keyringBus(t))
+	if err == nil {
+		if err = conn.Auth(nil); err == nil {
+			err = conn.Hello()
+		}
+	}
+	if err != nil {
+		t.Fatalf("connecting to the private bus: %v", err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// killKeyringDaemon kills the private bus's gnome-keyring-daemon (SIGKILL:
+// no chance to clean up, as in a crash) and waits until the bus has
+// released org.freedesktop.secrets. Nothing owns it afterwards until
+// startKeyringDaemon.
+func killKeyringDaemon(t *testing.T) {
+	t.Helper()
+	watch := busWatcher(t)
+	if r := keyring.restarted; r != nil {
+		_ = r.Process.Kill()
+		_ = r.Wait()
+		keyring.restarted = nil
+	} else if p, err := os.FindProcess(keyring.gkd); err != nil || p.Kill() != nil {
+		t.Fatalf("killing gnome-keyring-daemon %d failed", keyring.gkd)
+	}
+	// The bus releases the name when the dead daemon's connection closes.
+	if !eventually(func() bool {
+		var has bool
+		err := watch.BusObject().Call(methodNameHasOwner, 0, serviceName).Store(&has)
+		return err == nil && !has
+	}) {
+		t.Fatal("org.freedesktop.secrets still owned after killing gnome-keyring-daemon")
+	}
+}
+
+// startKeyringDaemon starts gnome-keyring-daemon on the private bus, with
+// the keyring directory and password of the first one, the way
+// scripts/secret-service-run.sh does, and waits until it owns
+// org.freedesktop.secrets with the default collection unlocked. The daemon
+// is a child of the test binary; stopKeyring stops it.
+func startKeyringDaemon(t *testing.T) {
+	t.Helper()
+	watch := busWatcher(t)
+	cmd := exec.Command("gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets")
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(e string) bool {
+		return strings.HasPrefix(e, "DISPLAY=") || strings.HasPrefix(e, "WAYLAND_DISPLAY=")
+	})
+	cmd.Env = append(cmd.Env,
+		"DBUS_SESSION_BUS_ADDRESS="+keyringBus(t),
+		"XDG_RUNTIME_DIR="+filepath.Join(keyring.dir, "run"),
+		"XDG_DATA_HOME="+filepath.Join(keyring.dir, "data"))
+	cmd.Stdin = strings.NewReader(keyringPassword) // no trailing newline
+	logf, err := os.OpenFile(keyring.log, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatalf("starting gnome-keyring-daemon: %v", err)
+	}
+	defer logf.Close()
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting gnome-keyring-daemon: %v", err)
+	}
+	keyring.restarted = cmd
+	ready := eventually(func() bool {
+		v, err := watch.Object(serviceName, "/org/freedesktop/secrets/aliases/default").GetProperty(ifaceCollection + "." + propLocked)
+		return err == nil && v.Value() == false
+	})
+	if !ready {
+		out, _ := os.ReadFile(keyring.log)
+		t.Fatalf("the new gnome-keyring-daemon is not ready; log:\n%s", out)
+	}
+}
+
+// eventually polls cond until it holds, for at most 30 s.
+func eventually(cond func() bool) bool {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if cond() {
+			return true
+		}
+	}
+	return false
 }

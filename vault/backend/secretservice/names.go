@@ -66,6 +66,7 @@ const (
 	errNameTimeout        = "org.freedesktop.DBus.Error.Timeout"
 	errNameTimedOut       = "org.freedesktop.DBus.Error.TimedOut"
 	errNameDisconnected   = "org.freedesktop.DBus.Error.Disconnected"
+	errNameNoSession      = "org.freedesktop.Secret.Error.NoSession"
 
 	// The message bus itself.
 	busName                    = "org.freedesktop.DBus"

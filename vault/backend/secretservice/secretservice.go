@@ -139,9 +139,19 @@ type secret struct {
 }
 
 // Store is the linux_secret_service backend. It holds one private bus
-// connection and one transport session. It is safe for concurrent use.
+// connection and one transport session, and re-establishes them when the
+// provider restarts or the connection drops (see do). It is safe for
+// concurrent use.
 type Store struct {
-	opts       Options
+	opts Options
+
+	// linkMu guards the link below: operations hold it for reading,
+	// reconnect for writing. gen counts reconnects; broken is set while a
+	// reconnect has failed.
+	linkMu     sync.RWMutex
+	gen        uint64
+	broken     bool
+	closed     bool
 	conn       *dbus.Conn
 	service    dbus.BusObject
 	owner      string
@@ -201,7 +211,7 @@ func dial(ctx context.Context, opts Options, op string) (*Store, error) {
 		_ = s.Close()
 		return nil, err
 	}
-	if err := s.openSession(ctx); err != nil {
+	if err := s.openSession(ctx, opts.RequireEncryption); err != nil {
 		_ = s.Close()
 		return nil, err
 	}
@@ -257,8 +267,8 @@ func (s *Store) ensureOwner(ctx context.Context) error {
 }
 
 // openSession negotiates the transport: the DH algorithm first, plain only
-// if the service answers NotSupported.
-func (s *Store) openSession(ctx context.Context) error {
+// if the service answers NotSupported and requireEnc is false.
+func (s *Store) openSession(ctx context.Context, requireEnc bool) error {
 	const op = "opening a transport session"
 	var output dbus.Variant
 	var path dbus.ObjectPath
@@ -282,7 +292,7 @@ func (s *Store) openSession(ctx context.Context) error {
 			return nil
 		case dbusErrorName(err) != errNameNotSupported:
 			return s.classify(op, err)
-		case s.opts.RequireEncryption:
+		case requireEnc:
 			return newError(op, ErrFailed, fmt.Errorf("service refuses %s and encryption is required: %w", algDH, err))
 		}
 	}
@@ -300,10 +310,16 @@ func (s *Store) Kind() backend.Kind { return backend.KindSecretService }
 func (s *Store) MaxBlobSize() int { return MaxBlobSize }
 
 // TransportEncrypted reports whether secret values cross the bus encrypted.
-func (s *Store) TransportEncrypted() bool { return s.tr.encrypted() }
+func (s *Store) TransportEncrypted() bool {
+	s.linkMu.RLock()
+	defer s.linkMu.RUnlock()
+	return s.tr.encrypted()
+}
 
 // Info describes the provider, collection and transport in use.
 func (s *Store) Info() Info {
+	s.linkMu.RLock()
+	defer s.linkMu.RUnlock()
 	return Info{Service: s.owner, Collection: string(s.collection), Transport: s.algorithm, Encrypted: s.tr.encrypted()}
 }
 
@@ -321,7 +337,7 @@ func (s *Store) Put(ctx context.Context, id backend.ObjectID, blob []byte) error
 	if len(blob) > MaxBlobSize {
 		return fmt.Errorf("secret service: %s: blob of %d bytes exceeds the limit of %d: %w", op, len(blob), MaxBlobSize, backend.ErrTooLarge)
 	}
-	return s.withUnlock(ctx, op, func() error { return s.put(ctx, op, id, blob) })
+	return s.do(ctx, op, func() error { return s.put(ctx, op, id, blob) })
 }
 
 func (s *Store) put(ctx context.Context, op string, id backend.ObjectID, blob []byte) error {
@@ -402,7 +418,7 @@ func (s *Store) Get(ctx context.Context, id backend.ObjectID) ([]byte, error) {
 	}
 	op := fmt.Sprintf("getting object %q", id)
 	var blob []byte
-	err := s.withUnlock(ctx, op, func() error {
+	err := s.do(ctx, op, func() error {
 		var err error
 		blob, err = s.get(ctx, op, id)
 		return err
@@ -470,7 +486,7 @@ func (s *Store) Delete(ctx context.Context, id backend.ObjectID) (bool, error) {
 	}
 	op := fmt.Sprintf("deleting object %q", id)
 	var existed bool
-	err := s.withUnlock(ctx, op, func() error {
+	err := s.do(ctx, op, func() error {
 		paths, err := s.searchItem(ctx, op, id)
 		if err != nil {
 			return err
@@ -510,7 +526,7 @@ func (s *Store) deleteItem(ctx context.Context, op string, item dbus.ObjectPath)
 func (s *Store) List(ctx context.Context) ([]backend.ObjectID, error) {
 	const op = "listing objects"
 	var ids []backend.ObjectID
-	err := s.withUnlock(ctx, op, func() error {
+	err := s.do(ctx, op, func() error {
 		// A locked collection may answer attribute reads with hashed
 		// values (gnome-keyring's on-disk form), which would make List
 		// silently incomplete: insist on an unlocked one.
@@ -560,13 +576,12 @@ func (s *Store) List(ctx context.Context) ([]backend.ObjectID, error) {
 // call more than once; the Store is unusable after.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
-		if s.session != "" {
-			ctx, cancel := context.WithTimeout(context.Background(), s.opts.CallTimeout)
-			// A failure to close the session is harmless: the service
-			// drops it when the connection goes away.
-			_ = s.conn.Object(serviceName, s.session).CallWithContext(ctx, methodSessionClose, 0).Err
-			cancel()
-		}
+		s.linkMu.Lock()
+		defer s.linkMu.Unlock()
+		s.closed = true
+		// A failure to close the session is harmless: the service drops
+		// it when the connection goes away.
+		s.dropSession(context.Background())
 		if err := s.conn.Close(); err != nil && !errors.Is(err, dbus.ErrClosed) {
 			s.closeErr = fmt.Errorf("secret service: closing bus connection: %w", err)
 		}
