@@ -21,6 +21,18 @@
 // ErrNoDefaultCollection, ErrLocked, ErrPromptDismissed, ErrTimeout or
 // ErrFailed, and carry a hint (see Error).
 //
+// A Store outlives its provider: when gnome-keyring-daemon (or another
+// provider) restarts, the new process knows nothing of the Store's
+// transport session, and when the bus connection drops every call fails.
+// On such a failure (dbus.ErrClosed, ServiceUnknown, NameHasNoOwner,
+// Disconnected, UnknownObject, NoSuchObject, NoSession) the operation
+// re-establishes the link once for all goroutines (dials the bus again if
+// the connection is closed, opens a new transport session, never weaker
+// than the old one, and resolves the default collection again; the old
+// session key is wiped) and is retried once. Any other failure (locked,
+// prompt dismissed, timeout) is returned as it is; a provider that is still
+// down gives ErrNoService, and the next operation tries again.
+//
 // Search, apart from the backend, reads the items other programs keep in
 // any collection of the service (zalando/go-keyring, Python's keyring,
 // secret-tool), over the same kind of session, for importing them; it
