@@ -1,18 +1,10 @@
 package secretservice
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
-	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +12,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/palyra/palyra-vault/internal/testutil"
+	"github.com/palyra/palyra-vault/internal/testutil/keyringproc"
 	"github.com/palyra/palyra-vault/vault/backend"
 )
 
@@ -36,125 +29,37 @@ import (
 const keyringPassword = "palyra-secretservice-test"
 
 var keyring struct {
-	once  sync.Once
-	addr  string
-	err   error
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	log   string
-	dir   string // the script's SS_DIR: data/ and run/ of the keyring
-	gkd   int    // pid of the running gnome-keyring-daemon
-	// restarted is the daemon restartKeyring started, if any: a child of
-	// the test binary, which stopKeyring stops.
-	restarted *exec.Cmd
+	once sync.Once
+	k    *keyringproc.Keyring
+	addr string
+	err  error
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	stopKeyring()
+	if keyring.k != nil {
+		keyring.k.Stop()
+	}
 	os.Exit(code)
 }
 
 // keyringBus returns the address of the private bus with gnome-keyring on
-// it, starting both on first use. When they cannot be started (the programs
+// it, starting both on first use (keyringproc.Start runs
+// scripts/secret-service-run.sh). When they cannot be started (the programs
 // are missing) the test is skipped, except in CI (CI=true), where a missing
 // real component is a failure.
 func keyringBus(t *testing.T) string {
 	t.Helper()
-	keyring.once.Do(startKeyring)
+	keyring.once.Do(func() {
+		keyring.k, keyring.err = keyringproc.Start(keyringPassword)
+		if keyring.err == nil {
+			keyring.addr = keyring.k.Addr
+		}
+	})
 	if keyring.err != nil {
 		testutil.SkipOrFailInCI(t, keyring.err.Error())
 	}
 	return keyring.addr
-}
-
-// startKeyring runs `scripts/secret-service-run.sh sh -c '…'`, where the
-// command prints the bus address and then waits for its stdin to close:
-// closing it (or the test binary dying) makes the script stop both daemons.
-func startKeyring() {
-	for _, bin := range []string{"bash", "dbus-daemon", "dbus-send", "gnome-keyring-daemon"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			keyring.err = fmt.Errorf("no real Secret Service: %s not installed (apt-get install gnome-keyring dbus-daemon)", bin)
-			return
-		}
-	}
-	script, err := filepath.Abs(filepath.Join("..", "..", "..", "scripts", "secret-service-run.sh"))
-	if err == nil {
-		_, err = os.Stat(script)
-	}
-	if err != nil {
-		keyring.err = fmt.Errorf("no real Secret Service: finding scripts/secret-service-run.sh: %w", err)
-		return
-	}
-	logf, err := os.CreateTemp("", "secretservice-test-*.log")
-	if err != nil {
-		keyring.err = err
-		return
-	}
-	keyring.log = logf.Name()
-	cmd := exec.Command("bash", script, "sh", "-c", `printf '%s %s %s\n' "$SS_GKD_PID" "$SS_DIR" "$DBUS_SESSION_BUS_ADDRESS"; exec cat >/dev/null`)
-	cmd.Env = append(os.Environ(), "SS_KEYRING_PASSWORD="+keyringPassword, "SS_KEEP_DIR=")
-	cmd.Stderr = logf
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		keyring.err = err
-		return
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		keyring.err = err
-		return
-	}
-	if err := cmd.Start(); err != nil {
-		keyring.err = fmt.Errorf("starting %s: %w", script, err)
-		return
-	}
-	logf.Close()
-	keyring.cmd, keyring.stdin = cmd, stdin
-	line := make(chan string, 1)
-	go func() {
-		s, _ := bufio.NewReader(stdout).ReadString('\n')
-		line <- strings.TrimSpace(s)
-	}()
-	select {
-	case l := <-line:
-		// "<gkd pid> <dir> <address>": the temp dir has no spaces.
-		f := strings.SplitN(l, " ", 3)
-		if len(f) == 3 {
-			if pid, err := strconv.Atoi(f[0]); err == nil && f[1] != "" && f[2] != "" {
-				keyring.gkd, keyring.dir, keyring.addr = pid, f[1], f[2]
-				return
-			}
-		}
-	case <-time.After(30 * time.Second):
-	}
-	stopKeyring()
-	out, _ := os.ReadFile(keyring.log)
-	keyring.err = fmt.Errorf("no real Secret Service: %s did not start one; its output:\n%s", script, out)
-}
-
-// stopKeyring closes the script's stdin, so it stops its daemons by PID,
-// and waits for it (killing it after 10 s).
-func stopKeyring() {
-	if r := keyring.restarted; r != nil {
-		_ = r.Process.Kill()
-		_ = r.Wait()
-		keyring.restarted = nil
-	}
-	if keyring.cmd == nil {
-		return
-	}
-	keyring.stdin.Close()
-	done := make(chan struct{})
-	go func() { _ = keyring.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		_ = keyring.cmd.Process.Kill()
-		<-done
-	}
-	keyring.cmd = nil
-	os.Remove(keyring.log)
 }
 
 // openStore opens a Store on the private bus with opts (Address filled in)
@@ -278,94 +183,35 @@ func testCtx(t *testing.T) context.Context {
 // session the old daemon held is gone.
 func restartKeyring(t *testing.T) {
 	t.Helper()
-	killKeyringDaemon(t)
-	startKeyringDaemon(t)
+	keyringBus(t)
+	if err := keyring.k.Restart(); err != nil {
+		t.Fatal(err)
+	}
 }
 
-// busWatcher returns a connection of its own to the private bus, closed
-// when the test ends.
-func busWatcher(t *testing.T) *dbus.Conn {
-	t.Helper()
-	conn, err := dbus.Dial(keyringBus(t))
-	if err == nil {
-		if err = conn.Auth(nil); err == nil {
-			err = conn.Hello()
-		}
-	}
-	if err != nil {
-		t.Fatalf("connecting to the private bus: %v", err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return conn
-}
-
-// killKeyringDaemon kills the private bus's gnome-keyring-daemon (SIGKILL:
-// no chance to clean up, as in a crash) and waits until the bus has
-// released org.freedesktop.secrets. Nothing owns it afterwards until
-// startKeyringDaemon.
+// killKeyringDaemon kills the private bus's gnome-keyring-daemon, as in a
+// crash; nothing owns org.freedesktop.secrets until startKeyringDaemon.
+// The daemon is started again when the test ends if it is not running.
 func killKeyringDaemon(t *testing.T) {
 	t.Helper()
-	watch := busWatcher(t)
-	if r := keyring.restarted; r != nil {
-		_ = r.Process.Kill()
-		_ = r.Wait()
-		keyring.restarted = nil
-	} else if p, err := os.FindProcess(keyring.gkd); err != nil || p.Kill() != nil {
-		t.Fatalf("killing gnome-keyring-daemon %d failed", keyring.gkd)
+	keyringBus(t)
+	if err := keyring.k.Kill(); err != nil {
+		t.Fatal(err)
 	}
-	// The bus releases the name when the dead daemon's connection closes.
-	if !eventually(func() bool {
-		var has bool
-		err := watch.BusObject().Call(methodNameHasOwner, 0, serviceName).Store(&has)
-		return err == nil && !has
-	}) {
-		t.Fatal("org.freedesktop.secrets still owned after killing gnome-keyring-daemon")
-	}
+	t.Cleanup(func() {
+		if !keyring.k.Running() {
+			if err := keyring.k.StartDaemon(); err != nil {
+				t.Error(err)
+			}
+		}
+	})
 }
 
-// startKeyringDaemon starts gnome-keyring-daemon on the private bus, with
-// the keyring directory and password of the first one, the way
-// scripts/secret-service-run.sh does, and waits until it owns
-// org.freedesktop.secrets with the default collection unlocked. The daemon
-// is a child of the test binary; stopKeyring stops it.
+// startKeyringDaemon starts gnome-keyring-daemon again after
+// killKeyringDaemon, with the same keyring directory and password.
 func startKeyringDaemon(t *testing.T) {
 	t.Helper()
-	watch := busWatcher(t)
-	cmd := exec.Command("gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets")
-	cmd.Env = slices.DeleteFunc(os.Environ(), func(e string) bool {
-		return strings.HasPrefix(e, "DISPLAY=") || strings.HasPrefix(e, "WAYLAND_DISPLAY=")
-	})
-	cmd.Env = append(cmd.Env,
-		"DBUS_SESSION_BUS_ADDRESS="+keyringBus(t),
-		"XDG_RUNTIME_DIR="+filepath.Join(keyring.dir, "run"),
-		"XDG_DATA_HOME="+filepath.Join(keyring.dir, "data"))
-	cmd.Stdin = strings.NewReader(keyringPassword) // no trailing newline
-	logf, err := os.OpenFile(keyring.log, os.O_WRONLY|os.O_APPEND, 0)
-	if err != nil {
-		t.Fatalf("starting gnome-keyring-daemon: %v", err)
+	if err := keyring.k.StartDaemon(); err != nil {
+		t.Fatal(err)
 	}
-	defer logf.Close()
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting gnome-keyring-daemon: %v", err)
-	}
-	keyring.restarted = cmd
-	ready := eventually(func() bool {
-		v, err := watch.Object(serviceName, "/org/freedesktop/secrets/aliases/default").GetProperty(ifaceCollection + "." + propLocked)
-		return err == nil && v.Value() == false
-	})
-	if !ready {
-		out, _ := os.ReadFile(keyring.log)
-		t.Fatalf("the new gnome-keyring-daemon is not ready; log:\n%s", out)
-	}
-}
-
-// eventually polls cond until it holds, for at most 30 s.
-func eventually(cond func() bool) bool {
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if cond() {
-			return true
-		}
-	}
-	return false
 }

@@ -119,11 +119,6 @@ func TestReconnectWhileServiceDown(t *testing.T) {
 		t.Fatalf("Put: %v", err)
 	}
 	killKeyringDaemon(t)
-	t.Cleanup(func() {
-		if keyring.restarted == nil || keyring.restarted.ProcessState != nil {
-			startKeyringDaemon(t)
-		}
-	})
 	_, err := s.Get(testCtx(t), id)
 	if !errors.Is(err, ErrNoService) || !errors.Is(err, backend.ErrUnavailable) {
 		t.Fatalf("Get with no provider: %v; want ErrNoService", err)
