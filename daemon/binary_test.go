@@ -146,6 +146,7 @@ func helperMain() int {
 // site is a fixture for tests of the real palyra binary.
 type site struct {
 	*fixture.Fixture
+	extraEnv []string // added to (and overriding) env()
 }
 
 func newSite(t *testing.T, secrets map[string]string, config string) *site {
@@ -160,7 +161,7 @@ func newSite(t *testing.T, secrets map[string]string, config string) *site {
 func (s *site) socket() string { return filepath.Join(s.Root, api.DirName, api.SocketName) }
 
 func (s *site) env() []string {
-	return append(os.Environ(),
+	return append(append(os.Environ(),
 		"PALYRA_STATE_ROOT="+s.Root,
 		"PALYRA_VAULT_BACKEND=encrypted_file",
 		"PALYRA_CONFIG=",
@@ -168,7 +169,7 @@ func (s *site) env() []string {
 		"PALYRA_VAULT_PASSPHRASE=",
 		api.EnvSocket+"=",
 		"GORACE=atexit_sleep_ms=0 halt_on_error=1",
-	)
+	), s.extraEnv...)
 }
 
 // daemonProc is a running "palyra daemon".
