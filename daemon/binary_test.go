@@ -301,6 +301,20 @@ func (p *daemonProc) reload() api.Reload {
 	}
 }
 
+// waitForLog waits until the daemon's stderr holds want: the status can
+// show a reload before its log line has been written, and the line crosses
+// a pipe before the test's copier sees it.
+func (p *daemonProc) waitForLog(want string) {
+	p.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(p.stderr.String(), want) {
+		if time.Now().After(deadline) {
+			p.t.Fatalf("logs lack %q after 30 s:\n%s", want, p.stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func (p *daemonProc) status() api.Status {
 	p.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -384,9 +398,7 @@ func TestDaemonBinaryReloadsOnSIGHUP(t *testing.T) {
 			if lr.OK != tt.ok {
 				t.Fatalf("reload ok = %v (%s), want %v", lr.OK, lr.Error, tt.ok)
 			}
-			if !strings.Contains(p.stderr.String(), tt.logs) {
-				t.Fatalf("logs lack %q:\n%s", tt.logs, p.stderr)
-			}
+			p.waitForLog(tt.logs)
 			if got := p.mustResolve(api.ResolveRequest{Path: "tool.reloaded"}); got != tt.rotating {
 				t.Fatalf("on_reload value %q, want %q", got, tt.rotating)
 			}
