@@ -28,7 +28,7 @@ var (
 	ErrLocked = errors.New("secret service collection is locked")
 	// ErrPromptDismissed means the service showed an unlock prompt and it
 	// was dismissed, or it did not complete within Options.PromptTimeout.
-	ErrPromptDismissed = errors.New("unlock prompt dismissed")
+	ErrPromptDismissed = errors.New("secret service collection is locked and its unlock prompt was dismissed or could not be shown")
 	// ErrTimeout means a D-Bus call got no answer within
 	// Options.CallTimeout or the caller's deadline.
 	ErrTimeout = errors.New("secret service did not answer in time")
@@ -85,8 +85,10 @@ const (
 	hintNoService = "start a Secret Service provider (gnome-keyring-daemon, KeePassXC with Secret Service integration) " +
 		"in this session, check DBUS_SESSION_BUS_ADDRESS, or use the encrypted_file backend"
 	hintNoDefault = "create a keyring and make it the default (for example with Seahorse), or use the encrypted_file backend"
-	hintLocked    = "unlock the default keyring (log in to the desktop session, or unlock it in Seahorse) and retry"
-	hintDismissed = "retry and accept the unlock prompt, or unlock the default keyring beforehand"
+	hintLocked    = "unlock the default keyring on the desktop (log in to the desktop session, or unlock it in Seahorse) and retry; " +
+		"over SSH no unlock prompt can be shown, so unlock it on the desktop first, or use the encrypted_file backend"
+	hintDismissed = "retry and accept the unlock prompt, or unlock the default keyring beforehand on the desktop (log in, or Seahorse); " +
+		"over SSH or without a display no prompt can be shown: unlock it on the desktop first, or use the encrypted_file backend"
 	// hintTimeout names no setting: the CLI and the daemon have none for
 	// the call timeout (Options.CallTimeout is for programs), and a
 	// provider that does not answer in 5 s is stuck, not slow.
