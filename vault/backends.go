@@ -43,12 +43,16 @@ type site struct {
 	// onTightened reports a mode tightened by a backend (see
 	// Config.OnTightened); nil when nobody listens.
 	onTightened func(fsutil.Tightening)
+	// noUnlock opens a backend that will never ask the user to unlock
+	// it: a locked store fails at once (for checks that must not prompt).
+	noUnlock bool
 }
 
 // driver knows how to probe and open one kind of backend.
 type driver struct {
-	// probe reports whether the backend works on this host without
-	// creating anything.
+	// probe reports whether the backend works on this host right now,
+	// without showing the user anything (no unlock prompt). It may store
+	// and delete a probe item, but leaves nothing behind.
 	probe func(ctx context.Context, s site) error
 	// open opens the backend for a vault.
 	open func(ctx context.Context, s site) (backend.Backend, error)
@@ -64,18 +68,17 @@ var drivers = map[backend.Kind]driver{
 		},
 	},
 	backend.KindSecretService: {
-		// A locked collection counts as available: the first operation
-		// asks the service to unlock it (on a desktop, a password prompt),
-		// and a refusal is reported then, not hidden by a fallback.
+		// The Secret Service counts as available only when it can be used
+		// with no prompt: its collection is unlocked (or unlocks without
+		// a prompt) and an item can be stored and read back. A locked
+		// collection that needs a prompt (a keyring over SSH, with nobody
+		// at the desktop to answer it) would otherwise be chosen by auto,
+		// written in the marker, and fail every command after.
 		probe: func(ctx context.Context, s site) error {
-			err := secretservice.Probe(ctx, secretservice.Options{Address: s.bus, NoUnlock: true})
-			if errors.Is(err, secretservice.ErrLocked) {
-				return nil
-			}
-			return err
+			return secretservice.ProbeUsable(ctx, secretservice.Options{Address: s.bus})
 		},
 		open: func(ctx context.Context, s site) (backend.Backend, error) {
-			return secretservice.Open(ctx, secretservice.Options{Address: s.bus, Vault: s.id})
+			return secretservice.Open(ctx, secretservice.Options{Address: s.bus, Vault: s.id, NoUnlock: s.noUnlock})
 		},
 	},
 	backend.KindKeychain: {
@@ -118,29 +121,60 @@ func autoOrder() []backend.Kind {
 }
 
 // chooseBackend opens the backend a new vault should use: pref when it names
-// one, else the first of autoOrder that opens.
-func chooseBackend(ctx context.Context, pref backend.Kind, s site) (backend.Backend, error) {
+// one, else the first of autoOrder that works. It also returns the
+// backends auto selection skipped although this host has them (see
+// BackendNotice.Skipped).
+func chooseBackend(ctx context.Context, pref backend.Kind, s site) (backend.Backend, []BackendStatus, error) {
 	if pref == "" || pref == backend.KindAuto {
 		var errs []string
-		for _, k := range autoOrder() {
-			// Auto chooses only a backend that really works here: the
-			// probe asks the service, not just whether it is installed.
-			if err := probeBackend(ctx, k, s); err != nil {
-				errs = append(errs, fmt.Sprintf("%s: %v", k, err))
-				continue
-			}
-			b, err := openBackend(ctx, k, s)
+		var skipped []BackendStatus
+		for i, k := range autoOrder() {
+			// Auto chooses only a backend that really works here, now,
+			// with no prompt: the probe asks the service, not just
+			// whether it is installed.
+			err := probeBackend(ctx, k, s)
+			var b backend.Backend
 			if err == nil {
-				return b, nil
+				if b, err = openBackend(ctx, k, s); err == nil {
+					return b, skipped, nil
+				}
 			}
-			errs = append(errs, err.Error())
+			errs = append(errs, fmt.Sprintf("%s: %v", k, err))
+			if !absent(err) {
+				skipped = append(skipped, statusOf(k, i+1, err))
+			}
 		}
-		return nil, fmt.Errorf("%w: no backend works on this host: %s", ErrBackendUnavailable, strings.Join(errs, "; "))
+		return nil, nil, fmt.Errorf("%w: no backend works on this host: %s", ErrBackendUnavailable, strings.Join(errs, "; "))
 	}
 	if !knownKind(pref) {
-		return nil, fmt.Errorf("%w: unknown backend %q: choose one of auto, %s", ErrBackendUnavailable, truncate(string(pref)), strings.Join(kindNames(), ", "))
+		return nil, nil, unknownBackend(pref)
 	}
-	return openBackend(ctx, pref, s)
+	b, err := openBackend(ctx, pref, s)
+	return b, nil, err
+}
+
+// unknownBackend is the error for a backend name that is not one.
+func unknownBackend(k backend.Kind) error {
+	return fmt.Errorf("%w: unknown backend %q: choose one of auto, %s", ErrBackendUnavailable, truncate(string(k)), strings.Join(kindNames(), ", "))
+}
+
+// absent reports whether err says the backend's service does not exist on
+// this host at all (no Secret Service on the bus), rather
+// than that it exists and failed: falling back from an absent backend is
+// the ordinary case (a headless host) and needs no notice.
+func absent(err error) bool {
+	return errors.Is(err, secretservice.ErrNoService)
+}
+
+// statusOf describes backend k, of auto rank rank, that failed with err.
+func statusOf(k backend.Kind, rank int, err error) BackendStatus {
+	return BackendStatus{
+		Kind:     k,
+		Reason:   err.Error(),
+		Locked:   errors.Is(err, secretservice.ErrLocked),
+		Advice:   adviceFor(k, err),
+		AutoRank: rank,
+	}
 }
 
 // openBackend opens backend kind k, or explains why this host cannot. It
@@ -177,33 +211,62 @@ func probeBackend(ctx context.Context, k backend.Kind, s site) error {
 // BackendStatus says whether one backend works on this host.
 type BackendStatus struct {
 	Kind backend.Kind `json:"kind"`
-	// Available reports whether the backend opened.
+	// Available reports whether the backend works here, now, with no
+	// prompt (see ProbeBackends).
 	Available bool `json:"available"`
 	// Reason explains why it is unavailable; empty when available.
 	Reason string `json:"reason,omitempty"`
+	// Locked reports that the backend's store is there but locked, and
+	// unlocking it needs a prompt (or the prompt was refused): unlocking
+	// it makes the backend available.
+	Locked bool `json:"locked,omitempty"`
+	// Advice says what to install, start or unlock; empty when available.
+	Advice string `json:"advice,omitempty"`
 	// AutoRank is the backend's place in auto selection on this host
 	// (1 is tried first), or 0 when auto never picks it here.
 	AutoRank int `json:"auto_rank,omitempty"`
 }
 
 // ProbeBackends reports, for every backend kind, whether it works on this
-// host and why not, by really opening it (the service must answer, the
-// collection must exist). Probing creates nothing.
+// host and why not, the way auto selection decides: by really using it
+// with no prompt (the service must answer, the collection must be
+// unlocked or unlock without a prompt, an item must store and read back).
+// Probing leaves nothing behind and never prompts.
 func (v *Vault) ProbeBackends(ctx context.Context) []BackendStatus {
 	order := autoOrder()
 	out := make([]BackendStatus, 0, len(allKinds))
 	for _, k := range allKinds {
-		st := BackendStatus{Kind: k, AutoRank: slices.Index(order, k) + 1}
+		rank := slices.Index(order, k) + 1
 		if err := probeBackend(ctx, k, v.site()); err != nil {
-			st.Reason = err.Error()
+			out = append(out, statusOf(k, rank, err))
 		} else {
-			st.Available = true
+			out = append(out, BackendStatus{Kind: k, Available: true, AutoRank: rank})
 		}
-		out = append(out, st)
 	}
 	return out
 }
 
 func (v *Vault) site() site {
 	return site{root: v.info.Root, id: v.info.ID, bus: v.bus, onTightened: v.onTightened}
+}
+
+// BackendNotice is what Config.OnBackendNotice reports when Open chose or
+// changed a vault's backend otherwise than the caller may expect: auto
+// selection passed over a backend this host has but cannot use now, or a
+// vault that held no secret was re-created on the backend Config.Backend
+// names.
+type BackendNotice struct {
+	// Root is the vault root.
+	Root string
+	// Chosen is the backend the vault now uses.
+	Chosen backend.Kind
+	// Skipped lists, in auto selection's order, the backends it preferred
+	// to Chosen that this host has but that failed their probe (a locked
+	// Secret Service, a provider that does not answer), each with its
+	// Reason and Advice. A backend this host does not have at all (no
+	// Secret Service on the bus) is not listed.
+	Skipped []BackendStatus
+	// Replaced is the backend the marker named before Open re-created an
+	// empty vault on Chosen; empty otherwise.
+	Replaced backend.Kind
 }

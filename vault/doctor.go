@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/palyra/palyra-vault/vault/backend"
+	"github.com/palyra/palyra-vault/vault/backend/secretservice"
 	"github.com/palyra/palyra-vault/vault/internal/keysource"
 )
 
@@ -50,6 +51,10 @@ type HostReport struct {
 type HostCheck struct {
 	Name      string `json:"name"`
 	Available bool   `json:"available"`
+	// Locked reports that the store is there but locked, and unlocking it
+	// needs a prompt (or the prompt was refused): not available until it
+	// is unlocked. Advice says how.
+	Locked bool `json:"locked,omitempty"`
 	// Reason says why it does not work; empty when it does.
 	Reason string `json:"reason,omitempty"`
 	// Advice says what to install, start or unlock; empty when there is
@@ -59,8 +64,10 @@ type HostCheck struct {
 
 // Doctor probes every backend and key source on this host (by really
 // reaching the services, bounded in time, the Secret Service through
-// cfg.SessionBus) and explains each that does not work. It creates and
-// changes nothing.
+// cfg.SessionBus) the way auto selection does (see ProbeBackends), and
+// explains each that does not work; a Secret Service whose collection is
+// locked and needs a prompt to unlock is reported Locked, with how to
+// unlock it. It never prompts and leaves nothing behind.
 func Doctor(ctx context.Context, cfg Config) HostReport {
 	s := site{bus: cfg.SessionBus}
 	rep := HostReport{OS: runtime.GOOS}
@@ -68,7 +75,8 @@ func Doctor(ctx context.Context, cfg Config) HostReport {
 	for _, k := range allKinds {
 		c := HostCheck{Name: string(k), Available: true}
 		if err := probeBackend(ctx, k, s); err != nil {
-			c.Available, c.Reason, c.Advice = false, err.Error(), adviceFor(k, err)
+			st := statusOf(k, 0, err)
+			c.Available, c.Locked, c.Reason, c.Advice = false, st.Locked, st.Reason, st.Advice
 		}
 		rep.Backends = append(rep.Backends, c)
 	}
@@ -88,6 +96,7 @@ func Doctor(ctx context.Context, cfg Config) HostReport {
 		} else if kind != "" {
 			if err := probeBackend(ctx, kind, s); err != nil {
 				c.Available, c.Reason = false, err.Error()
+				c.Locked = errors.Is(err, secretservice.ErrLocked)
 				c.Advice = fmt.Sprintf("make %s work (see the backend above), or choose key source device or passphrase", kind)
 			}
 		}

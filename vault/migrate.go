@@ -115,7 +115,7 @@ func (v *Vault) Migrate(ctx context.Context, to backend.Kind) (MigrateReport, er
 	if err := fsutil.WriteFileAtomic(fromPath, []byte(string(src.Kind())+"\n"), 0o600); err != nil {
 		return rep, fmt.Errorf("recording the migration: %w", err)
 	}
-	if err := fsutil.WriteFileAtomic(filepath.Join(v.info.Root, markerFile), []byte(string(to)+"\n"), 0o600); err != nil {
+	if err := writeMarker(v.info.Root, to); err != nil {
 		return rep, fmt.Errorf("switching the backend marker to %s: %w", to, err)
 	}
 	switched = true

@@ -56,9 +56,15 @@ type Config struct {
 	// means the platform's per-user state directory
 	// (secret.DefaultStateRoot).
 	StateRoot string
-	// Backend is the backend a new vault uses. Empty means "auto". An
-	// existing vault's backend.kind marker always wins over this
-	// preference.
+	// Backend is the backend a new vault uses. Empty means "auto". For an
+	// existing vault whose backend.kind marker names another backend,
+	// "auto" and empty leave the marker alone; a named backend re-creates
+	// the vault on it when the vault provably holds no secret (its backend
+	// lists no object: a store that cannot list, such as a locked Secret
+	// Service, proves nothing), rewriting the marker atomically and
+	// reporting it to OnBackendNotice. Otherwise Open fails with an error
+	// wrapping ErrBackendUnavailable that points at Migrate, and changes
+	// nothing.
 	Backend backend.Kind
 	// MaxSecretSize is the largest value Put accepts, in bytes. Zero means
 	// DefaultMaxSecretSize.
@@ -98,6 +104,12 @@ type Config struct {
 	// rule. It may be called from several goroutines at once. The palyra
 	// CLI prints one line on stderr from here.
 	OnTightened func(path string, from, to fs.FileMode)
+	// OnBackendNotice, when set, is called once when Open creates a vault
+	// whose auto selection skipped a backend this host has but cannot use
+	// now (a locked Secret Service that needs a prompt), and when Open
+	// re-creates an empty vault on the backend Config.Backend names. The
+	// palyra CLI prints it on stderr.
+	OnBackendNotice func(BackendNotice)
 
 	// cheapKDF makes new passphrase keys and backups use the cheapest KDF
 	// settings; only ConfigFromEnv sets it, inside test binaries.
@@ -209,6 +221,11 @@ func Open(ctx context.Context, cfg Config) (*Vault, error) {
 		onTightened: onTightened,
 		now:         func() time.Time { return time.Now().UTC() },
 	}
+	if kind != "" && cfg.Backend != "" && cfg.Backend != backend.KindAuto && cfg.Backend != kind {
+		if kind, err = v.recreate(ctx, cfg); err != nil {
+			return nil, err
+		}
+	}
 	createdHere := false
 	if kind == "" {
 		kind, err = v.create(ctx, cfg)
@@ -281,16 +298,28 @@ func (v *Vault) create(ctx context.Context, cfg Config) (backend.Kind, error) {
 	if src.Interactive() && cfg.Passphrase == nil {
 		return "", fmt.Errorf("%w: a new vault with key source %s needs one, and Config.Passphrase is nil", ErrPassphraseRequired, src.Name())
 	}
-	b, err := chooseBackend(ctx, pref, v.site())
+	b, skipped, err := chooseBackend(ctx, pref, v.site())
 	if err != nil {
 		return "", err
 	}
-	if err := fsutil.WriteFileAtomic(filepath.Join(v.info.Root, markerFile), []byte(string(b.Kind())+"\n"), 0o600); err != nil {
+	if err := writeMarker(v.info.Root, b.Kind()); err != nil {
 		b.Close()
-		return "", fmt.Errorf("writing backend marker: %w", err)
+		return "", err
 	}
 	v.backend = b
+	if len(skipped) > 0 && cfg.OnBackendNotice != nil {
+		cfg.OnBackendNotice(BackendNotice{Root: v.info.Root, Chosen: b.Kind(), Skipped: skipped})
+	}
 	return b.Kind(), nil
+}
+
+// writeMarker replaces the vault's backend.kind marker atomically and
+// durably (fsutil.WriteFileAtomic).
+func writeMarker(root string, k backend.Kind) error {
+	if err := fsutil.WriteFileAtomic(filepath.Join(root, markerFile), []byte(string(k)+"\n"), 0o600); err != nil {
+		return fmt.Errorf("writing backend marker: %w", err)
+	}
+	return nil
 }
 
 // readMarker returns the kind named by the vault's backend.kind marker, or ""

@@ -39,7 +39,8 @@ func WithHints(err error, hints ...string) error {
 
 // Hints returns the hints found anywhere in err's chain, outermost first,
 // without repeats: those of every *HintError, and those of any error with a
-// "Hint() string" method (as the vault's backends attach).
+// "Hints() []string" or else a "Hint() string" method (as the vault and its
+// backends attach).
 func Hints(err error) []string {
 	var out []string
 	seen := map[string]bool{}
@@ -57,6 +58,10 @@ func Hints(err error) []string {
 		switch e := err.(type) {
 		case *HintError:
 			for _, h := range e.Hints {
+				add(h)
+			}
+		case interface{ Hints() []string }:
+			for _, h := range e.Hints() {
 				add(h)
 			}
 		case interface{ Hint() string }:

@@ -124,6 +124,17 @@ func run(cmd *cobra.Command, opts *RunOptions) error {
 				"from", fmt.Sprintf("%04o", uint32(from.Perm())), "to", fmt.Sprintf("%04o", uint32(to.Perm())))
 		}
 	}
+	if opts.Daemon.Vault.OnBackendNotice == nil {
+		opts.Daemon.Vault.OnBackendNotice = func(n vault.BackendNotice) {
+			if n.Replaced != "" {
+				logger.Warn("the vault held no secret and moved to the backend asked for", "root", n.Root, "backend", string(n.Chosen), "was", string(n.Replaced))
+			}
+			for _, s := range n.Skipped {
+				logger.Warn("a new vault's auto selection skipped a backend", "root", n.Root, "backend", string(n.Chosen),
+					"skipped", string(s.Kind), "locked", s.Locked, "reason", s.Reason, "advice", s.Advice)
+			}
+		}
+	}
 	err := daemon.Run(cmd.Context(), opts.Daemon)
 	var le *daemon.LoadError
 	if errors.As(err, &le) && errors.Is(le.Err, fs.ErrNotExist) {

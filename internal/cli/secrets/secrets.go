@@ -88,6 +88,30 @@ func tightenedNotice(w io.Writer) func(string, fs.FileMode, fs.FileMode) {
 	}
 }
 
+// backendNotice returns the vault's OnBackendNotice for the CLI: a warning
+// on stderr, said once (when the vault is created or re-created), naming
+// each backend auto selection skipped with its reason and what to do, or
+// the backend an empty vault was re-created on.
+func backendNotice(w io.Writer) func(vault.BackendNotice) {
+	return func(n vault.BackendNotice) {
+		if n.Replaced != "" {
+			fmt.Fprintf(w, "palyra: warning: the vault at %s held no secret: it now uses backend %s instead of %s\n", n.Root, n.Chosen, n.Replaced)
+			return
+		}
+		for _, s := range n.Skipped {
+			what := "cannot be used now"
+			if s.Locked {
+				what = "is locked and cannot be unlocked without a prompt"
+			}
+			fmt.Fprintf(w, "palyra: warning: the new vault at %s uses backend %s: %s %s (%s)\n", n.Root, n.Chosen, s.Kind, what, s.Reason)
+			if s.Advice != "" {
+				fmt.Fprintf(w, "palyra: hint: %s\n", s.Advice)
+			}
+			fmt.Fprintf(w, "palyra: hint: once %s works, \"palyra secrets migrate --to %s\" moves the vault there\n", s.Kind, s.Kind)
+		}
+	}
+}
+
 // backendChoices are the values --backend accepts.
 var backendChoices = []backend.Kind{
 	backend.KindAuto,
@@ -191,6 +215,7 @@ A scope is one or more segments joined by "/", each matching
 			f.VaultConfig.LockTimeout = timeout
 			f.VaultConfig.OnLockWait = lockWaitNotice(f.IOStreams.ErrOut, timeout)
 			f.VaultConfig.OnTightened = tightenedNotice(f.IOStreams.ErrOut)
+			f.VaultConfig.OnBackendNotice = backendNotice(f.IOStreams.ErrOut)
 			// A passphrase vault asks for its passphrase only when a verb
 			// needs its key (never to list); verbs that manage passphrases
 			// set their own new passphrase. The key verbs still take the
@@ -208,7 +233,7 @@ A scope is one or more segments joined by "/", each matching
 	pf.StringVar(&f.VaultConfig.Root, "vault-dir", "", fmt.Sprintf("vault root (default $%s, else <state root>/vault)", vault.EnvVaultDir))
 	pf.StringVar(&f.VaultConfig.StateRoot, "state-root", "", fmt.Sprintf("state root holding the device key (default $%s, else the per-user state directory)", secret.EnvStateRoot))
 	pf.DurationVar(&lockTimeoutFlag, "lock-timeout", DefaultLockTimeout, fmt.Sprintf("how long a write waits for another palyra process to release the vault's writer lock, or configure for palyra.toml's lock (default $%s, else %s; 0 waits as long as it takes)", EnvLockTimeout, DefaultLockTimeout))
-	pf.StringVar((*string)(&f.VaultConfig.Backend), "backend", "", fmt.Sprintf("backend of a new vault: %s (default $%s, else auto); an existing vault keeps its own", choiceList(), vault.EnvBackend))
+	pf.StringVar((*string)(&f.VaultConfig.Backend), "backend", "", fmt.Sprintf("backend of a new vault: %s (default $%s, else auto); an existing vault keeps its own unless it holds no secret", choiceList(), vault.EnvBackend))
 	_ = cmd.RegisterFlagCompletionFunc("backend", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		var out []cobra.Completion
 		for _, k := range backendChoices {

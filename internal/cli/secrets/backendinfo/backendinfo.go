@@ -38,8 +38,11 @@ func NewCmdBackend(f *cmdutil.Factory, runF func(*BackendOptions) error) *cobra.
 		Short: "Show the vault's backend and every backend this host offers",
 		Long: `Show the backend the vault uses (from its backend.kind marker), the vault
 root, the key source, the size limits, and for every backend whether it
-really works on this host: each is probed (the service must answer and its
-default collection exist), and an unavailable one says why.
+really works on this host, now, with no prompt: each is probed the way auto
+selection does (the service must answer, its default collection must be
+unlocked or unlock without a prompt, and an item must store and read back),
+and an unavailable one says why; AVAILABLE is "locked" for a Secret Service
+whose collection is locked and needs a prompt to unlock.
 
 The AUTO column is the order in which a new vault with --backend auto tries
 the backends on this host; encrypted_file, which works everywhere, is last.
@@ -90,6 +93,8 @@ func backendRun(ctx context.Context, opts *BackendOptions) error {
 		avail, auto, active := "no", "-", ""
 		if st.Available {
 			avail = "yes"
+		} else if st.Locked {
+			avail = "locked"
 		}
 		if st.AutoRank > 0 {
 			auto = fmt.Sprint(st.AutoRank)

@@ -31,8 +31,12 @@ func NewCmdDoctor(f *cmdutil.Factory, runF func(*DoctorOptions) error) *cobra.Co
 		Short: "Explain which backends and key sources work on this host",
 		Long: `Probe every backend and key source on this host (really reaching each
 service, with a timeout) and say which work, why the others do not, and
-what to install, start or unlock. doctor opens no vault and changes
-nothing; the exit status is 0 whatever it finds.`,
+what to install, start or unlock. A backend counts as working only when
+it can be used now with no prompt, as auto selection requires: a Secret
+Service whose collection is locked and needs a prompt to unlock (a keyring
+over SSH) is marked "no ... (locked)", with how to unlock it. doctor opens no vault
+and leaves nothing behind (the Secret Service probe stores and deletes one
+item); the exit status is 0 whatever it finds.`,
 		Example: `  palyra secrets doctor
   palyra secrets doctor --json | jq '.backends[] | select(.available | not)'`,
 		Args: cmdutil.MaxArgs(0),
@@ -56,11 +60,14 @@ func doctorRun(ctx context.Context, opts *DoctorOptions) error {
 	section := func(title string, checks []vault.HostCheck) {
 		fmt.Fprintln(out, title)
 		for _, c := range checks {
-			mark := "ok  "
+			mark, state := "ok  ", ""
 			if !c.Available {
 				mark = "no  "
 			}
-			fmt.Fprintf(out, "  %s%s\n", mark, c.Name)
+			if c.Locked {
+				state = " (locked)"
+			}
+			fmt.Fprintf(out, "  %s%s%s\n", mark, c.Name, state)
 			if c.Reason != "" {
 				fmt.Fprintf(out, "        why: %s\n", c.Reason)
 			}

@@ -61,6 +61,10 @@ if one does not, nothing is switched.`,
 			if !slices.Contains(targets, opts.To) {
 				return cmdutil.UsageErrorf("--to: must be one of %s", targetList())
 			}
+			// migrate acts on the vault as its marker says: --backend
+			// (or $PALYRA_VAULT_BACKEND) would ask Open to re-create an
+			// empty vault elsewhere, or refuse one that holds secrets.
+			f.VaultConfig.Backend = ""
 			opts.Vault = f.Vault
 			if runF != nil {
 				return runF(opts)
