@@ -268,3 +268,90 @@ func eventually(cond func() bool) bool {
 	}
 	return false
 }
+
+// defaultCollection is the object path of the default alias.
+const defaultCollection = dbus.ObjectPath("/org/freedesktop/secrets/aliases/default")
+
+// Lock locks the default collection through the standard Service.Lock,
+// which gnome-keyring does without a prompt, and checks that it is locked.
+// Unlocking it then needs a prompt, which this keyring (with no display and
+// no prompter on its bus) can never show: the "keyring over SSH" case.
+func (k *Keyring) Lock() error {
+	conn, err := k.dial()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	coll, err := k.collection(conn)
+	if err != nil {
+		return err
+	}
+	var locked []dbus.ObjectPath
+	var prompt dbus.ObjectPath
+	err = conn.Object(serviceName, "/org/freedesktop/secrets").
+		Call("org.freedesktop.Secret.Service.Lock", 0, []dbus.ObjectPath{coll}).Store(&locked, &prompt)
+	if err != nil {
+		return fmt.Errorf("locking the default collection: %w", err)
+	}
+	if prompt != "/" {
+		return fmt.Errorf("locking the default collection: the service asks for prompt %s", prompt)
+	}
+	return k.expectLocked(conn, true)
+}
+
+// Unlock unlocks the default collection without a prompt, with the keyring
+// password, through gnome-keyring's private interface
+// org.gnome.keyring.InternalUnsupportedGuiltRiddenInterface
+// (UnlockWithMasterPassword, over a plain transport session: the bus is
+// private), and checks that it is unlocked.
+func (k *Keyring) Unlock() error {
+	conn, err := k.dial()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	coll, err := k.collection(conn)
+	if err != nil {
+		return err
+	}
+	svc := conn.Object(serviceName, "/org/freedesktop/secrets")
+	var out dbus.Variant
+	var session dbus.ObjectPath
+	if err := svc.Call("org.freedesktop.Secret.Service.OpenSession", 0, "plain", dbus.MakeVariant("")).Store(&out, &session); err != nil {
+		return fmt.Errorf("opening a plain session: %w", err)
+	}
+	master := struct {
+		Session     dbus.ObjectPath
+		Parameters  []byte
+		Value       []byte
+		ContentType string
+	}{session, []byte{}, []byte(k.Password), "text/plain"}
+	const guiltRidden = "org.gnome.keyring.InternalUnsupportedGuiltRiddenInterface"
+	if err := svc.Call(guiltRidden+".UnlockWithMasterPassword", 0, coll, master).Err; err != nil {
+		return fmt.Errorf("UnlockWithMasterPassword: %w", err)
+	}
+	return k.expectLocked(conn, false)
+}
+
+// collection resolves the default alias to its collection's path.
+func (k *Keyring) collection(conn *dbus.Conn) (dbus.ObjectPath, error) {
+	var coll dbus.ObjectPath
+	err := conn.Object(serviceName, "/org/freedesktop/secrets").
+		Call("org.freedesktop.Secret.Service.ReadAlias", 0, "default").Store(&coll)
+	if err != nil || coll == "/" {
+		return "", fmt.Errorf("resolving the default collection: %v (path %q)", err, coll)
+	}
+	return coll, nil
+}
+
+// expectLocked checks the default collection's Locked property.
+func (k *Keyring) expectLocked(conn *dbus.Conn, want bool) error {
+	v, err := conn.Object(serviceName, defaultCollection).GetProperty("org.freedesktop.Secret.Collection.Locked")
+	if err != nil {
+		return fmt.Errorf("reading Locked: %w", err)
+	}
+	if v.Value() != want {
+		return fmt.Errorf("the default collection has Locked = %v, want %v", v.Value(), want)
+	}
+	return nil
+}
