@@ -249,7 +249,7 @@ func TestVaultThatHoldsSecretsOrCannotTellStaysWhereItIs(t *testing.T) {
 	cfg := full
 	cfg.Backend = backend.KindEncryptedFile
 	_, err := Open(context.Background(), cfg)
-	if !errors.Is(err, ErrBackendUnavailable) || !strings.Contains(err.Error(), "holds 1 secrets") ||
+	if !errors.Is(err, ErrBackendUnavailable) || !strings.Contains(err.Error(), "holds 1 secret") ||
 		!strings.Contains(allHints(err), `palyra secrets migrate --to encrypted_file`) {
 		t.Fatalf("Open of a vault with a secret = %v (hints %q), want a refusal naming migrate", err, allHints(err))
 	}

@@ -84,7 +84,11 @@ func (v *Vault) recreate(ctx context.Context, cfg Config) (backend.Kind, error) 
 		return "", withHint(fmt.Errorf("%s; %s cannot tell whether the vault holds secrets, so it stays there: %w", stay, from, err), hints...)
 	}
 	if len(ids) > 0 {
-		return "", withHint(fmt.Errorf("%w: %s, and it holds %d secrets", ErrBackendUnavailable, stay, len(ids)),
+		n := fmt.Sprintf("%d secrets", len(ids))
+		if len(ids) == 1 {
+			n = "1 secret"
+		}
+		return "", withHint(fmt.Errorf("%w: %s, and it holds %s", ErrBackendUnavailable, stay, n),
 			fmt.Sprintf("move them with \"palyra secrets migrate --to %s\"", to), useAsIs)
 	}
 

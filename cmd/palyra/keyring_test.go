@@ -1,0 +1,75 @@
+package main
+
+import (
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/palyra/palyra-vault/internal/testutil"
+	"github.com/palyra/palyra-vault/internal/testutil/keyringproc"
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// TestKeyringScripts runs testdata/keyring/*.txtar against the real palyra
+// binary and a real gnome-keyring of each script's own (keyringproc: a
+// private bus, no display, no prompter), which the script may lock and
+// unlock with "keyring lock" and "keyring unlock". A locked keyring there
+// is one that only a prompt could unlock, and no prompt can be shown: the
+// case of a keyring reached over SSH. Without gnome-keyring the test is
+// skipped, or fails in CI.
+func TestKeyringScripts(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skipf("gnome-keyring is tested on Linux; this is %s", runtime.GOOS)
+	}
+	k, err := keyringproc.Start("palyra-cli-keyring-test")
+	if err != nil {
+		testutil.SkipOrFailInCI(t, err.Error())
+	}
+	k.Stop()
+	testscript.Run(t, testscript.Params{
+		Dir:                 filepath.Join("testdata", "keyring"),
+		RequireExplicitExec: true,
+		RequireUniqueNames:  true,
+		Setup: func(e *testscript.Env) error {
+			k, err := keyringproc.Start("palyra-cli-keyring-test")
+			if err != nil {
+				return err
+			}
+			e.Defer(k.Stop)
+			e.Values["keyring"] = k
+			e.Setenv("DBUS_SESSION_BUS_ADDRESS", k.Addr)
+			e.Setenv("PALYRA_STATE_ROOT", filepath.Join(e.WorkDir, "state"))
+			e.Setenv("PALYRA_VAULT_DIR", filepath.Join(e.WorkDir, "vault"))
+			e.Setenv("PALYRA_VAULT_BACKEND", "auto")
+			e.Setenv("GORACE", strings.TrimSpace(e.Getenv("GORACE")+" atexit_sleep_ms=0"))
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"exitcode":  cmdExitcode,
+			"vaulthash": cmdVaulthash,
+			"writefile": cmdWritefile,
+			"keyring":   cmdKeyring,
+		},
+	})
+}
+
+// cmdKeyring locks or unlocks the script's keyring: "keyring lock" (the
+// standard Service.Lock, no prompt) or "keyring unlock" (gnome-keyring's
+// private UnlockWithMasterPassword, no prompt).
+func cmdKeyring(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: keyring lock|unlock")
+	}
+	k := ts.Value("keyring").(*keyringproc.Keyring)
+	var err error
+	switch args[0] {
+	case "lock":
+		err = k.Lock()
+	case "unlock":
+		err = k.Unlock()
+	default:
+		ts.Fatalf("usage: keyring lock|unlock")
+	}
+	ts.Check(err)
+}
