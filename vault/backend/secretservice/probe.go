@@ -20,7 +20,7 @@ const ProbeSchema = "dev.palyra.vault.probe"
 
 // errNeedsPrompt is the cause of the ErrLocked that ProbeUsable returns
 // when the service would need to show a prompt.
-var errNeedsPrompt = errors.New("the service asks for a prompt to unlock it, which a probe never shows (over SSH or in a service there is nobody to answer it)")
+var errNeedsPrompt = errors.New("the service asks for a prompt to unlock it, which a probe never shows (over SSH or in a system service nobody could answer it)")
 
 // ProbeUsable reports whether the backend can be used right now, without
 // showing anything to the user: the checks of Probe, then the default
