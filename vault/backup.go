@@ -249,9 +249,9 @@ func appendBackupRecord(b []byte, r *backupRecord) []byte {
 
 // Import restores a backup written by Export into this vault, whatever its
 // backend. It decrypts the backup with opts.Opener (required) and checks
-// the whole of it first (the opener's
-// authentication, the format, every scope and key, duplicates, the count,
-// every value against this vault's size limits), so a wrong passphrase
+// the whole of it first (the opener's authentication, the format, every
+// scope and key, duplicates, the count, every value against this vault's
+// size limits), so a wrong passphrase
 // (ErrWrongPassphrase), a truncated or altered backup (ErrBadBackup) or a
 // value too large (ErrTooLarge) imports nothing. Then, under the writer
 // lock, it applies opts.OnConflict: "fail" (the default) writes nothing
