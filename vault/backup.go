@@ -14,25 +14,28 @@ import (
 	"strings"
 	"time"
 
-	"filippo.io/age"
-
 	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault/internal/envelope"
-	"github.com/palyra/palyra-vault/vault/internal/keysource"
 )
 
-// A backup is an age file (filippo.io/age, https://age-encryption.org/v1)
-// encrypted to a passphrase (an scrypt recipient) or to age recipients.
-// Its plaintext is UTF-8 text, one item per line, each line ending in LF:
+// A backup is the plaintext below, encrypted by a BackupSealer and
+// decrypted by a BackupOpener. Palyra's are in package vault/backup: an age
+// file (filippo.io/age, https://age-encryption.org/v1) encrypted to a
+// passphrase (an scrypt recipient) or to age recipients. Package vault
+// does not import age itself, so that a program that links the vault but
+// never exports or imports a backup does not pay age's start-up cost.
+//
+// The plaintext is UTF-8 text, one item per line, each line ending in LF:
 //
 //	palyra-vault backup v1
 //	{"scope":"global","key":"openai_api_key","created":"2026-01-02T03:04:05.000000006Z","updated":"…","value":"<standard base64>"}
 //	…one line per secret…
 //	end <number of secrets>
 //
-// Times are RFC 3339 with nanoseconds, in UTC. The age format authenticates
-// every byte and detects truncation; the end line makes the count explicit.
-// Import reads and checks the whole backup before it writes anything.
+// Times are RFC 3339 with nanoseconds, in UTC. The encryption (age)
+// authenticates every byte and detects truncation; the end line makes the
+// count explicit. Import reads and checks the whole backup before it
+// writes anything.
 
 const (
 	backupMagic = "palyra-vault backup v1"
@@ -42,14 +45,6 @@ const (
 	// maxBackupSize bounds the decrypted size of a backup Import accepts,
 	// since it holds every value in memory before writing.
 	maxBackupSize = 1 << 30
-	// backupScryptWorkFactor is age's default scrypt work factor (2^18).
-	backupScryptWorkFactor = 18
-	// backupScryptMaxWorkFactor is the largest work factor Import accepts:
-	// what Export writes plus one doubling. Each step doubles scrypt's
-	// memory and time (2^18 takes 256 MiB; age's own limit, 2^22, takes
-	// 4 GiB and half a minute), and the factor is chosen by whoever wrote
-	// the file, so an untrusted backup must not choose it freely.
-	backupScryptMaxWorkFactor = backupScryptWorkFactor + 1
 )
 
 // ErrBadBackup means a backup could not be decrypted or is not a valid
@@ -57,21 +52,42 @@ const (
 // passphrase is reported as ErrWrongPassphrase instead.
 var ErrBadBackup = errors.New("invalid backup")
 
+// A BackupSealer encrypts a backup on its way to a file. Package
+// vault/backup provides palyra's: backup.ToPassphrase and
+// backup.ToRecipients.
+type BackupSealer interface {
+	// Seal returns a writer that encrypts what is written to it onto w.
+	// Export writes the whole plaintext through it, then closes it; Close
+	// finishes the encrypted file. Seal may ask for a passphrase; its
+	// errors must not show one.
+	Seal(w io.Writer) (io.WriteCloser, error)
+}
+
+// A BackupOpener decrypts a backup. Package vault/backup provides palyra's:
+// backup.FromPassphrase and backup.FromIdentities.
+type BackupOpener interface {
+	// Open returns a reader of the plaintext of the backup read from r. A
+	// backup it cannot decrypt is an error that wraps ErrWrongPassphrase
+	// (a passphrase that does not open it) or ErrBadBackup (anything
+	// else); its errors must not show a passphrase. The reader's own
+	// errors mean a truncated or altered backup: Import reads the
+	// plaintext to its end, so that the opener authenticates every byte
+	// before anything is written.
+	Open(r io.Reader) (io.Reader, error)
+}
+
 // ErrConflict means Import found secrets that already exist in the vault
 // and OnConflict is "fail".
 var ErrConflict = errors.New("secret already exists")
 
-// ExportOptions configure Export. Exactly one of Passphrase and Recipients
-// must be set.
+// ExportOptions configure Export. Sealer is required.
 type ExportOptions struct {
 	// Scope limits the backup to the secrets of one scope; "" means all.
 	Scope string
-	// Passphrase encrypts the backup to a passphrase (age's scrypt
-	// recipient). It is called once; the slice is wiped after use.
-	Passphrase func() ([]byte, error)
-	// Recipients encrypt the backup to age recipients, such as X25519
-	// public keys (age1…) parsed with age.ParseRecipients.
-	Recipients []age.Recipient
+	// Sealer encrypts the backup: backup.ToPassphrase or
+	// backup.ToRecipients of package vault/backup. Export writes to its
+	// io.Writer only through Sealer.
+	Sealer BackupSealer
 	// SkipUnreadable exports the secrets that can be read and lists the
 	// others in the report, instead of failing when one cannot be read.
 	SkipUnreadable bool
@@ -97,15 +113,11 @@ const (
 	OnConflictOverwrite = "overwrite"
 )
 
-// ImportOptions configure Import. Exactly one of Passphrase and Identities
-// must be set.
+// ImportOptions configure Import. Opener is required.
 type ImportOptions struct {
-	// Passphrase decrypts a passphrase backup. It is called once; the
-	// slice is wiped after use.
-	Passphrase func() ([]byte, error)
-	// Identities decrypt a backup made for age recipients, such as X25519
-	// identities (AGE-SECRET-KEY-1…) parsed with age.ParseIdentities.
-	Identities []age.Identity
+	// Opener decrypts the backup: backup.FromPassphrase or
+	// backup.FromIdentities of package vault/backup.
+	Opener BackupOpener
 	// OnConflict is "fail" (or ""), "skip" or "overwrite".
 	OnConflict string
 }
@@ -135,16 +147,18 @@ func wipeRecords(recs []backupRecord) {
 }
 
 // Export writes every secret of the vault (or of opts.Scope), with its
-// scope, key, creation and update times, into one age-encrypted backup on w.
-// It reads every secret before writing a byte, so a secret that cannot be
+// scope, key, creation and update times, into one backup on w, encrypted
+// by opts.Sealer (nil is an error, with nothing written): w gets no byte
+// but what the sealer writes. It reads every secret before writing a byte, so a secret that cannot be
 // read makes it fail, naming each one, with nothing written (unless
 // SkipUnreadable). Values are held in memory while exporting and wiped
 // afterwards. Export takes no lock: a secret changed meanwhile is exported
 // as it was when read.
 func (v *Vault) Export(ctx context.Context, w io.Writer, opts ExportOptions) (ExportReport, error) {
 	var rep ExportReport
-	if (opts.Passphrase == nil) == (len(opts.Recipients) == 0) {
-		return rep, errors.New("exporting: give either a passphrase or age recipients")
+	if opts.Sealer == nil {
+		return rep, errors.New("exporting: no sealer to encrypt the backup (ExportOptions.Sealer is nil); nothing was written: " +
+			"give one, such as backup.ToPassphrase or backup.ToRecipients of package vault/backup")
 	}
 	if opts.Scope != "" {
 		if err := secret.ValidateScope(opts.Scope); err != nil {
@@ -186,25 +200,11 @@ func (v *Vault) Export(ctx context.Context, w io.Writer, opts ExportOptions) (Ex
 		rep.Skipped = unreadable
 	}
 
-	recipients := opts.Recipients
-	if opts.Passphrase != nil {
-		pass, err := keysource.ReadPassphrase(opts.Passphrase, "backup passphrase", true)
-		if err != nil {
-			return rep, err
-		}
-		r, err := age.NewScryptRecipient(string(pass))
-		clear(pass)
-		if err != nil {
-			return rep, err
-		}
-		r.SetWorkFactor(v.backupWorkFactor())
-		recipients = []age.Recipient{r}
-	}
-	aw, err := age.Encrypt(w, recipients...)
+	sw, err := opts.Sealer.Seal(w)
 	if err != nil {
 		return rep, err
 	}
-	bw := bufio.NewWriter(aw)
+	bw := bufio.NewWriter(sw)
 	bw.WriteString(backupMagic + "\n")
 	var line []byte
 	for _, r := range recs {
@@ -216,7 +216,7 @@ func (v *Vault) Export(ctx context.Context, w io.Writer, opts ExportOptions) (Ex
 	if err := bw.Flush(); err != nil {
 		return rep, fmt.Errorf("exporting: writing backup: %w", err)
 	}
-	if err := aw.Close(); err != nil {
+	if err := sw.Close(); err != nil {
 		return rep, fmt.Errorf("exporting: writing backup: %w", err)
 	}
 	rep.Secrets = len(recs)
@@ -227,35 +227,6 @@ func (v *Vault) Export(ctx context.Context, w io.Writer, opts ExportOptions) (Ex
 // nanoseconds.
 func inSealRange(t time.Time) bool {
 	return !t.IsZero() && !t.Before(time.Unix(0, math.MinInt64)) && !t.After(time.Unix(0, math.MaxInt64))
-}
-
-func (v *Vault) backupWorkFactor() int {
-	if keysource.UseCheapKDF(v.keySite()) {
-		return 1
-	}
-	return backupScryptWorkFactor
-}
-
-// cappedScrypt is a passphrase identity that refuses a backup whose scrypt
-// work factor is above backupScryptMaxWorkFactor with an error that says
-// the cap, before any scrypt work is done. (age's own limit, set too, would
-// refuse it with a bare "work factor too large".)
-type cappedScrypt struct{ id *age.ScryptIdentity }
-
-// Unwrap checks the work factor of every scrypt stanza, then lets age
-// unwrap the file key.
-func (c cappedScrypt) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
-	for _, s := range stanzas {
-		if s.Type != "scrypt" || len(s.Args) != 2 {
-			continue
-		}
-		if logN, err := strconv.Atoi(s.Args[1]); err == nil && logN > backupScryptMaxWorkFactor {
-			return nil, fmt.Errorf("%w: its scrypt work factor is 2^%d, and palyra accepts at most 2^%d "+
-				"(its own exports use 2^%d); nothing was decrypted: re-encrypt it with a lower work factor, "+
-				"or export it again with palyra", ErrBadBackup, logN, backupScryptMaxWorkFactor, backupScryptWorkFactor)
-		}
-	}
-	return c.id.Unwrap(stanzas)
 }
 
 // appendBackupRecord appends r's line. Scope and key never need JSON
@@ -277,9 +248,10 @@ func appendBackupRecord(b []byte, r *backupRecord) []byte {
 }
 
 // Import restores a backup written by Export into this vault, whatever its
-// backend. It decrypts and checks the whole backup first (age
-// authentication, the format, every scope and key, duplicates, the count,
-// every value against this vault's size limits), so a wrong passphrase
+// backend. It decrypts the backup with opts.Opener (required) and checks
+// the whole of it first (the opener's authentication, the format, every
+// scope and key, duplicates, the count, every value against this vault's
+// size limits), so a wrong passphrase
 // (ErrWrongPassphrase), a truncated or altered backup (ErrBadBackup) or a
 // value too large (ErrTooLarge) imports nothing. Then, under the writer
 // lock, it applies opts.OnConflict: "fail" (the default) writes nothing
@@ -348,35 +320,13 @@ func (v *Vault) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 
 // readBackup decrypts and validates a whole backup.
 func (v *Vault) readBackup(r io.Reader, opts ImportOptions) ([]backupRecord, error) {
-	if (opts.Passphrase == nil) == (len(opts.Identities) == 0) {
-		return nil, errors.New("importing: give either a passphrase or age identities")
+	if opts.Opener == nil {
+		return nil, errors.New("importing: nothing to decrypt the backup with (ImportOptions.Opener is nil); nothing was imported: " +
+			"give an opener, such as backup.FromPassphrase or backup.FromIdentities of package vault/backup")
 	}
-	ids := opts.Identities
-	if opts.Passphrase != nil {
-		pass, err := keysource.ReadPassphrase(opts.Passphrase, "backup passphrase", false)
-		if err != nil {
-			return nil, err
-		}
-		id, err := age.NewScryptIdentity(string(pass))
-		clear(pass)
-		if err != nil {
-			return nil, fmt.Errorf("importing: %w", err)
-		}
-		id.SetMaxWorkFactor(backupScryptMaxWorkFactor)
-		ids = []age.Identity{cappedScrypt{id}}
-	}
-	plain, err := age.Decrypt(r, ids...)
+	plain, err := opts.Opener.Open(r)
 	if err != nil {
-		var nm *age.NoIdentityMatchError
-		switch {
-		case errors.Is(err, ErrBadBackup):
-			return nil, err
-		case errors.As(err, &nm) && opts.Passphrase != nil:
-			return nil, fmt.Errorf("%w: it does not decrypt this backup (or the backup was made for age recipients, not a passphrase)", ErrWrongPassphrase)
-		case errors.As(err, &nm):
-			return nil, fmt.Errorf("%w: none of the given identities can decrypt this backup: %v", ErrBadBackup, err)
-		}
-		return nil, fmt.Errorf("%w: not a readable age file: %v", ErrBadBackup, err)
+		return nil, err
 	}
 	br := bufio.NewReaderSize(io.LimitReader(plain, maxBackupSize+1), 64<<10)
 	var recs []backupRecord
@@ -449,8 +399,8 @@ func (v *Vault) readBackup(r io.Reader, opts ImportOptions) ([]backupRecord, err
 			return nil, fmt.Errorf("%w: importing: %s is %d bytes, the %s backend holds at most %d; nothing was imported", ErrTooLarge, ref, len(rec.Value), v.info.Backend, max)
 		}
 	}
-	// Nothing may follow the end line; reading to EOF also makes age check
-	// the final chunk.
+	// Nothing may follow the end line; reading to EOF also makes the
+	// opener (age) check the final chunk.
 	if rest, err := br.Peek(1); len(rest) > 0 || (err != nil && !errors.Is(err, io.EOF)) {
 		if err != nil {
 			return fail("decrypting after the end line: %v (the backup was truncated or altered)", err)

@@ -11,9 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"filippo.io/age"
 	"github.com/palyra/palyra-vault/internal/testutil/secretservicetest"
 )
+
+// These tests cover the backup format and Import's checks, with a stand-in
+// for the encryption (testSealer, testOpener): the age layer is package
+// vault/backup's, which imports this package, and its tests run the same
+// vaults through real age files.
 
 // backupSecrets are the secrets the backup tests store: binary bytes,
 // an empty value, the largest value a vault accepts.
@@ -51,42 +55,113 @@ func export(t *testing.T, v *Vault, opts ExportOptions) []byte {
 	return buf.Bytes()
 }
 
-func newX25519(t *testing.T) *age.X25519Identity {
-	t.Helper()
-	id, err := age.GenerateX25519Identity()
-	if err != nil {
-		t.Fatal(err)
+// testSealTrailer ends every file testSealer writes, once it is closed.
+const testSealTrailer = "\nsealed and closed\n"
+
+// testSealer stands for an encryption: it inverts every byte written
+// through it (so a plaintext byte that reached the file without it would
+// show) and appends testSealTrailer on Close (so a file Export did not
+// finish is refused by testOpener). It counts its Seal calls; err makes
+// Seal fail.
+type testSealer struct {
+	calls *int
+	err   error
+}
+
+func (s testSealer) Seal(w io.Writer) (io.WriteCloser, error) {
+	if s.calls != nil {
+		*s.calls++
 	}
-	return id
+	if s.err != nil {
+		return nil, s.err
+	}
+	return &invertWriter{w: w}, nil
+}
+
+type invertWriter struct{ w io.Writer }
+
+func (iw *invertWriter) Write(p []byte) (int, error) { return iw.w.Write(invert(p)) }
+func (iw *invertWriter) Close() error {
+	_, err := io.WriteString(iw.w, testSealTrailer)
+	return err
+}
+
+func invert(p []byte) []byte {
+	out := make([]byte, len(p))
+	for i, b := range p {
+		out[i] = ^b
+	}
+	return out
+}
+
+// testSeal is what testSealer writes for plain.
+func testSeal(plain string) []byte { return append(invert([]byte(plain)), testSealTrailer...) }
+
+// testOpener opens what testSealer wrote. err makes Open fail; read, when
+// set, replaces the plaintext reader (to make the decryption fail midway).
+type testOpener struct {
+	err  error
+	read func(plain []byte) io.Reader
+}
+
+func (o testOpener) Open(r io.Reader) (io.Reader, error) {
+	if o.err != nil {
+		return nil, o.err
+	}
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	body, ok := bytes.CutSuffix(data, []byte(testSealTrailer))
+	if !ok {
+		return nil, fmt.Errorf("%w: test seal not closed", ErrBadBackup)
+	}
+	plain := invert(body)
+	if o.read != nil {
+		return o.read(plain), nil
+	}
+	return bytes.NewReader(plain), nil
+}
+
+// failingReader returns data, then err where io.EOF would be.
+type failingReader struct {
+	data []byte
+	err  error
+}
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if len(f.data) == 0 {
+		return 0, f.err
+	}
+	n := copy(p, f.data)
+	f.data = f.data[n:]
+	return n, nil
 }
 
 func TestExportThenImportRestoresEverySecretWithItsMetadata(t *testing.T) {
-	id := newX25519(t)
 	tests := []struct {
 		name   string
-		export ExportOptions
-		imp    ImportOptions
 		target func(t *testing.T) Config
 	}{
-		{"passphrase into a device vault", ExportOptions{Passphrase: passphrase("backup passphrase", nil)},
-			ImportOptions{Passphrase: passphrase("backup passphrase", nil)}, testConfig},
-		{"age recipient into a passphrase vault", ExportOptions{Recipients: []age.Recipient{id.Recipient()}},
-			ImportOptions{Identities: []age.Identity{id}}, func(t *testing.T) Config { return passphraseConfig(t, "target vault pass") }},
-		{"passphrase into a Secret Service vault", ExportOptions{Passphrase: passphrase("backup passphrase", nil)},
-			ImportOptions{Passphrase: passphrase("backup passphrase", nil)}, secretServiceConfig},
+		{"into a device vault", testConfig},
+		{"into a passphrase vault", func(t *testing.T) Config { return passphraseConfig(t, "target vault pass") }},
+		{"into a Secret Service vault", secretServiceConfig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			src := openTest(t, testConfig(t))
 			want := fillBackupVault(t, src)
-			data := export(t, src, tt.export)
+			data := export(t, src, ExportOptions{Sealer: testSealer{}})
+			if !bytes.HasSuffix(data, []byte(testSealTrailer)) {
+				t.Fatal("Export did not close the sealer")
+			}
 			for _, s := range backupSecrets {
-				if len(s.value) > 8 && bytes.Contains(data, s.value[:8]) || bytes.Contains(data, []byte(s.scope)) {
-					t.Fatalf("the backup shows %s/%s in the clear", s.scope, s.key)
+				if len(s.value) > 8 && bytes.Contains(data, s.value[:8]) || bytes.Contains(data, []byte(s.scope)) || bytes.Contains(data, []byte(backupMagic)) {
+					t.Fatalf("the backup shows %s/%s in the clear: Export wrote around the sealer", s.scope, s.key)
 				}
 			}
 			dst := openTest(t, tt.target(t))
-			rep, err := dst.Import(context.Background(), bytes.NewReader(data), tt.imp)
+			rep, err := dst.Import(context.Background(), bytes.NewReader(data), ImportOptions{Opener: testOpener{}})
 			if err != nil || rep.Imported != len(backupSecrets) {
 				t.Fatalf("Import = %+v, %v", rep, err)
 			}
@@ -100,6 +175,28 @@ func TestExportThenImportRestoresEverySecretWithItsMetadata(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestBackupPlaintextFormat pins the plaintext of docs/FORMAT.md ("Backup
+// files") byte for byte.
+func TestBackupPlaintextFormat(t *testing.T) {
+	v := openTest(t, testConfig(t))
+	v.now = func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC) }
+	mustPut(t, v, "global", "k", "v")
+	mustPut(t, v, "plugins/github", "token", "\x00\xff")
+	var plain bytes.Buffer
+	_, err := testOpener{read: func(p []byte) io.Reader { plain.Write(p); return bytes.NewReader(p) }}.
+		Open(bytes.NewReader(export(t, v, ExportOptions{Sealer: testSealer{}})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "palyra-vault backup v1\n" +
+		`{"scope":"global","key":"k","created":"2026-01-02T03:04:05.000000006Z","updated":"2026-01-02T03:04:05.000000006Z","value":"dg=="}` + "\n" +
+		`{"scope":"plugins/github","key":"token","created":"2026-01-02T03:04:05.000000006Z","updated":"2026-01-02T03:04:05.000000006Z","value":"AP8="}` + "\n" +
+		"end 2\n"
+	if plain.String() != want {
+		t.Fatalf("plaintext:\n%s\nwant:\n%s", plain.String(), want)
 	}
 }
 
@@ -123,9 +220,9 @@ func needPrivateKeyring(t *testing.T) {
 func TestExportOfOneScopeHoldsOnlyThatScope(t *testing.T) {
 	src := openTest(t, testConfig(t))
 	fillBackupVault(t, src)
-	data := export(t, src, ExportOptions{Scope: "global", Passphrase: passphrase("backup passphrase", nil)})
+	data := export(t, src, ExportOptions{Scope: "global", Sealer: testSealer{}})
 	dst := openTest(t, testConfig(t))
-	if rep, err := dst.Import(context.Background(), bytes.NewReader(data), ImportOptions{Passphrase: passphrase("backup passphrase", nil)}); err != nil || rep.Imported != 2 {
+	if rep, err := dst.Import(context.Background(), bytes.NewReader(data), ImportOptions{Opener: testOpener{}}); err != nil || rep.Imported != 2 {
 		t.Fatalf("Import = %+v, %v", rep, err)
 	}
 	list, _ := dst.List(context.Background(), "")
@@ -136,73 +233,36 @@ func TestExportOfOneScopeHoldsOnlyThatScope(t *testing.T) {
 	}
 }
 
-// encryptPlain makes an age backup of arbitrary plaintext, to test what
-// Import does with well-encrypted but malformed content.
-func encryptPlain(t *testing.T, plain string) []byte {
-	t.Helper()
-	r, _ := age.NewScryptRecipient("backup passphrase")
-	r.SetWorkFactor(1)
-	var buf bytes.Buffer
-	w, err := age.Encrypt(&buf, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.WriteString(w, plain)
-	w.Close()
-	return buf.Bytes()
-}
-
-// withWorkFactor returns the age file data with its scrypt stanza's work
-// factor replaced by logN: a cheap way to make a file that claims an
-// expensive factor (encrypting at 2^22 costs as much as decrypting). The
-// header's MAC no longer matches, so only a reader that refuses the factor
-// before doing the work reports anything but a bad header.
-func withWorkFactor(t *testing.T, data []byte, logN int) []byte {
-	t.Helper()
-	header, rest, ok := bytes.Cut(data, []byte("\n---"))
-	lines := strings.Split(string(header), "\n")
-	if !ok || len(lines) < 3 || !strings.HasPrefix(lines[1], "-> scrypt ") {
-		t.Fatalf("not a one-stanza scrypt age file: %q", header)
-	}
-	f := strings.Fields(lines[1])
-	lines[1] = fmt.Sprintf("-> scrypt %s %d", f[2], logN)
-	return append([]byte(strings.Join(lines, "\n")+"\n---"), rest...)
-}
-
 func TestImportOfABadBackupImportsNothing(t *testing.T) {
 	src := openTest(t, testConfig(t))
 	fillBackupVault(t, src)
-	good := export(t, src, ExportOptions{Passphrase: passphrase("backup passphrase", nil)})
-	capMsg := fmt.Sprintf("and palyra accepts at most 2^%d (its own exports use 2^%d)", backupScryptMaxWorkFactor, backupScryptWorkFactor)
-	flip := func(i int) []byte { b := bytes.Clone(good); b[i] ^= 1; return b }
+	good := export(t, src, ExportOptions{Sealer: testSealer{}})
 	rec := `{"scope":"global","key":"k","created":"2026-01-01T00:00:00Z","updated":"2026-01-01T00:00:00Z","value":"dg=="}`
+	whole := backupMagic + "\n" + rec + "\nend 1\n"
+	broken := errors.New("chunk 3: authentication failed")
 	tests := []struct {
-		name string
-		data []byte
-		pass string
-		want error
-		msg  string
+		name   string
+		data   []byte
+		opener testOpener
+		want   error
+		msg    string
 	}{
-		{"wrong passphrase", good, "not the passphrase", ErrWrongPassphrase, "does not decrypt"},
-		{"truncated to the header", good[:len(good)/8], "backup passphrase", ErrBadBackup, ""},
-		{"truncated by one byte", good[:len(good)-1], "backup passphrase", ErrBadBackup, ""},
-		{"flipped payload byte", flip(len(good) - 100), "backup passphrase", ErrBadBackup, ""},
-		{"empty file", nil, "backup passphrase", ErrBadBackup, "not a readable age file"},
-		{"not a palyra backup", encryptPlain(t, "hello\n"), "backup passphrase", ErrBadBackup, "not a palyra-vault backup"},
-		{"no end line", encryptPlain(t, backupMagic+"\n"+rec+"\n"), "backup passphrase", ErrBadBackup, "truncated"},
-		{"wrong count", encryptPlain(t, backupMagic+"\n"+rec+"\nend 2\n"), "backup passphrase", ErrBadBackup, "end line says"},
-		{"data after end", encryptPlain(t, backupMagic+"\n"+rec+"\nend 1\nmore\n"), "backup passphrase", ErrBadBackup, "after the end line"},
-		{"duplicate", encryptPlain(t, backupMagic+"\n"+rec+"\n"+rec+"\nend 2\n"), "backup passphrase", ErrBadBackup, "appears twice"},
-		{"bad scope", encryptPlain(t, backupMagic+"\n"+strings.Replace(rec, "global", "Global", 1)+"\nend 1\n"), "backup passphrase", ErrBadBackup, "invalid scope"},
-		{"unknown field", encryptPlain(t, backupMagic+"\n"+strings.Replace(rec, `"key"`, `"extra":1,"key"`, 1)+"\nend 1\n"), "backup passphrase", ErrBadBackup, "unknown field"},
-		{"no times", encryptPlain(t, backupMagic+"\n"+`{"scope":"global","key":"k","value":"dg=="}`+"\nend 1\n"), "backup passphrase", ErrBadBackup, "time"},
-		{"work factor one above the cap", withWorkFactor(t, good, backupScryptMaxWorkFactor+1), "backup passphrase", ErrBadBackup, fmt.Sprintf("work factor is 2^%d, %s", backupScryptMaxWorkFactor+1, capMsg)},
-		{"work factor 2^22 (age's limit)", withWorkFactor(t, good, 22), "backup passphrase", ErrBadBackup, "work factor is 2^22, " + capMsg},
-		{"work factor 2^30", withWorkFactor(t, good, 30), "backup passphrase", ErrBadBackup, "work factor is 2^30, " + capMsg},
-		// Within the cap the work is done, with the wrong factor: the key
-		// derived does not open the file key.
-		{"edited work factor within the cap", withWorkFactor(t, good, 2), "backup passphrase", ErrWrongPassphrase, "does not decrypt"},
-		{"value too large", encryptPlain(t, backupMagic+"\n"+strings.Replace(rec, "dg==", strings.Repeat("AAAA", DefaultMaxSecretSize/3+1), 1)+"\nend 1\n"), "backup passphrase", ErrTooLarge, "nothing was imported"},
+		{"the opener refuses the passphrase", good, testOpener{err: fmt.Errorf("%w: it does not decrypt this backup", ErrWrongPassphrase)}, ErrWrongPassphrase, "does not decrypt"},
+		{"the opener refuses the file", good, testOpener{err: fmt.Errorf("%w: not a readable age file", ErrBadBackup)}, ErrBadBackup, "not a readable age file"},
+		{"decryption fails midway", good, testOpener{read: func(p []byte) io.Reader { return &failingReader{p[:len(p)/2], broken} }}, ErrBadBackup, "decrypting: chunk 3: authentication failed (the backup was truncated or altered)"},
+		{"decryption fails after the end line", good, testOpener{read: func(p []byte) io.Reader { return &failingReader{p, broken} }}, ErrBadBackup, "decrypting after the end line: chunk 3"},
+		{"empty plaintext", testSeal(""), testOpener{}, ErrBadBackup, "line 1: the backup ends without its end line (truncated)"},
+		{"not a palyra backup", testSeal("hello\n"), testOpener{}, ErrBadBackup, `not a palyra-vault backup (first line "hello")`},
+		{"no end line", testSeal(backupMagic + "\n" + rec + "\n"), testOpener{}, ErrBadBackup, "truncated"},
+		{"last line without LF", testSeal(strings.TrimSuffix(whole, "\n")), testOpener{}, ErrBadBackup, "line 3: the backup ends without its end line"},
+		{"wrong count", testSeal(backupMagic + "\n" + rec + "\nend 2\n"), testOpener{}, ErrBadBackup, "end line says"},
+		{"data after end", testSeal(whole + "more\n"), testOpener{}, ErrBadBackup, "after the end line"},
+		{"duplicate", testSeal(backupMagic + "\n" + rec + "\n" + rec + "\nend 2\n"), testOpener{}, ErrBadBackup, "appears twice"},
+		{"bad scope", testSeal(strings.Replace(whole, "global", "Global", 1)), testOpener{}, ErrBadBackup, "invalid scope"},
+		{"unknown field", testSeal(strings.Replace(whole, `"key"`, `"extra":1,"key"`, 1)), testOpener{}, ErrBadBackup, "unknown field"},
+		{"data after the record", testSeal(strings.Replace(whole, rec, rec+"{}", 1)), testOpener{}, ErrBadBackup, "data after the record"},
+		{"no times", testSeal(backupMagic + "\n" + `{"scope":"global","key":"k","value":"dg=="}` + "\nend 1\n"), testOpener{}, ErrBadBackup, "time"},
+		{"value too large", testSeal(strings.Replace(whole, "dg==", strings.Repeat("AAAA", DefaultMaxSecretSize/3+1), 1)), testOpener{}, ErrTooLarge, "nothing was imported"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -210,11 +270,11 @@ func TestImportOfABadBackupImportsNothing(t *testing.T) {
 			dst := openTest(t, cfg)
 			mustPut(t, dst, "global", "existing", "keep me")
 			before := hashTree(t, cfg.Root)
-			_, err := dst.Import(context.Background(), bytes.NewReader(tt.data), ImportOptions{Passphrase: passphrase(tt.pass, nil), OnConflict: OnConflictOverwrite})
+			_, err := dst.Import(context.Background(), bytes.NewReader(tt.data), ImportOptions{Opener: tt.opener, OnConflict: OnConflictOverwrite})
 			if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.msg) {
 				t.Fatalf("Import = %v, want %v saying %q", err, tt.want, tt.msg)
 			}
-			if strings.Contains(err.Error(), "sk-backup") || strings.Contains(err.Error(), tt.pass) {
+			if strings.Contains(err.Error(), "sk-backup") || strings.Contains(err.Error(), "dg==") {
 				t.Fatalf("error %q shows a secret", err)
 			}
 			if hashTree(t, cfg.Root) != before {
@@ -224,20 +284,10 @@ func TestImportOfABadBackupImportsNothing(t *testing.T) {
 	}
 }
 
-func TestImportWithAnotherIdentityFailsCleanly(t *testing.T) {
-	src := openTest(t, testConfig(t))
-	fillBackupVault(t, src)
-	data := export(t, src, ExportOptions{Recipients: []age.Recipient{newX25519(t).Recipient()}})
-	_, err := openTest(t, testConfig(t)).Import(context.Background(), bytes.NewReader(data), ImportOptions{Identities: []age.Identity{newX25519(t)}})
-	if !errors.Is(err, ErrBadBackup) || !strings.Contains(err.Error(), "none of the given identities") {
-		t.Fatalf("Import = %v", err)
-	}
-}
-
 func TestImportConflictPolicies(t *testing.T) {
 	src := openTest(t, testConfig(t))
 	fillBackupVault(t, src)
-	data := export(t, src, ExportOptions{Passphrase: passphrase("backup passphrase", nil)})
+	data := export(t, src, ExportOptions{Sealer: testSealer{}})
 	tests := []struct {
 		policy   string
 		want     ImportReport
@@ -255,7 +305,7 @@ func TestImportConflictPolicies(t *testing.T) {
 			dst := openTest(t, cfg)
 			mustPut(t, dst, "global", "openai_api_key", "mine")
 			before := hashTree(t, cfg.Root)
-			rep, err := dst.Import(context.Background(), bytes.NewReader(data), ImportOptions{Passphrase: passphrase("backup passphrase", nil), OnConflict: tt.policy})
+			rep, err := dst.Import(context.Background(), bytes.NewReader(data), ImportOptions{Opener: testOpener{}, OnConflict: tt.policy})
 			if !errors.Is(err, tt.wantErr) || rep != tt.want {
 				t.Fatalf("Import = %+v, %v; want %+v, %v", rep, err, tt.want, tt.wantErr)
 			}
@@ -269,7 +319,7 @@ func TestImportConflictPolicies(t *testing.T) {
 			}
 		})
 	}
-	if _, err := openTest(t, testConfig(t)).Import(context.Background(), bytes.NewReader(data), ImportOptions{Passphrase: passphrase("backup passphrase", nil), OnConflict: "merge"}); err == nil || !strings.Contains(err.Error(), `on-conflict "merge"`) {
+	if _, err := openTest(t, testConfig(t)).Import(context.Background(), bytes.NewReader(data), ImportOptions{Opener: testOpener{}, OnConflict: "merge"}); err == nil || !strings.Contains(err.Error(), `on-conflict "merge"`) {
 		t.Fatalf("unknown policy: %v", err)
 	}
 }
@@ -283,24 +333,44 @@ func TestExportRefusesAnUnreadableSecretUnlessAskedToSkipIt(t *testing.T) {
 	b[len(b)-1] ^= 1
 	os.WriteFile(path, b, 0o600)
 	var buf bytes.Buffer
-	_, err := v.Export(context.Background(), &buf, ExportOptions{Passphrase: passphrase("backup passphrase", nil)})
+	seals := 0
+	_, err := v.Export(context.Background(), &buf, ExportOptions{Sealer: testSealer{calls: &seals}})
 	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "vault://global/empty") || buf.Len() != 0 {
 		t.Fatalf("Export = %v with %d bytes written, want ErrCorrupt naming the secret and nothing written", err, buf.Len())
 	}
-	rep, err := v.Export(context.Background(), &buf, ExportOptions{Passphrase: passphrase("backup passphrase", nil), SkipUnreadable: true})
+	if seals != 0 {
+		t.Fatal("Export called the sealer (which may ask for a passphrase) for a backup it could not make")
+	}
+	rep, err := v.Export(context.Background(), &buf, ExportOptions{Sealer: testSealer{}, SkipUnreadable: true})
 	if err != nil || rep.Secrets != 3 || len(rep.Skipped) != 1 || !strings.Contains(rep.Skipped[0], "global/empty") {
 		t.Fatalf("Export skipping = %+v, %v", rep, err)
 	}
 }
 
-func TestExportNeedsExactlyOneWayToEncrypt(t *testing.T) {
-	v := openTest(t, testConfig(t))
-	for name, opts := range map[string]ExportOptions{
-		"neither": {},
-		"both":    {Passphrase: passphrase("backup passphrase", nil), Recipients: []age.Recipient{newX25519(t).Recipient()}},
+func TestExportAndImportNeedTheirEncryption(t *testing.T) {
+	cfg := testConfig(t)
+	v := openTest(t, cfg)
+	mustPut(t, v, "global", "k", "sk-backup-value")
+	sealFailed := errors.New("reading backup passphrase: no terminal")
+	for _, tt := range []struct {
+		name string
+		opts ExportOptions
+		msg  string
+	}{
+		{"no sealer", ExportOptions{}, "no sealer to encrypt the backup (ExportOptions.Sealer is nil); nothing was written"},
+		{"the sealer fails", ExportOptions{Sealer: testSealer{err: sealFailed}}, sealFailed.Error()},
 	} {
-		if _, err := v.Export(context.Background(), io.Discard, opts); err == nil || !strings.Contains(err.Error(), "either a passphrase or age recipients") {
-			t.Errorf("%s: Export = %v", name, err)
+		var buf bytes.Buffer
+		if _, err := v.Export(context.Background(), &buf, tt.opts); err == nil || !strings.Contains(err.Error(), tt.msg) || buf.Len() != 0 {
+			t.Errorf("%s: Export = %v with %d bytes written, want %q and nothing written", tt.name, err, buf.Len(), tt.msg)
 		}
+	}
+	data := export(t, v, ExportOptions{Sealer: testSealer{}})
+	before := hashTree(t, cfg.Root)
+	if _, err := v.Import(context.Background(), bytes.NewReader(data), ImportOptions{OnConflict: OnConflictOverwrite}); err == nil || !strings.Contains(err.Error(), "ImportOptions.Opener is nil") {
+		t.Errorf("Import without an opener = %v", err)
+	}
+	if hashTree(t, cfg.Root) != before {
+		t.Fatal("a failed Import changed the vault")
 	}
 }

@@ -20,12 +20,13 @@ const (
 	// EnvKeySource names the key source of a new vault.
 	EnvKeySource = "PALYRA_VAULT_KEY_SOURCE"
 	// EnvTestCheapKDF, set to "1", makes new passphrase keys use the
-	// cheapest Argon2id parameters and age backups the cheapest scrypt
-	// work factor, so that tests of the CLI run fast. ConfigFromEnv honours
-	// it only inside test binaries (testhook.InTestBinary reports true), never in
-	// a palyra built for use, and it cannot weaken an existing vault: the
-	// parameters are chosen when a key is made and stored with it.
-	EnvTestCheapKDF = "PALYRA_TEST_CHEAP_KDF"
+	// cheapest Argon2id parameters (and package vault/backup's passphrase
+	// backups the cheapest scrypt work factor), so that tests of the CLI
+	// run fast. It is honoured only inside test binaries
+	// (testhook.CheapKDF), never in a palyra built for use, and it cannot
+	// weaken an existing vault: the parameters are chosen when a key is
+	// made and stored with it.
+	EnvTestCheapKDF = testhook.EnvCheapKDF
 )
 
 // ConfigFromEnv returns the Config the environment describes, and is the
@@ -51,7 +52,7 @@ func ConfigFromEnv() Config {
 		Backend:    backend.Kind(os.Getenv(EnvBackend)),
 		KeySource:  os.Getenv(EnvKeySource),
 		SessionBus: secretservice.SessionBusAddress(os.Getenv),
-		cheapKDF:   testhook.InTestBinary() && os.Getenv(EnvTestCheapKDF) == "1",
+		cheapKDF:   testhook.CheapKDF(),
 	}
 }
 

@@ -8,7 +8,15 @@
 // MarkTestBinary; TestOnlyTestsMark checks that no other file does.
 package testhook
 
-import "sync/atomic"
+import (
+	"os"
+	"sync/atomic"
+)
+
+// EnvCheapKDF, set to "1" in a test binary, asks for the cheapest key
+// derivation: new passphrase keys of package vault and passphrase backups
+// of package vault/backup. vault.EnvTestCheapKDF is the same name.
+const EnvCheapKDF = "PALYRA_TEST_CHEAP_KDF"
 
 var inTest atomic.Bool
 
@@ -18,3 +26,9 @@ func MarkTestBinary() { inTest.Store(true) }
 
 // InTestBinary reports whether MarkTestBinary was called in this process.
 func InTestBinary() bool { return inTest.Load() }
+
+// CheapKDF reports whether this process is a test binary (MarkTestBinary
+// was called) whose environment sets $PALYRA_TEST_CHEAP_KDF to "1". It is
+// the one check every cheap-KDF hook makes, so that a palyra built for use
+// never honours the variable.
+func CheapKDF() bool { return InTestBinary() && os.Getenv(EnvCheapKDF) == "1" }

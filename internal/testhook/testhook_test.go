@@ -37,12 +37,28 @@ func TestOnlyTestsMark(t *testing.T) {
 	}
 }
 
-func TestMarkTestBinary(t *testing.T) {
+func TestMarkTestBinaryAndCheapKDF(t *testing.T) {
+	check := func(when string, env string, want bool) {
+		t.Helper()
+		t.Setenv(EnvCheapKDF, env)
+		if got := CheapKDF(); got != want {
+			t.Errorf("%s, $%s=%q: CheapKDF() = %v, want %v", when, EnvCheapKDF, env, got, want)
+		}
+	}
 	if InTestBinary() {
 		t.Fatal("InTestBinary before MarkTestBinary")
 	}
+	// Not (yet) marked: the variable is ignored, as in a release binary.
+	check("before MarkTestBinary", "1", false)
+	check("before MarkTestBinary", "", false)
 	MarkTestBinary()
 	if !InTestBinary() {
 		t.Fatal("InTestBinary after MarkTestBinary is false")
+	}
+	for _, tt := range []struct {
+		env  string
+		want bool
+	}{{"1", true}, {"", false}, {"0", false}, {"yes", false}, {"1 ", false}} {
+		check("after MarkTestBinary", tt.env, tt.want)
 	}
 }

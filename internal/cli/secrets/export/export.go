@@ -19,6 +19,7 @@ import (
 	"github.com/palyra/palyra-vault/internal/iostreams"
 	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
+	"github.com/palyra/palyra-vault/vault/backup"
 	"github.com/spf13/cobra"
 )
 
@@ -112,12 +113,14 @@ func exportRun(ctx context.Context, opts *ExportOptions) error {
 	if err != nil {
 		return cmdutil.WithHints(err, keyflags.Hints(err)...)
 	}
-	eo := vault.ExportOptions{Scope: opts.Scope, Recipients: recipients, SkipUnreadable: opts.SkipUnreadable}
-	if len(recipients) == 0 {
-		eo.Passphrase = keyflags.Source{
+	eo := vault.ExportOptions{Scope: opts.Scope, SkipUnreadable: opts.SkipUnreadable}
+	if len(recipients) > 0 {
+		eo.Sealer = backup.ToRecipients(recipients)
+	} else {
+		eo.Sealer = backup.ToPassphrase(keyflags.Source{
 			IO: opts.IO, File: opts.BackupPassphraseFile, Env: EnvBackupPassphrase,
 			Prompt: "Backup passphrase: ", Confirm: true, What: "backup passphrase", FileFlag: "--backup-passphrase-file",
-		}.Func()
+		}.Func())
 	}
 	var buf bytes.Buffer
 	rep, err := v.Export(ctx, &buf, eo)

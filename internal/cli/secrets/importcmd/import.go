@@ -15,6 +15,7 @@ import (
 	"github.com/palyra/palyra-vault/internal/cli/secrets/keyflags"
 	"github.com/palyra/palyra-vault/internal/iostreams"
 	"github.com/palyra/palyra-vault/vault"
+	"github.com/palyra/palyra-vault/vault/backup"
 	"github.com/spf13/cobra"
 )
 
@@ -85,18 +86,21 @@ is skip (keep them) or overwrite (replace them).`,
 
 func importRun(ctx context.Context, opts *ImportOptions) error {
 	iopts := vault.ImportOptions{OnConflict: opts.OnConflict}
+	var identities []age.Identity
 	for _, path := range opts.IdentityFiles {
 		ids, err := readIdentities(path)
 		if err != nil {
 			return err
 		}
-		iopts.Identities = append(iopts.Identities, ids...)
+		identities = append(identities, ids...)
 	}
-	if len(iopts.Identities) == 0 {
-		iopts.Passphrase = keyflags.Source{
+	if len(identities) > 0 {
+		iopts.Opener = backup.FromIdentities(identities)
+	} else {
+		iopts.Opener = backup.FromPassphrase(keyflags.Source{
 			IO: opts.IO, File: opts.BackupPassphraseFile, Env: export.EnvBackupPassphrase,
 			Prompt: "Backup passphrase: ", What: "backup passphrase", FileFlag: "--backup-passphrase-file",
-		}.Func()
+		}.Func())
 	}
 	f, err := os.Open(opts.File)
 	if err != nil {
