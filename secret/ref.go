@@ -21,13 +21,15 @@ var (
 	ErrInvalidRef = errors.New("invalid vault reference")
 )
 
-// ValidateScope reports whether s is a valid scope: one or more segments
-// joined by '/', each matching [a-z0-9][a-z0-9._:-]*, at most MaxScopeLen
-// bytes in all. Examples: "global", "plugins/github", "principal:alice".
-// The error wraps ErrInvalidScope and names the rule s breaks, never s:
-// input that breaks the rules may be a secret pasted in the wrong place, so
-// a caller that wants to say which input was wrong names its field or
-// argument position instead.
+// ValidateScope reports whether s is a valid scope in canonical form (see
+// CheckScope): a path scope such as "global", "plugins/github" or
+// "principal:alice", or a Palyra scope such as "principal:Alice@example.com"
+// or "channel:slack:T01 ops". Input that a user typed goes through
+// ParseScope instead, which also accepts the forms Palyra canonicalises
+// (" GLOBAL "). The error wraps ErrInvalidScope and names the rule s
+// breaks, never s: input that breaks the rules may be a secret pasted in the
+// wrong place, so a caller that wants to say which input was wrong names its
+// field or argument position instead.
 func ValidateScope(s string) error {
 	if err := CheckScope(s); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidScope, err)
@@ -35,8 +37,8 @@ func ValidateScope(s string) error {
 	return nil
 }
 
-// ValidateKey reports whether k is a valid key: [a-z0-9][a-z0-9._-]*, at
-// most MaxKeyLen bytes. The error wraps ErrInvalidKey and names the rule k
+// ValidateKey reports whether k is a valid key: 1 to MaxKeyLen bytes of
+// a-z, 0-9, '.', '_' and '-' (see CheckKey). The error wraps ErrInvalidKey and names the rule k
 // breaks, never k (see ValidateScope).
 func ValidateKey(k string) error {
 	if err := CheckKey(k); err != nil {
@@ -56,16 +58,18 @@ func Excerpt(s string) string {
 }
 
 // Ref addresses one secret: a scope and a key. Its text form is
-// "vault://<scope>/<key>".
+// "vault://<scope>/<key>". A Ref is valid when both names are in canonical
+// form (Validate); the parsers below return only valid Refs.
 type Ref struct {
 	Scope string
 	Key   string
 }
 
-// String returns "vault://<scope>/<key>".
+// String returns "vault://<scope>/<key>". Since a key never holds '/', the
+// last '/' of the result separates the two, whatever the scope holds.
 func (r Ref) String() string { return RefPrefix + r.Scope + "/" + r.Key }
 
-// Validate checks the scope and the key.
+// Validate checks the scope (in canonical form, see CheckScope) and the key.
 func (r Ref) Validate() error {
 	if err := ValidateScope(r.Scope); err != nil {
 		return err
@@ -73,10 +77,13 @@ func (r Ref) Validate() error {
 	return ValidateKey(r.Key)
 }
 
-// ParseRef parses "vault://<scope>/<key>": the last '/'-separated segment is
-// the key, everything before it the scope. Errors wrap ErrInvalidRef and the
-// scope or key error that caused them, and never repeat s (see
-// ValidateScope).
+// ParseRef parses "vault://<scope>/<key>": the text after the last '/' is
+// the key (a key never holds '/'), everything between "vault://" and it the
+// scope, which ParseScope turns into its canonical form
+// ("vault://GLOBAL/k" addresses the same secret as "vault://global/k").
+// For every valid Ref r, ParseRef(r.String()) returns r. Errors wrap
+// ErrInvalidRef and the scope or key error that caused them, and never
+// repeat s (see ValidateScope).
 func ParseRef(s string) (Ref, error) {
 	rest, ok := strings.CutPrefix(s, RefPrefix)
 	if !ok {
@@ -87,25 +94,33 @@ func ParseRef(s string) (Ref, error) {
 
 // ParseVaultRefField parses the value of a config field whose name ends in
 // "_vault_ref": either "vault://<scope>/<key>" or the bare "<scope>/<key>"
-// that the reference implementation writes. Errors never repeat s.
+// that the reference implementation writes, with white space around it
+// ignored as the reference implementation does. Errors never repeat s.
 func ParseVaultRefField(s string) (Ref, error) {
+	s = strings.TrimSpace(s)
 	if strings.HasPrefix(s, RefPrefix) {
 		return ParseRef(s)
 	}
 	if strings.Contains(s, "://") {
+		// No scope holds "://" (a Palyra id holds no '/', a path scope no
+		// empty segment), so this can only be another scheme.
 		return Ref{}, fmt.Errorf("%w: only the %q scheme is allowed", ErrInvalidRef, RefPrefix)
 	}
 	return parseScopeKey(s)
 }
 
-// parseScopeKey parses "<scope>/<key>".
+// parseScopeKey parses "<scope>/<key>", split at the last '/'.
 func parseScopeKey(rest string) (Ref, error) {
 	i := strings.LastIndexByte(rest, '/')
 	if i < 0 {
 		return Ref{}, fmt.Errorf("%w: needs a scope and a key separated by '/' (example: \"vault://global/openai_api_key\")", ErrInvalidRef)
 	}
-	r := Ref{Scope: rest[:i], Key: rest[i+1:]}
-	if err := r.Validate(); err != nil {
+	scope, err := ParseScope(rest[:i])
+	if err != nil {
+		return Ref{}, fmt.Errorf("%w: %w", ErrInvalidRef, err)
+	}
+	r := Ref{Scope: scope, Key: rest[i+1:]}
+	if err := ValidateKey(r.Key); err != nil {
 		return Ref{}, fmt.Errorf("%w: %w", ErrInvalidRef, err)
 	}
 	return r, nil
