@@ -67,7 +67,7 @@ const (
 	DefaultPromptTimeout = 60 * time.Second
 
 	// MaxBlobSize is the largest blob Put accepts: 64 KiB of secret plus
-	// 1 KiB for the envelope's header and overhead (at most 517 bytes
+	// 1 KiB for the envelope's header and overhead (at most 782 bytes
 	// today). gnome-keyring 42.1 accepts far more (16 MiB was measured to
 	// work; 64 MiB exceeds D-Bus's 64 MiB array limit), but it rewrites and
 	// re-encrypts the whole keyring file on every change: with one 1 MiB

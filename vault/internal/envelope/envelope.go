@@ -26,6 +26,8 @@ import (
 	"io"
 	"math"
 	"time"
+
+	"github.com/palyra/palyra-vault/secret"
 )
 
 // Sizes of the format's fixed fields, in bytes.
@@ -37,9 +39,11 @@ const (
 	DEKSize        = 32
 	WrappedDEKSize = DEKSize + TagSize
 
-	// MaxScopeLen and MaxKeyLen bound the header's name fields.
-	MaxScopeLen = 256
-	MaxKeyLen   = 128
+	// MaxScopeLen and MaxKeyLen bound the header's name fields: the
+	// longest scope (a Palyra channel scope, 521 bytes) and key (128) of
+	// the naming grammar in package secret.
+	MaxScopeLen = secret.MaxScopeLen
+	MaxKeyLen   = secret.MaxKeyLen
 
 	// MaxHeaderSize is the largest possible header (magic through value
 	// length). Reading this many bytes of an envelope is always enough to
@@ -257,14 +261,14 @@ func ParseHeader(b []byte) (Header, int, error) {
 		return h, 0, err
 	}
 	if err := checkScope(string(scope)); err != nil {
-		return h, 0, fmt.Errorf("%w: %w", ErrMalformed, err)
+		return h, 0, fmt.Errorf("%w: %w (%s)", ErrMalformed, err, outsideGrammar)
 	}
 	key, err := r.name("key", MaxKeyLen)
 	if err != nil {
 		return h, 0, err
 	}
 	if err := checkKey(string(key)); err != nil {
-		return h, 0, fmt.Errorf("%w: %w", ErrMalformed, err)
+		return h, 0, fmt.Errorf("%w: %w (%s)", ErrMalformed, err, outsideGrammar)
 	}
 	fixed := r.next(8 + 8 + 4)
 	if fixed == nil {

@@ -126,16 +126,21 @@ func TestSealRejectsBadInputBeforeReadingRandomness(t *testing.T) {
 	}{
 		{"nil KEK", nil, "global", "k", now, "no key-encryption key"},
 		{"empty scope", kek, "", "k", now, `scope "": must not be empty`},
-		{"scope of 257 bytes", kek, strings.Repeat("a", 257), "k", now, "257 bytes, at most 256 allowed"},
-		{"uppercase scope", kek, "Global", "k", now, `scope "Global": segment 1 contains uppercase 'G'`},
+		{"path scope of 257 bytes", kek, strings.Repeat("a", 257), "k", now, "257 bytes, at most 256 allowed"},
+		{"principal id of 257 bytes", kek, "principal:" + strings.Repeat("A", 257), "k", now, "principal id is 257 bytes, at most 256 allowed"},
+		{"global not in canonical form", kek, "Global", "k", now, `scope "Global": not in canonical form`},
+		{"id not trimmed", kek, "principal: alice", "k", now, `scope "principal: alice": not in canonical form`},
+		{"control character in an id", kek, "principal:a\nb", "k", now, `principal id contains '\n' at byte 1`},
+		{"uppercase path scope", kek, "Plugins/github", "k", now, `segment 1 contains uppercase 'P'`},
 		{"scope with empty segment", kek, "plugins//github", "k", now, `scope "plugins//github"`},
 		{"scope with trailing slash", kek, "plugins/", "k", now, `scope "plugins/"`},
 		{"scope segment starting with colon", kek, "a/:b", "k", now, `scope "a/:b"`},
 		{"empty key", kek, "global", "", now, `key "": must not be empty`},
 		{"key of 129 bytes", kek, "global", strings.Repeat("k", 129), now, "129 bytes, at most 128 allowed"},
-		{"key with slash", kek, "global", "a/b", now, `key "a/b": contains '/' at byte 1; a key must match [a-z0-9][a-z0-9._-]*`},
+		{"key with slash", kek, "global", "a/b", now, `key "a/b": contains '/' at byte 1; a key may hold only a-z, 0-9, '.', '_' and '-'`},
 		{"key with colon", kek, "global", "a:b", now, `key "a:b"`},
-		{"key starting with dot", kek, "global", ".k", now, `key ".k"`},
+		{"key with at sign", kek, "global", "a@b", now, `key "a@b"`},
+		{"uppercase key", kek, "global", "Key", now, `key "Key": contains uppercase 'K'`},
 		{"zero created time", kek, "global", "k", time.Time{}, "created time 0001-01-01T00:00:00Z outside the range"},
 		{"created after 2262", kek, "global", "k", time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC), "created time 2300-01-01T00:00:00Z outside the range"},
 	}
@@ -530,4 +535,24 @@ func FuzzOpen(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestHeaderWithRefusedNameSaysWhy checks the error a reader gives for a
+// header whose name it refuses: malformed, naming the rule, and pointing at
+// a newer writer, since that is how a reader meets a name from a later
+// grammar (as version 1 readers before the Palyra names met
+// "principal:Alice").
+func TestHeaderWithRefusedNameSaysWhy(t *testing.T) {
+	vs := loadVectors(t)
+	for name, want := range map[string]string{
+		"scope_id_control":   `principal id contains '\a' at byte 1`,
+		"scope_uppercase":    `scope "Global": not in canonical form`,
+		"scope_id_untrimmed": `not in canonical form`,
+		"key_uppercase":      `key "openai_api_Key": contains uppercase 'K' at byte 11`,
+	} {
+		_, _, err := ParseHeader(vs[name].envelope)
+		if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "written by a newer version, or damaged") {
+			t.Errorf("%s: ParseHeader error %v; want ErrMalformed naming %q and a newer writer", name, err, want)
+		}
+	}
 }

@@ -12,6 +12,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
+
+	"github.com/palyra/palyra-vault/secret"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/vectors and testdata/objectids.txt from the generator")
@@ -68,21 +71,53 @@ func sealVector(tb testing.TB, name string, kek KEK, h Header, value []byte, com
 }
 
 // maxScope and maxKey are grammatical names of exactly MaxScopeLen and
-// MaxKeyLen bytes that use every character their grammar allows.
+// MaxKeyLen bytes: a channel scope of two 256-byte ids holding uppercase
+// letters, '@', spaces, a ':' (in the account id), a backslash-free mix of
+// punctuation and two-byte UTF-8, and a key that uses every key character,
+// starting with '.'.
 func maxScope() string {
+	id := func(seed string) string {
+		s := seed
+		for len(s) < secret.MaxIDLen-2 {
+			s += " Zé@x.-_+~"
+		}
+		s = s[:secret.MaxIDLen-2]
+		if !utf8.ValidString(s) { // cut inside 'é': end on a letter instead
+			s = s[:len(s)-1] + "e"
+		}
+		for len(s) < secret.MaxIDLen {
+			s += "Z"
+		}
+		return s
+	}
+	return "channel:" + id("Slack") + ":" + id("T01:acct")
+}
+
+// maxPathScope is the longest path scope, MaxPathScopeLen bytes using every
+// character of a segment.
+func maxPathScope() string {
 	s := "principal:alice/channel:slack:acct-1/skill:x.y_z"
-	for i := 0; len(s) < MaxScopeLen; i++ {
+	for i := 0; len(s) < secret.MaxPathScopeLen; i++ {
 		s += "/" + "0123456789abcdefghijklmnopqrstuvwxyz"[i%36:i%36+1] + "-._:"
 	}
-	return s[:MaxScopeLen-1] + "z"
+	return s[:secret.MaxPathScopeLen-1] + "z"
 }
 
 func maxKey() string {
-	k := "k"
+	k := "."
 	for len(k) < MaxKeyLen {
 		k += "abcdefghijklmnopqrstuvwxyz0123456789._-"
 	}
 	return k[:MaxKeyLen-1] + "9"
+}
+
+// withScope returns b, an envelope of good_small, with the scope field
+// replaced by scope (scope_len adjusted): a header no writer makes, since
+// Seal refuses such names.
+func withScope(b []byte, old, scope string) []byte {
+	off := MagicSize + 1
+	out := slices.Concat(b[:off], binary.BigEndian.AppendUint16(nil, uint16(len(scope))), []byte(scope), b[off+2+len(old):])
+	return out
 }
 
 // generateVectors builds every vector from the fixed keys and names.
@@ -99,7 +134,13 @@ func generateVectors(tb testing.TB) map[string]*vector {
 	vs["good_empty_value"] = sealVector(tb, "good_empty_value", kekA, hdr("plugins/github", "token"), nil,
 		"an empty value: the ciphertext is the 16-byte tag alone")
 	vs["good_max_names"] = sealVector(tb, "good_max_names", kekA, hdr(maxScope(), maxKey()), []byte("x"),
-		"a scope of 256 bytes and a key of 128 bytes, the longest allowed")
+		"a channel scope of 521 bytes (two ids of 256) and a key of 128 bytes, the longest allowed")
+	vs["good_max_path_scope"] = sealVector(tb, "good_max_path_scope", kekA, hdr(maxPathScope(), "k"), []byte("x"),
+		"a path scope of 256 bytes, the longest allowed")
+	vs["good_palyra_principal"] = sealVector(tb, "good_palyra_principal", kekA, hdr("principal:Alice Smith@Example.com", "_api.key-"), []byte("v"),
+		"a principal scope as the Rust reference writes it (uppercase, '@', a space) and a key that starts with '_'")
+	vs["good_palyra_skill"] = sealVector(tb, "good_palyra_skill", kekA, hdr("skill:Extractor:v2", ".."), []byte("v"),
+		"a skill scope holding uppercase and ':', and the key \"..\" (keys are names, never paths)")
 	apollo := time.Date(1969, 7, 20, 20, 17, 40, 0, time.UTC)
 	binValue := make([]byte, 256)
 	for i := range binValue {
@@ -191,12 +232,23 @@ func generateVectors(tb testing.TB) map[string]*vector {
 	fail("version_0", expectParseFailure, kekA, scope, key, "version 0", setAt(MagicSize, 0))
 	fail("version_2", expectParseFailure, kekA, scope, key, "version 2, unknown to a version 1 reader", setAt(MagicSize, 2))
 	fail("scope_len_0", expectParseFailure, kekA, scope, key, "scope_len 0", setAt(offScopeLen, u16(0)...))
-	fail("scope_len_257", expectParseFailure, kekA, scope, key, "scope_len 257, one more than allowed", setAt(offScopeLen, u16(MaxScopeLen+1)...))
+	fail("scope_len_522", expectParseFailure, kekA, scope, key, "scope_len 522, one more than allowed", setAt(offScopeLen, u16(uint16(MaxScopeLen+1))...))
 	fail("scope_len_past_end", expectParseFailure, kekA, scope, key, "scope_len 0xffff: out of range and past the end", setAt(offScopeLen, u16(0xffff)...))
 	fail("key_len_0", expectParseFailure, kekA, scope, key, "key_len 0", setAt(offKeyLen, u16(0)...))
-	fail("key_len_129", expectParseFailure, kekA, scope, key, "key_len 129, one more than allowed", setAt(offKeyLen, u16(MaxKeyLen+1)...))
-	fail("scope_uppercase", expectParseFailure, kekA, "Global", key, "scope \"Global\": outside the grammar", setAt(offScope, 'G'))
+	fail("key_len_129", expectParseFailure, kekA, scope, key, "key_len 129, one more than allowed", setAt(offKeyLen, u16(uint16(MaxKeyLen+1))...))
+	fail("scope_uppercase", expectParseFailure, kekA, "Global", key, "scope \"Global\": not canonical (the global scope is stored as \"global\")", setAt(offScope, 'G'))
+	spliced := func(name, scope, comment string) {
+		fail(name, expectParseFailure, kekA, "principal:a", key, comment, func(b []byte) []byte { return withScope(b, "global", scope) })
+	}
+	spliced("scope_id_untrimmed", "principal: alice", "scope \"principal: alice\": an id with white space around it is not canonical")
+	spliced("scope_id_257", "principal:"+strings.Repeat("A", 257), "a principal id of 257 bytes, one more than allowed")
+	spliced("scope_id_control", "principal:a\x07b", "a principal id holding the control character U+0007")
+	spliced("scope_id_nul", "principal:a\x00b", "a principal id holding a zero byte")
+	spliced("scope_id_backslash", "principal:a\\b", "a principal id holding '\\'")
+	spliced("scope_id_invalid_utf8", "principal:a\xffb", "a principal id that is not valid UTF-8")
+	spliced("scope_channel_no_account", "channel:Slack", "a channel scope without its account id")
 	fail("scope_empty_segment", expectParseFailure, kekA, "/lobal", key, "scope \"/lobal\": an empty segment", setAt(offScope, '/'))
+	fail("key_uppercase", expectParseFailure, kekA, scope, "openai_api_Key", "key \"openai_api_Key\": uppercase is outside the grammar", setAt(offKey+11, 'K'))
 	fail("key_space", expectParseFailure, kekA, scope, "openai api_key", "key \"openai api_key\": a space is outside the grammar", setAt(offKey+6, ' '))
 	fail("value_len_huge", expectParseFailure, kekA, scope, key, "value_len 0xffffffff, far past the end", setAt(offValueLen, u32(0xffffffff)...))
 	fail("value_len_plus_one", expectParseFailure, kekA, scope, key, "value_len one more than the ciphertext holds", setAt(offValueLen, u32(valueLen+1)...))
@@ -213,13 +265,16 @@ var objectIDCases = [][2]string{
 	{"skill:extractor", "model.key-2"},
 	{"ab", "c"},
 	{"a", "bc"},
+	{"principal:Alice@Example.com", "api_key"},
+	{"channel:Slack:T01 ABC", ".bot_token"},
+	{"skill:Extractor", "-"},
 }
 
 func generateObjectIDs() []byte {
 	var b strings.Builder
 	b.WriteString("# Object IDs: \"obj_\" + hex(SHA-256(\"palyra-vault object-id v1\" || 0x00 || scope || 0x00 || key)).\n")
 	b.WriteString("# Generated by TestGenerateVectors in vault/internal/envelope; see docs/FORMAT.md.\n")
-	for _, c := range append(objectIDCases, [2]string{maxScope(), maxKey()}) {
+	for _, c := range append(objectIDCases, [2]string{maxPathScope(), maxKey()}, [2]string{maxScope(), maxKey()}) {
 		fmt.Fprintf(&b, "\nscope: %s\nkey: %s\nid: %s\n", c[0], c[1], ObjectID(c[0], c[1]))
 	}
 	return []byte(b.String())

@@ -6,11 +6,17 @@ import (
 	"github.com/palyra/palyra-vault/secret"
 )
 
-// checkScope reports whether s follows the scope grammar of docs/FORMAT.md.
-// The error names the rule.
+// outsideGrammar ends the error of a stored header whose name this reader
+// refuses: the grammar has grown before (names of the Rust reference in
+// 2026), so the likeliest cause is a newer writer, not damage.
+const outsideGrammar = "a name this version of palyra does not accept: written by a newer version, or damaged; upgrade palyra, or run palyra secrets verify"
+
+// checkScope reports whether s is a scope in canonical form (docs/FORMAT.md,
+// secret.CheckScope). The error names the rule and quotes (the start of) s:
+// a stored name, not user input.
 func checkScope(s string) error {
 	if err := secret.CheckScope(s); err != nil {
-		return fmt.Errorf("scope %q: %w", s, err)
+		return fmt.Errorf("scope %q: %w", secret.Excerpt(s), err)
 	}
 	return nil
 }
@@ -19,7 +25,7 @@ func checkScope(s string) error {
 // The error names the rule.
 func checkKey(k string) error {
 	if err := secret.CheckKey(k); err != nil {
-		return fmt.Errorf("key %q: %w", k, err)
+		return fmt.Errorf("key %q: %w", secret.Excerpt(k), err)
 	}
 	return nil
 }
