@@ -279,8 +279,8 @@ func TestParseVaultRefFieldAcceptsBareForm(t *testing.T) {
 		"vault://global/openai_api_key": {"global", "openai_api_key"},
 		"plugins/github/token":          {"plugins/github", "token"},
 		// The reference implementation trims the whole field, and each id.
-		"  Global/openai_api_key\n":                {"global", "openai_api_key"},
-		"principal:Alice@Example.com/api_key":     {"principal:Alice@Example.com", "api_key"},
+		"  Global/openai_api_key\n":              {"global", "openai_api_key"},
+		"principal:Alice@Example.com/api_key":    {"principal:Alice@Example.com", "api_key"},
 		" channel: Discord :Guild 1/_bot_token ": {"channel:Discord:Guild 1", "_bot_token"},
 	} {
 		got, err := ParseVaultRefField(in)
