@@ -372,7 +372,7 @@ func each(list []string, check func(string) string) string {
 	return ""
 }
 
-const vaultRule = "not a valid vault reference: it must be vault://<scope>/<key> with scope segments matching [a-z0-9][a-z0-9._:-]* and a key matching [a-z0-9][a-z0-9._-]*"
+const vaultRule = "not a valid vault reference: it must be vault://<scope>/<key>, the scope a path scope (segments matching [a-z0-9][a-z0-9._:-]* joined by /) or a Palyra scope (global, principal:<id>, channel:<name>:<id>, skill:<id>), the key matching [a-z0-9._-]{1,128}"
 
 // checkEnvName returns "" when name is a portable environment variable name
 // ([A-Za-z_][A-Za-z0-9_]*, at most MaxNameLen bytes), else the rule broken.

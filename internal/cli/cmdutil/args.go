@@ -9,7 +9,9 @@ import (
 )
 
 // ParseRefArgs reads the secret a command addresses from its arguments:
-// either two ("<scope> <key>") or one ("vault://<scope>/<key>"). Bad input
+// either two ("<scope> <key>") or one ("vault://<scope>/<key>"). The scope
+// is returned in canonical form (secret.ParseScope: "GLOBAL" is "global",
+// "principal: Alice " is "principal:Alice", as the Rust CLI reads them). Bad input
 // is a UsageError wrapping secret.ErrInvalidScope, secret.ErrInvalidKey or
 // secret.ErrInvalidRef that names the argument by position and the rule it
 // breaks, never its value: a scope typed where it should not be may be a
@@ -30,13 +32,14 @@ func ParseRefArgsAt(args []string, first int) (secret.Ref, error) {
 		}
 		return r, nil
 	case 2:
-		if err := secret.ValidateScope(args[0]); err != nil {
+		scope, err := secret.ParseScope(args[0])
+		if err != nil {
 			return secret.Ref{}, ArgError(first, "the scope", err)
 		}
 		if err := secret.ValidateKey(args[1]); err != nil {
 			return secret.Ref{}, ArgError(first+1, "the key", err)
 		}
-		return secret.Ref{Scope: args[0], Key: args[1]}, nil
+		return secret.Ref{Scope: scope, Key: args[1]}, nil
 	default:
 		return secret.Ref{}, refCountError(len(args))
 	}

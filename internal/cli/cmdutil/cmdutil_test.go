@@ -19,6 +19,11 @@ func TestParseRefArgs(t *testing.T) {
 	}{
 		{"scope and key", []string{"plugins/github", "token"}, secret.Ref{Scope: "plugins/github", Key: "token"}, nil, ""},
 		{"ref", []string{"vault://principal:alice/api.key"}, secret.Ref{Scope: "principal:alice", Key: "api.key"}, nil, ""},
+		{"palyra scope", []string{"principal:Alice@Example.com", "_token"}, secret.Ref{Scope: "principal:Alice@Example.com", Key: "_token"}, nil, ""},
+		{"palyra scope canonicalised", []string{" channel: Slack : T01 ops ", ".env"}, secret.Ref{Scope: "channel:Slack:T01 ops", Key: ".env"}, nil, ""},
+		{"global in any case", []string{"GLOBAL", "-"}, secret.Ref{Scope: "global", Key: "-"}, nil, ""},
+		{"ref canonicalised", []string{"vault://Global/.."}, secret.Ref{Scope: "global", Key: ".."}, nil, ""},
+		{"id with a control character", []string{"principal:a\x1b[31m", "k"}, secret.Ref{}, secret.ErrInvalidScope, `argument 1 (the scope): invalid scope: principal id contains '\x1b' at byte 1`},
 		{"bad scope", []string{"Plugins", "token"}, secret.Ref{}, secret.ErrInvalidScope, `argument 1 (the scope): invalid scope: segment 1 contains uppercase 'P'`},
 		{"bad key", []string{"global", "a/b"}, secret.Ref{}, secret.ErrInvalidKey, `argument 2 (the key): invalid key: contains '/' at byte 1`},
 		{"secret as scope", []string{"sk-proj-Secret", "k"}, secret.Ref{}, secret.ErrInvalidScope, `argument 1 (the scope): invalid scope`},

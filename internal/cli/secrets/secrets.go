@@ -191,10 +191,15 @@ func newCmdGroup(f *cmdutil.Factory) *cobra.Command {
 		Long: `Store, read, list and delete secrets addressed by a scope and a key, or by
 a reference vault://<scope>/<key>.
 
-A scope is one or more segments joined by "/", each matching
+A scope is either one or more segments joined by "/", each matching
 [a-z0-9][a-z0-9._:-]* (at most 256 bytes in all), for example "global",
-"plugins/github" or "principal:alice". A key matches [a-z0-9][a-z0-9._-]*
-(at most 128 bytes).`,
+"plugins/github" or "principal:alice"; or a Palyra scope: "global",
+"principal:<id>", "channel:<name>:<id>" or "skill:<id>", an id being 1 to
+256 bytes of anything but "/", "\" and control characters, for example
+"principal:Alice@Example.com". Scopes are stored in canonical form: white
+space around the scope and its ids is dropped, "GLOBAL" is "global". A key
+is 1 to 128 of a-z, 0-9, ".", "_" and "-" in any position. In
+vault://<scope>/<key> the key follows the last "/".`,
 		Example: `  printf 'sk-test-123' | palyra secrets set global openai_api_key
   palyra secrets get global openai_api_key
   palyra secrets list --json

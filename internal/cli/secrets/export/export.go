@@ -66,9 +66,11 @@ If a secret cannot be read, nothing is written unless --skip-unreadable.`,
 				return cmdutil.UsageErrorf("--output (-o) is required: the backup file to write")
 			}
 			if opts.Scope != "" {
-				if err := secret.ValidateScope(opts.Scope); err != nil {
+				scope, err := secret.ParseScope(opts.Scope)
+				if err != nil {
 					return &cmdutil.UsageError{Err: fmt.Errorf("--scope: %w", err)}
 				}
+				opts.Scope = scope
 			}
 			if len(opts.Recipients) > 0 && opts.BackupPassphraseFile != "" {
 				return cmdutil.UsageErrorf("--recipient and --backup-passphrase-file exclude each other")

@@ -13,7 +13,7 @@ func TestNewCmdExportParsesArgsAndFlags(t *testing.T) {
 		{Name: "recipients", Args: []string{"--output", "b.age", "--scope", "plugins/github", "--recipient", "age1a", "--recipient", "age1b", "--force", "--skip-unreadable", "--json"}, Want: ExportOptions{Output: "b.age", Scope: "plugins/github", Recipients: []string{"age1a", "age1b"}, Force: true, SkipUnreadable: true, JSON: true}},
 		{Name: "backup passphrase", Args: []string{"-o", "b.age", "--backup-passphrase-file", "/run/backup"}, Want: ExportOptions{Output: "b.age", BackupPassphraseFile: "/run/backup"}},
 		{Name: "no output", Args: []string{"--scope", "global"}, WantErr: "--output (-o) is required"},
-		{Name: "bad scope", Args: []string{"-o", "b.age", "--scope", "Global"}, WantErr: `--scope: invalid scope: segment 1 contains uppercase 'G'`},
+		{Name: "bad scope", Args: []string{"-o", "b.age", "--scope", "Plugins"}, WantErr: `--scope: invalid scope: segment 1 contains uppercase 'P'`},
 		{Name: "recipient and passphrase", Args: []string{"-o", "b.age", "--recipient", "age1a", "--backup-passphrase-file", "/run/backup"}, WantErr: "--recipient and --backup-passphrase-file exclude each other"},
 		{Name: "an argument", Args: []string{"-o", "b.age", "global"}, WantErr: "accepts at most 0 argument(s), got 1"},
 	}

@@ -56,9 +56,11 @@ secrets make it fail unless --on-conflict is skip or overwrite.`,
   palyra secrets import-keyring --scope global --attr app=deploy --key-attribute name`,
 		Args: cmdutil.MaxArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := secret.ValidateScope(opts.Scope); err != nil {
+			scope, err := secret.ParseScope(opts.Scope)
+			if err != nil {
 				return &cmdutil.UsageError{Err: fmt.Errorf("--scope: %w", err)}
 			}
+			opts.Scope = scope
 			if opts.Service == "" && len(opts.Attrs) == 0 {
 				return cmdutil.UsageErrorf("choose the items with --service NAME or --attr NAME=VALUE")
 			}

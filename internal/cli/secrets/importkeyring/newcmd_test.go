@@ -13,7 +13,7 @@ func TestNewCmdImportKeyringParsesArgsAndFlags(t *testing.T) {
 		{Name: "service", Args: []string{"--scope", "global", "--service", "gh"}, Want: ImportKeyringOptions{Scope: "global", Service: "gh", OnConflict: vault.OnConflictFail}},
 		{Name: "attributes", Args: []string{"--scope", "plugins/deploy", "--attr", "app=deploy", "--attr", "env=", "--key-attribute", "name", "--on-conflict", "overwrite", "--json"}, Want: ImportKeyringOptions{Scope: "plugins/deploy", Attrs: []string{"app=deploy", "env="}, KeyAttribute: "name", OnConflict: vault.OnConflictOverwrite, JSON: true}},
 		{Name: "no scope", Args: []string{"--service", "gh"}, WantErr: "--scope: "},
-		{Name: "bad scope", Args: []string{"--scope", "Global", "--service", "gh"}, WantErr: `--scope: invalid scope: segment 1 contains uppercase 'G'`},
+		{Name: "bad scope", Args: []string{"--scope", "Plugins", "--service", "gh"}, WantErr: `--scope: invalid scope: segment 1 contains uppercase 'P'`},
 		{Name: "no selection", Args: []string{"--scope", "global"}, WantErr: "choose the items with --service NAME or --attr NAME=VALUE"},
 		{Name: "attribute without value", Args: []string{"--scope", "global", "--attr", "app"}, WantErr: `--attr: each must be NAME=VALUE, with a name`},
 		{Name: "attribute without name", Args: []string{"--scope", "global", "--attr", "=deploy"}, WantErr: `--attr: each must be NAME=VALUE, with a name`},

@@ -44,7 +44,7 @@ func TestParseTemplateFindsReferencesAndLeavesOtherBracesAlone(t *testing.T) {
 func TestParseTemplateRejectsBrokenPlaceholdersByPosition(t *testing.T) {
 	tests := []struct{ name, src, want string }{
 		{"not closed", "ok\nx={{ vault://global/a\n}}", "line 2, column 3: {{ is not closed by }} on the same line"},
-		{"bad vault ref", "{{ vault://Global/sk-secret }}", "line 1, column 1: resolving reference: invalid: not a valid vault reference"},
+		{"bad vault ref", "{{ vault://Plugins/sk-secret }}", "line 1, column 1: resolving reference: invalid: not a valid vault reference"},
 		{"exec has no short form", "{{ exec:pass show x }}", "line 1, column 1: resolving reference: invalid: not a reference"},
 		{"table not closed", `{{ { env = "X" }}`, "line 1, column 1: {{ is not closed"},
 		{"table over lines", "{{ { env = \"X\"\n} }}", "unterminated inline table"},

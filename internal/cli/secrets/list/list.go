@@ -66,10 +66,11 @@ are printed, and the command exits with status 1.`,
 		Args: cmdutil.MaxArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
-				if err := secret.ValidateScope(args[0]); err != nil {
+				scope, err := secret.ParseScope(args[0])
+				if err != nil {
 					return cmdutil.ArgError(1, "the scope", err)
 				}
-				opts.Scope = args[0]
+				opts.Scope = scope
 			}
 			opts.Vault = f.ExistingVault
 			if runF != nil {

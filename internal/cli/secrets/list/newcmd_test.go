@@ -14,7 +14,8 @@ func TestNewCmdListParsesArgsAndFlags(t *testing.T) {
 		{Name: "json", Args: []string{"global", "--json"}, Want: ListOptions{Scope: "global", JSON: true}},
 		{Name: "recursive", Args: []string{"plugins", "--recursive"}, Want: ListOptions{Scope: "plugins", Recursive: true}},
 		{Name: "recursive, short", Args: []string{"-r", "plugins"}, Want: ListOptions{Scope: "plugins", Recursive: true}},
-		{Name: "bad scope", Args: []string{"Global"}, WantErr: `argument 1 (the scope): invalid scope: segment 1 contains uppercase 'G'`},
+		{Name: "palyra scope, canonicalised", Args: []string{"principal: Alice@Example.com "}, Want: ListOptions{Scope: "principal:Alice@Example.com"}},
+		{Name: "bad scope", Args: []string{"Plugins"}, WantErr: `argument 1 (the scope): invalid scope: segment 1 contains uppercase 'P'`},
 		{Name: "two scopes", Args: []string{"global", "other"}, WantErr: "accepts at most 1 argument(s), got 2"},
 	}
 	clitest.ParseTests(t, NewCmdList, tests, func(t *testing.T, o *ListOptions, f *cmdutil.Factory) {

@@ -26,7 +26,7 @@ func TestParseEnvFile(t *testing.T) {
 		{"bad name", "1A=env:HOME\n", nil, "line 1: the name before '=' must match"},
 		{"empty ref", "A=\n", nil, "line 1: A has no reference after '='"},
 		{"duplicate", "A=env:X\nA=env:Y\n", nil, "line 2: A is already set on line 1"},
-		{"bad vault ref", "A=vault://Global/x\n", nil, "line 1: A: resolving reference: invalid: not a valid vault reference"},
+		{"bad vault ref", "A=vault://Plugins/x\n", nil, "line 1: A: resolving reference: invalid: not a valid vault reference"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

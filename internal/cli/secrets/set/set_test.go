@@ -23,7 +23,8 @@ func TestNewCmdSetParsesArgsAndFlags(t *testing.T) {
 		{"scope and key", []string{"global", "openai_api_key"}, SetOptions{Ref: secret.Ref{Scope: "global", Key: "openai_api_key"}}, ""},
 		{"ref", []string{"vault://plugins/github/token"}, SetOptions{Ref: secret.Ref{Scope: "plugins/github", Key: "token"}}, ""},
 		{"flags", []string{"global", "k", "--value-stdin", "--trim-newline", "--json"}, SetOptions{Ref: secret.Ref{Scope: "global", Key: "k"}, ValueStdin: true, TrimNewline: true, JSON: true}, ""},
-		{"bad scope", []string{"Global", "k"}, SetOptions{}, `argument 1 (the scope): invalid scope: segment 1 contains uppercase 'G'`},
+		{"palyra names, canonicalised", []string{" Global ", ".env"}, SetOptions{Ref: secret.Ref{Scope: "global", Key: ".env"}}, ""},
+		{"bad scope", []string{"Plugins", "k"}, SetOptions{}, `argument 1 (the scope): invalid scope: segment 1 contains uppercase 'P'`},
 		{"bare scope/key is not a ref", []string{"global/k"}, SetOptions{}, `must start with "vault://"`},
 		{"value as an argument", []string{"global", "k", "sk-secret"}, SetOptions{}, "got 3 arguments"},
 	}
