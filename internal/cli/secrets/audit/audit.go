@@ -478,7 +478,7 @@ func (a *auditor) resolveFix(fr config.Found, err error) string {
 	ref := fr.Ref
 	switch {
 	case ref.Source == resolve.SourceVault && errors.Is(err, resolve.ErrMissing):
-		return fmt.Sprintf("store it: palyra secrets set %s %s (the value is read from stdin or a prompt)", ref.Vault.Scope, ref.Vault.Key)
+		return fmt.Sprintf("store it: palyra secrets set %s (the value is read from stdin or a prompt)", shared.RefArgs(ref.Vault))
 	case ref.Source == resolve.SourceEnv && errors.Is(err, resolve.ErrMissing):
 		return fmt.Sprintf("set $%s in the environment that runs palyra, or store the value in the vault instead", ref.Env)
 	case errors.Is(err, resolve.ErrBlocked):

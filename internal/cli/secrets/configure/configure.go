@@ -411,7 +411,7 @@ func refusal(err error, path string, created bool) error {
 // is as it was), and the hints say how to finish.
 func storedButNotWritten(opts *ConfigureOptions, path string, cause error) error {
 	err := fmt.Errorf("the secret was stored as %s, but writing the configuration failed: %w; %s is unchanged", opts.Ref, cause, path)
-	retry := fmt.Sprintf("palyra secrets configure %s %s %s", shared.ShellQuote(firstNonEmpty(opts.Preset, opts.Setting)), opts.Ref.Scope, opts.Ref.Key)
+	retry := fmt.Sprintf("palyra secrets configure %s %s", shared.ShellQuote(firstNonEmpty(opts.Preset, opts.Setting)), shared.RefArgs(opts.Ref))
 	if opts.ConfigPath != "" {
 		retry += " --config " + shared.ShellQuote(opts.ConfigPath)
 	}

@@ -179,3 +179,25 @@ func TestNewlineFlagsExcludeEachOther(t *testing.T) {
 		}
 	}
 }
+
+func TestRefArgsAreReadyForAShell(t *testing.T) {
+	for r, want := range map[secret.Ref]string{
+		{Scope: "global", Key: "openai_api_key"}:                 "global openai_api_key",
+		{Scope: "principal:Alice@Example.com", Key: "_token"}:    "principal:Alice@Example.com _token",
+		{Scope: "channel:Slack:T01 ops", Key: ".env"}:            "'channel:Slack:T01 ops' .env",
+		{Scope: "principal:O'Brien", Key: "k"}:                   `'principal:O'\''Brien' k`,
+		{Scope: "global", Key: "-rf"}:                            "vault://global/-rf",
+		{Scope: "channel:Slack:T01 ops", Key: "-"}:               "'vault://channel:Slack:T01 ops/-'",
+		{Scope: "skill:x", Key: ".."}:                            "skill:x ..",
+		{Scope: "principal:$(touch pwned)", Key: "k"}:            "'principal:$(touch pwned)' k",
+		{Scope: "plugins/github", Key: "token"}:                  "plugins/github token",
+		{Scope: "principal:" + strings.Repeat("é", 3), Key: "k"}: "'principal:ééé' k",
+	} {
+		if got := RefArgs(r); got != want {
+			t.Errorf("RefArgs(%#v) = %q, want %q", r, got, want)
+		}
+	}
+	if got := ListHint("channel:Slack:T01 ops"); !strings.Contains(got, `"palyra secrets list 'channel:Slack:T01 ops'"`) {
+		t.Errorf("ListHint = %q, want the scope quoted", got)
+	}
+}

@@ -5,8 +5,10 @@ package shared
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 )
 
@@ -38,5 +40,17 @@ func FormatTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 // ListHint tells the user how to see what is stored in scope.
 func ListHint(scope string) string {
-	return fmt.Sprintf("run \"palyra secrets list %s\" to see what is stored", scope)
+	return fmt.Sprintf("run \"palyra secrets list %s\" to see what is stored", ShellQuote(scope))
+}
+
+// RefArgs returns the arguments that address r on a command line, ready to
+// paste into a shell: "<scope> <key>", each quoted when it holds a space or
+// another shell character (a Palyra scope may), or the one quoted ref
+// "vault://<scope>/<key>" when the key starts with '-' and would be read as
+// a flag.
+func RefArgs(r secret.Ref) string {
+	if strings.HasPrefix(r.Key, "-") {
+		return ShellQuote(r.String())
+	}
+	return ShellQuote(r.Scope) + " " + ShellQuote(r.Key)
 }
