@@ -3,8 +3,9 @@
 // the file store, the Secret Service, DPAPI and Keychain backends all meet
 // the one contract documented in package backend: binary round trips,
 // replacement, the sentinel errors, refusal of invalid object IDs, the size
-// limit, concurrent use, the optional HeaderReader, and error messages that
-// never carry blob contents.
+// limit, concurrent use, the optional HeaderReader and HeaderLister, real
+// envelopes of names at every edge of the naming grammar, and error messages
+// that never carry blob contents.
 //
 // The suite is sized for slow backends (a D-Bus round trip per call): it
 // stores at most a few dozen small blobs per subtest, and allocates blobs of
@@ -13,6 +14,7 @@ package backendtest
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -21,8 +23,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault/backend"
+	"github.com/palyra/palyra-vault/vault/internal/envelope"
 )
 
 // MaxTestedBlobSize is the largest MaxBlobSize for which the suite allocates
@@ -62,6 +67,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) backend.Backend) {
 		{"BlobOverMaxSizeFailsWithErrTooLargeAndStoresNothing", testOverMaxSize},
 		{"ConcurrentPutsAndGetsSeeWrittenValues", testConcurrent},
 		{"HeaderReaderReturnsPrefix", testHeaderReader},
+		{"EnvelopesOfEdgeNamesRoundTrip", testEdgeNames},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -456,5 +462,110 @@ func testHeaderReader(t *testing.T, b backend.Backend) {
 	}
 	if _, err := hr.GetPrefix(t.Context(), NewID(t), 10); !errors.Is(err, backend.ErrNotFound) {
 		t.Errorf("GetPrefix of a missing id: %v; want ErrNotFound", err)
+	}
+}
+
+// EdgeNames are (scope, key) pairs at every edge of the naming grammar
+// (docs/FORMAT.md): the longest scope of each form, ids with uppercase, '@',
+// spaces, ':' and multi-byte UTF-8, keys that start with '.', '_' or '-' or
+// are "." and "..". Backends never see names, only object IDs derived from
+// them and envelopes holding them, so these check that the longest headers
+// and their IDs pass through every store and its prefix reads intact.
+func EdgeNames() [][2]string {
+	id256 := strings.Repeat("Zé@ ", 64)[:254] + "ZZ" // cut after a whole 'é'
+	return [][2]string{
+		{"global", "openai_api_key"},
+		{"principal:Alice Smith@Example.com", "_token"},
+		{"principal:user:ops", "."},
+		{"skill:Extractor", ".."},
+		{"channel:Slack:T01 ops", "-"},
+		{"principal:" + id256, strings.Repeat("k", secret.MaxKeyLen)},
+		{"channel:" + id256 + ":" + id256, "." + strings.Repeat("z", secret.MaxKeyLen-1)},
+		{strings.Repeat("a/", secret.MaxPathScopeLen/2-1) + "zz", "-" + strings.Repeat("_", secret.MaxKeyLen-1)},
+	}
+}
+
+func testEdgeNames(t *testing.T, b backend.Backend) {
+	var kek envelope.KEK
+	if _, err := rand.Read(kek[:]); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	ids := map[backend.ObjectID][2]string{}
+	blobs := map[backend.ObjectID][]byte{}
+	for i, n := range EdgeNames() {
+		if err := secret.ValidateScope(n[0]); err != nil {
+			t.Fatalf("edge name %d: %v", i, err)
+		}
+		value := []byte(fmt.Sprintf("%s-%d", canary, i))
+		blob, err := envelope.Sealer{KEK: &kek}.Seal(envelope.Header{Scope: n[0], Key: n[1], Created: now, Updated: now}, value)
+		if err != nil {
+			t.Fatalf("edge name %d: sealing: %v", i, err)
+		}
+		id := envelope.ObjectID(n[0], n[1])
+		if !id.Valid() {
+			t.Fatalf("edge name %d: object id %q is not valid", i, id)
+		}
+		put(t, b, id, blob)
+		t.Cleanup(func() { _, _ = b.Delete(context.Background(), id) })
+		mustGet(t, b, id, blob)
+		got, err := b.Get(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, v, err := envelope.Open(&kek, n[0], n[1], got); err != nil || !bytes.Equal(v, value) {
+			t.Fatalf("edge name %d: opening what the store returned: %v", i, err)
+		}
+		ids[id], blobs[id] = n, blob
+	}
+	stored := list(t, b)
+	for id := range ids {
+		if !slices.Contains(stored, id) {
+			t.Errorf("List misses the object of edge name %q", ids[id])
+		}
+	}
+	checkHeader := func(how string, id backend.ObjectID, prefix []byte) {
+		t.Helper()
+		h, _, err := envelope.ParseHeader(prefix)
+		if err != nil || h.Scope != ids[id][0] || h.Key != ids[id][1] {
+			t.Errorf("%s of edge name %q: header %q, %q, %v", how, ids[id], h.Scope, h.Key, err)
+		}
+	}
+	if hr, ok := b.(backend.HeaderReader); ok {
+		for id := range ids {
+			p, err := hr.GetPrefix(t.Context(), id, envelope.MaxHeaderSize)
+			if err != nil {
+				t.Fatalf("GetPrefix: %v", err)
+			}
+			checkHeader("GetPrefix", id, p)
+		}
+	}
+	if hl, ok := b.(backend.HeaderLister); ok {
+		keep := func(p []byte) int {
+			if _, n, err := envelope.ParseHeader(p); err == nil {
+				return n
+			}
+			return len(p)
+		}
+		key := []byte("backendtest edge names")
+		for pass := range 2 { // the second may come from a cache
+			ps, err := hl.ListPrefixes(t.Context(), backend.PrefixQuery{Max: envelope.MaxHeaderSize, Keep: keep, CacheKey: key})
+			if err != nil {
+				t.Fatalf("ListPrefixes: %v", err)
+			}
+			seen := 0
+			for _, p := range ps {
+				if _, ok := ids[p.ID]; ok {
+					seen++
+					if p.Err != nil {
+						t.Fatalf("ListPrefixes pass %d: %v", pass, p.Err)
+					}
+					checkHeader(fmt.Sprintf("ListPrefixes pass %d", pass), p.ID, p.Data)
+				}
+			}
+			if seen != len(ids) {
+				t.Errorf("ListPrefixes pass %d returned %d of the %d edge-name objects", pass, seen, len(ids))
+			}
+		}
 	}
 }
