@@ -147,7 +147,7 @@ func (v *Vault) verifyObject(ctx context.Context, id backend.ObjectID) (VerifyPr
 	h, _, err := envelope.ParseHeader(blob)
 	if err != nil {
 		return VerifyProblem{Kind: ProblemCorrupt, ObjectID: id, Detail: "header damaged: " + err.Error(),
-			Hint: "the secret's name cannot be read; restore it from a backup, or delete the object"}, false
+			Hint: "the secret's name cannot be read; if a newer palyra wrote it (a name outside this version's grammar), upgrade palyra and keep the object; otherwise restore it from a backup, or delete it"}, false
 	}
 	if envelope.ObjectID(h.Scope, h.Key) != id {
 		return VerifyProblem{Kind: ProblemCorrupt, ObjectID: id,

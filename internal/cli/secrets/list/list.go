@@ -114,7 +114,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	}
 	if listErr != nil && (errors.Is(listErr, vault.ErrCorrupt) || errors.Is(listErr, vault.ErrWrongKey)) {
 		return cmdutil.WithHints(fmt.Errorf("some stored objects could not be read:\n%w", listErr),
-			fmt.Sprintf("a damaged object cannot be listed or read; restore it from a backup, or remove it from %s", filepath.Join(v.Info().Root, "objects")))
+			fmt.Sprintf("an object that a newer palyra wrote (a name outside this version's grammar) needs that version: upgrade, and keep the object; a damaged one cannot be listed or read: restore it from a backup, or remove it from %s", filepath.Join(v.Info().Root, "objects")))
 	}
 	return listErr
 }
