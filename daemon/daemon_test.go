@@ -605,3 +605,24 @@ func TestResolveAnswerCarriesTheVaultMetadata(t *testing.T) {
 		t.Fatalf("env reference: %v, vault metadata %+v; want none", err, resp.Vault)
 	}
 }
+
+// TestLargeValuesCrossTheWireWhole checks values from a byte to the
+// vault's 64 KiB limit through the real server and the real client, whose HTTP is
+// written by hand (daemon/api/httpwire.go): every answer is delimited by
+// its Content-Length and read back byte for byte.
+func TestLargeValuesCrossTheWireWhole(t *testing.T) {
+	e := newEnv(t, fixture.Secrets(), fixture.Config)
+	e.start()
+	for _, size := range []int{1, 2047, 2048, 4096, 40_000, 65_536} { // up to the vault's limit
+		value := strings.Repeat("v", size-1) + "!"
+		e.Put("vault://global/big", value)
+		resp, err := e.client.Resolve(context.Background(), api.ResolveRequest{Ref: "vault://global/big"})
+		if err != nil {
+			t.Fatalf("%d bytes: %v", size, err)
+		}
+		if string(resp.Value.Reveal()) != value {
+			t.Errorf("%d bytes: got %d bytes back, not the same", size, resp.Value.Len())
+		}
+		resp.Value.Wipe()
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/palyra/palyra-vault/daemon/api"
@@ -291,9 +292,7 @@ func (d *Daemon) send(w http.ResponseWriter, rec audit.Record, body []byte) int 
 		d.log.Error("writing the audit log; refusing to answer unaudited", "err", err)
 		return writeError(w, errorf(http.StatusServiceUnavailable, api.CodeUnavailable, "the audit log cannot be written"))
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(body)
+	writeBody(w, http.StatusOK, body)
 	return http.StatusOK
 }
 
@@ -347,16 +346,22 @@ func writeJSON(w http.ResponseWriter, status int, v any) int {
 	if err != nil {
 		return writeError(w, errorf(http.StatusInternalServerError, api.CodeInternal, "encoding the answer: %v", err))
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+	writeBody(w, status, append(b, '\n'))
 	return status
 }
 
 func writeError(w http.ResponseWriter, e *httpError) int {
 	b, _ := json.Marshal(api.ErrorResponse{Err: api.ErrorBody{Code: e.code, Message: e.msg}})
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(e.status)
-	_, _ = w.Write(append(b, '\n'))
+	writeBody(w, e.status, append(b, '\n'))
 	return e.status
+}
+
+// writeBody writes a whole JSON answer with its Content-Length, so that
+// every answer is delimited the same way whatever its size (the client,
+// daemon/api, also reads chunked answers).
+func writeBody(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
 }

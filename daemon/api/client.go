@@ -1,28 +1,27 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net"
-	"net/http"
 	"os"
 	"syscall"
 	"time"
 
 	"github.com/palyra/palyra-vault/daemon/internal/peercred"
-	"github.com/palyra/palyra-vault/internal/readlimit"
 )
 
 // Client talks to a running daemon over its Unix socket. It is safe for
-// concurrent use and keeps connections open between requests.
+// concurrent use. Each request is one HTTP/1.1 exchange on a connection of
+// its own (httpwire.go): the client is written for palyra's own daemon, not
+// for HTTP at large, so that the commands that ask the daemon do not link
+// net/http (docs/PERFORMANCE.md, "Start-up").
 type Client struct {
 	socket string
-	hc     *http.Client
+	dialer net.Dialer
 }
 
 // NewClient returns a Client for the daemon listening on socket. It does not
@@ -37,38 +36,20 @@ type Client struct {
 // Linux nor macOS; the daemon does not run there either) every request
 // fails that way too.
 func NewClient(socket string) *Client {
-	dialer := &net.Dialer{Timeout: 5 * time.Second}
-	tr := &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			conn, err := dialer.DialContext(ctx, "unix", socket)
-			if err != nil {
-				return nil, err
-			}
-			if err := checkPeer(conn, socket); err != nil {
-				_ = conn.Close()
-				return nil, err
-			}
-			return conn, nil
-		},
-		MaxIdleConns:          4,
-		MaxIdleConnsPerHost:   4,
-		IdleConnTimeout:       30 * time.Second,
-		ResponseHeaderTimeout: 0, // a per_use command may run for minutes; ctx bounds it
-		DisableCompression:    true,
-	}
-	return &Client{socket: socket, hc: &http.Client{Transport: tr}}
+	return &Client{socket: socket, dialer: net.Dialer{Timeout: 5 * time.Second}}
 }
 
 // Socket returns the socket path the client dials.
 func (c *Client) Socket() string { return c.socket }
 
-// Close drops idle connections.
-func (c *Client) Close() { c.hc.CloseIdleConnections() }
+// Close releases the client. Connections are not kept between requests,
+// so there is nothing to drop; Close stays so that callers need not know.
+func (c *Client) Close() {}
 
 // Health asks GET /v1/health.
 func (c *Client) Health(ctx context.Context) (Health, error) {
 	var h Health
-	body, err := c.do(ctx, http.MethodGet, PathHealth, nil)
+	body, err := c.do(ctx, "GET", PathHealth, nil)
 	if err != nil {
 		return h, err
 	}
@@ -81,7 +62,7 @@ func (c *Client) Health(ctx context.Context) (Health, error) {
 // Status asks GET /v1/status.
 func (c *Client) Status(ctx context.Context) (Status, error) {
 	var s Status
-	body, err := c.do(ctx, http.MethodGet, PathStatus, nil)
+	body, err := c.do(ctx, "GET", PathStatus, nil)
 	if err != nil {
 		return s, err
 	}
@@ -102,7 +83,7 @@ func (c *Client) Resolve(ctx context.Context, req ResolveRequest) (ResolveRespon
 	if err != nil {
 		return ResolveResponse{}, fmt.Errorf("encoding request: %w", err)
 	}
-	body, err := c.do(ctx, http.MethodPost, PathResolve, reqBody)
+	body, err := c.do(ctx, "POST", PathResolve, reqBody)
 	clear(reqBody)
 	if err != nil {
 		return ResolveResponse{}, err
@@ -117,45 +98,34 @@ func (c *Client) do(ctx context.Context, method, path string, reqBody []byte) ([
 	if err := c.checkSocket(); err != nil {
 		return nil, err
 	}
-	var rd io.Reader
-	if reqBody != nil {
-		rd = bytes.NewReader(reqBody)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://palyra-daemon"+path, rd)
+	conn, err := c.dialer.DialContext(ctx, "unix", c.socket)
 	if err != nil {
-		return nil, err
-	}
-	if reqBody != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		var pe *peerError
-		if errors.As(err, &pe) {
-			return nil, pe
-		}
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENOENT) {
 			return nil, c.notRunning()
 		}
 		return nil, fmt.Errorf("asking the daemon at %s: %w", c.socket, err)
 	}
-	defer resp.Body.Close()
-	// The answer may hold a value: read it leaving no copy behind.
-	body, err := readlimit.ReadAll(resp.Body, MaxResponseBytes, int(min(max(resp.ContentLength, 0), MaxResponseBytes)))
-	if errors.Is(err, readlimit.ErrTooLarge) {
-		err = fmt.Errorf("the answer is larger than %d bytes", MaxResponseBytes)
+	defer conn.Close()
+	if err := checkPeer(conn, c.socket); err != nil {
+		return nil, err
 	}
+	status, body, err := exchange(ctx, conn, method, path, reqBody)
 	if err != nil {
-		return nil, fmt.Errorf("reading the daemon's answer: %w", err)
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		return nil, fmt.Errorf("asking the daemon at %s: %w", c.socket, err)
 	}
-	if resp.StatusCode/100 == 2 {
+	if status/100 == 2 {
 		return body, nil
 	}
 	var er ErrorResponse
-	if json.Unmarshal(body, &er) != nil || er.Err.Code == "" {
-		er.Err = ErrorBody{Code: CodeInternal, Message: "the daemon answered " + resp.Status + " without a JSON error"}
+	bad := json.Unmarshal(body, &er) != nil
+	clear(body)
+	if bad || er.Err.Code == "" {
+		er.Err = ErrorBody{Code: CodeInternal, Message: fmt.Sprintf("the daemon answered HTTP status %d without a JSON error", status)}
 	}
-	return nil, &Error{Status: resp.StatusCode, Code: er.Err.Code, Message: er.Err.Message}
+	return nil, &Error{Status: status, Code: er.Err.Code, Message: er.Err.Message}
 }
 
 // checkSocket returns an error wrapping ErrNotRunning when no file exists
