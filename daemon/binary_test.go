@@ -77,14 +77,16 @@ func TestMain(m *testing.M) {
 		defer os.RemoveAll(dir)
 		binDir = dir
 		os.Chmod(dir, 0o755)
+		// palyra runs "palyra daemon" by handing it to palyra-extra, which
+		// must be beside it (internal/cli/delegate): build both, as installed.
 		palyraBin = filepath.Join(dir, "palyra")
-		args := []string{"build", "-o", palyraBin}
+		args := []string{"build", "-o", dir + string(filepath.Separator)}
 		if raceEnabled {
 			args = append(args, "-race")
 		}
-		out, err := exec.Command("go", append(args, "github.com/palyra/palyra-vault/cmd/palyra")...).CombinedOutput()
+		out, err := exec.Command("go", append(args, "github.com/palyra/palyra-vault/cmd/palyra", "github.com/palyra/palyra-vault/cmd/palyra-extra")...).CombinedOutput()
 		if err != nil {
-			buildError = fmt.Errorf("building palyra: %v\n%s", err, out)
+			buildError = fmt.Errorf("building palyra and palyra-extra: %v\n%s", err, out)
 		}
 		helperBin = filepath.Join(dir, "client")
 		if self, err := os.Executable(); err == nil {

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# build.sh — build palyra (or another main package of this module) the way
-# the project ships it. Every script that builds palyra calls this one, so
-# the flags live in one place:
+# build.sh — build palyra and palyra-extra (or another main package of this
+# module) the way the project ships them. Every script that builds palyra
+# calls this one, so the flags live in one place. palyra hands the daemon
+# and backups to palyra-extra, which must sit beside it (docs/CLI.md,
+# "Programs"), so without a PACKAGE both are built into OUT's directory.
 #
 #   CGO_ENABLED=0  a static binary: palyra needs no C (no os/user, no DNS;
 #                  net serves only the daemon's Unix socket), and a static
@@ -16,8 +18,9 @@
 #                  --version" prints them
 #
 #   usage: scripts/build.sh [-o OUT] [PACKAGE] [extra go build flags...]
-#          (defaults: bin/palyra of the repository, ./cmd/palyra; OUT is
-#          relative to the current directory, PACKAGE to the repository)
+#          (defaults: bin/palyra of the repository, ./cmd/palyra and
+#          ./cmd/palyra-extra as OUT's palyra-extra; OUT is relative to the
+#          current directory, PACKAGE to the repository)
 set -euo pipefail
 here="$PWD"
 cd "$(dirname "$0")/.."
@@ -44,4 +47,8 @@ if [[ $# -gt 0 && "$1" != -* ]]; then
 	target="$1"
 	shift
 fi
-CGO_ENABLED="${CGO_ENABLED:-0}" go build -trimpath -ldflags "$ldflags" -o "$out" "$@" "$target"
+build() { CGO_ENABLED="${CGO_ENABLED:-0}" go build -trimpath -ldflags "$ldflags" "$@"; }
+build -o "$out" "$@" "$target"
+if [[ "$target" == ./cmd/palyra ]]; then
+	build -o "$(dirname "$out")/palyra-extra" "$@" ./cmd/palyra-extra
+fi

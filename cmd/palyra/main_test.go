@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/palyra/palyra-vault/internal/cli"
+	"github.com/palyra/palyra-vault/internal/cli/extra"
 	"github.com/palyra/palyra-vault/internal/fsutil"
 	"github.com/palyra/palyra-vault/internal/testhook"
 	"github.com/palyra/palyra-vault/vault/backend/filestore"
@@ -24,8 +25,9 @@ import (
 func TestMain(m *testing.M) {
 	testhook.MarkTestBinary() // the scripts' palyra honours PALYRA_TEST_CHEAP_KDF
 	testscript.Main(m, map[string]func(){
-		"palyra":   func() { os.Exit(cli.Main()) },
-		"holdlock": holdLock,
+		"palyra":       func() { os.Exit(cli.Main()) },
+		"palyra-extra": func() { os.Exit(extra.Main()) }, // beside palyra, as installed
+		"holdlock":     holdLock,
 	})
 }
 

@@ -49,19 +49,29 @@ const (
 
 // Main runs palyra with the process's arguments and streams and returns the
 // exit code; cmd/palyra passes it to os.Exit.
-func Main() int {
-	return Run(context.Background(), iostreams.System(), os.Args[1:])
+func Main() int { return MainWith(nil) }
+
+// MainWith is Main for a program that builds the commands in extra itself
+// (cmdutil.Factory.Extra): palyra-extra passes them, palyra none.
+func MainWith(extra map[string]func(*cmdutil.Factory) *cobra.Command) int {
+	return RunWith(context.Background(), iostreams.System(), os.Args[1:], extra)
 }
 
 // Run runs palyra with args (without the program name) on ios and returns
 // the exit code. It never calls os.Exit, so tests run it in-process.
 func Run(ctx context.Context, ios *iostreams.IOStreams, args []string) int {
-	return runWith(ctx, ios, args, newCmdRootFor)
+	return RunWith(ctx, ios, args, nil)
 }
 
-// runWith is Run with the function that builds the command tree for args.
-func runWith(ctx context.Context, ios *iostreams.IOStreams, args []string, build func(*cmdutil.Factory, []string) *cobra.Command) int {
+// RunWith is Run with the commands in extra built for real (MainWith).
+func RunWith(ctx context.Context, ios *iostreams.IOStreams, args []string, extra map[string]func(*cmdutil.Factory) *cobra.Command) int {
+	return runWith(ctx, ios, args, extra, newCmdRootFor)
+}
+
+// runWith is RunWith with the function that builds the command tree for args.
+func runWith(ctx context.Context, ios *iostreams.IOStreams, args []string, extra map[string]func(*cmdutil.Factory) *cobra.Command, build func(*cmdutil.Factory, []string) *cobra.Command) int {
 	f := cmdutil.NewFactory(ios)
+	f.Extra = extra
 	root := build(f, args)
 	root.SetFlagErrorFunc(flagErrorFor(args))
 	root.SetArgs(args)

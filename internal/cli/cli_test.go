@@ -160,32 +160,3 @@ func mustOpenClose(t *testing.T, cfg vault.Config) {
 	}
 	v.Close()
 }
-
-// TestEveryCommandHasExamplesAndJSON walks the command tree: every command
-// has examples, and every secrets verb has --json.
-func TestEveryCommandHasExamplesAndJSON(t *testing.T) {
-	ios, _, _, _ := iostreams.Test()
-	root := NewCmdRoot(cmdutil.NewFactory(ios))
-	count := 0
-	for _, c := range root.Commands() {
-		if c.Name() == "help" {
-			continue
-		}
-		count++
-		if c.Example == "" {
-			t.Errorf("%s has no examples", c.CommandPath())
-		}
-		for _, sub := range c.Commands() {
-			count++
-			if sub.Example == "" {
-				t.Errorf("%s has no examples", sub.CommandPath())
-			}
-			if c.Name() == "secrets" && sub.Flags().Lookup("json") == nil {
-				t.Errorf("%s has no --json", sub.CommandPath())
-			}
-		}
-	}
-	if count < 6 {
-		t.Fatalf("walked %d commands, want at least 6", count)
-	}
-}

@@ -7,7 +7,8 @@ import (
 
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	"github.com/palyra/palyra-vault/internal/cli/completion"
-	daemonCmd "github.com/palyra/palyra-vault/internal/cli/daemon"
+	statusCmd "github.com/palyra/palyra-vault/internal/cli/daemon/status"
+	"github.com/palyra/palyra-vault/internal/cli/delegate"
 	"github.com/palyra/palyra-vault/internal/cli/secrets"
 	"github.com/palyra/palyra-vault/internal/iostreams"
 	"github.com/palyra/palyra-vault/internal/version"
@@ -21,8 +22,22 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 	root := newCmdRootAlone(f)
 	root.AddCommand(secrets.NewCmdSecrets(f))
 	root.AddCommand(completion.NewCmdCompletion(f))
-	root.AddCommand(daemonCmd.NewCmdDaemon(f, nil))
+	root.AddCommand(newCmdDaemon(f))
 	return root
+}
+
+// newCmdDaemon returns "palyra daemon": the real command where f.Extra has
+// it (palyra-extra), else the stub that hands it to palyra-extra, with the
+// same persistent flags and the status subcommand, which palyra runs
+// itself.
+func newCmdDaemon(f *cmdutil.Factory) *cobra.Command {
+	if build := f.Extra[delegate.Daemon.Path]; build != nil {
+		return build(f)
+	}
+	cmd := delegate.NewCmd(delegate.Daemon)
+	flags := statusCmd.AddDaemonFlags(cmd, f)
+	cmd.AddCommand(statusCmd.NewCmdStatus(f, flags.SocketPath, nil))
+	return cmd
 }
 
 // newCmdRootFor returns the part of the command tree that args need, which

@@ -76,7 +76,7 @@ type result struct {
 func runBuilt(t *testing.T, build func(*cmdutil.Factory, []string) *cobra.Command, args []string) result {
 	t.Helper()
 	ios, _, out, errOut := iostreams.Test()
-	code := runWith(context.Background(), ios, slices.Clone(args), build)
+	code := runWith(context.Background(), ios, slices.Clone(args), nil, build)
 	return result{code, out.String(), errOut.String()}
 }
 

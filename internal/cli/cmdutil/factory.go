@@ -11,6 +11,7 @@ import (
 
 	"github.com/palyra/palyra-vault/internal/iostreams"
 	"github.com/palyra/palyra-vault/vault"
+	"github.com/spf13/cobra"
 )
 
 // Factory gives commands their dependencies. Commands copy what they need
@@ -31,6 +32,11 @@ type Factory struct {
 	// vault exists yet it creates nothing and fails with an error wrapping
 	// ErrNoVault (and vault.ErrNotFound).
 	ExistingVault func(ctx context.Context) (*vault.Vault, error)
+	// Extra builds the commands that only palyra-extra links (see package
+	// delegate), by their path below "palyra": "daemon", "secrets export",
+	// "secrets import". palyra leaves it nil and builds stubs that hand
+	// those commands to palyra-extra; palyra-extra fills it in.
+	Extra map[string]func(*Factory) *cobra.Command
 
 	mu     sync.Mutex
 	opened *vault.Vault

@@ -15,14 +15,12 @@ import (
 
 	"github.com/palyra/palyra-vault/config"
 	"github.com/palyra/palyra-vault/daemon"
-	"github.com/palyra/palyra-vault/daemon/api"
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	statusCmd "github.com/palyra/palyra-vault/internal/cli/daemon/status"
+	"github.com/palyra/palyra-vault/internal/cli/delegate"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/keyflags"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/shared"
 	"github.com/palyra/palyra-vault/internal/iostreams"
-	"github.com/palyra/palyra-vault/secret"
-	"github.com/palyra/palyra-vault/vault"
 	"github.com/spf13/cobra"
 )
 
@@ -47,10 +45,13 @@ type RunOptions struct {
 // running the daemon, so tests can check parsing.
 func NewCmdDaemon(f *cmdutil.Factory, runF func(*RunOptions) error) *cobra.Command {
 	opts := &RunOptions{IO: f.IOStreams}
-	var socket, passphraseFile string
+	var (
+		passphraseFile string
+		daemonFlags    *statusCmd.DaemonFlags
+	)
 	cmd := &cobra.Command{
-		Use:   "daemon [--config <file>]",
-		Short: "Serve the configuration's secrets to local processes",
+		Use:   delegate.Daemon.Use,
+		Short: delegate.Daemon.Short,
 		Long: `Run the palyra daemon in the foreground, as systemd and launchd expect.
 
 It reads palyra.toml, resolves every secret reference in it by its refresh
@@ -74,7 +75,7 @@ the audit log.`,
 			f.VaultConfig = f.VaultConfig.WithEnv() // flags win over the environment
 			opts.Daemon.Vault = f.VaultConfig
 			opts.Daemon.Vault.Passphrase = keyflags.VaultPassphrase(f.IOStreams, passphraseFile, "--"+keyflags.VaultPassphraseFileFlag)
-			opts.Daemon.Socket = socket
+			opts.Daemon.Socket = daemonFlags.Socket
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -95,14 +96,8 @@ the audit log.`,
 	fl.StringVar(&opts.LogFormat, "log-format", "text", "log format on stderr: text or json")
 	fl.StringVar(&opts.LogLevel, "log-level", "info", "least severe log level shown: debug, info, warn or error")
 	keyflags.AddVaultPassphraseFile(fl, &passphraseFile) // read once, at start
-	pf := cmd.PersistentFlags()
-	pf.StringVar(&f.VaultConfig.Root, "vault-dir", "", fmt.Sprintf("vault root (default $%s, else <state root>/vault)", vault.EnvVaultDir))
-	pf.StringVar(&f.VaultConfig.StateRoot, "state-root", "", fmt.Sprintf("state root holding the device key and the daemon's directory (default $%s, else the per-user state directory)", secret.EnvStateRoot))
-	pf.StringVar(&socket, "socket", "", fmt.Sprintf("socket path (default $%s, else <state root>/daemon/daemon.sock)", api.EnvSocket))
-
-	cmd.AddCommand(statusCmd.NewCmdStatus(f, func() (string, error) {
-		return api.SocketPath(socket, f.VaultConfig.StateRoot)
-	}, nil))
+	daemonFlags = statusCmd.AddDaemonFlags(cmd, f)
+	cmd.AddCommand(statusCmd.NewCmdStatus(f, daemonFlags.SocketPath, nil))
 	return cmd
 }
 

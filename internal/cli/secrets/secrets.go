@@ -13,15 +13,14 @@ import (
 	"time"
 
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
+	"github.com/palyra/palyra-vault/internal/cli/delegate"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/audit"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/backendinfo"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/configure"
 	deleteCmd "github.com/palyra/palyra-vault/internal/cli/secrets/delete"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/doctor"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/explain"
-	"github.com/palyra/palyra-vault/internal/cli/secrets/export"
 	getCmd "github.com/palyra/palyra-vault/internal/cli/secrets/get"
-	"github.com/palyra/palyra-vault/internal/cli/secrets/importcmd"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/importkeyring"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/initcmd"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/inject"
@@ -141,8 +140,8 @@ var verbs = []verb{
 	{[]string{"rotate-key"}, func(f *cmdutil.Factory) *cobra.Command { return rotatekey.NewCmdRotateKey(f, nil) }},
 	{[]string{"verify"}, func(f *cmdutil.Factory) *cobra.Command { return verify.NewCmdVerify(f, nil) }},
 	{[]string{"doctor"}, func(f *cmdutil.Factory) *cobra.Command { return doctor.NewCmdDoctor(f, nil) }},
-	{[]string{"export"}, func(f *cmdutil.Factory) *cobra.Command { return export.NewCmdExport(f, nil) }},
-	{[]string{"import"}, func(f *cmdutil.Factory) *cobra.Command { return importcmd.NewCmdImport(f, nil) }},
+	{[]string{"export"}, delegate.Export.Build},
+	{[]string{"import"}, delegate.Import.Build},
 	{[]string{"import-keyring"}, func(f *cmdutil.Factory) *cobra.Command { return importkeyring.NewCmdImportKeyring(f, nil) }},
 	{[]string{"configure"}, func(f *cmdutil.Factory) *cobra.Command { return configure.NewCmdConfigure(f, nil) }},
 	{[]string{"run"}, func(f *cmdutil.Factory) *cobra.Command { return run.NewCmdRun(f, nil) }},

@@ -13,6 +13,8 @@ import (
 	"github.com/palyra/palyra-vault/daemon/api"
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	"github.com/palyra/palyra-vault/internal/iostreams"
+	"github.com/palyra/palyra-vault/secret"
+	"github.com/palyra/palyra-vault/vault"
 	"github.com/spf13/cobra"
 )
 
@@ -26,6 +28,33 @@ type StatusOptions struct {
 	Socket func() (string, error)
 	// JSON prints the daemon's answer as JSON.
 	JSON bool
+}
+
+// DaemonFlags are the persistent flags of "palyra daemon", which its
+// status subcommand reads too; palyra and palyra-extra define them through
+// AddDaemonFlags alike.
+type DaemonFlags struct {
+	// Socket is --socket as given ("" when not).
+	Socket string
+	f      *cmdutil.Factory
+}
+
+// AddDaemonFlags defines --vault-dir, --state-root and --socket as
+// persistent flags of cmd ("palyra daemon"), the first two filling in
+// f.VaultConfig.
+func AddDaemonFlags(cmd *cobra.Command, f *cmdutil.Factory) *DaemonFlags {
+	d := &DaemonFlags{f: f}
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&f.VaultConfig.Root, "vault-dir", "", fmt.Sprintf("vault root (default $%s, else <state root>/vault)", vault.EnvVaultDir))
+	pf.StringVar(&f.VaultConfig.StateRoot, "state-root", "", fmt.Sprintf("state root holding the device key and the daemon's directory (default $%s, else the per-user state directory)", secret.EnvStateRoot))
+	pf.StringVar(&d.Socket, "socket", "", fmt.Sprintf("socket path (default $%s, else <state root>/daemon/daemon.sock)", api.EnvSocket))
+	return d
+}
+
+// SocketPath returns the daemon's socket path once the flags are parsed:
+// --socket, else $PALYRA_DAEMON_SOCKET, else the state root's.
+func (d *DaemonFlags) SocketPath() (string, error) {
+	return api.SocketPath(d.Socket, d.f.VaultConfig.StateRoot)
 }
 
 // NewCmdStatus returns the "status" command. socket gives the socket path

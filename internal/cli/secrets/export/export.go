@@ -14,6 +14,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
+	"github.com/palyra/palyra-vault/internal/cli/delegate"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/keyflags"
 	"github.com/palyra/palyra-vault/internal/fsutil"
 	"github.com/palyra/palyra-vault/internal/iostreams"
@@ -48,8 +49,8 @@ type ExportOptions struct {
 func NewCmdExport(f *cmdutil.Factory, runF func(*ExportOptions) error) *cobra.Command {
 	opts := &ExportOptions{IO: f.IOStreams}
 	cmd := &cobra.Command{
-		Use:   "export -o FILE",
-		Short: "Write every secret into one encrypted backup file",
+		Use:   delegate.Export.Use,
+		Short: delegate.Export.Short,
 		Long: `Write every secret (or those of --scope), with its scope, key and times,
 into one file encrypted with age (https://age-encryption.org): to age
 recipients given with --recipient (public keys, age1...), or else to a

@@ -11,6 +11,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
+	"github.com/palyra/palyra-vault/internal/cli/delegate"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/export"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/keyflags"
 	"github.com/palyra/palyra-vault/internal/iostreams"
@@ -37,8 +38,8 @@ type ImportOptions struct {
 func NewCmdImport(f *cmdutil.Factory, runF func(*ImportOptions) error) *cobra.Command {
 	opts := &ImportOptions{IO: f.IOStreams}
 	cmd := &cobra.Command{
-		Use:   "import FILE",
-		Short: "Restore secrets from a backup made by export",
+		Use:   delegate.Import.Use,
+		Short: delegate.Import.Short,
 		Long: `Restore every secret of a backup made by "palyra secrets export", with its
 times, into this vault (any backend). The backup is decrypted with the age
 identities of --identity, or else with the backup passphrase from
