@@ -266,3 +266,86 @@ func compilesAtInit(t *testing.T, path string) []string {
 	}
 	return out
 }
+
+// TestPalyraLinksNeitherTheServerNorBackupCrypto keeps what only the
+// delegated commands need (internal/cli/delegate: the daemon's HTTP
+// server, age for backups) out of the palyra command, whose every run
+// would pay their initialisation: they belong to palyra-extra. It asks the
+// go tool for the command's dependencies, so it fails as soon as an
+// import drags one back in.
+func TestPalyraLinksNeitherTheServerNorBackupCrypto(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps: %v\n%s", err, out)
+	}
+	forbidden := []string{
+		"net/http",
+		"crypto/tls",
+		"crypto/x509",
+		modulePath + "/daemon", // the server; daemon/api is the light client
+		modulePath + "/internal/cli/extra",
+	}
+	for dep := range strings.Lines(string(out)) {
+		dep = strings.TrimSpace(dep)
+		if slices.Contains(forbidden, dep) {
+			t.Errorf("palyra links %s; it belongs to palyra-extra (internal/cli/delegate)", dep)
+		}
+	}
+}
+
+// TestPalyraWithoutPalyraExtra runs a palyra installed alone: its own
+// commands work, and a delegated one fails with exit status 1 and an error
+// that names palyra-extra, where it was looked for and how to install it,
+// without starting anything else.
+func TestPalyraWithoutPalyraExtra(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	palyra := filepath.Join(dir, "palyra") // testscript.Main runs it as palyra by its name
+	if runtime.GOOS == "windows" {
+		palyra += ".exe"
+	}
+	if err := os.WriteFile(palyra, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) (string, int) {
+		cmd := exec.Command(palyra, args...)
+		cmd.Env = append(os.Environ(), "PALYRA_STATE_ROOT="+filepath.Join(dir, "state"), "PALYRA_VAULT_BACKEND=encrypted_file")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return stderr.String(), code
+	}
+	if stderr, code := run("--version"); code != 0 {
+		t.Fatalf("palyra --version: exit %d\n%s", code, stderr)
+	}
+	for _, args := range [][]string{
+		{"secrets", "export", "-o", filepath.Join(dir, "backup.age")},
+		{"secrets", "import", filepath.Join(dir, "backup.age")},
+		{"daemon", "--config", filepath.Join(dir, "palyra.toml")},
+	} {
+		stderr, code := run(args...)
+		if code != 1 || !strings.Contains(stderr, "palyra-extra is not installed beside palyra") ||
+			!strings.Contains(stderr, filepath.Join(dir, "palyra-extra")) || !strings.Contains(stderr, "hint: install both programs") {
+			t.Errorf("palyra %s without palyra-extra: exit %d\n%s", strings.Join(args, " "), code, stderr)
+		}
+		if strings.Contains(stderr, dir+string(filepath.Separator)+"backup.age") {
+			t.Errorf("the error repeats an argument:\n%s", stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "backup.age")); err == nil {
+		t.Error("a failed export wrote its output file")
+	}
+}

@@ -18,13 +18,17 @@
 package delegate
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	"github.com/spf13/cobra"
@@ -92,6 +96,7 @@ func NewCmd(c Command) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return Exec(commandWords(cmd), args)
 		},
+		ValidArgsFunction: complete,
 	}
 	stub := cmd
 	cmd.SetHelpFunc(func(cmd *cobra.Command, args []string) {
@@ -104,6 +109,38 @@ func NewCmd(c Command) *cobra.Command {
 		}
 	})
 	return cmd
+}
+
+// complete answers shell completion for a stub by asking palyra-extra's
+// own completion ("palyra-extra __complete <command> <args> <word>", the
+// request cobra's completion scripts make), so that its flags and their
+// values complete as if palyra had them. Anything amiss completes nothing.
+func complete(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	none := cobra.ShellCompDirectiveNoFileComp
+	path, err := Path()
+	if err != nil {
+		return nil, none
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	argv := append(append(append([]string{cobra.ShellCompRequestCmd}, commandWords(cmd)...), args...), toComplete)
+	out, err := exec.CommandContext(ctx, path, argv...).Output()
+	if err != nil {
+		return nil, none
+	}
+	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+	last := lines[len(lines)-1]
+	directive, err := strconv.Atoi(strings.TrimPrefix(last, ":"))
+	if !strings.HasPrefix(last, ":") || err != nil {
+		return nil, none
+	}
+	var comps []cobra.Completion
+	for _, l := range lines[:len(lines)-1] {
+		if l != "" {
+			comps = append(comps, l)
+		}
+	}
+	return comps, cobra.ShellCompDirective(directive)
 }
 
 // commandWords returns cmd's path below the root: ["secrets", "export"].
@@ -124,7 +161,7 @@ func Exec(words, args []string) error {
 	}
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return cmdutil.WithHints(fmt.Errorf("%q needs %s: %w (looked for %s)", "palyra "+strings.Join(words, " "), Program, ErrNotInstalled, path),
-			"install both programs together: scripts/build.sh builds palyra and "+Program+" into one directory (README, \"Install\")")
+			"install both programs in one directory: scripts/build.sh builds palyra and "+Program+" side by side (README, \"Using it\")")
 	}
 	argv := append(append([]string{Program}, words...), args...)
 	err = execProgram(path, argv)
