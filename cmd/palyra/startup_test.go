@@ -282,7 +282,9 @@ func TestPalyraLinksNeitherTheServerNorBackupCrypto(t *testing.T) {
 		"net/http",
 		"crypto/tls",
 		"crypto/x509",
-		modulePath + "/daemon", // the server; daemon/api is the light client
+		"filippo.io/age",
+		modulePath + "/vault/backup", // age
+		modulePath + "/daemon",       // the server; daemon/api is the light client
 		modulePath + "/internal/cli/extra",
 	}
 	for dep := range strings.Lines(string(out)) {
