@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/palyra/palyra-vault/internal/errwrap"
 	"github.com/palyra/palyra-vault/internal/iostreams"
 	"github.com/palyra/palyra-vault/vault"
 	"github.com/spf13/cobra"
@@ -54,7 +55,7 @@ func NewFactory(ios *iostreams.IOStreams) *Factory {
 // ErrNoVault means the command needs a vault and none has been created at
 // the vault root yet. It wraps vault.ErrNotFound, so it exits like a missing
 // secret.
-var ErrNoVault = fmt.Errorf("no vault here yet: %w", vault.ErrNotFound)
+var ErrNoVault = errwrap.New("no vault here yet", vault.ErrNotFound)
 
 func (f *Factory) openExistingVault(ctx context.Context) (*vault.Vault, error) {
 	exists, root, err := vault.Exists(f.VaultConfig)

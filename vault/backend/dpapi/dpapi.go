@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/palyra/palyra-vault/internal/errwrap"
 	"github.com/palyra/palyra-vault/vault/backend"
 )
 
@@ -47,7 +48,7 @@ const maxFileSize = headerLen + 1 + MaxBlobSize + maxProtectedOverhead
 var ErrCorrupt = errors.New("windows_dpapi object is corrupt or not decryptable by this user")
 
 // errNotWindows is what New and Probe wrap on other operating systems.
-var errNotWindows = fmt.Errorf("windows_dpapi is only available on Windows: %w", backend.ErrUnavailable)
+var errNotWindows = errwrap.New("windows_dpapi is only available on Windows", backend.ErrUnavailable)
 
 // Options tunes New. The zero value is the default.
 type Options struct{}

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/palyra/palyra-vault/internal/errwrap"
 	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault/backend"
 	"github.com/palyra/palyra-vault/vault/internal/envelope"
@@ -152,5 +153,5 @@ var (
 	// not the one the vault records (a replaced device key file). A
 	// Keyring keeps such a key for reading headers; sealing under it is
 	// refused, and envelopes fail to open with ErrWrongKey.
-	ErrKeyMismatch = fmt.Errorf("%w: the key source holds another key", vaulterr.ErrWrongKey)
+	ErrKeyMismatch = errwrap.Detail(vaulterr.ErrWrongKey, "the key source holds another key")
 )
