@@ -7,7 +7,7 @@ export PATH := $(PATH):/usr/local/go/bin
 
 all: build
 
-## build: build ./bin/palyra (scripts/build.sh: static, stamped with its version)
+## build: build ./bin/palyra and ./bin/palyra-extra (scripts/build.sh: static, stamped with its version)
 build:
 	scripts/build.sh -o bin/palyra
 

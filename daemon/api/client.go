@@ -113,6 +113,8 @@ func (c *Client) do(ctx context.Context, method, path string, reqBody []byte) ([
 	if err != nil {
 		if ctx.Err() != nil {
 			err = ctx.Err()
+		} else if d, ok := ctx.Deadline(); ok && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(d) {
+			err = context.DeadlineExceeded // the connection's deadline, which is ctx's, fired first
 		}
 		return nil, fmt.Errorf("asking the daemon at %s: %w", c.socket, err)
 	}
