@@ -53,26 +53,29 @@ func (t *refTable) fields() tomltable.Table {
 		tomltable.Set("file", &t.file, str),
 		tomltable.Set("exec", &t.exec, strs),
 		tomltable.Set("required", &t.required, tomltable.Bool()),
-		tomltable.Set("max_bytes", &t.maxBytes, maxBytesValue),
+		tomltable.Set("max_bytes", &t.maxBytes, maxBytesValue()),
 		tomltable.Set("refresh", &t.refresh, str),
 		tomltable.Set("trim_newline", &t.trimNewline, tomltable.Bool()),
 		tomltable.Set("trusted_dirs", &t.trustedDirs, strs.Check(tomltable.Rule[[]string]{
 			OK: func(l []string) bool { return len(l) > 0 }, Text: "must list at least one directory"})),
 		tomltable.Set("allow_symlinks", &t.symlinks, tomltable.Bool()),
-		tomltable.Set("timeout_ms", &t.timeout, timeoutValue),
+		tomltable.Set("timeout_ms", &t.timeout, timeoutValue()),
 		tomltable.Set("pass_env", &t.passEnv, strs),
 		tomltable.Set("dir", &t.dir, str.Check(tomltable.Rule[string]{
 			OK: func(s string) bool { return s != "" }, Text: "must not be empty"})),
 	}}
 }
 
-// The values of max_bytes and timeout_ms (exec_timeout_ms), whose errors
-// name this project's caps.
-var (
-	maxBytesValue = tomltable.Int[int64](1, MaxBytesLimit).Want(MaxBytesRule)
-	timeoutValue  = tomltable.Convert(tomltable.Int[int64](1, MaxTimeout.Milliseconds()).Want(TimeoutRule), "",
+// maxBytesValue and timeoutValue are the values of max_bytes and
+// timeout_ms (exec_timeout_ms), whose errors name this project's caps.
+func maxBytesValue() tomltable.Value[int64] {
+	return tomltable.Int[int64](1, MaxBytesLimit).Want(MaxBytesRule)
+}
+
+func timeoutValue() tomltable.Value[time.Duration] {
+	return tomltable.Convert(tomltable.Int[int64](1, MaxTimeout.Milliseconds()).Want(TimeoutRule), "",
 		func(ms int64) (time.Duration, bool) { return time.Duration(ms) * time.Millisecond, true })
-)
+}
 
 // ParseTable parses a reference written as a TOML table and decoded into a
 // map (as github.com/pelletier/go-toml/v2 decodes it: strings, bool, int64,

@@ -270,18 +270,33 @@ func (r Ref) TrimsNewline() bool {
 // "exec_timeout_ms" in a *_secret_ref table, "env" is "variable".
 func (r Ref) Field(field string) string {
 	if r.Form == FormSecretRef {
-		if n, ok := secretRefNames[field]; ok {
+		if n, ok := secretRefName(field); ok {
 			return n
 		}
 	}
 	return field
 }
 
-// secretRefNames maps the inline form's field names to the *_secret_ref
-// form's, where they differ.
-var secretRefNames = map[string]string{
-	"env": "variable", "file": "path", "exec": "command", "refresh": "refresh_policy",
-	"timeout_ms": "exec_timeout_ms", "pass_env": "inherited_env", "dir": "cwd",
+// secretRefName returns the *_secret_ref form's name of the inline form's
+// field, where they differ.
+func secretRefName(field string) (string, bool) {
+	switch field {
+	case "env":
+		return "variable", true
+	case "file":
+		return "path", true
+	case "exec":
+		return "command", true
+	case "refresh":
+		return "refresh_policy", true
+	case "timeout_ms":
+		return "exec_timeout_ms", true
+	case "pass_env":
+		return "inherited_env", true
+	case "dir":
+		return "cwd", true
+	}
+	return "", false
 }
 
 // InDir returns r with the relative paths of a *_secret_ref reference
@@ -471,12 +486,12 @@ var policies = []policy{
 	}},
 	{field: "refresh", set: func(r Ref) bool { return r.Refresh != "" }, check: func(r Ref) string {
 		if r.Form == FormSecretRef {
-			return refreshPolicyRule.Broken(string(r.Refresh))
+			return refreshPolicyRule().Broken(string(r.Refresh))
 		}
 		return refreshRule.Broken(string(r.Refresh))
 	}},
 	{field: "snapshot_policy", forms: []Form{FormSecretRef}, set: func(r Ref) bool { return r.Snapshot != "" }, check: func(r Ref) string {
-		return snapshotRule.Broken(string(r.Snapshot))
+		return snapshotRule().Broken(string(r.Snapshot))
 	}},
 	{field: "trim_newline", only: []Source{SourceFile, SourceExec}, forms: []Form{FormInline}, set: func(r Ref) bool { return r.KeepNewline }},
 	{field: "trusted_dirs", only: []Source{SourceFile}, set: func(r Ref) bool { return len(r.TrustedDirs) > 0 }, check: func(r Ref) string {
@@ -504,17 +519,18 @@ var policies = []policy{
 }
 
 // MaxBytesRule and TimeoutRule are the rules of max_bytes and timeout_ms
-// (exec_timeout_ms): they name this project's caps, which a *_secret_ref
+// (exec_timeout_ms), in tomltable.IntRule's words: they name this
+// project's caps (MaxBytesLimit, MaxTimeout), which a *_secret_ref
 // reference meets too (Palyra has none).
-var (
-	MaxBytesRule = tomltable.IntRule(1, MaxBytesLimit) + " (this vault's cap)"
-	TimeoutRule  = tomltable.IntRule(1, MaxTimeout.Milliseconds()) + " (this vault's cap, 5 minutes)"
+const (
+	MaxBytesRule = "must be an integer between 1 and 4194304 (this vault's cap)"
+	TimeoutRule  = "must be an integer between 1 and 300000 (this vault's cap, 5 minutes)"
 )
 
 // labelRules are the rules of display_name and redaction_label: Palyra's.
 var labelRules = tomltable.Rules[string]{
 	{OK: func(s string) bool { return strings.TrimSpace(s) != "" }, Text: "must not be empty"},
-	{OK: func(s string) bool { return len(strings.TrimSpace(s)) <= MaxLabelLen }, Text: fmt.Sprintf("longer than %d bytes", MaxLabelLen)},
+	{OK: func(s string) bool { return len(strings.TrimSpace(s)) <= MaxLabelLen }, Text: "longer than 128 bytes"},
 	{OK: func(s string) bool { return !hasNUL(s) }, Text: "contains a NUL byte"},
 }
 
@@ -553,11 +569,16 @@ func (p *policy) onlyRule() string {
 
 // refreshRule is the rule of the refresh field; refreshPolicyRule of
 // refresh_policy, snapshotRule of snapshot_policy (the *_secret_ref form).
-var (
-	refreshRule       = tomltable.Rules[string]{tomltable.OneOf(string(RefreshOnStartup), string(RefreshOnReload), string(RefreshPerUse))}
-	refreshPolicyRule = tomltable.Rules[string]{tomltable.OneOf(string(RefreshOnStartup), string(RefreshOnReload), string(RefreshPerRun), string(RefreshPerUse))}
-	snapshotRule      = tomltable.Rules[string]{tomltable.OneOf(string(SnapshotFreezeUntilReload), string(SnapshotRefreshPerRun), string(SnapshotRefreshPerUse))}
-)
+// The last two are built when used: they are rare.
+var refreshRule = tomltable.Rules[string]{tomltable.OneOf(string(RefreshOnStartup), string(RefreshOnReload), string(RefreshPerUse))}
+
+func refreshPolicyRule() tomltable.Rules[string] {
+	return tomltable.Rules[string]{tomltable.OneOf(string(RefreshOnStartup), string(RefreshOnReload), string(RefreshPerRun), string(RefreshPerUse))}
+}
+
+func snapshotRule() tomltable.Rules[string] {
+	return tomltable.Rules[string]{tomltable.OneOf(string(SnapshotFreezeUntilReload), string(SnapshotRefreshPerRun), string(SnapshotRefreshPerUse))}
+}
 
 // each returns the first rule an element of list breaks, or "".
 func each(list []string, check func(string) string) string {

@@ -65,8 +65,8 @@ func (t *secretRefTable) fields() tomltable.Table {
 		tomltable.Set("required", &t.required, tomltable.Bool()),
 		tomltable.Set("refresh_policy", &t.refresh, str),
 		tomltable.Set("snapshot_policy", &t.snapshot, str),
-		tomltable.Set("max_bytes", &t.maxBytes, maxBytesValue),
-		tomltable.Set("exec_timeout_ms", &t.timeout, timeoutValue),
+		tomltable.Set("max_bytes", &t.maxBytes, maxBytesValue()),
+		tomltable.Set("exec_timeout_ms", &t.timeout, timeoutValue()),
 		tomltable.Set("redaction_label", &t.redactionLabel, str),
 		tomltable.Set("display_name", &t.displayName, str),
 	}}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/palyra/palyra-vault/internal/tomltable"
 	"github.com/palyra/palyra-vault/secret"
 )
 
@@ -186,5 +187,14 @@ func TestInDirAnchorsRelativePathsOfTheSecretRefFormOnly(t *testing.T) {
 	ours := ExecRef("x")
 	if got := ours.InDir(dir); got.Dir != "" {
 		t.Errorf("InDir changed an inline reference: %s", fields(got))
+	}
+}
+
+// The caps' rules are constants (cheap at init); they must say what
+// tomltable.IntRule would.
+func TestCapRulesMatchTheCaps(t *testing.T) {
+	if !strings.HasPrefix(MaxBytesRule, tomltable.IntRule(1, MaxBytesLimit)+" ") ||
+		!strings.HasPrefix(TimeoutRule, tomltable.IntRule(1, MaxTimeout.Milliseconds())+" ") {
+		t.Errorf("the cap rules %q and %q do not match the caps", MaxBytesRule, TimeoutRule)
 	}
 }
