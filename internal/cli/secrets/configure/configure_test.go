@@ -83,7 +83,7 @@ func setup(t *testing.T, value string) (*ConfigureOptions, *vault.Vault, string,
 	opts := &ConfigureOptions{
 		IO: ios, Vault: open, UpdateConfig: config.UpdateConfig,
 		Setting: "model_provider.openai_api_key",
-		Ref: secret.Ref{Scope: "global", Key: "openai_api_key"}, ConfigPath: path, Backups: 5,
+		Ref:     secret.Ref{Scope: "global", Key: "openai_api_key"}, ConfigPath: path, Backups: 5,
 	}
 	return opts, v, path, out, errOut
 }
