@@ -131,11 +131,9 @@ func TestReferencesReportsBrokenSecretRefsAndDuplicates(t *testing.T) {
 	}
 }
 
-// NEEDS THE NAMES BRANCH (issue 11, item 3): Palyra's principal ids may
-// hold '@' and uppercase; once package secret's grammar accepts them, this
-// test passes unchanged. The coordinator removes the t.Skip after merging.
+// Palyra's principal ids may hold '@' (issue 11, item 3, in package
+// secret): both of its reference forms read such a name.
 func TestReferencesAcceptPalyrasPrincipalNames(t *testing.T) {
-	t.Skip("needs the names branch: secret.ParseRef must accept principal:alice@example.com")
 	d, err := Parse([]byte(`[model_provider]
 openai_api_key_vault_ref = "principal:alice@example.com/token"
 anthropic_api_key_secret_ref = { kind = "vault", vault_ref = "principal:alice@example.com/token" }
