@@ -5,14 +5,18 @@
 // <user config dir>/palyra/palyra.toml). Load and Parse read it into a
 // Document; Walk visits every value with its dotted path and References
 // returns every secret reference in it (a string field whose name ends in
-// "_vault_ref", or an inline table with a vault_ref, env, file or exec field;
-// see docs/REFERENCES.md), reporting broken ones with their path and the rule
-// they break.
+// "_vault_ref", a table under a key ending in "_secret_ref" (Palyra's
+// SecretRef), or an inline table with a vault_ref, env, file or exec field;
+// see docs/REFERENCES.md), reporting broken ones, and settings given twice,
+// with their path and the rule they break. PalyraIncompatibilities says what
+// in the file Palyra's own schema would refuse (docs/COMPAT.md).
 //
 // SetVaultRef rewrites the file's bytes so that a setting holds a vault
 // reference and its plaintext value is gone, changing nothing else — not a
 // comment, not a blank line, not the order of keys — and refuses to return a
 // result that does not parse back to exactly the intended content.
+// SetString, Unset and ApplyPreset (the edits of Palyra's own configure
+// presets) edit the file the same way.
 // UpdateConfig rewrites the file under an exclusive lock (LockPath,
 // ".palyra.toml.lock" beside it): it re-reads the file, lets the caller
 // compute the new content from it, and writes that atomically, keeping the

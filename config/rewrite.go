@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/palyra/palyra-vault/resolve"
 	"github.com/palyra/palyra-vault/secret"
 	"github.com/pelletier/go-toml/v2/unstable"
 )
@@ -59,7 +60,24 @@ var ErrVerify = errors.New("rewrite failed verification")
 // Before returning, SetVaultRef parses the result and checks that it equals
 // src's content with only that change; otherwise it fails with ErrVerify.
 // Errors never contain values from src.
+//
+// A setting that a *_secret_ref table supplies is refused with an error
+// wrapping ErrUnsupportedLayout: a setting may have one value (Palyra
+// refuses two), and the table is the user's to remove.
 func SetVaultRef(src []byte, dotted string, ref secret.Ref) ([]byte, error) {
+	return setVaultRef(src, dotted, ref, ref.String())
+}
+
+// SetBareVaultRef is SetVaultRef writing the bare "<scope>/<key>" form,
+// the one Palyra reads (it does not read vault://…). The presets write it.
+func SetBareVaultRef(src []byte, dotted string, ref secret.Ref) ([]byte, error) {
+	return setVaultRef(src, dotted, ref, BareRef(ref))
+}
+
+// BareRef returns ref's bare "<scope>/<key>" form.
+func BareRef(ref secret.Ref) string { return ref.Scope + "/" + ref.Key }
+
+func setVaultRef(src []byte, dotted string, ref secret.Ref, text string) ([]byte, error) {
 	if err := ref.Validate(); err != nil {
 		return nil, fmt.Errorf("setting %q: %w", dotted, err)
 	}
@@ -81,19 +99,114 @@ func SetVaultRef(src []byte, dotted string, ref secret.Ref) ([]byte, error) {
 	if err := checkTablePath(before, table); err != nil {
 		return nil, fmt.Errorf("setting %q: %w", dotted, err)
 	}
+	if m := tableAt(before, table); m != nil {
+		if _, ok := m[last+resolve.SecretRefSuffix]; ok {
+			return nil, fmt.Errorf("setting %q: %w: %s supplies it already, and a setting may have one value (Palyra refuses two); delete that table first",
+				dotted, ErrUnsupportedLayout, renderKeys(append(slices.Clone(table), last+resolve.SecretRefSuffix)))
+		}
+	}
+	return setString(src, before, table, last, refKey, text)
+}
+
+// SetString returns src edited so that the setting named by dotted holds
+// the string value, keeping every other byte as SetVaultRef does: an
+// existing value is replaced in place, a missing one is added where
+// SetVaultRef would add its field. The layouts SetVaultRef refuses are
+// refused alike.
+func SetString(src []byte, dotted, value string) ([]byte, error) {
+	parts, err := ParseDotted(dotted)
+	if err != nil {
+		return nil, err
+	}
+	before, err := decode(src)
+	if err != nil {
+		return nil, err
+	}
+	table, last := parts[:len(parts)-1], parts[len(parts)-1]
+	if err := checkTablePath(before, table); err != nil {
+		return nil, fmt.Errorf("setting %q: %w", dotted, err)
+	}
+	return setString(src, before, table, last, last, value)
+}
+
+// setString replaces table.last (if any) with table.key = value.
+func setString(src []byte, before map[string]any, table []string, last, key, value string) ([]byte, error) {
 	sc, err := scan(src)
 	if err != nil {
 		return nil, err
 	}
+	dotted := renderKeys(append(slices.Clone(table), last))
 	ed := editor{src: src, sc: sc, eol: detectEOL(src)}
-	out, err := ed.set(table, last, refKey, quoteBasic(ref.String()))
+	out, err := ed.set(table, last, key, quoteBasic(value))
 	if err != nil {
 		return nil, fmt.Errorf("setting %q: %w", dotted, err)
 	}
-	if err := verify(before, out, table, last, refKey, ref.String()); err != nil {
+	if err := verify(before, out, table, last, key, value); err != nil {
 		return nil, fmt.Errorf("setting %q: %w", dotted, err)
 	}
 	return out, nil
+}
+
+// Unset returns src without the setting named by dotted: its line (or
+// lines) removed, every other byte kept. A setting that is not there
+// leaves src as it is. A setting inside an inline table or an array of
+// tables, or one that is a table, is refused with an error wrapping
+// ErrUnsupportedLayout.
+func Unset(src []byte, dotted string) ([]byte, error) {
+	parts, err := ParseDotted(dotted)
+	if err != nil {
+		return nil, err
+	}
+	before, err := decode(src)
+	if err != nil {
+		return nil, err
+	}
+	table, last := parts[:len(parts)-1], parts[len(parts)-1]
+	if err := checkTablePath(before, table); err != nil {
+		return nil, fmt.Errorf("setting %q: %w", dotted, err)
+	}
+	m := tableAt(before, table)
+	if m == nil {
+		return src, nil
+	}
+	if _, ok := m[last]; !ok {
+		return src, nil
+	}
+	sc, err := scan(src)
+	if err != nil {
+		return nil, err
+	}
+	var target *expr
+	for i := range sc.exprs {
+		e := &sc.exprs[i]
+		if e.kind == unstable.KeyValue && !e.inArray && slices.Equal(e.path, parts) {
+			target = e
+		}
+	}
+	if target == nil {
+		return nil, fmt.Errorf("setting %q: %w: it is a table or is written inside an inline table; edit the file by hand", dotted, ErrUnsupportedLayout)
+	}
+	out := apply(src, []edit{{target.lineStart, target.lineEnd, ""}})
+	after, err := decode(out)
+	want := deepCopy(before).(map[string]any)
+	delete(tableAt(want, table), last)
+	if err != nil || !equalValues(want, after) {
+		return nil, fmt.Errorf("setting %q: %w: the result differs from the intended change; nothing was changed (please report this)", dotted, ErrVerify)
+	}
+	return out, nil
+}
+
+// tableAt returns the table at path in tree, or nil.
+func tableAt(tree map[string]any, path []string) map[string]any {
+	m := tree
+	for _, k := range path {
+		next, ok := m[k].(map[string]any)
+		if !ok {
+			return nil
+		}
+		m = next
+	}
+	return m
 }
 
 // checkTablePath makes sure every table on the path is a table (or absent).

@@ -17,7 +17,8 @@
 //
 // Every caller is identified by the kernel (SO_PEERCRED on Linux,
 // LOCAL_PEERCRED on macOS); only the daemon's own uid and the uids of
-// [daemon] allowed_uids may call. What they may read is decided by
+// allowed_uids (the [daemon] table of palyra-vault.toml, beside
+// palyra.toml: see LoadSettings) may call. What they may read is decided by
 // Settings.authorize; every resolve request, allowed or not, is written to
 // an audit log (denials aggregated per uid, in a file of their own). The
 // connections open at once are limited in all and per uid, with the

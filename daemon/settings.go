@@ -3,18 +3,42 @@ package daemon
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"math"
+	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
+
+	"github.com/palyra/palyra-vault/config"
 
 	"github.com/palyra/palyra-vault/daemon/internal/audit"
 	"github.com/palyra/palyra-vault/internal/tomltable"
 	"github.com/palyra/palyra-vault/secret"
 )
 
-// SectionName is the table of palyra.toml that configures the daemon.
+// SectionName is the table that configures the daemon, in the settings
+// file (SettingsFileName) and, formerly, in palyra.toml.
 const SectionName = "daemon"
+
+// SettingsFileName is the file of this project's own settings, beside
+// palyra.toml: its [daemon] table holds the access rules and limits below.
+// They left palyra.toml because Palyra refuses keys it does not know in
+// its [daemon] table (it has only bind_addr and port), so a palyra.toml
+// holding them was invalid for the Rust platform.
+const SettingsFileName = "palyra-vault.toml"
+
+// PalyraDaemonKeys are the keys of Palyra's own [daemon] table in
+// palyra.toml (crates/palyra-common, daemon_config_schema.rs): accepted
+// there and left alone.
+var PalyraDaemonKeys = []string{"bind_addr", "port"}
+
+// SettingsPath returns the settings file that goes with the configuration
+// file configPath: SettingsFileName in the same directory.
+func SettingsPath(configPath string) string {
+	return filepath.Join(filepath.Dir(configPath), SettingsFileName)
+}
 
 // Limits of the [daemon] settings.
 const (
@@ -36,7 +60,8 @@ const (
 	DefaultMaxConnectionsPerUID = 128
 )
 
-// Settings is the [daemon] table of palyra.toml: who may call the daemon
+// Settings is the [daemon] table of palyra-vault.toml (SettingsFileName),
+// formerly of palyra.toml: who may call the daemon
 // and what they may read. The zero Settings (no table) lets only the
 // daemon's own user call, lets it read the configuration's references and
 // vault secrets under the "global" scope, and maps no user to a principal.
@@ -153,17 +178,23 @@ func settingsTable(s *Settings, ids *map[string][]uint32) tomltable.Table {
 	}}
 }
 
-// ParseSettings reads the [daemon] table from a decoded configuration (as
+// ParseSettings reads the [daemon] table from a decoded settings file (as
 // config.Document.Tree returns it). A missing table gives the zero
 // Settings. It fails with an error joining one *SettingsError per broken
 // setting; an unknown key is an error, so a misspelt allowlist cannot pass
-// silently. No error quotes a setting's value.
+// silently. No error quotes a setting's value. Palyra's own keys
+// (PalyraDaemonKeys) are refused too: they belong in palyra.toml.
 func ParseSettings(tree map[string]any) (*Settings, error) {
 	s := &Settings{}
 	raw, ok := tree[SectionName]
 	if !ok {
 		return s, nil
 	}
+	return parseDaemonTable(raw)
+}
+
+func parseDaemonTable(raw any) (*Settings, error) {
+	s := &Settings{}
 	var ids map[string][]uint32
 	errs := settingsTable(s, &ids).Decode(raw)
 	s.AllowedUIDs = dedup(s.AllowedUIDs)
@@ -252,4 +283,109 @@ func validPrincipalID(id string) bool {
 		}
 	}
 	return true
+}
+
+// Source says where the daemon's settings came from.
+type Source struct {
+	// Path is the file the settings were read from: the settings file, or
+	// palyra.toml when they are still in its [daemon] table; "" when
+	// neither holds any (the defaults apply).
+	Path string
+	// Moved names the settings found in palyra.toml's [daemon] table,
+	// which belong in the settings file now: LoadSettings's caller warns
+	// about them.
+	Moved []string
+}
+
+// Warning returns the warning to log when settings were read from
+// palyra.toml, "" otherwise.
+func (src Source) Warning(settingsPath string) string {
+	if len(src.Moved) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s [daemon] holds palyra-vault settings (%s); Palyra refuses them there, so they moved to %s: "+
+		"move the table there (the same [daemon] table, without Palyra's own keys %s)",
+		src.Path, strings.Join(src.Moved, ", "), settingsPath, strings.Join(PalyraDaemonKeys, ", "))
+}
+
+// LoadSettings returns the daemon's settings for the configuration whose
+// decoded palyra.toml is tree, read from settingsPath (SettingsPath):
+//
+//   - the settings file's [daemon] table when the file exists (it may hold
+//     nothing else);
+//   - else the palyra-vault settings of palyra.toml's [daemon] table, as
+//     before they moved, with Source.Moved naming them so that the caller
+//     warns;
+//   - both is an error that names the two files: one of them would be
+//     ignored.
+//
+// In palyra.toml's [daemon] table Palyra's own keys (PalyraDaemonKeys) are
+// left alone; a key that is neither Palyra's nor ours is an error. The
+// settings file is checked as the configuration is (check, nil to skip):
+// it decides who may read secrets.
+func LoadSettings(tree map[string]any, settingsPath string, check func(string) error) (*Settings, Source, error) {
+	var moved []string
+	legacy := map[string]any{}
+	var errs tomltable.Errors
+	if m, ok := tree[SectionName].(map[string]any); ok {
+		var tbl Settings
+		ours := settingsTable(&tbl, new(map[string][]uint32)).Names()
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			switch {
+			case slices.Contains(PalyraDaemonKeys, k):
+			case slices.Contains(ours, k):
+				moved = append(moved, k)
+				legacy[k] = m[k]
+			default:
+				q := strconv.Quote(secret.Excerpt(k))
+				errs = append(errs, &SettingsError{Path: SectionName + "." + q, Key: q, Unknown: true,
+					Rule: "unknown setting; Palyra's [daemon] keys are " + strings.Join(PalyraDaemonKeys, ", ") +
+						" and palyra-vault's (in " + SettingsFileName + ") are " + strings.Join(ours, ", ")})
+			}
+		}
+	} else if _, ok := tree[SectionName]; ok {
+		errs = append(errs, &SettingsError{Path: SectionName, Rule: "must be a table"})
+	}
+	if err := errs.Err(); err != nil {
+		return nil, Source{}, err
+	}
+
+	data, err := config.ReadFile(settingsPath)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if len(moved) == 0 {
+			return &Settings{}, Source{}, nil
+		}
+		s, err := parseDaemonTable(legacy)
+		return s, Source{Path: "palyra.toml", Moved: moved}, err
+	case err != nil:
+		return nil, Source{}, err
+	}
+	if len(moved) > 0 {
+		return nil, Source{}, fmt.Errorf("palyra-vault settings are in both %s and palyra.toml's [daemon] table (%s): "+
+			"the daemon reads only %s; delete them from palyra.toml (Palyra refuses them there)", settingsPath, strings.Join(moved, ", "), SettingsFileName)
+	}
+	if check != nil {
+		if err := check(settingsPath); err != nil {
+			return nil, Source{}, err
+		}
+	}
+	doc, err := config.Parse(data)
+	if err != nil {
+		var pe *config.ParseError
+		if errors.As(err, &pe) {
+			pe.Path = settingsPath
+		}
+		return nil, Source{}, err
+	}
+	for _, k := range slices.Sorted(maps.Keys(doc.Tree())) {
+		if k != SectionName {
+			return nil, Source{}, fmt.Errorf("%s: %s: unknown table; this file holds only [%s]", settingsPath, strconv.Quote(secret.Excerpt(k)), SectionName)
+		}
+	}
+	s, err := ParseSettings(doc.Tree())
+	if err != nil {
+		return nil, Source{}, fmt.Errorf("%s: %w", settingsPath, err)
+	}
+	return s, Source{Path: settingsPath}, nil
 }

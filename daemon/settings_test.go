@@ -2,6 +2,9 @@ package daemon
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -212,5 +215,82 @@ func TestSettingsErrorsNeverQuoteTheValue(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// palyra.toml keeps Palyra's own [daemon] keys, which the daemon leaves
+// alone; our settings come from palyra-vault.toml beside it, or, with a
+// warning, from palyra.toml's [daemon] table as before they moved; both at
+// once is an error naming both files.
+func TestLoadSettings(t *testing.T) {
+	tests := []struct {
+		name, palyra, ours string // ours "" : no settings file
+		wantErr            string
+		wantUIDs           []uint32
+		wantFrom           string // "settings", "palyra" or ""
+		wantMoved          []string
+	}{
+		{name: "Palyra's keys alone", palyra: "[daemon]\nbind_addr = \"127.0.0.1\"\nport = 7142\n"},
+		{name: "settings file", palyra: "[daemon]\nport = 7142\n", ours: "[daemon]\nallowed_uids = [1001]\n",
+			wantUIDs: []uint32{1001}, wantFrom: "settings"},
+		{name: "legacy table with Palyra's keys", palyra: "[daemon]\nport = 7142\nallowed_uids = [1002]\nsocket_shared = true\n",
+			wantUIDs: []uint32{1002}, wantFrom: "palyra", wantMoved: []string{"allowed_uids", "socket_shared"}},
+		{name: "both", palyra: "[daemon]\nallowed_uids = [1002]\n", ours: "[daemon]\nallowed_uids = [1001]\n",
+			wantErr: "palyra-vault settings are in both"},
+		{name: "unknown key in palyra.toml", palyra: "[daemon]\nprot = 1\n",
+			wantErr: `daemon."prot": unknown setting; Palyra's [daemon] keys are bind_addr, port and palyra-vault's (in palyra-vault.toml) are allowed_uids`},
+		{name: "Palyra's key in our file", palyra: "", ours: "[daemon]\nport = 1\n", wantErr: `daemon."port": unknown setting`},
+		{name: "other table in our file", palyra: "", ours: "[model_provider]\nkind = \"x\"\n", wantErr: `"model_provider": unknown table`},
+		{name: "broken setting in our file names the file", palyra: "", ours: "[daemon]\nallowed_uids = \"all\"\n",
+			wantErr: "palyra-vault.toml: daemon.allowed_uids: must be an array of user ids"},
+		{name: "empty settings file", palyra: "[daemon]\nport = 1\n", ours: "", wantFrom: "settings"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := filepath.Join(dir, "palyra.toml")
+			settingsPath := SettingsPath(cfg)
+			if tt.ours != "" || tt.wantFrom == "settings" {
+				if err := os.WriteFile(settingsPath, []byte(tt.ours), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			doc, err := config.Parse([]byte(tt.palyra))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checked := ""
+			s, src, err := LoadSettings(doc.Tree(), settingsPath, func(p string) error { checked = p; return nil })
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(s.AllowedUIDs, tt.wantUIDs) {
+				t.Errorf("allowed_uids %v, want %v", s.AllowedUIDs, tt.wantUIDs)
+			}
+			switch tt.wantFrom {
+			case "settings":
+				if src.Path != settingsPath || checked != settingsPath {
+					t.Errorf("source %q (checked %q), want the settings file", src.Path, checked)
+				}
+			case "palyra":
+				w := src.Warning(settingsPath)
+				if !strings.Contains(w, "moved to "+settingsPath) || !strings.Contains(w, "Palyra refuses them") {
+					t.Errorf("warning %q", w)
+				}
+			default:
+				if src.Path != "" {
+					t.Errorf("source %q, want none", src.Path)
+				}
+			}
+			if !reflect.DeepEqual(src.Moved, tt.wantMoved) {
+				t.Errorf("moved %v, want %v", src.Moved, tt.wantMoved)
+			}
+		})
 	}
 }

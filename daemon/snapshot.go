@@ -210,9 +210,13 @@ func (d *Daemon) load(ctx context.Context, old *state) (*state, error) {
 	if err != nil {
 		return nil, lerr(err)
 	}
-	settings, err := ParseSettings(doc.Tree())
+	settingsPath := SettingsPath(path)
+	settings, src, err := LoadSettings(doc.Tree(), settingsPath, checkConfigFile)
 	if err != nil {
 		return nil, lerr(err)
+	}
+	if w := src.Warning(settingsPath); w != "" {
+		d.log.Warn(w)
 	}
 	if err := settings.CheckUIDs(d.uid); err != nil {
 		return nil, lerr(err)
@@ -220,12 +224,7 @@ func (d *Daemon) load(ctx context.Context, old *state) (*state, error) {
 	found, refErr := config.References(doc)
 	var failures []RefFailure
 	for _, re := range config.RefErrors(refErr) {
-		rule := re.Err.Error()
-		var rerr *resolve.Error
-		if errors.As(re.Err, &rerr) && rerr.Err != nil {
-			rule = rerr.Err.Error()
-		}
-		failures = append(failures, RefFailure{Path: re.Path, Line: re.Line, Kind: resolve.Invalid, Reason: rule, Required: true})
+		failures = append(failures, RefFailure{Path: re.Path, Line: re.Line, Kind: resolve.Invalid, Reason: re.Rule(), Required: true})
 	}
 
 	st := &state{

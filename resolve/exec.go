@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"runtime"
+	"slices"
 	"time"
 
 	"github.com/palyra/palyra-vault/internal/readlimit"
@@ -23,8 +25,9 @@ const waitDelay = 2 * time.Second
 //   - argv is run directly, never through a shell; argv[0] without a path
 //     separator is looked up in this process's PATH;
 //   - the environment is empty apart from the variables named in pass_env
-//     that this process has; pass_env naming a variable that carries key
-//     material (secret.IsKeyMaterialEnv) is Blocked;
+//     (for the *_secret_ref form: DefaultInheritedEnv and inherited_env)
+//     that this process has; naming a variable that carries key material
+//     (secret.IsKeyMaterialEnv) is Blocked;
 //   - standard input is empty (/dev/null) and standard error is discarded
 //     unread: it may hold secrets, and it is never shown;
 //   - the command runs in a process group of its own (Unix); when the
@@ -40,7 +43,7 @@ const waitDelay = 2 * time.Second
 // the result is discarded.
 func resolveExec(ctx context.Context, ref Ref) (secret.SensitiveBytes, error) {
 	env := []string{} // non-nil: an empty environment, not an inherited one
-	for _, name := range ref.PassEnv {
+	for _, name := range ref.envNames() {
 		if secret.IsKeyMaterialEnv(name) {
 			return secret.SensitiveBytes{}, keyMaterialBlocked(ref, name)
 		}
@@ -48,9 +51,12 @@ func resolveExec(ctx context.Context, ref Ref) (secret.SensitiveBytes, error) {
 			env = append(env, name+"="+v)
 		}
 	}
-	dir, err := expandHome(ref.Dir)
-	if err != nil {
-		return secret.SensitiveBytes{}, fail(IO, ref, "finding the home directory for a ~/ path failed", err)
+	dir := ""
+	if ref.Dir != "" {
+		var err error
+		if dir, err = ref.localPath(ref.Dir); err != nil {
+			return secret.SensitiveBytes{}, fail(IO, ref, "making the working directory absolute failed", err)
+		}
 	}
 
 	runCtx, cancel := context.WithTimeout(ctx, ref.CommandTimeout())
@@ -158,4 +164,31 @@ func readOutput(ctx context.Context, r *os.File, limit int) ([]byte, error) {
 		go func() { res := <-done; clear(res.out) }()
 	}
 	return nil, ctx.Err()
+}
+
+// DefaultInheritedEnv returns the variables a command of a *_secret_ref
+// reference gets besides its inherited_env, as Palyra's resolver gives
+// them: PATH, HOME, LANG, LC_ALL, LC_CTYPE and TMPDIR (on Windows PATH,
+// PATHEXT, SYSTEMROOT, WINDIR, COMSPEC, TEMP and TMP). A command of the
+// inline form gets none: only its pass_env.
+func DefaultInheritedEnv() []string {
+	if runtime.GOOS == "windows" {
+		return []string{"PATH", "PATHEXT", "SYSTEMROOT", "WINDIR", "COMSPEC", "TEMP", "TMP"}
+	}
+	return []string{"PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR"}
+}
+
+// envNames returns the names of the variables the command of ref gets,
+// each once.
+func (r Ref) envNames() []string {
+	if r.Form != FormSecretRef {
+		return r.PassEnv
+	}
+	var names []string
+	for _, n := range append(DefaultInheritedEnv(), r.PassEnv...) {
+		if !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	return names
 }

@@ -39,24 +39,23 @@ func (r *Resolver) resolveFile(ref Ref) (secret.SensitiveBytes, error) {
 	if len(dirs) == 0 {
 		return secret.SensitiveBytes{}, fail(Blocked, ref, "no trusted directories: list trusted_dirs in the reference", nil)
 	}
-	if tomltable.HasDotDot(ref.File) {
+	if ref.Form != FormSecretRef && tomltable.HasDotDot(ref.File) {
 		return secret.SensitiveBytes{}, fail(Blocked, ref, "the path contains a \"..\" element", nil)
 	}
-	path, err := expandHome(ref.File)
+	path, err := ref.localPath(ref.File)
 	if err != nil {
-		return secret.SensitiveBytes{}, fail(IO, ref, "finding the home directory for a ~/ path failed", err)
+		return secret.SensitiveBytes{}, fail(IO, ref, "making the path absolute failed", err)
 	}
-	path = filepath.Clean(path)
 	trusted := make([]string, 0, len(dirs))
 	for _, d := range dirs {
-		if msg := checkPath(d); msg != "" {
+		if msg := ref.checkPath(d); msg != "" {
 			return secret.SensitiveBytes{}, fail(Invalid, ref, "trusted directory "+msg, nil)
 		}
-		d, err := expandHome(d)
+		d, err := ref.localPath(d)
 		if err != nil {
-			return secret.SensitiveBytes{}, fail(IO, ref, "finding the home directory for a ~/ path failed", err)
+			return secret.SensitiveBytes{}, fail(IO, ref, "making a trusted directory absolute failed", err)
 		}
-		trusted = append(trusted, filepath.Clean(d))
+		trusted = append(trusted, d)
 	}
 
 	if ref.AllowSymlinks {
@@ -120,10 +119,28 @@ func (r *Resolver) resolveFile(ref Ref) (secret.SensitiveBytes, error) {
 // value of exactly max_bytes followed by a newline that will be trimmed is
 // accepted.
 func trailingSlack(ref Ref) int64 {
-	if ref.KeepNewline {
+	if !ref.TrimsNewline() {
 		return 0
 	}
 	return 2
+}
+
+// localPath returns p absolute and clean: "~/" expanded and, for the
+// *_secret_ref form, a path still relative (one not anchored by InDir,
+// given on a command line) joined to the working directory, as Palyra's
+// resolver does without a configuration file. Its ".." elements are
+// resolved lexically by the cleaning.
+func (r Ref) localPath(p string) (string, error) {
+	p, err := expandHome(p)
+	if err != nil {
+		return "", err
+	}
+	if r.Form == FormSecretRef && !filepath.IsAbs(p) {
+		if p, err = filepath.Abs(p); err != nil {
+			return "", err
+		}
+	}
+	return filepath.Clean(p), nil
 }
 
 // pathError turns a file-system error into an *Error without the path: a

@@ -53,18 +53,28 @@ func (t *refTable) fields() tomltable.Table {
 		tomltable.Set("file", &t.file, str),
 		tomltable.Set("exec", &t.exec, strs),
 		tomltable.Set("required", &t.required, tomltable.Bool()),
-		tomltable.Set("max_bytes", &t.maxBytes, tomltable.Int[int64](1, MaxBytesLimit)),
+		tomltable.Set("max_bytes", &t.maxBytes, maxBytesValue()),
 		tomltable.Set("refresh", &t.refresh, str),
 		tomltable.Set("trim_newline", &t.trimNewline, tomltable.Bool()),
 		tomltable.Set("trusted_dirs", &t.trustedDirs, strs.Check(tomltable.Rule[[]string]{
 			OK: func(l []string) bool { return len(l) > 0 }, Text: "must list at least one directory"})),
 		tomltable.Set("allow_symlinks", &t.symlinks, tomltable.Bool()),
-		tomltable.Set("timeout_ms", &t.timeout, tomltable.Convert(tomltable.Int[int64](1, MaxTimeout.Milliseconds()), "",
-			func(ms int64) (time.Duration, bool) { return time.Duration(ms) * time.Millisecond, true })),
+		tomltable.Set("timeout_ms", &t.timeout, timeoutValue()),
 		tomltable.Set("pass_env", &t.passEnv, strs),
 		tomltable.Set("dir", &t.dir, str.Check(tomltable.Rule[string]{
 			OK: func(s string) bool { return s != "" }, Text: "must not be empty"})),
 	}}
+}
+
+// maxBytesValue and timeoutValue are the values of max_bytes and
+// timeout_ms (exec_timeout_ms), whose errors name this project's caps.
+func maxBytesValue() tomltable.Value[int64] {
+	return tomltable.Int[int64](1, MaxBytesLimit).Want(MaxBytesRule)
+}
+
+func timeoutValue() tomltable.Value[time.Duration] {
+	return tomltable.Convert(tomltable.Int[int64](1, MaxTimeout.Milliseconds()).Want(TimeoutRule), "",
+		func(ms int64) (time.Duration, bool) { return time.Duration(ms) * time.Millisecond, true })
 }
 
 // ParseTable parses a reference written as a TOML table and decoded into a
@@ -76,7 +86,15 @@ func (t *refTable) fields() tomltable.Table {
 // field's content. Of several broken fields it reports the first of: an
 // unknown field, the number of sources, a policy field that does not apply
 // to the source, a field's type or range, then Validate's rules.
+//
+// A table with a kind field is Palyra's form, which ParseSecretRef reads:
+// ParseTable refuses it with a message saying so, because that form is a
+// reference only under a key ending in "_secret_ref".
 func ParseTable(m map[string]any) (Ref, error) {
+	if _, ok := m["kind"]; ok {
+		return Ref{}, invalid(`field "kind": a table tagged by kind is Palyra's SecretRef form, a reference only under a key ending in ` +
+			SecretRefSuffix + `; this table's other fields make it an inline reference, which has no kind`)
+	}
 	t := refTable{required: true, trimNewline: true}
 	errs := t.fields().Decode(m)
 	if i := slices.IndexFunc(errs, func(e *tomltable.Error) bool { return e.Unknown }); i >= 0 {
@@ -166,8 +184,10 @@ func ParseVaultRefField(s string) (Ref, error) {
 //	{ <reference table> }         a TOML inline table, as in palyra.toml
 //
 // Commands have no short form; write them as an inline table, for example
-// { exec = ["pass", "show", "openai"], timeout_ms = 2000 }. Parse fails with
-// an *Error of kind Invalid that does not quote s.
+// { exec = ["pass", "show", "openai"], timeout_ms = 2000 }. An inline table
+// with a kind field is read as Palyra's SecretRef (ParseSecretRef):
+// { kind = "env", variable = "OPENAI_API_KEY" }. Parse fails with an *Error
+// of kind Invalid that does not quote s.
 func Parse(s string) (Ref, error) {
 	var r Ref
 	switch {
@@ -210,6 +230,9 @@ func parseInline(s string) (Ref, error) {
 	m, ok := doc["ref"].(map[string]any)
 	if !ok || len(doc) != 1 {
 		return Ref{}, invalid("not a single TOML inline table")
+	}
+	if _, palyra := m["kind"]; palyra {
+		return ParseSecretRef(m)
 	}
 	return ParseTable(m)
 }

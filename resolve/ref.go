@@ -20,6 +20,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -58,6 +59,48 @@ const (
 	RefreshOnReload Refresh = "on_reload"
 	// RefreshPerUse resolves every time the value is used; it is never kept.
 	RefreshPerUse Refresh = "per_use"
+	// RefreshPerRun is Palyra's per_run (its *_secret_ref form only): once
+	// per agent run there. This project has no agent runs; the closest is
+	// one resolution per request, so RefreshPolicy reports it as
+	// RefreshPerUse (docs/REFERENCES.md).
+	RefreshPerRun Refresh = "per_run"
+)
+
+// Form is the grammar a reference was written in.
+type Form int
+
+// The forms of a reference (docs/REFERENCES.md).
+const (
+	// FormInline is this project's form: an inline table with one of the
+	// source fields vault_ref, env, file or exec, a *_vault_ref string, or
+	// the string form. The zero value.
+	FormInline Form = iota
+	// FormSecretRef is Palyra's SecretRef: a table under a key ending in
+	// "_secret_ref", tagged by kind. It names its fields differently
+	// (variable, path, command, inherited_env, cwd, refresh_policy,
+	// exec_timeout_ms) and resolves as Palyra's resolver does: relative
+	// paths are relative to the configuration's directory (see InDir), a
+	// command inherits a small fixed environment (DefaultInheritedEnv)
+	// besides inherited_env and runs in that directory, the default
+	// command timeout is PalyraDefaultTimeout, and the value is used as
+	// read (no newline is trimmed) with an all-whitespace value counting as
+	// missing.
+	FormSecretRef
+)
+
+// Snapshot is Palyra's snapshot_policy: whether a value once resolved is
+// kept until the next reload.
+type Snapshot string
+
+// The snapshot policies of the *_secret_ref form.
+const (
+	// SnapshotFreezeUntilReload keeps the value until a reload (the
+	// default): it leaves the refresh policy as it is.
+	SnapshotFreezeUntilReload Snapshot = "freeze_until_reload"
+	// SnapshotRefreshPerRun and SnapshotRefreshPerUse never keep the
+	// value: RefreshPolicy reports RefreshPerUse.
+	SnapshotRefreshPerRun Snapshot = "refresh_per_run"
+	SnapshotRefreshPerUse Snapshot = "refresh_per_use"
 )
 
 // Limits of the policy fields.
@@ -72,6 +115,13 @@ const (
 	DefaultTimeout = 10 * time.Second
 	// MaxTimeout is the longest timeout_ms a reference may ask for: 5 minutes.
 	MaxTimeout = 5 * time.Minute
+	// PalyraDefaultTimeout is how long a command of a *_secret_ref
+	// reference may run when exec_timeout_ms is not set: 1 second, the
+	// default of Palyra's resolver.
+	PalyraDefaultTimeout = time.Second
+	// MaxLabelLen bounds display_name and redaction_label, in bytes (as
+	// Palyra does).
+	MaxLabelLen = 128
 	// MaxArgs is the most argv elements a command reference may have.
 	MaxArgs = 256
 	// MaxArgvBytes bounds the total size of a command reference's argv.
@@ -135,6 +185,17 @@ type Ref struct {
 	// Dir is the command's working directory, absolute; "" means the
 	// resolving process's own (SourceExec).
 	Dir string
+
+	// Form is the grammar the reference was written in; it decides the
+	// field names errors use and the semantics listed at FormSecretRef.
+	Form Form
+	// Snapshot is the snapshot_policy of a *_secret_ref reference; ""
+	// means SnapshotFreezeUntilReload.
+	Snapshot Snapshot
+	// DisplayName and RedactionLabel are the labels of a *_secret_ref
+	// reference: descriptions for people, never secret, at most
+	// MaxLabelLen bytes. palyra secrets explain shows them.
+	DisplayName, RedactionLabel string
 }
 
 // VaultRef returns a reference to the secret r in the vault.
@@ -163,20 +224,111 @@ func (r Ref) Limit() int {
 	return r.MaxBytes
 }
 
-// RefreshPolicy returns the effective refresh policy.
+// RefreshPolicy returns the effective refresh policy: on_startup,
+// on_reload or per_use. Palyra's per_run, and a snapshot_policy that does
+// not freeze the value, are per_use here (docs/REFERENCES.md).
 func (r Ref) RefreshPolicy() Refresh {
-	if r.Refresh == "" {
+	switch {
+	case r.Refresh == RefreshPerRun, r.Snapshot == SnapshotRefreshPerRun, r.Snapshot == SnapshotRefreshPerUse:
+		return RefreshPerUse
+	case r.Refresh == "":
 		return RefreshOnStartup
 	}
 	return r.Refresh
 }
 
-// CommandTimeout returns the effective command timeout.
-func (r Ref) CommandTimeout() time.Duration {
-	if r.Timeout == 0 {
-		return DefaultTimeout
+// SnapshotPolicy returns the effective snapshot policy.
+func (r Ref) SnapshotPolicy() Snapshot {
+	if r.Snapshot == "" {
+		return SnapshotFreezeUntilReload
 	}
-	return r.Timeout
+	return r.Snapshot
+}
+
+// CommandTimeout returns the effective command timeout: Timeout, else
+// DefaultTimeout (PalyraDefaultTimeout for the *_secret_ref form).
+func (r Ref) CommandTimeout() time.Duration {
+	switch {
+	case r.Timeout != 0:
+		return r.Timeout
+	case r.Form == FormSecretRef:
+		return PalyraDefaultTimeout
+	}
+	return DefaultTimeout
+}
+
+// TrimsNewline reports whether one trailing newline is removed from the
+// value: for file and exec references of the inline form unless
+// trim_newline = false; never for the *_secret_ref form, which uses the
+// value as read, as Palyra does.
+func (r Ref) TrimsNewline() bool {
+	return r.Form == FormInline && !r.KeepNewline && (r.Source == SourceFile || r.Source == SourceExec)
+}
+
+// Field returns the name the reference's form gives to the field this
+// package calls field (the inline form's names): "timeout_ms" is
+// "exec_timeout_ms" in a *_secret_ref table, "env" is "variable".
+func (r Ref) Field(field string) string {
+	if r.Form == FormSecretRef {
+		if n, ok := secretRefName(field); ok {
+			return n
+		}
+	}
+	return field
+}
+
+// secretRefName returns the *_secret_ref form's name of the inline form's
+// field, where they differ.
+func secretRefName(field string) (string, bool) {
+	switch field {
+	case "env":
+		return "variable", true
+	case "file":
+		return "path", true
+	case "exec":
+		return "command", true
+	case "refresh":
+		return "refresh_policy", true
+	case "timeout_ms":
+		return "exec_timeout_ms", true
+	case "pass_env":
+		return "inherited_env", true
+	case "dir":
+		return "cwd", true
+	}
+	return "", false
+}
+
+// InDir returns r with the relative paths of a *_secret_ref reference
+// (path, trusted_dirs, cwd) joined to dir, the directory of the
+// configuration file that holds it, and dir as the working directory of a
+// command without cwd: Palyra's resolver works in that directory. Other
+// references, and an empty dir, come back unchanged.
+func (r Ref) InDir(dir string) Ref {
+	if r.Form != FormSecretRef || dir == "" {
+		return r
+	}
+	join := func(p string) string {
+		if p == "" || filepath.IsAbs(p) || tomltable.IsHomePath(p) {
+			return p
+		}
+		return filepath.Join(dir, p)
+	}
+	switch r.Source {
+	case SourceFile:
+		r.File = join(r.File)
+		dirs := make([]string, len(r.TrustedDirs))
+		for i, d := range r.TrustedDirs {
+			dirs[i] = join(d)
+		}
+		r.TrustedDirs = dirs
+	case SourceExec:
+		if r.Dir == "" {
+			r.Dir = dir
+		}
+		r.Dir = join(r.Dir)
+	}
+	return r
 }
 
 // Canonical returns the reference's canonical text: "vault://<scope>/<key>",
@@ -238,6 +390,9 @@ func (r Ref) Validate() error {
 		if !p.set(r) {
 			continue
 		}
+		if p.forms != nil && !slices.Contains(p.forms, r.Form) {
+			return r.invalidField(p.field, "is not a field of this form of reference")
+		}
 		if !p.appliesTo(r.Source) {
 			return r.invalidField(p.field, p.onlyRule())
 		}
@@ -263,6 +418,15 @@ func (r Ref) validateSource() error {
 	case SourceEnv:
 		return r.invalidField("env", checkEnvName(r.Env))
 	case SourceFile:
+		if r.Form == FormSecretRef {
+			if rule := r.checkPath(r.File); rule != "" {
+				return r.invalidField("file", rule)
+			}
+			if len(r.TrustedDirs) == 0 {
+				return r.invalidField("trusted_dirs", "must list at least one trusted directory (a *_secret_ref file reference has no default)")
+			}
+			return nil
+		}
 		// A ".." element is refused later, by the resolver, as Blocked:
 		// it is a policy escape rather than a grammar error.
 		if tomltable.HasDotDot(r.File) {
@@ -278,20 +442,34 @@ func (r Ref) validateSource() error {
 }
 
 // invalidField returns nil when rule is "", else an *Error of kind Invalid
-// saying that field breaks rule.
+// saying that field (by its inline-form name, written as r's form names
+// it) breaks rule.
 func (r Ref) invalidField(field, rule string) error {
 	if rule == "" {
 		return nil
 	}
-	return &Error{Kind: Invalid, Ref: r.describe(), Err: fmt.Errorf("field %q: %s", field, rule)}
+	return &Error{Kind: Invalid, Ref: r.describe(), Err: fmt.Errorf("field %q: %s", r.Field(field), rule)}
+}
+
+// checkPath returns the rule a path of r breaks, or "": the inline form
+// wants absolute paths (or ~/) without ".." elements; the *_secret_ref
+// form, like Palyra, also takes paths relative to the configuration's
+// directory and ".." elements (the path is cleaned before it is checked
+// against the trusted directories).
+func (r Ref) checkPath(p string) string {
+	if r.Form == FormSecretRef {
+		return tomltable.AbsPathRules[:3].Broken(p)
+	}
+	return checkPath(p)
 }
 
 // policy is one policy field of a reference: the sources it applies to,
-// whether a Ref sets it (a zero value is the default), and the rule its
-// value breaks, if any.
+// the forms that have it, whether a Ref sets it (a zero value is the
+// default), and the rule its value breaks, if any.
 type policy struct {
-	field string
+	field string   // its name in the inline form (Ref.Field gives the other)
 	only  []Source // nil: every source
+	forms []Form   // nil: both forms
 	set   func(Ref) bool
 	check func(Ref) string // "" when the value is valid; nil: any value is
 }
@@ -302,21 +480,27 @@ var policies = []policy{
 	{field: "required", set: func(r Ref) bool { return r.Optional }},
 	{field: "max_bytes", set: func(r Ref) bool { return r.MaxBytes != 0 }, check: func(r Ref) string {
 		if r.MaxBytes < 1 || r.MaxBytes > MaxBytesLimit {
-			return tomltable.IntRule(1, MaxBytesLimit)
+			return MaxBytesRule
 		}
 		return ""
 	}},
 	{field: "refresh", set: func(r Ref) bool { return r.Refresh != "" }, check: func(r Ref) string {
+		if r.Form == FormSecretRef {
+			return refreshPolicyRule().Broken(string(r.Refresh))
+		}
 		return refreshRule.Broken(string(r.Refresh))
 	}},
-	{field: "trim_newline", only: []Source{SourceFile, SourceExec}, set: func(r Ref) bool { return r.KeepNewline }},
+	{field: "snapshot_policy", forms: []Form{FormSecretRef}, set: func(r Ref) bool { return r.Snapshot != "" }, check: func(r Ref) string {
+		return snapshotRule().Broken(string(r.Snapshot))
+	}},
+	{field: "trim_newline", only: []Source{SourceFile, SourceExec}, forms: []Form{FormInline}, set: func(r Ref) bool { return r.KeepNewline }},
 	{field: "trusted_dirs", only: []Source{SourceFile}, set: func(r Ref) bool { return len(r.TrustedDirs) > 0 }, check: func(r Ref) string {
-		return each(r.TrustedDirs, checkPath)
+		return each(r.TrustedDirs, r.checkPath)
 	}},
 	{field: "allow_symlinks", only: []Source{SourceFile}, set: func(r Ref) bool { return r.AllowSymlinks }},
 	{field: "timeout_ms", only: []Source{SourceExec}, set: func(r Ref) bool { return r.Timeout != 0 }, check: func(r Ref) string {
 		if r.Timeout < time.Millisecond || r.Timeout > MaxTimeout {
-			return tomltable.IntRule(1, MaxTimeout.Milliseconds())
+			return TimeoutRule
 		}
 		return ""
 	}},
@@ -324,8 +508,30 @@ var policies = []policy{
 		return each(r.PassEnv, checkEnvName)
 	}},
 	{field: "dir", only: []Source{SourceExec}, set: func(r Ref) bool { return r.Dir != "" }, check: func(r Ref) string {
-		return checkPath(r.Dir)
+		return r.checkPath(r.Dir)
 	}},
+	{field: "redaction_label", forms: []Form{FormSecretRef}, set: func(r Ref) bool { return r.RedactionLabel != "" }, check: func(r Ref) string {
+		return labelRules.Broken(r.RedactionLabel)
+	}},
+	{field: "display_name", forms: []Form{FormSecretRef}, set: func(r Ref) bool { return r.DisplayName != "" }, check: func(r Ref) string {
+		return labelRules.Broken(r.DisplayName)
+	}},
+}
+
+// MaxBytesRule and TimeoutRule are the rules of max_bytes and timeout_ms
+// (exec_timeout_ms), in tomltable.IntRule's words: they name this
+// project's caps (MaxBytesLimit, MaxTimeout), which a *_secret_ref
+// reference meets too (Palyra has none).
+const (
+	MaxBytesRule = "must be an integer between 1 and 4194304 (this vault's cap)"
+	TimeoutRule  = "must be an integer between 1 and 300000 (this vault's cap, 5 minutes)"
+)
+
+// labelRules are the rules of display_name and redaction_label: Palyra's.
+var labelRules = tomltable.Rules[string]{
+	{OK: func(s string) bool { return strings.TrimSpace(s) != "" }, Text: "must not be empty"},
+	{OK: func(s string) bool { return len(strings.TrimSpace(s)) <= MaxLabelLen }, Text: "longer than 128 bytes"},
+	{OK: func(s string) bool { return !hasNUL(s) }, Text: "contains a NUL byte"},
 }
 
 // policyOf returns the policy field named field, or nil.
@@ -338,11 +544,13 @@ func policyOf(field string) *policy {
 	return nil
 }
 
-// policyNames returns the names of the policy fields.
+// policyNames returns the names of the policy fields of the inline form.
 func policyNames() []string {
-	names := make([]string, len(policies))
-	for i, p := range policies {
-		names[i] = p.field
+	var names []string
+	for _, p := range policies {
+		if p.forms == nil || slices.Contains(p.forms, FormInline) {
+			names = append(names, p.field)
+		}
 	}
 	return names
 }
@@ -359,8 +567,18 @@ func (p *policy) onlyRule() string {
 	return "applies only to " + strings.Join(names, " and ") + " references"
 }
 
-// refreshRule is the rule of the refresh field.
+// refreshRule is the rule of the refresh field; refreshPolicyRule of
+// refresh_policy, snapshotRule of snapshot_policy (the *_secret_ref form).
+// The last two are built when used: they are rare.
 var refreshRule = tomltable.Rules[string]{tomltable.OneOf(string(RefreshOnStartup), string(RefreshOnReload), string(RefreshPerUse))}
+
+func refreshPolicyRule() tomltable.Rules[string] {
+	return tomltable.Rules[string]{tomltable.OneOf(string(RefreshOnStartup), string(RefreshOnReload), string(RefreshPerRun), string(RefreshPerUse))}
+}
+
+func snapshotRule() tomltable.Rules[string] {
+	return tomltable.Rules[string]{tomltable.OneOf(string(SnapshotFreezeUntilReload), string(SnapshotRefreshPerRun), string(SnapshotRefreshPerUse))}
+}
 
 // each returns the first rule an element of list breaks, or "".
 func each(list []string, check func(string) string) string {

@@ -1,6 +1,7 @@
 package resolve
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -46,7 +47,8 @@ func New(v VaultLookup, opts Options) *Resolver {
 // Resolve still fails with kind Missing; skipping it is the caller's choice.
 //
 // A value of zero bytes (after the trailing newline is trimmed) counts as
-// Missing, whatever the source. A value longer than ref.Limit() fails with
+// Missing, whatever the source; so does one of only white space for the
+// *_secret_ref form, as in Palyra. A value longer than ref.Limit() fails with
 // TooLarge and is wiped before Resolve returns. ctx bounds vault lookups and
 // commands; a context that expires fails with kind Timeout.
 func (r *Resolver) Resolve(ctx context.Context, ref Ref) (secret.SensitiveBytes, error) {
@@ -70,11 +72,16 @@ func (r *Resolver) Resolve(ctx context.Context, ref Ref) (secret.SensitiveBytes,
 	if err != nil {
 		return secret.SensitiveBytes{}, err
 	}
-	if (ref.Source == SourceFile || ref.Source == SourceExec) && !ref.KeepNewline {
+	if ref.TrimsNewline() {
 		val = trimNewline(val)
 	}
 	if val.Len() == 0 {
 		return secret.SensitiveBytes{}, fail(Missing, ref, "the value is empty", nil)
+	}
+	if ref.Form == FormSecretRef && len(bytes.TrimSpace(val.Reveal())) == 0 {
+		// Palyra's resolver counts such a value as missing.
+		val.Wipe()
+		return secret.SensitiveBytes{}, fail(Missing, ref, "the value is only white space", nil)
 	}
 	if val.Len() > ref.Limit() {
 		n := val.Len()

@@ -54,6 +54,8 @@ const (
 	CodeUnchecked         = "unchecked-reference"  // an exec reference that was not run
 	CodeUnsafePermissions = "unsafe-permissions"   // config, backup or vault files others can reach
 	CodePlaintextBackup   = "plaintext-backup"     // a config backup still holds plaintext
+	CodeDuplicateSetting  = "duplicate-setting"    // a setting given twice (value and reference, or two references)
+	CodePalyraIncompat    = "palyra-incompatible"  // Palyra would refuse the file for this
 )
 
 // Finding is one problem. It never holds a secret value.
@@ -112,7 +114,9 @@ finding:
   medium    a config backup (palyra.toml.bak.N) still holding plaintext; a
             config owned by another user
   low       an optional reference with no value
-  info      an exec reference that was not run (use --exec to run it)
+  info      an exec reference that was not run (use --exec to run it); a
+            key, type or reference form that Palyra (the Rust platform,
+            which reads the same palyra.toml) would refuse the file for
 
 The remediation is usually the exact command that moves a plaintext value
 into the vault and rewrites the setting as a reference:
@@ -180,6 +184,7 @@ func auditRun(ctx context.Context, opts *AuditOptions) error {
 	// report shows the modes as the audit found them.
 	a.permissions()
 	a.references(ctx)
+	a.palyra()
 	findings := a.sorted()
 
 	rep := report{Config: loc.Path, Findings: findings, Counts: map[string]int{}}
@@ -318,7 +323,7 @@ func scanDoc(doc *config.Document) []plainFinding {
 			if parts != nil {
 				keysOf[e.Path] = parts
 			}
-			if e.Inline && resolve.IsRefTable(m) {
+			if e.Inline && resolve.IsRefTable(m) || resolve.IsSecretRefKey(e.Key) {
 				refTables = append(refTables, e.Path)
 			}
 			return nil
@@ -446,8 +451,17 @@ func (a *auditor) references(ctx context.Context) {
 			continue
 		}
 		rule := strings.TrimPrefix(re.Error(), fmt.Sprintf("%s (line %d): ", re.Path, re.Line))
-		a.add(High, CodeBrokenReference, re.Path, re.Line, rule,
-			`write it as "vault://<scope>/<key>" (in a *_vault_ref field) or as an inline table { vault_ref = …, env = …, file = … or exec = […] }; see docs/REFERENCES.md`)
+		switch {
+		case errors.Is(re, config.ErrDuplicateSetting):
+			a.add(High, CodeDuplicateSetting, re.Path, re.Line, rule,
+				"keep one value for the setting and delete the others (Palyra refuses the file too); neither reference is used until then")
+		case strings.HasSuffix(re.Path, resolve.SecretRefSuffix):
+			a.add(High, CodeBrokenReference, re.Path, re.Line, rule,
+				`write it as Palyra's SecretRef table: kind = "vault" (vault_ref), "env" (variable), "file" (path, trusted_dirs) or "exec" (command), with the policy fields of docs/REFERENCES.md`)
+		default:
+			a.add(High, CodeBrokenReference, re.Path, re.Line, rule,
+				`write it as "vault://<scope>/<key>" (in a *_vault_ref field) or as an inline table { vault_ref = …, env = …, file = … or exec = […] }; see docs/REFERENCES.md`)
+		}
 	}
 
 	lookup := &shared.ExistingVault{Config: a.opts.VaultConfig, Open: a.opts.Vault}
@@ -474,6 +488,16 @@ func (a *auditor) references(ctx context.Context) {
 	}
 }
 
+// palyra reports what in the file Palyra would refuse (a key its schema
+// does not know, a type it does not take, a reference form it does not
+// read), as information: the file is fine for this project.
+func (a *auditor) palyra() {
+	for _, in := range config.PalyraIncompatibilities(a.doc) {
+		a.add(Info, CodePalyraIncompat, in.Path, in.Line, in.Rule,
+			"only if Palyra reads this file too: fix it as the message says (docs/COMPAT.md lists the forms both read)")
+	}
+}
+
 func (a *auditor) resolveFix(fr config.Found, err error) string {
 	ref := fr.Ref
 	switch {
@@ -486,7 +510,7 @@ func (a *auditor) resolveFix(fr config.Found, err error) string {
 	case errors.Is(err, resolve.ErrTooLarge):
 		return "raise the reference's max_bytes, or store a smaller value"
 	case errors.Is(err, resolve.ErrTimeout):
-		return "raise the reference's timeout_ms, or fix the command"
+		return "raise the reference's " + ref.Field("timeout_ms") + ", or fix the command"
 	case errors.Is(err, vault.ErrWrongKey), errors.Is(err, vault.ErrCorrupt), errors.Is(err, vault.ErrPermission), errors.Is(err, vault.ErrBackendUnavailable):
 		return `run "palyra secrets verify" to check the vault`
 	}

@@ -83,6 +83,14 @@ func NewCmdConfigure(f *cmdutil.Factory, runF func(*ConfigureOptions) error) *co
 		Long: `Store a secret in the vault, then rewrite palyra.toml so that the setting
 reads it from there: the field <setting>_vault_ref is set to
 "vault://<scope>/<key>" and any plaintext value of the setting is removed.
+A preset makes the edits Palyra's own "palyra secrets configure" makes, so
+the file stays valid for the Rust platform: it writes the bare
+"<scope>/<key>" form, and openai-api-key also sets model_provider.kind =
+"openai_compatible", sets model_provider.openai_base_url to
+https://api.openai.com/v1 when it holds none, and removes the auth profile
+settings (auth_profile_id, auth_profile_ref, auth_provider_kind). A
+setting that a *_secret_ref table supplies is refused: a setting has one
+value.
 
 The setting is a dotted name in TOML key syntax (model_provider.openai_api_key,
 servers."eu.west".token) or one of these presets:
@@ -244,7 +252,7 @@ func configureRun(ctx context.Context, opts *ConfigureOptions) error {
 	case err != nil:
 		return fmt.Errorf("%w; nothing was stored", err)
 	}
-	out, err := config.SetVaultRef(src, opts.Setting, opts.Ref)
+	out, err := opts.edit(src)
 	if err != nil {
 		return refusal(err, path, created)
 	}
@@ -306,7 +314,7 @@ func configureRun(ctx context.Context, opts *ConfigureOptions) error {
 		if !exists {
 			return nil, false, errors.New("the file was removed while the secret was being stored")
 		}
-		next, err := config.SetVaultRef(now, opts.Setting, opts.Ref)
+		next, err := opts.edit(now)
 		if err != nil {
 			return nil, false, err
 		}
@@ -357,7 +365,7 @@ func configureRun(ctx context.Context, opts *ConfigureOptions) error {
 		if created {
 			verb = "created"
 		}
-		fmt.Fprintf(&b, "%s %s: %s = %q", verb, path, field, md.Ref().String())
+		fmt.Fprintf(&b, "%s %s: %s = %q", verb, path, field, opts.refText())
 		switch replaced {
 		case "plaintext":
 			b.WriteString(" (the plaintext value was removed)")
@@ -370,6 +378,25 @@ func configureRun(ctx context.Context, opts *ConfigureOptions) error {
 	}
 	_, err = fmt.Fprint(opts.IO.Out, b.String())
 	return err
+}
+
+// edit returns src rewritten to point the setting at the reference: a
+// preset makes the edits of Palyra's own handler (config.ApplyPreset: the
+// bare <scope>/<key> form, and for openai-api-key the provider's kind and
+// base URL), any other setting gets config.SetVaultRef's.
+func (opts *ConfigureOptions) edit(src []byte) ([]byte, error) {
+	if opts.Preset != "" {
+		return config.ApplyPreset(src, opts.Preset, opts.Ref)
+	}
+	return config.SetVaultRef(src, opts.Setting, opts.Ref)
+}
+
+// refText is the reference as the edit writes it.
+func (opts *ConfigureOptions) refText() string {
+	if opts.Preset != "" {
+		return config.BareRef(opts.Ref)
+	}
+	return opts.Ref.String()
 }
 
 // configLockNotice returns the OnLockWait of the configuration's lock: one
@@ -421,7 +448,7 @@ func storedButNotWritten(opts *ConfigureOptions, path string, cause error) error
 	}
 	return cmdutil.WithHints(err, append(hints,
 		fmt.Sprintf("to finish, fix the problem above and run %q again (it asks for the value again)", retry),
-		fmt.Sprintf("or edit %s by hand: set %s = %q and remove any plaintext %s", path, fieldName(opts.Setting), opts.Ref.String(), opts.Setting))...)
+		fmt.Sprintf("or edit %s by hand: set %s = %q and remove any plaintext %s", path, fieldName(opts.Setting), opts.refText(), opts.Setting))...)
 }
 
 // previousValue says what the setting holds in src: "none", "plaintext",

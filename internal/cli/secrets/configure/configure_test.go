@@ -68,8 +68,9 @@ func TestNewCmdConfigureParsesArgsAndFlags(t *testing.T) {
 
 const plainConfig = "# keep me\n[model_provider]\nopenai_api_key = \"sk-plain-0123456789\" # prod\n"
 
-// setup returns options that configure model_provider.openai_api_key in a
-// fresh config file and vault, reading value from stdin.
+// setup returns options that configure model_provider.openai_api_key (by
+// its dotted name, not the preset, whose edits TestConfigurePresetMakesPalyrasEdits
+// covers) in a fresh config file and vault, reading value from stdin.
 func setup(t *testing.T, value string) (*ConfigureOptions, *vault.Vault, string, *bytes.Buffer, *bytes.Buffer) {
 	t.Helper()
 	v, open := clitest.Vault(t)
@@ -81,8 +82,8 @@ func setup(t *testing.T, value string) (*ConfigureOptions, *vault.Vault, string,
 	in.WriteString(value)
 	opts := &ConfigureOptions{
 		IO: ios, Vault: open, UpdateConfig: config.UpdateConfig,
-		Setting: "model_provider.openai_api_key", Preset: "openai-api-key",
-		Ref: secret.Ref{Scope: "global", Key: "openai_api_key"}, ConfigPath: path, Backups: 5,
+		Setting: "model_provider.openai_api_key",
+		Ref:     secret.Ref{Scope: "global", Key: "openai_api_key"}, ConfigPath: path, Backups: 5,
 	}
 	return opts, v, path, out, errOut
 }
@@ -103,7 +104,7 @@ func TestConfigureWriteFailureAfterStoreSaysSecretIsStoredAndFileUnchanged(t *te
 		}
 	}
 	hints := strings.Join(cmdutil.Hints(err), "\n")
-	if !strings.Contains(hints, `run "palyra secrets configure openai-api-key global openai_api_key --config `) ||
+	if !strings.Contains(hints, `run "palyra secrets configure model_provider.openai_api_key global openai_api_key --config `) ||
 		!strings.Contains(hints, `set model_provider.openai_api_key_vault_ref = "vault://global/openai_api_key"`) {
 		t.Errorf("hints do not say how to finish: %q", hints)
 	}
@@ -200,6 +201,31 @@ func TestConfigureAppliesItsChangeToTheFileAsItIsUnderTheLock(t *testing.T) {
 }
 
 func ptr(s string) *string { return &s }
+
+// The openai-api-key preset makes Palyra's edits: the bare form, the
+// provider's kind and base URL, no auth profile; the backup and comments
+// stay.
+func TestConfigurePresetMakesPalyrasEdits(t *testing.T) {
+	opts, _, path, out, _ := setup(t, "sk-new-0123456789")
+	opts.Preset = "openai-api-key"
+	if err := os.WriteFile(path, []byte(plainConfig+"auth_profile_ref = \"p\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := configureRun(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	want := "# keep me\n[model_provider]\nopenai_api_key_vault_ref = \"global/openai_api_key\" # prod\n" +
+		"kind = \"openai_compatible\"\nopenai_base_url = \"https://api.openai.com/v1\"\n"
+	if data, _ := os.ReadFile(path); string(data) != want {
+		t.Fatalf("config = %q, want %q", data, want)
+	}
+	if data, _ := os.ReadFile(path + ".bak.1"); !strings.Contains(string(data), "auth_profile_ref") {
+		t.Fatalf("backup = %q, want the previous file", data)
+	}
+	if !strings.Contains(out.String(), `openai_api_key_vault_ref = "global/openai_api_key"`) {
+		t.Errorf("output %q does not show the bare form written", out)
+	}
+}
 
 func TestConfigureFromConfigMovesThePlaintext(t *testing.T) {
 	opts, v, path, out, _ := setup(t, "")

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,8 +32,13 @@ type ExplainOptions struct {
 	// VaultConfig says which vault; it is never created.
 	VaultConfig vault.Config
 
-	// Ref is the reference to explain.
+	// Ref is the reference to explain, unless Path is set.
 	Ref resolve.Ref
+	// Path is the dotted path (or the setting) of a reference in the
+	// configuration, when the argument was not a reference itself; RefErr
+	// is why it was not, reported when the configuration has no such path.
+	Path   string
+	RefErr error
 	// ConfigPath is --config; "" means $PALYRA_CONFIG, else the default.
 	ConfigPath string
 	// TrustedDirs are the directories a file reference may read from.
@@ -60,14 +66,19 @@ The value itself is never shown; resolving it to check is done in memory
 and wiped.
 
 The reference is any string form (docs/REFERENCES.md): vault://<scope>/<key>
-(or <scope> <key>), env:<NAME>, file:<path>, or a TOML inline table. The
-command of an exec reference runs only with --exec. No vault is created.
+(or <scope> <key>), env:<NAME>, file:<path>, or a TOML inline table (with
+kind = …, Palyra's SecretRef form). It may also be the dotted path of a
+reference in palyra.toml, or of the setting it supplies
+(model_provider.openai_api_key_secret_ref, model_provider.openai_api_key):
+that is how a standard [table] reference is explained. The command of an
+exec reference runs only with --exec. No vault is created.
 
 The exit status is 0 whenever the explanation could be given, whether or
 not the reference resolves; scripts read "resolves" from --json.`,
 		Example: `  palyra secrets explain vault://global/openai_api_key
   palyra secrets explain global openai_api_key --config ./palyra.toml
   palyra secrets explain env:GITHUB_TOKEN --json
+  palyra secrets explain admin.auth_token --config ./palyra.toml
   palyra secrets explain '{ exec = ["pass", "show", "openai"] }' --exec`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if n := len(args); n < 1 || n > 2 {
@@ -77,6 +88,9 @@ not the reference resolves; scripts read "resolves" from --json.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ref, err := parseArgs(args)
+			if err != nil && len(args) == 1 && looksLikePath(args[0]) {
+				opts.Path, opts.RefErr, err = args[0], err, nil
+			}
 			if err != nil {
 				return err
 			}
@@ -136,6 +150,17 @@ type policyJSON struct {
 	TimeoutMS     int64    `json:"timeout_ms,omitempty"`
 	PassEnv       []string `json:"pass_env,omitempty"`
 	Dir           string   `json:"dir,omitempty"`
+	// The *_secret_ref form's own fields: the form ("secret_ref"; absent
+	// for the inline form), the policies as
+	// written (Refresh above is the effective one), its labels, and the
+	// variables its command gets (Palyra's inherited set, then
+	// inherited_env).
+	Form           string   `json:"form,omitempty"`
+	RefreshPolicy  string   `json:"refresh_policy,omitempty"`
+	SnapshotPolicy string   `json:"snapshot_policy,omitempty"`
+	DisplayName    string   `json:"display_name,omitempty"`
+	RedactionLabel string   `json:"redaction_label,omitempty"`
+	CommandEnv     []string `json:"command_env,omitempty"`
 }
 
 // fileJSON is what is known about a file reference's file.
@@ -169,8 +194,32 @@ type explainJSON struct {
 	Note string `json:"note,omitempty"`
 }
 
+// looksLikePath reports whether arg could be a dotted path of palyra.toml
+// (keys joined by dots, array elements as [i]) rather than a reference in
+// string form.
+func looksLikePath(arg string) bool {
+	return strings.Contains(arg, ".") && strings.Trim(arg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.[]") == ""
+}
+
 func explainRun(ctx context.Context, opts *ExplainOptions) error {
+	loc, err := config.Find(opts.ConfigPath)
+	if err != nil {
+		return err
+	}
+	doc, docErr := config.Load(loc.Path)
+	var found []config.Found
+	if docErr == nil {
+		found, _ = config.References(doc) // broken references use nothing
+	}
 	ref := opts.Ref
+	if opts.Path != "" {
+		i := slices.IndexFunc(found, func(f config.Found) bool { return f.Path == opts.Path || f.Setting == opts.Path })
+		if i < 0 {
+			// The argument is not repeated: it may be a pasted secret.
+			return cmdutil.WithHints(opts.RefErr, "nor is it the dotted path of a valid reference in "+loc.Path)
+		}
+		ref = found[i].Ref
+	}
 	res := explainJSON{
 		Ref:         ref.Canonical(),
 		Source:      string(ref.Source),
@@ -179,19 +228,13 @@ func explainRun(ctx context.Context, opts *ExplainOptions) error {
 		UsedBy:      []usedJSON{},
 	}
 
-	loc, err := config.Find(opts.ConfigPath)
-	if err != nil {
-		return err
-	}
 	res.Config = loc.Path
-	doc, err := config.Load(loc.Path)
-	switch {
+	switch err := docErr; {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
 		return err
 	default:
 		res.ConfigFound = true
-		found, _ := config.References(doc) // broken references use nothing
 		for _, fr := range found {
 			if fr.Ref.Canonical() == ref.Canonical() {
 				res.UsedBy = append(res.UsedBy, usedJSON{Path: fr.Path, Setting: fr.Setting, Line: fr.Line})
@@ -250,11 +293,22 @@ func policyOf(r resolve.Ref) policyJSON {
 		Dir:           r.Dir,
 	}
 	if r.Source == resolve.SourceFile || r.Source == resolve.SourceExec {
-		trim := !r.KeepNewline
+		trim := r.TrimsNewline()
 		p.TrimNewline = &trim
 	}
 	if r.Source == resolve.SourceExec {
 		p.TimeoutMS = r.CommandTimeout().Milliseconds()
+	}
+	if r.Form == resolve.FormSecretRef {
+		p.Form = "secret_ref"
+		p.RefreshPolicy, p.SnapshotPolicy = string(r.Refresh), string(r.SnapshotPolicy())
+		if p.RefreshPolicy == "" {
+			p.RefreshPolicy = string(resolve.RefreshOnStartup)
+		}
+		p.DisplayName, p.RedactionLabel = r.DisplayName, r.RedactionLabel
+		if r.Source == resolve.SourceExec {
+			p.CommandEnv = append(resolve.DefaultInheritedEnv(), r.PassEnv...)
+		}
 	}
 	return p
 }
@@ -292,6 +346,15 @@ func formatText(r explainJSON) string {
 		fmt.Fprintf(&b, "%-13s%s\n", label+":", fmt.Sprintf(format, args...))
 	}
 	line("reference", "%s", r.Ref)
+	if r.Policy.DisplayName != "" {
+		line("name", "%s", r.Policy.DisplayName)
+	}
+	if r.Policy.RedactionLabel != "" {
+		line("label", "%s", r.Policy.RedactionLabel)
+	}
+	if r.Policy.Form == "secret_ref" {
+		line("form", "%s", "Palyra's SecretRef (a *_secret_ref table)")
+	}
 	line("source", "%s", r.Source)
 	line("fingerprint", "%s", r.Fingerprint)
 	pol := []string{"required"}
@@ -299,6 +362,9 @@ func formatText(r explainJSON) string {
 		pol[0] = "optional"
 	}
 	pol = append(pol, fmt.Sprintf("max %d bytes", r.Policy.MaxBytes), "refresh "+r.Policy.Refresh)
+	if r.Policy.Form == "secret_ref" {
+		pol = append(pol, fmt.Sprintf("written as refresh_policy %s, snapshot_policy %s", r.Policy.RefreshPolicy, r.Policy.SnapshotPolicy))
+	}
 	if r.Policy.TimeoutMS > 0 {
 		pol = append(pol, fmt.Sprintf("timeout %d ms", r.Policy.TimeoutMS))
 	}
