@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"maps"
 	"strings"
 	"testing"
 
@@ -15,9 +16,16 @@ import (
 // arrive in canonical form).
 func TestAuthorizeComparesPalyraPrincipalIDsByteForByte(t *testing.T) {
 	long := strings.Repeat("Ö", 128) // 256 bytes
-	s := &Settings{ReadableScopes: []string{"global"}, Principals: map[uint32]string{
-		1: "Alice@Example.com", 2: "alice@example.com", 3: "user:ops", 4: long, 5: "John Doe",
-	}}
+	// Through the settings parser, as a daemon reads them: every id Palyra
+	// names can be mapped to a uid.
+	s, err := parseSettings(t, "[daemon.principals]\n\"Alice@Example.com\" = [1]\n\"alice@example.com\" = [2]\n"+
+		"\"user:ops\" = [3]\n\""+long+"\" = [4]\n\"John Doe\" = [5]\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[uint32]string{1: "Alice@Example.com", 2: "alice@example.com", 3: "user:ops", 4: long, 5: "John Doe"}; !maps.Equal(s.Principals, want) {
+		t.Fatalf("principals = %v, want %v", s.Principals, want)
+	}
 	vref := func(scope string) resolve.Ref { return resolve.VaultRef(secret.Ref{Scope: scope, Key: "_k"}) }
 	tests := []struct {
 		name      string

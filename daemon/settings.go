@@ -148,7 +148,8 @@ var (
 	// a principal scope is readable by its principal only.
 	scopeValue = tomltable.String().Check(
 		tomltable.Rule[string]{OK: func(s string) bool { return secret.CheckScope(s) == nil },
-			Text: "invalid scope: scope segments must match [a-z0-9][a-z0-9._:-]*, joined by '/', at most " + strconv.Itoa(secret.MaxScopeLen) + " bytes"},
+			Text: "invalid scope: a path scope (segments [a-z0-9][a-z0-9._:-]* joined by '/', at most " + strconv.Itoa(secret.MaxPathScopeLen) +
+				" bytes) or global, principal:<id>, channel:<name>:<account>, skill:<id> as stored (docs/CLI.md, \"Names\")"},
 		tomltable.Rule[string]{OK: func(s string) bool { return principalSegment(s) == "" },
 			Text: "names a principal scope; those are readable only by their principal (see [daemon.principals])"})
 	// dirValue: a trusted directory, under the rules of every path in
@@ -156,7 +157,7 @@ var (
 	dirValue = tomltable.String().Want("must be an absolute path (or start with ~/)").Check(tomltable.PathRules...)
 	// principalIDRule: see validPrincipalID.
 	principalIDRule = tomltable.Rule[string]{OK: validPrincipalID,
-		Text: "a principal id must match [a-z0-9][a-z0-9._-]* (it names the scope principal:<id>)"}
+		Text: "a principal id is 1 to " + strconv.Itoa(secret.MaxIDLen) + " bytes of UTF-8 without '/', '\\', a control character or white space at its ends (it names the scope principal:<id>)"}
 	principalUIDs = tomltable.List(uidValue, MaxUIDs).Want("must be a non-empty array of user ids").Check(
 		tomltable.Rule[[]uint32]{OK: func(l []uint32) bool { return len(l) > 0 }, Text: "must be a non-empty array of user ids"})
 )
@@ -267,23 +268,11 @@ func (s *Settings) CheckUIDs(self uint32) error {
 	return errors.Join(errs...)
 }
 
-// validPrincipalID reports whether id can follow "principal:" in a scope
-// segment without adding segments of its own: [a-z0-9][a-z0-9._-]*, at most
-// 128 bytes. (The scope grammar would allow ':' too; a principal id does
-// not, so that "principal:a:b" is never ambiguous.)
-func validPrincipalID(id string) bool {
-	if id == "" || len(id) > 128 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		ok := c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || i > 0 && (c == '.' || c == '_' || c == '-')
-		if !ok {
-			return false
-		}
-	}
-	return true
-}
+// validPrincipalID reports whether id can follow "principal:" in a scope:
+// the rule of a Palyra scope id (secret.CheckScopeID), so that every
+// principal Palyra names can be mapped. An id holds no '/', so the policy
+// finds it as the rest of its scope segment, compared byte for byte.
+func validPrincipalID(id string) bool { return secret.CheckScopeID(id) == nil }
 
 // Source says where the daemon's settings came from.
 type Source struct {

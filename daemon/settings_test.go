@@ -71,8 +71,17 @@ bob = [1002]
 		{name: "audit size too small", toml: "[daemon]\naudit_max_bytes = 10\n", wantErr: []string{"daemon.audit_max_bytes: must be an integer between 4096"}},
 		{name: "audit keep zero", toml: "[daemon]\naudit_keep = 0\n", wantErr: []string{"daemon.audit_keep: must be an integer between 1 and 100"}},
 		{name: "socket_shared not a bool", toml: "[daemon]\nsocket_shared = \"yes\"\n", wantErr: []string{"daemon.socket_shared: must be true or false"}},
-		{name: "bad principal id", toml: "[daemon.principals]\n\"Alice\" = [1]\n", wantErr: []string{`daemon.principals."Alice": a principal id must match`}},
-		{name: "principal with colon", toml: "[daemon.principals]\n\"a:b\" = [1]\n", wantErr: []string{`daemon.principals."a:b"`}},
+		{name: "principal id with a slash", toml: "[daemon.principals]\n\"a/b\" = [1]\n", wantErr: []string{`daemon.principals."a/b": a principal id is 1 to 256 bytes`}},
+		{name: "principal id with a backslash", toml: "[daemon.principals]\n'a\\b' = [1]\n", wantErr: []string{"a principal id is 1 to 256 bytes"}},
+		{name: "principal id with white space at an end", toml: "[daemon.principals]\n\" alice\" = [1]\n", wantErr: []string{"a principal id is 1 to 256 bytes"}},
+		{name: "principal id with a control character", toml: "[daemon.principals]\n\"a\\tb\" = [1]\n", wantErr: []string{"a principal id is 1 to 256 bytes"}},
+		{name: "principal id of 257 bytes", toml: "[daemon.principals]\n\"" + strings.Repeat("a", 257) + "\" = [1]\n", wantErr: []string{"a principal id is 1 to 256 bytes"}},
+		{name: "Palyra principal ids", toml: "[daemon.principals]\n\"Alice@Example.com\" = [1]\n\"a:b\" = [2]\n\"" + strings.Repeat("z", 256) + "\" = [3]\n", check: func(s *Settings) string {
+			if s.Principals[1] != "Alice@Example.com" || s.Principals[2] != "a:b" || len(s.Principals[3]) != 256 {
+				return fmt.Sprintf("principals = %v", s.Principals)
+			}
+			return ""
+		}},
 		{name: "principal without uids", toml: "[daemon.principals]\nalice = []\n", wantErr: []string{"daemon.principals.alice: must be a non-empty array"}},
 		{name: "uid in two principals", toml: "[daemon.principals]\nalice = [7]\nbob = [7]\n", wantErr: []string{`daemon.principals.bob[0]: this uid is already principal "alice"`}},
 		{name: "connection limits default", toml: "[daemon]\n", check: func(s *Settings) string {
