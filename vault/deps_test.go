@@ -2,6 +2,7 @@ package vault
 
 import (
 	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -12,6 +13,11 @@ import (
 // vault/backup. It asks the go tool for the package's dependencies, so it
 // fails as soon as an import drags age back in.
 func TestVaultLinksNoAge(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		// CI runs this package's tests for Windows under Wine, where there is
+		// no go tool; the Linux run checks the same imports.
+		t.Skip("no go tool in the Windows (Wine) test run; the Linux run checks the dependencies")
+	}
 	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list -deps: %v\n%s", err, out)
