@@ -114,19 +114,29 @@ func setVaultRef(src []byte, dotted string, ref secret.Ref, text string) ([]byte
 // SetVaultRef would add its field. The layouts SetVaultRef refuses are
 // refused alike.
 func SetString(src []byte, dotted, value string) ([]byte, error) {
-	parts, err := ParseDotted(dotted)
+	before, table, last, err := locateSetting(src, dotted)
 	if err != nil {
 		return nil, err
-	}
-	before, err := decode(src)
-	if err != nil {
-		return nil, err
-	}
-	table, last := parts[:len(parts)-1], parts[len(parts)-1]
-	if err := checkTablePath(before, table); err != nil {
-		return nil, fmt.Errorf("setting %q: %w", dotted, err)
 	}
 	return setString(src, before, table, last, last, value)
+}
+
+// locateSetting decodes src and splits the setting named by dotted into
+// the path of its table and its own key, refusing a table path that
+// SetVaultRef's layouts cannot edit.
+func locateSetting(src []byte, dotted string) (before map[string]any, table []string, last string, err error) {
+	parts, err := ParseDotted(dotted)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if before, err = decode(src); err != nil {
+		return nil, nil, "", err
+	}
+	table, last = parts[:len(parts)-1], parts[len(parts)-1]
+	if err := checkTablePath(before, table); err != nil {
+		return nil, nil, "", fmt.Errorf("setting %q: %w", dotted, err)
+	}
+	return before, table, last, nil
 }
 
 // setString replaces table.last (if any) with table.key = value.
@@ -153,17 +163,9 @@ func setString(src []byte, before map[string]any, table []string, last, key, val
 // tables, or one that is a table, is refused with an error wrapping
 // ErrUnsupportedLayout.
 func Unset(src []byte, dotted string) ([]byte, error) {
-	parts, err := ParseDotted(dotted)
+	before, table, last, err := locateSetting(src, dotted)
 	if err != nil {
 		return nil, err
-	}
-	before, err := decode(src)
-	if err != nil {
-		return nil, err
-	}
-	table, last := parts[:len(parts)-1], parts[len(parts)-1]
-	if err := checkTablePath(before, table); err != nil {
-		return nil, fmt.Errorf("setting %q: %w", dotted, err)
 	}
 	m := tableAt(before, table)
 	if m == nil {
@@ -179,7 +181,7 @@ func Unset(src []byte, dotted string) ([]byte, error) {
 	var target *expr
 	for i := range sc.exprs {
 		e := &sc.exprs[i]
-		if e.kind == unstable.KeyValue && !e.inArray && slices.Equal(e.path, parts) {
+		if e.kind == unstable.KeyValue && !e.inArray && slices.Equal(e.path, append(slices.Clip(table), last)) {
 			target = e
 		}
 	}

@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/palyra/palyra-vault/internal/testutil"
 )
 
 // The start-up rule (docs/PERFORMANCE.md, "Start-up"): every palyra command
@@ -300,22 +302,12 @@ func TestPalyraLinksNeitherTheServerNorBackupCrypto(t *testing.T) {
 // that names palyra-extra, where it was looked for and how to install it,
 // without starting anything else.
 func TestPalyraWithoutPalyraExtra(t *testing.T) {
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(self)
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
-	palyra := filepath.Join(dir, "palyra") // testscript.Main runs it as palyra by its name
+	name := "palyra" // testscript.Main runs the test binary as palyra by its name
 	if runtime.GOOS == "windows" {
-		palyra += ".exe"
+		name += ".exe"
 	}
-	if err := os.WriteFile(palyra, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	palyra := testutil.CopyTestBinary(t, dir, name)
 	run := func(args ...string) (string, int) {
 		cmd := exec.Command(palyra, args...)
 		cmd.Env = append(os.Environ(), "PALYRA_STATE_ROOT="+filepath.Join(dir, "state"), "PALYRA_VAULT_BACKEND=encrypted_file")

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/godbus/dbus/v5"
 )
@@ -51,23 +50,7 @@ func ProbeUsable(ctx context.Context, opts Options) error {
 // unlockWithoutPrompt makes sure the default collection is unlocked, asking
 // the service to unlock it only if it can do so without a prompt.
 func (s *Store) unlockWithoutPrompt(ctx context.Context, op string) error {
-	locked, err := s.collectionLocked(ctx, op)
-	if err != nil || !locked {
-		return err
-	}
-	var unlocked []dbus.ObjectPath
-	var prompt dbus.ObjectPath
-	if err := s.call(ctx, s.service, methodUnlock, []dbus.ObjectPath{s.collection}).Store(&unlocked, &prompt); err != nil {
-		return s.classify(op, err)
-	}
-	if prompt != noPrompt {
-		s.dismiss(ctx, prompt)
-		return newError(op, ErrLocked, errNeedsPrompt)
-	}
-	if !slices.Contains(unlocked, s.collection) {
-		return newError(op, ErrLocked, fmt.Errorf("service did not unlock %s", s.collection))
-	}
-	return nil
+	return s.unlockCollection(ctx, op, false)
 }
 
 // storeAndReadBack creates a probe item, reads its secret back, compares

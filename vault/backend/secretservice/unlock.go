@@ -29,6 +29,14 @@ func (s *Store) withUnlock(ctx context.Context, op string, fn func() error) erro
 // fails with ErrPromptDismissed. One unlock runs at a time, and a
 // collection another goroutine unlocked meanwhile is left alone.
 func (s *Store) unlock(ctx context.Context, op string) error {
+	return s.unlockCollection(ctx, op, true)
+}
+
+// unlockCollection asks the service to unlock the default collection when
+// it is locked. A prompt the service asks for is shown when allowPrompt,
+// else dismissed unseen, and the collection counts as locked (an error
+// wrapping ErrLocked and errNeedsPrompt).
+func (s *Store) unlockCollection(ctx context.Context, op string, allowPrompt bool) error {
 	s.unlockMu.Lock()
 	defer s.unlockMu.Unlock()
 	locked, err := s.collectionLocked(ctx, op)
@@ -41,6 +49,10 @@ func (s *Store) unlock(ctx context.Context, op string) error {
 		return s.classify(op, err)
 	}
 	if prompt != noPrompt {
+		if !allowPrompt {
+			s.dismiss(ctx, prompt)
+			return newError(op, ErrLocked, errNeedsPrompt)
+		}
 		result, err := s.runPrompt(ctx, op, prompt)
 		if err != nil {
 			return err
