@@ -179,9 +179,10 @@ func Unset(src []byte, dotted string) ([]byte, error) {
 		return nil, err
 	}
 	var target *expr
+	path := append(slices.Clip(table), last)
 	for i := range sc.exprs {
 		e := &sc.exprs[i]
-		if e.kind == unstable.KeyValue && !e.inArray && slices.Equal(e.path, append(slices.Clip(table), last)) {
+		if e.kind == unstable.KeyValue && !e.inArray && slices.Equal(e.path, path) {
 			target = e
 		}
 	}
