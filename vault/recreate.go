@@ -25,9 +25,11 @@ import (
 //
 //   - encrypted_file and windows_dpapi: objects/ holds no object file
 //     (temporary files of a crashed writer do not count);
-//   - linux_secret_service: the default collection is unlocked and holds no
-//     item of this vault (palyra-vault=<vault id>); a locked collection
-//     cannot be searched reliably, so it proves nothing;
+//   - linux_secret_service: the default collection holds no item of this
+//     vault (palyra-vault=<vault id>): listed when it is unlocked; when it
+//     is locked, a search by the vault's attributes, which the service
+//     answers without unlocking, finds none (an item found counts, readable
+//     or not, so a locked collection with items proves nothing);
 //   - macos_keychain: the keychain lists no item of the vault's service.
 //
 // A backend that cannot list (locked, not running, not on this OS) proves
@@ -73,6 +75,11 @@ func (v *Vault) recreate(ctx context.Context, cfg Config) (backend.Kind, error) 
 	var ids []backend.ObjectID
 	if err == nil {
 		ids, err = src.List(ctx)
+		if p, ok := src.(emptinessProver); ok && err != nil {
+			if none, perr := p.HoldsNoItem(ctx); perr == nil && none {
+				ids, err = nil, nil // provably empty, though it cannot list
+			}
+		}
 		src.Close()
 	}
 	if err != nil {
@@ -105,6 +112,12 @@ func (v *Vault) recreate(ctx context.Context, cfg Config) (backend.Kind, error) 
 		cfg.OnBackendNotice(BackendNotice{Root: root, Chosen: to, Replaced: from})
 	}
 	return to, nil
+}
+
+// emptinessProver is a backend that can prove it holds no object of the
+// vault when List cannot answer (a locked Secret Service collection).
+type emptinessProver interface {
+	HoldsNoItem(ctx context.Context) (bool, error)
 }
 
 // keySourceAllows checks that the vault's key source (or, for a vault not

@@ -584,6 +584,28 @@ func (s *Store) List(ctx context.Context) ([]backend.ObjectID, error) {
 	return ids, nil
 }
 
+// HoldsNoItem reports whether the default collection holds no item of this
+// vault, without unlocking it or prompting, locked or not: it searches by
+// the vault's attributes, which a locked collection answers too
+// (gnome-keyring matches the attributes it keeps hashed). Any item found
+// counts, even one whose attributes cannot be read while the collection is
+// locked, so true means that none was found, and false (with a nil error)
+// that the vault may hold secrets. Without Options.Vault every item of the
+// schema counts.
+func (s *Store) HoldsNoItem(ctx context.Context) (bool, error) {
+	const op = "looking for the vault's items"
+	var found int
+	err := s.do(ctx, op, func() error {
+		paths, err := s.search(ctx, op, s.namespaceAttributes())
+		found = len(paths)
+		return err
+	})
+	if err != nil {
+		return false, err
+	}
+	return found == 0, nil
+}
+
 // Close closes the transport session and the bus connection. It is safe to
 // call more than once; the Store is unusable after.
 func (s *Store) Close() error {
