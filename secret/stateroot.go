@@ -6,7 +6,28 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 )
+
+// ErrParentDir is wrapped by CheckNoParentDir's error: a vault or state
+// path with a ".." component.
+var ErrParentDir = errors.New(`holds a ".." component`)
+
+// CheckNoParentDir refuses a path given for the vault root or the state
+// root (a flag, $PALYRA_VAULT_DIR, $PALYRA_STATE_ROOT) that has a ".."
+// component, as Palyra's vault refuses one: such a path names a place
+// other than it seems to, and is how a path meant to stay inside a
+// directory escapes it. what names the setting in the error ("vault root").
+// It is the one rule for those paths: the vault (vault.Paths, vault.Open)
+// and StateRoot call it.
+func CheckNoParentDir(what, path string) error {
+	parts := strings.FieldsFunc(path, func(r rune) bool { return r == '/' || r == filepath.Separator })
+	if slices.Contains(parts, "..") {
+		return fmt.Errorf("%s %q %w; name the directory without it (an absolute path, or one relative to the current directory that does not climb)", what, path, ErrParentDir)
+	}
+	return nil
+}
 
 // EnvStateRoot overrides the state root (which holds the device key, the
 // daemon's directory and, by default, the vault root).
@@ -55,6 +76,9 @@ func StateRoot(explicit string) (string, error) {
 		if root, err = DefaultStateRoot(); err != nil {
 			return "", err
 		}
+	}
+	if err := CheckNoParentDir("state root", root); err != nil {
+		return "", err
 	}
 	abs, err := filepath.Abs(root)
 	if err != nil {

@@ -45,6 +45,9 @@ type IOStreams struct {
 	Out io.Writer
 	// ErrOut is standard error: errors, hints, warnings and progress.
 	ErrOut io.Writer
+	// CompactJSON makes JSON output one line even on a terminal: the
+	// global --output-format ndjson sets it.
+	CompactJSON bool
 
 	stdinTTY, stdoutTTY, stderrTTY bool
 	prompter                       SecretPrompter

@@ -107,7 +107,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 		return err
 	}
 	if opts.JSON {
-		return cmdutil.WriteJSON(opts.IO.Out, st, opts.IO.IsStdoutTTY())
+		return cmdutil.PrintJSON(opts.IO, st)
 	}
 	return printText(opts.IO, st)
 }

@@ -198,7 +198,7 @@ func auditRun(ctx context.Context, opts *AuditOptions) error {
 		if rep.Findings == nil {
 			rep.Findings = []Finding{}
 		}
-		err = cmdutil.WriteJSON(opts.IO.Out, rep, opts.IO.IsStdoutTTY())
+		err = cmdutil.PrintJSON(opts.IO, rep)
 	} else {
 		_, err = fmt.Fprint(opts.IO.Out, formatText(rep))
 	}

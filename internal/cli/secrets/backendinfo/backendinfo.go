@@ -70,7 +70,7 @@ func backendRun(ctx context.Context, opts *BackendOptions) error {
 	rep := Report{Active: v.Info(), Backends: v.ProbeBackends(ctx)}
 	ios := opts.IO
 	if opts.JSON {
-		return cmdutil.WriteJSON(ios.Out, rep, ios.IsStdoutTTY())
+		return cmdutil.PrintJSON(ios, rep)
 	}
 	info := rep.Active
 	tw := tabwriter.NewWriter(ios.Out, 0, 8, 2, ' ', 0)

@@ -137,7 +137,8 @@ user's config directory.`,
       --config ./palyra.toml --backups 2 --json < key.txt`,
 		Args: configureArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := parseArgs(opts, args); err != nil {
+			err := parseArgs(opts, args)
+			if err != nil {
 				return err
 			}
 			if opts.FromConfig && (opts.ValueStdin || opts.TrimNewline || opts.KeepNewline) {
@@ -149,6 +150,9 @@ user's config directory.`,
 			if opts.Backups < 0 || opts.Backups > config.MaxBackups {
 				return cmdutil.UsageErrorf("--backups %d: must be between 0 and %d", opts.Backups, config.MaxBackups)
 			}
+			if opts.ConfigPath, err = shared.ConfigPathFlag(cmd); err != nil {
+				return err
+			}
 			opts.Vault = f.Vault
 			opts.LockTimeout = f.VaultConfig.LockTimeout // set by the group's pre-run
 			if runF != nil {
@@ -157,7 +161,7 @@ user's config directory.`,
 			return configureRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.ConfigPath, "config", "", "configuration file (default $"+config.EnvConfig+", else palyra/palyra.toml in the user config directory)")
+	shared.AddConfigPathFlags(cmd)
 	cmd.Flags().IntVar(&opts.Backups, "backups", config.DefaultBackups, "rotating backups of the configuration to keep (0 for none)")
 	cmd.Flags().BoolVar(&opts.ValueStdin, "value-stdin", false, "read the value from stdin even when it is a terminal")
 	shared.AddNewlineFlags(cmd.Flags(), &opts.TrimNewline, &opts.KeepNewline)
@@ -234,6 +238,23 @@ type configureJSON struct {
 	Replaced string `json:"replaced"`
 	// Backup is the file holding the previous version, or "".
 	Backup string `json:"backup"`
+
+	// Palyra's fields: the preset's component ("openai_api_key",
+	// "browser_state_key"; the setting for others), the file, the backups
+	// kept, and true.
+	Component          string `json:"component"`
+	Path               string `json:"path"`
+	Backups            int    `json:"backups"`
+	VaultRefConfigured bool   `json:"vault_ref_configured"`
+}
+
+// component names what configure pointed at the vault as Palyra's JSON
+// does: the preset with "_" for "-", else the setting.
+func component(opts *ConfigureOptions) string {
+	if opts.Preset != "" {
+		return strings.ReplaceAll(opts.Preset, "-", "_")
+	}
+	return opts.Setting
 }
 
 func configureRun(ctx context.Context, opts *ConfigureOptions) error {
@@ -344,7 +365,7 @@ func configureRun(ctx context.Context, opts *ConfigureOptions) error {
 	}
 	field := fieldName(opts.Setting)
 	if opts.JSON {
-		return cmdutil.WriteJSON(opts.IO.Out, configureJSON{
+		return cmdutil.PrintJSON(opts.IO, configureJSON{
 			SecretJSON:    shared.FromMetadata(md),
 			Setting:       opts.Setting,
 			Field:         field,
@@ -353,10 +374,15 @@ func configureRun(ctx context.Context, opts *ConfigureOptions) error {
 			ConfigChanged: changed,
 			Replaced:      replaced,
 			Backup:        backup,
-		}, opts.IO.IsStdoutTTY())
+
+			Component:          component(opts),
+			Path:               path,
+			Backups:            opts.Backups,
+			VaultRefConfigured: true,
+		})
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "stored %s (%d bytes, updated %s)\n", md.Ref(), md.Size, shared.FormatTime(md.Updated))
+	fmt.Fprintf(&b, "stored %s (updated %s)\n", md.Ref(), shared.FormatTime(md.Updated))
 	switch {
 	case !changed:
 		fmt.Fprintf(&b, "%s already reads %s; %s is unchanged\n", opts.Setting, md.Ref(), path)

@@ -21,8 +21,10 @@ type DeleteOptions struct {
 
 	// Ref is the secret to delete.
 	Ref secret.Ref
-	// MissingOK makes deleting a secret that is not stored a success.
-	MissingOK bool
+	// Strict makes deleting a secret that is not stored fail with "not
+	// found" (exit 3); by default it succeeds and says so, as Palyra's
+	// delete does.
+	Strict bool
 	// JSON prints the result as JSON.
 	JSON bool
 }
@@ -31,22 +33,28 @@ type DeleteOptions struct {
 // called with the parsed options instead of deleteRun.
 func NewCmdDelete(f *cmdutil.Factory, runF func(*DeleteOptions) error) *cobra.Command {
 	opts := &DeleteOptions{IO: f.IOStreams}
+	var missingOK bool
 	cmd := &cobra.Command{
 		Use:     "delete (<scope> <key> | vault://<scope>/<key>)",
 		Aliases: []string{"rm"},
 		Short:   "Delete a secret",
-		Long: `Delete one secret. Deleting a secret that is not stored fails with exit
-status 3 (not found), unless --missing-ok (or --force) is given.`,
+		Long: `Delete one secret. Deleting a secret that is not stored succeeds and says
+so ("deleted": false in --json), as Palyra's delete does; with --strict it
+fails with exit status 3 (not found) instead. --missing-ok and --force
+(-f) are accepted for scripts written when --strict was the default.`,
 		Example: `  palyra secrets delete global openai_api_key
   palyra secrets delete vault://global/openai_api_key
 
-  # Succeed whether or not it exists (for cleanup scripts)
-  palyra secrets delete global openai_api_key --missing-ok`,
+  # Fail (exit 3) when it is not stored
+  palyra secrets delete global openai_api_key --strict`,
 		Args: cmdutil.RefArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ref, err := cmdutil.ParseRefArgs(args)
 			if err != nil {
 				return err
+			}
+			if opts.Strict && missingOK {
+				return cmdutil.UsageErrorf("--strict and --missing-ok (--force) contradict each other: give one")
 			}
 			opts.Ref = ref
 			opts.Vault = f.ExistingVault
@@ -56,8 +64,9 @@ status 3 (not found), unless --missing-ok (or --force) is given.`,
 			return deleteRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().BoolVar(&opts.MissingOK, "missing-ok", false, "succeed when the secret is not stored")
-	cmd.Flags().BoolVarP(&opts.MissingOK, "force", "f", false, "same as --missing-ok")
+	cmd.Flags().BoolVar(&opts.Strict, "strict", false, "fail with exit status 3 when the secret is not stored")
+	cmd.Flags().BoolVar(&missingOK, "missing-ok", false, "succeed when the secret is not stored (the default)")
+	cmd.Flags().BoolVarP(&missingOK, "force", "f", false, "same as --missing-ok")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, `print {"ref", "scope", "key", "deleted"} as JSON`)
 	return cmd
 }
@@ -75,7 +84,7 @@ func deleteRun(ctx context.Context, opts *DeleteOptions) error {
 	v, err := opts.Vault(ctx)
 	existed := false
 	switch {
-	case errors.Is(err, cmdutil.ErrNoVault) && opts.MissingOK:
+	case errors.Is(err, cmdutil.ErrNoVault) && !opts.Strict:
 		// No vault, so nothing stored: report it like a missing secret.
 	case err != nil:
 		return err
@@ -84,13 +93,13 @@ func deleteRun(ctx context.Context, opts *DeleteOptions) error {
 			return err
 		}
 	}
-	if !existed && !opts.MissingOK {
+	if !existed && opts.Strict {
 		return cmdutil.WithHints(fmt.Errorf("%w: %s", vault.ErrNotFound, ref),
 			shared.ListHint(ref.Scope),
-			"add --missing-ok to succeed when the secret is not stored")
+			"without --strict, deleting a secret that is not stored succeeds")
 	}
 	if opts.JSON {
-		return cmdutil.WriteJSON(opts.IO.Out, deleteJSON{Ref: ref.String(), Scope: ref.Scope, Key: ref.Key, Deleted: existed}, opts.IO.IsStdoutTTY())
+		return cmdutil.PrintJSON(opts.IO, deleteJSON{Ref: ref.String(), Scope: ref.Scope, Key: ref.Key, Deleted: existed})
 	}
 	msg := "deleted %s\n"
 	if !existed {

@@ -13,18 +13,38 @@ import (
 	"github.com/palyra/palyra-vault/vault"
 )
 
-func TestNewCmdDeleteForceIsMissingOK(t *testing.T) {
-	for _, flag := range []string{"--missing-ok", "--force", "-f"} {
+func TestNewCmdDeleteFlags(t *testing.T) {
+	tests := []struct {
+		args       []string
+		wantStrict bool
+		wantUsage  bool
+	}{
+		{[]string{"global", "k"}, false, false},
+		{[]string{"global", "k", "--missing-ok"}, false, false},
+		{[]string{"global", "k", "--force"}, false, false},
+		{[]string{"global", "k", "-f"}, false, false},
+		{[]string{"global", "k", "--strict"}, true, false},
+		{[]string{"global", "k", "--strict", "-f"}, false, true},
+	}
+	for _, tt := range tests {
 		ios, _, _, _ := iostreams.Test()
 		var got *DeleteOptions
 		cmd := NewCmdDelete(&cmdutil.Factory{IOStreams: ios}, func(o *DeleteOptions) error { got = o; return nil })
-		cmd.SetArgs([]string{"global", "k", flag})
+		cmd.SetArgs(tt.args)
 		cmd.SetOut(new(bytes.Buffer))
-		if err := cmd.Execute(); err != nil {
-			t.Fatal(err)
+		err := cmd.Execute()
+		var usage *cmdutil.UsageError
+		if tt.wantUsage {
+			if !errors.As(err, &usage) {
+				t.Errorf("%v: error = %v, want a usage error", tt.args, err)
+			}
+			continue
 		}
-		if !got.MissingOK {
-			t.Errorf("%s did not set MissingOK", flag)
+		if err != nil {
+			t.Fatalf("%v: %v", tt.args, err)
+		}
+		if got.Strict != tt.wantStrict {
+			t.Errorf("%v: Strict = %v, want %v", tt.args, got.Strict, tt.wantStrict)
 		}
 	}
 }
@@ -33,13 +53,13 @@ func TestDelete(t *testing.T) {
 	tests := []struct {
 		name      string
 		stored    bool
-		missingOK bool
+		strict    bool
 		wantOut   string
 		wantErr   error
 	}{
 		{"stored", true, false, "deleted vault://global/k\n", nil},
-		{"missing", false, false, "", vault.ErrNotFound},
-		{"missing, --missing-ok", false, true, "vault://global/k was not stored; nothing deleted\n", nil},
+		{"missing, --strict", false, true, "", vault.ErrNotFound},
+		{"missing", false, false, "vault://global/k was not stored; nothing deleted\n", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,7 +71,7 @@ func TestDelete(t *testing.T) {
 				}
 			}
 			ios, _, out, _ := iostreams.Test()
-			err := deleteRun(ctx, &DeleteOptions{IO: ios, Vault: open, Ref: secret.Ref{Scope: "global", Key: "k"}, MissingOK: tt.missingOK})
+			err := deleteRun(ctx, &DeleteOptions{IO: ios, Vault: open, Ref: secret.Ref{Scope: "global", Key: "k"}, Strict: tt.strict})
 			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
 				t.Fatalf("error = %v, want %v", err, tt.wantErr)
 			}

@@ -55,7 +55,7 @@ func doctorRun(ctx context.Context, opts *DoctorOptions) error {
 	rep := opts.Probe(ctx)
 	out := opts.IO.Out
 	if opts.JSON {
-		return cmdutil.WriteJSON(out, rep, opts.IO.IsStdoutTTY())
+		return cmdutil.PrintJSON(opts.IO, rep)
 	}
 	section := func(title string, checks []vault.HostCheck) {
 		fmt.Fprintln(out, title)

@@ -276,7 +276,7 @@ func explainRun(ctx context.Context, opts *ExplainOptions) error {
 	}
 
 	if opts.JSON {
-		return cmdutil.WriteJSON(opts.IO.Out, res, opts.IO.IsStdoutTTY())
+		return cmdutil.PrintJSON(opts.IO, res)
 	}
 	_, err = fmt.Fprint(opts.IO.Out, formatText(res))
 	return err

@@ -140,7 +140,7 @@ func exportRun(ctx context.Context, opts *ExportOptions) error {
 		fmt.Fprintf(opts.IO.ErrOut, "palyra: warning: not exported: %s\n", s)
 	}
 	if opts.JSON {
-		return cmdutil.WriteJSON(opts.IO.Out, rep, opts.IO.IsStdoutTTY())
+		return cmdutil.PrintJSON(opts.IO, rep)
 	}
 	_, err = fmt.Fprintf(opts.IO.Out, "exported %d secrets to %s\n", rep.Secrets, opts.Output)
 	return err

@@ -42,7 +42,7 @@ func NewCmdGet(f *cmdutil.Factory, runF func(*GetOptions) error) *cobra.Command 
 	cmd := &cobra.Command{
 		Use:   "get (<scope> <key> | vault://<scope>/<key>)",
 		Short: "Show a secret's metadata, or its value with --reveal",
-		Long: `Show a secret's ref, size and creation and update times. The value is
+		Long: `Show a secret's ref and creation and update times (--json adds its size). The value is
 shown as [REDACTED] unless --reveal is given. Even without --reveal the
 secret is decrypted and authenticated (then wiped from memory), so a wrong
 key or a damaged object is reported.
@@ -124,15 +124,17 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 			s, enc := encodeValue(value.Reveal())
 			res.Value, res.Encoding = &s, enc
 		}
-		return cmdutil.WriteJSON(out, res, opts.IO.IsStdoutTTY())
+		return cmdutil.PrintJSON(opts.IO, res)
 	case opts.Reveal:
 		if _, err := out.Write(value.Reveal()); err != nil {
 			return fmt.Errorf("writing the value: %w", err)
 		}
 		return nil
 	default:
-		_, err := fmt.Fprintf(out, "ref:      %s\nscope:    %s\nkey:      %s\nvalue:    %s\nsize:     %d bytes\ncreated:  %s\nupdated:  %s\n",
-			md.Ref(), md.Scope, md.Key, secret.Redacted, md.Size, shared.FormatTime(md.Created), shared.FormatTime(md.Updated))
+		// Not the size: text shows no more than Palyra's "secrets.get"
+		// line, and a value's length says something about it.
+		_, err := fmt.Fprintf(out, "ref:      %s\nscope:    %s\nkey:      %s\nvalue:    %s\ncreated:  %s\nupdated:  %s\n",
+			md.Ref(), md.Scope, md.Key, secret.Redacted, shared.FormatTime(md.Created), shared.FormatTime(md.Updated))
 		return err
 	}
 }

@@ -122,7 +122,7 @@ func importRun(ctx context.Context, opts *ImportOptions) error {
 		return err
 	}
 	if opts.JSON {
-		return cmdutil.WriteJSON(opts.IO.Out, rep, opts.IO.IsStdoutTTY())
+		return cmdutil.PrintJSON(opts.IO, rep)
 	}
 	_, err = fmt.Fprintf(opts.IO.Out, "imported %d secrets (%d overwritten, %d skipped)\n", rep.Imported+rep.Overwritten, rep.Overwritten, rep.Skipped)
 	return err

@@ -120,7 +120,7 @@ func importRun(ctx context.Context, opts *ImportKeyringOptions) error {
 		return err
 	}
 	if opts.JSON {
-		return cmdutil.WriteJSON(opts.IO.Out, rep, opts.IO.IsStdoutTTY())
+		return cmdutil.PrintJSON(opts.IO, rep)
 	}
 	for _, k := range rep.Keys {
 		fmt.Fprintf(opts.IO.Out, "%s\t%s\n", secret.Ref{Scope: opts.Scope, Key: k.Key}, k.Label)

@@ -91,7 +91,7 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 	}
 	info := v.Info()
 	if opts.JSON {
-		return cmdutil.WriteJSON(opts.IO.Out, info, opts.IO.IsStdoutTTY())
+		return cmdutil.PrintJSON(opts.IO, info)
 	}
 	_, err = fmt.Fprintf(opts.IO.Out, "created vault %s (backend %s, key source %s)\n", info.Root, info.Backend, info.KeySource)
 	return err

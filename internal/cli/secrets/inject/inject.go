@@ -197,7 +197,7 @@ func injectRun(ctx context.Context, opts *InjectOptions) error {
 				refs = append(refs, d)
 			}
 		}
-		return cmdutil.WriteJSON(opts.IO.Out, injectJSON{Output: opts.Output, Bytes: len(out), References: refs}, opts.IO.IsStdoutTTY())
+		return cmdutil.PrintJSON(opts.IO, injectJSON{Output: opts.Output, Bytes: len(out), References: refs})
 	}
 	_, err = fmt.Fprintf(opts.IO.Out, "wrote %s (%d bytes, %d %s replaced)\n", opts.Output, len(out), len(phs), plural(len(phs), "placeholder", "placeholders"))
 	return err

@@ -28,8 +28,26 @@ type ListOptions struct {
 	// Recursive lists Scope and every scope below it ("plugins" and
 	// "plugins/github", not "pluginsx").
 	Recursive bool
-	// JSON prints a JSON array of metadata objects.
+	// JSON prints Palyra's list object: the scope, the count, the backend
+	// and the entries.
 	JSON bool
+	// JSONArray prints the JSON array of metadata objects that --json
+	// printed before Palyra's object replaced it.
+	JSONArray bool
+}
+
+// listJSON is the JSON form of a listing, Palyra's object (its
+// "palyra secrets list --json") with our fields beside it.
+type listJSON struct {
+	// Scope is the scope listed; "" when every scope is.
+	Scope string `json:"scope"`
+	Count int    `json:"count"`
+	// Backend is the vault's backend, "none" when no vault exists yet.
+	Backend string `json:"backend"`
+	// Entries hold Palyra's key, created_at_unix_ms and
+	// updated_at_unix_ms, and our metadata object's fields.
+	Entries   []shared.SecretJSON `json:"entries"`
+	Recursive bool                `json:"recursive"`
 }
 
 // NewCmdList returns the "list" command. When runF is not nil it is called
@@ -47,8 +65,12 @@ decrypted.
 
 On a terminal the output is a table with a header; when stdout is piped,
 each secret is one line of tab-separated fields (scope, key, size in bytes,
-created, updated) with no header. --json prints an array of objects (an
-empty array when nothing is stored).
+created, updated) with no header. --json prints one object, as Palyra
+does: {"scope", "count", "backend", "entries": [...]}, each entry with
+Palyra's key, created_at_unix_ms and updated_at_unix_ms beside our ref,
+scope, size, created and updated; "scope" is "" when every scope is
+listed. --json-array prints the bare array of entries instead (what
+--json printed before).
 
 An object whose header is damaged is reported on stderr after the others
 are printed, and the command exits with status 1.`,
@@ -58,8 +80,8 @@ are printed, and the command exits with status 1.`,
   # plugins, plugins/github, plugins/slack, ...
   palyra secrets list plugins --recursive
 
-  # Every scope, machine-readable
-  palyra secrets list --json
+  # Machine-readable, as Palyra prints it
+  palyra secrets list global --json
 
   # Keys only
   palyra secrets list plugins/github | cut -f2`,
@@ -80,14 +102,15 @@ are printed, and the command exits with status 1.`,
 		},
 	}
 	cmd.Flags().BoolVarP(&opts.Recursive, "recursive", "r", false, "also list the scopes below the scope")
-	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print a JSON array of metadata objects")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, `print {"scope", "count", "backend", "entries"} as JSON`)
+	cmd.Flags().BoolVar(&opts.JSONArray, "json-array", false, "print a JSON array of metadata objects")
 	return cmd
 }
 
 func listRun(ctx context.Context, opts *ListOptions) error {
 	v, err := opts.Vault(ctx)
 	if errors.Is(err, cmdutil.ErrNoVault) {
-		return print(opts, nil) // nothing stored yet, and nothing created
+		return print(opts, "none", nil) // nothing stored yet, and nothing created
 	}
 	if err != nil {
 		return err
@@ -108,7 +131,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 		items, listErr = v.List(ctx, opts.Scope)
 	}
 	if listErr == nil || len(items) > 0 {
-		if err := print(opts, items); err != nil {
+		if err := print(opts, string(v.Info().Backend), items); err != nil {
 			return err
 		}
 	}
@@ -119,14 +142,17 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	return listErr
 }
 
-func print(opts *ListOptions, items []vault.Metadata) error {
+func print(opts *ListOptions, backend string, items []vault.Metadata) error {
 	ios := opts.IO
-	if opts.JSON {
+	if opts.JSON || opts.JSONArray {
 		out := make([]shared.SecretJSON, 0, len(items))
 		for _, m := range items {
 			out = append(out, shared.FromMetadata(m))
 		}
-		return cmdutil.WriteJSON(ios.Out, out, ios.IsStdoutTTY())
+		if opts.JSONArray {
+			return cmdutil.PrintJSON(ios, out)
+		}
+		return cmdutil.PrintJSON(ios, listJSON{Scope: opts.Scope, Count: len(out), Backend: backend, Entries: out, Recursive: opts.Recursive})
 	}
 	if len(items) == 0 {
 		if ios.IsStdoutTTY() {

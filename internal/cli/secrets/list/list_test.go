@@ -46,9 +46,17 @@ func TestListOutputAdaptsToTheTerminal(t *testing.T) {
 			}
 		}},
 		{"json, pretty on a terminal", true, true, "", func(t *testing.T, out string) {
-			var got []map[string]any
-			if err := json.Unmarshal([]byte(out), &got); err != nil || len(got) != 3 || got[0]["key"] != "alpha" {
+			var obj struct {
+				Scope   string           `json:"scope"`
+				Count   int              `json:"count"`
+				Backend string           `json:"backend"`
+				Entries []map[string]any `json:"entries"`
+			}
+			if err := json.Unmarshal([]byte(out), &obj); err != nil || obj.Count != 3 || len(obj.Entries) != 3 || obj.Entries[0]["key"] != "alpha" || obj.Backend != "encrypted_file" || obj.Scope != "" {
 				t.Fatalf("json = %q, %v", out, err)
+			}
+			if _, ok := obj.Entries[0]["created_at_unix_ms"].(float64); !ok {
+				t.Fatalf("entry lacks Palyra's created_at_unix_ms: %v", obj.Entries[0])
 			}
 			if !strings.Contains(out, "\n  ") {
 				t.Fatalf("json on a terminal is not indented: %q", out)
@@ -137,11 +145,13 @@ func TestListRecursiveTakesTheScopeAndItsSubtree(t *testing.T) {
 			}
 			var got []string
 			if asJSON {
-				var items []map[string]any
-				if err := json.Unmarshal(out.Bytes(), &items); err != nil {
+				var obj struct {
+					Entries []map[string]any `json:"entries"`
+				}
+				if err := json.Unmarshal(out.Bytes(), &obj); err != nil {
 					t.Fatalf("json = %q: %v", out, err)
 				}
-				for _, m := range items {
+				for _, m := range obj.Entries {
 					got = append(got, m["scope"].(string)+"/"+m["key"].(string))
 				}
 			} else {

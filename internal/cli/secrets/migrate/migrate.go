@@ -106,7 +106,7 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 	}
 	ios := opts.IO
 	if opts.JSON {
-		return cmdutil.WriteJSON(ios.Out, rep, ios.IsStdoutTTY())
+		return cmdutil.PrintJSON(ios, rep)
 	}
 	if rep.Resumed {
 		fmt.Fprintf(ios.Out, "finished an interrupted migration from %s to %s: removed %d old copies\n", rep.From, rep.To, rep.Removed)

@@ -103,7 +103,7 @@ func rotateRun(ctx context.Context, opts *RotateKeyOptions) error {
 		return err
 	}
 	if opts.JSON {
-		return cmdutil.WriteJSON(opts.IO.Out, rep, opts.IO.IsStdoutTTY())
+		return cmdutil.PrintJSON(opts.IO, rep)
 	}
 	what := "rotated the vault key"
 	if rep.Resumed {

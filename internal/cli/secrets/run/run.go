@@ -392,7 +392,7 @@ func report(opts *RunOptions, rs []resolved) error {
 		for i, r := range rs {
 			out[i] = dryRunJSON{Name: r.Name, Ref: shared.DisplayRef(r.Ref), Source: string(r.Ref.Source), Fingerprint: r.Ref.String(), Set: !r.unset, Size: r.value.Len()}
 		}
-		return cmdutil.WriteJSON(opts.IO.Out, out, opts.IO.IsStdoutTTY())
+		return cmdutil.PrintJSON(opts.IO, out)
 	}
 	var b strings.Builder
 	for _, r := range rs {

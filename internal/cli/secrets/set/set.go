@@ -52,7 +52,9 @@ a terminal, the value is asked for twice without echo. An empty value is
 refused, and so is one larger than the vault's limit (64 KiB by default);
 in both cases nothing is stored.
 
-Prints the stored secret's ref, size and update time, never its value.`,
+Prints the stored secret's ref, the vault's backend and the update time,
+never the value or its length; --json prints the metadata object (with
+its size) and "backend".`,
 		Example: `  # Store a key from a pipe (printf adds no newline)
   printf '%s' "$OPENAI_API_KEY" | palyra secrets set global openai_api_key
 
@@ -106,9 +108,17 @@ func setRun(ctx context.Context, opts *SetOptions) error {
 	if err != nil {
 		return fmt.Errorf("%w; nothing was stored", err)
 	}
+	backend := string(v.Info().Backend)
 	if opts.JSON {
-		return cmdutil.WriteJSON(opts.IO.Out, shared.FromMetadata(md), opts.IO.IsStdoutTTY())
+		return cmdutil.PrintJSON(opts.IO, setJSON{SecretJSON: shared.FromMetadata(md), Backend: backend})
 	}
-	_, err = fmt.Fprintf(opts.IO.Out, "stored %s (%d bytes, updated %s)\n", md.Ref(), md.Size, shared.FormatTime(md.Updated))
+	_, err = fmt.Fprintf(opts.IO.Out, "stored %s (backend %s, updated %s)\n", md.Ref(), backend, shared.FormatTime(md.Updated))
 	return err
+}
+
+// setJSON is the JSON form of set's result: the metadata object and the
+// backend, which Palyra's "secrets.set" line names.
+type setJSON struct {
+	shared.SecretJSON
+	Backend string `json:"backend"`
 }

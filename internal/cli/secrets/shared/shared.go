@@ -13,7 +13,9 @@ import (
 )
 
 // SecretJSON is the JSON form of one secret's metadata, as printed by
-// set, get, list and delete with --json. It never holds the value.
+// set, get and list with --json. It never holds the value. It carries the
+// fields of Palyra's SecretMetadata (crates/palyra-control-plane: scope,
+// key, created_at_unix_ms, updated_at_unix_ms, value_bytes) beside ours.
 type SecretJSON struct {
 	Ref     string    `json:"ref"`
 	Scope   string    `json:"scope"`
@@ -21,6 +23,10 @@ type SecretJSON struct {
 	Size    int       `json:"size"`
 	Created time.Time `json:"created"`
 	Updated time.Time `json:"updated"`
+	// Palyra's names for Created, Updated and Size.
+	CreatedMS  int64 `json:"created_at_unix_ms"`
+	UpdatedMS  int64 `json:"updated_at_unix_ms"`
+	ValueBytes int   `json:"value_bytes"`
 }
 
 // FromMetadata converts vault metadata to its JSON form, times in UTC.
@@ -32,6 +38,10 @@ func FromMetadata(m vault.Metadata) SecretJSON {
 		Size:    m.Size,
 		Created: m.Created.UTC(),
 		Updated: m.Updated.UTC(),
+
+		CreatedMS:  m.Created.UnixMilli(),
+		UpdatedMS:  m.Updated.UnixMilli(),
+		ValueBytes: m.Size,
 	}
 }
 

@@ -68,7 +68,7 @@ func verifyRun(ctx context.Context, opts *VerifyOptions) error {
 	}
 	out := opts.IO.Out
 	if opts.JSON {
-		if err := cmdutil.WriteJSON(out, rep, opts.IO.IsStdoutTTY()); err != nil {
+		if err := cmdutil.PrintJSON(opts.IO, rep); err != nil {
 			return err
 		}
 	} else {
