@@ -51,11 +51,11 @@ func TestNewCmdDeleteFlags(t *testing.T) {
 
 func TestDelete(t *testing.T) {
 	tests := []struct {
-		name      string
-		stored    bool
-		strict    bool
-		wantOut   string
-		wantErr   error
+		name    string
+		stored  bool
+		strict  bool
+		wantOut string
+		wantErr error
 	}{
 		{"stored", true, false, "deleted vault://global/k\n", nil},
 		{"missing, --strict", false, true, "", vault.ErrNotFound},
