@@ -196,6 +196,10 @@ type Ref struct {
 	// reference: descriptions for people, never secret, at most
 	// MaxLabelLen bytes. palyra secrets explain shows them.
 	DisplayName, RedactionLabel string
+
+	// palyraJSON is a *_secret_ref reference's SecretRef JSON as written,
+	// which PalyraFingerprint hashes; nil for the other forms.
+	palyraJSON []byte
 }
 
 // VaultRef returns a reference to the secret r in the vault.

@@ -159,5 +159,6 @@ func ParseSecretRef(m map[string]any) (Ref, error) {
 	if err := r.Validate(); err != nil {
 		return Ref{}, err
 	}
+	r.palyraJSON = t.secretRefJSON(r.Vault.Scope + "/" + r.Vault.Key)
 	return r, nil
 }

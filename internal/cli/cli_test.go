@@ -82,7 +82,7 @@ func run(t *testing.T, cfg vault.Config, stdin string, args ...string) (code int
 
 func TestRunEndToEnd(t *testing.T) {
 	cfg := clitest.Config(t)
-	if code, out, errOut := run(t, cfg, "sk-e2e-1", "set", "global", "k"); code != ExitOK || !strings.HasPrefix(out, "stored vault://global/k (8 bytes") || errOut != "" {
+	if code, out, errOut := run(t, cfg, "sk-e2e-1", "set", "global", "k"); code != ExitOK || !strings.HasPrefix(out, "stored vault://global/k (backend ") || errOut != "" {
 		t.Fatalf("set: %d %q %q", code, out, errOut)
 	}
 	if code, out, _ := run(t, cfg, "", "get", "vault://global/k", "--reveal"); code != ExitOK || out != "sk-e2e-1" {
@@ -94,7 +94,7 @@ func TestRunEndToEnd(t *testing.T) {
 	if code, _, errOut := run(t, cfg, "", "delete", "global", "Bad"); code != ExitUsage || !strings.Contains(errOut, "palyra: hint: run \"palyra secrets delete --help\" for usage\n") {
 		t.Fatalf("delete bad key: %d %q", code, errOut)
 	}
-	if code, out, _ := run(t, cfg, "", "list", "--json"); code != ExitOK || !strings.HasPrefix(out, `[{"ref":"vault://global/k"`) {
+	if code, out, _ := run(t, cfg, "", "list", "--json"); code != ExitOK || !strings.HasPrefix(out, `{"scope":"","count":1,"backend":"encrypted_file","entries":[{"ref":"vault://global/k"`) {
 		t.Fatalf("list --json: %d %q", code, out)
 	}
 }

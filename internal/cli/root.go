@@ -49,21 +49,37 @@ func newCmdDaemon(f *cmdutil.Factory) *cobra.Command {
 //   - "palyra secrets <verb> ...", the verb named right after "secrets"
 //     (as every example and script writes it), gets the root, the group and
 //     that verb: its help, flags, persistent flags and errors are the same;
-//   - anything else (help, completion, a flag before the verb, an unknown
-//     verb, the daemon) gets the whole tree, which lists, completes and
-//     suggests among all commands.
+//     A global --output-format before "secrets" (as Palyra's scripts
+//     write it) does not change that;
+//   - anything else (help, completion, another flag before the verb, an
+//     unknown verb, the daemon) gets the whole tree, which lists,
+//     completes and suggests among all commands.
 func newCmdRootFor(f *cmdutil.Factory, args []string) *cobra.Command {
+	verb := afterOutputFormat(args)
 	switch {
 	case len(args) == 1 && args[0] == "--version":
 		return newCmdRootAlone(f)
-	case len(args) >= 2 && args[0] == "secrets":
-		if group, ok := secrets.NewCmdSecretsVerb(f, args[1]); ok {
+	case len(verb) >= 2 && verb[0] == "secrets":
+		if group, ok := secrets.NewCmdSecretsVerb(f, verb[1]); ok {
 			root := newCmdRootAlone(f)
 			root.AddCommand(group)
 			return root
 		}
 	}
 	return NewCmdRoot(f)
+}
+
+// afterOutputFormat returns args without a leading --output-format flag
+// ("--output-format json" or "--output-format=json").
+func afterOutputFormat(args []string) []string {
+	const flag = "--" + cmdutil.OutputFormatFlag
+	switch {
+	case len(args) >= 2 && args[0] == flag:
+		return args[2:]
+	case len(args) >= 1 && strings.HasPrefix(args[0], flag+"="):
+		return args[1:]
+	}
+	return args
 }
 
 // newCmdRootAlone returns the "palyra" command without subcommands.
@@ -89,7 +105,11 @@ a reference such as vault://global/openai_api_key instead of the secret.`,
 		},
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			return cmdutil.ApplyOutputFormat(cmd, f.IOStreams)
+		},
 	}
+	cmdutil.AddOutputFormatFlag(root)
 	root.CompletionOptions.DisableDefaultCmd = true // ours has help and examples
 	root.SetFlagErrorFunc(flagError)
 	// Not cobra's own Version field: that would compute the version on

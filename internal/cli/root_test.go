@@ -58,6 +58,10 @@ func TestPartialTreeActsAsTheWholeTree(t *testing.T) {
 		[]string{"secrets", "set", "global", "k", "--value", "sk-x"},
 		[]string{"secrets", "get", "--state-root", cfg.StateRoot, "global", "missing"},
 		[]string{"secrets", "get", "help"},
+		[]string{"--output-format", "json", "secrets", "list", "global"},
+		[]string{"--output-format=ndjson", "secrets", "list", "global"},
+		[]string{"--output-format", "yaml", "secrets", "list", "global"},
+		[]string{"secrets", "list", "global", "--output-format", "json"},
 	)
 	for _, args := range lines {
 		partial := runBuilt(t, newCmdRootFor, args)
@@ -93,6 +97,9 @@ func TestPartialTree(t *testing.T) {
 		{args: []string{"secrets", "rm", "global", "a"}, verbs: []string{"delete"}},
 		{args: []string{"secrets", "set", "--help"}, verbs: []string{"set"}},
 		{args: []string{"secrets", "--vault-dir", "v", "get", "global", "a"}, whole: true},
+		{args: []string{"--output-format", "json", "secrets", "list", "global"}, verbs: []string{"list"}},
+		{args: []string{"--output-format=json", "secrets", "get", "global", "a"}, verbs: []string{"get"}},
+		{args: []string{"--output-format"}, whole: true},
 		{args: []string{"secrets", "nope"}, whole: true},
 		{args: []string{"secrets"}, whole: true},
 		{args: []string{"--help"}, whole: true},

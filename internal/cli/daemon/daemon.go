@@ -73,6 +73,9 @@ the audit log.`,
   curl --unix-socket "$(palyra daemon status --json | jq -r .socket)" http://palyra/v1/health`,
 		Args: cmdutil.NoSubcommand,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if err := cmdutil.ApplyOutputFormat(cmd, f.IOStreams); err != nil {
+				return err
+			}
 			f.VaultConfig = f.VaultConfig.WithEnv() // flags win over the environment
 			opts.Daemon.Vault = f.VaultConfig
 			opts.Daemon.Vault.Passphrase = keyflags.VaultPassphrase(f.IOStreams, passphraseFile, "--"+keyflags.VaultPassphraseFileFlag)

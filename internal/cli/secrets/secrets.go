@@ -206,6 +206,9 @@ vault://<scope>/<key> the key follows the last "/".`,
 		Args: cmdutil.NoSubcommand,
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if err := cmdutil.ApplyOutputFormat(cmd, f.IOStreams); err != nil {
+				return err
+			}
 			if k := f.VaultConfig.Backend; k != "" && !slices.Contains(backendChoices, k) {
 				return cmdutil.UsageErrorf("--backend: must be one of %s", choiceList())
 			}

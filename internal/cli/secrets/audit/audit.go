@@ -90,6 +90,10 @@ type AuditOptions struct {
 	TrustedDirs []string
 	// JSON prints the report as JSON.
 	JSON bool
+	// Offline is Palyra's --offline (do not ask the running daemon for
+	// its auth profiles and webhooks). This audit never asks the daemon:
+	// it is accepted and changes nothing.
+	Offline bool
 }
 
 // NewCmdAudit returns the "audit" command. When runF is not nil it is
@@ -98,7 +102,7 @@ type AuditOptions struct {
 func NewCmdAudit(f *cmdutil.Factory, runF func(*AuditOptions) error) *cobra.Command {
 	opts := &AuditOptions{IO: f.IOStreams}
 	cmd := &cobra.Command{
-		Use:   "audit [--config FILE] [--strict] [--json]",
+		Use:   "audit [--config FILE | --path FILE] [--offline] [--strict] [--json]",
 		Short: "Find plaintext secrets, broken references and unsafe permissions in palyra.toml",
 		Long: `Check a palyra.toml for what undermines the vault, and say how to fix each
 finding:
@@ -129,7 +133,12 @@ created. file references are read only inside their trusted_dirs or a
 --trusted-dir.
 
 The report goes to stdout; the exit status is 0 unless --strict is given
-and there are blocking (critical or high) findings, then 1.`,
+and there are blocking (critical or high) findings, then 1.
+
+Palyra's command line works as it is: --path is --config, --offline is
+accepted (this audit never asks a running daemon), and --json holds
+Palyra's fields (path, runtime_profiles_inspected, runtime_error_present,
+summary) beside ours.`,
 		Example: `  # Audit the default palyra.toml
   palyra secrets audit
 
@@ -140,6 +149,10 @@ and there are blocking (critical or high) findings, then 1.`,
 			if err := shared.CheckTrustedDirs(opts.TrustedDirs); err != nil {
 				return err
 			}
+			var err error
+			if opts.ConfigPath, err = shared.ConfigPathFlag(cmd); err != nil {
+				return err
+			}
 			opts.Vault = f.Vault
 			opts.VaultConfig = f.VaultConfig
 			if runF != nil {
@@ -148,7 +161,8 @@ and there are blocking (critical or high) findings, then 1.`,
 			return auditRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.ConfigPath, "config", "", "configuration file (default $"+config.EnvConfig+", else palyra/palyra.toml in the user config directory)")
+	shared.AddConfigPathFlags(cmd)
+	cmd.Flags().BoolVar(&opts.Offline, "offline", false, "accepted for Palyra's command line: this audit never asks the daemon")
 	cmd.Flags().BoolVar(&opts.Strict, "strict", false, "exit 1 when there are blocking (critical or high) findings")
 	cmd.Flags().BoolVar(&opts.Exec, "exec", false, "also run the commands of exec references to check that they resolve")
 	cmd.Flags().StringArrayVar(&opts.TrustedDirs, "trusted-dir", nil, "a `DIR` that file references may read from (repeatable)")
@@ -156,26 +170,46 @@ and there are blocking (critical or high) findings, then 1.`,
 	return cmd
 }
 
-// report is the JSON form of the audit.
-type report struct {
+// Report is the JSON form of the audit: ours, and Palyra's fields of
+// "palyra secrets audit --json" beside them.
+type Report struct {
 	Config   string         `json:"config"`
 	Findings []Finding      `json:"findings"`
 	Counts   map[string]int `json:"counts"`
 	Blocking int            `json:"blocking"`
+
+	Path                     string  `json:"path"`
+	RuntimeProfilesInspected bool    `json:"runtime_profiles_inspected"`
+	RuntimeErrorPresent      bool    `json:"runtime_error_present"`
+	Summary                  Summary `json:"summary"`
+	// Refs are the references found, for apply's modes; not printed.
+	Refs []config.Found `json:"-"`
 }
 
-func auditRun(ctx context.Context, opts *AuditOptions) error {
+// Summary is Palyra's audit summary. Blocking findings are our critical and
+// high ones, warnings our medium and low ones.
+type Summary struct {
+	TotalReferences    int `json:"total_references"`
+	ResolvedReferences int `json:"resolved_references"`
+	BlockingFindings   int `json:"blocking_findings"`
+	WarningFindings    int `json:"warning_findings"`
+	InfoFindings       int `json:"info_findings"`
+}
+
+// Run audits the configuration opts names and returns the report, without
+// printing it; "palyra secrets apply" runs it again.
+func Run(ctx context.Context, opts *AuditOptions) (Report, error) {
 	loc, err := config.Find(opts.ConfigPath)
 	if err != nil {
-		return err
+		return Report{}, err
 	}
 	doc, err := config.Load(loc.Path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return cmdutil.WithHints(fmt.Errorf("no configuration file at %s", loc.Path),
-				"name the file with --config, or set $"+config.EnvConfig)
+			return Report{}, cmdutil.WithHints(fmt.Errorf("no configuration file at %s", loc.Path),
+				"name the file with --config (or --path), or set $"+config.EnvConfig)
 		}
-		return err
+		return Report{}, err
 	}
 	a := &auditor{opts: opts, path: loc.Path, doc: doc}
 	a.plaintext()
@@ -187,12 +221,30 @@ func auditRun(ctx context.Context, opts *AuditOptions) error {
 	a.palyra()
 	findings := a.sorted()
 
-	rep := report{Config: loc.Path, Findings: findings, Counts: map[string]int{}}
+	rep := Report{Config: loc.Path, Path: loc.Path, Findings: findings, Counts: map[string]int{}, Refs: a.found}
 	for _, f := range findings {
 		rep.Counts[string(f.Severity)]++
 		if f.Blocking {
 			rep.Blocking++
 		}
+		switch f.Severity {
+		case Critical, High:
+			rep.Summary.BlockingFindings++
+		case Medium, Low:
+			rep.Summary.WarningFindings++
+		default:
+			rep.Summary.InfoFindings++
+		}
+	}
+	rep.Summary.TotalReferences = len(a.found) + a.broken
+	rep.Summary.ResolvedReferences = a.resolved
+	return rep, nil
+}
+
+func auditRun(ctx context.Context, opts *AuditOptions) error {
+	rep, err := Run(ctx, opts)
+	if err != nil {
+		return err
 	}
 	if opts.JSON {
 		if rep.Findings == nil {
@@ -206,7 +258,7 @@ func auditRun(ctx context.Context, opts *AuditOptions) error {
 		return err
 	}
 	if opts.Strict && rep.Blocking > 0 {
-		return cmdutil.WithHints(fmt.Errorf("%d blocking %s in %s (--strict)", rep.Blocking, plural(rep.Blocking, "finding", "findings"), loc.Path),
+		return cmdutil.WithHints(fmt.Errorf("%d blocking %s in %s (--strict)", rep.Blocking, plural(rep.Blocking, "finding", "findings"), rep.Config),
 			"fix the critical and high findings above; each says how")
 	}
 	return nil
@@ -227,7 +279,7 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-func formatText(rep report) string {
+func formatText(rep Report) string {
 	var b strings.Builder
 	if len(rep.Findings) == 0 {
 		fmt.Fprintf(&b, "%s: no findings\n", rep.Config)
@@ -260,6 +312,10 @@ type auditor struct {
 	// reference there is not reported twice.
 	critical       map[string]bool
 	plaintextCount int
+	// found are the valid references; broken counts the others, resolved
+	// those that resolved (Palyra's summary counts).
+	found            []config.Found
+	broken, resolved int
 }
 
 func (a *auditor) add(sev Severity, code, path string, line int, msg, fix string) {
@@ -446,6 +502,8 @@ func keysOf(path string) []string {
 
 func (a *auditor) references(ctx context.Context) {
 	found, err := config.References(a.doc)
+	a.found = found
+	a.broken = len(config.RefErrors(err))
 	for _, re := range config.RefErrors(err) {
 		if a.critical[re.Path] {
 			continue
@@ -476,6 +534,7 @@ func (a *auditor) references(ctx context.Context) {
 		v, err := r.Resolve(ctx, fr.Ref)
 		if err == nil {
 			v.Wipe()
+			a.resolved++
 			continue
 		}
 		msg := fmt.Sprintf("reference %s does not resolve: %v", shown, err)
