@@ -59,7 +59,7 @@ func palyraJSONOf(fields []palyraField) []byte {
 func writeJSON(b *bytes.Buffer, v any) {
 	enc := json.NewEncoder(b)
 	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v) // strings, bools, integers and string slices only
+	_ = enc.Encode(v)       // strings, bools, integers and string slices only
 	b.Truncate(b.Len() - 1) // Encode's newline
 }
 

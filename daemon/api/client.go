@@ -72,6 +72,31 @@ func (c *Client) Status(ctx context.Context) (Status, error) {
 	return s, nil
 }
 
+// Peer is the process that answered a request, as the kernel recorded it
+// when it accepted the connection.
+type Peer struct {
+	// UID is its effective user id.
+	UID uint32
+	// PID is its process id, 0 when the platform does not tell.
+	PID int32
+}
+
+// StatusPeer asks GET /v1/status, as Status does, and also returns who
+// answered: "palyra secrets apply --runtime" signals the daemon only when
+// it is the caller's own and its pid is the one its status names.
+func (c *Client) StatusPeer(ctx context.Context) (Status, Peer, error) {
+	var s Status
+	var p Peer
+	body, err := c.doPeer(ctx, "GET", PathStatus, nil, &p)
+	if err != nil {
+		return s, p, err
+	}
+	if err := json.Unmarshal(body, &s); err != nil {
+		return s, p, fmt.Errorf("decoding the daemon's status: %w", err)
+	}
+	return s, p, nil
+}
+
 // Resolve asks POST /v1/resolve. The caller owns the result's Value and
 // should Wipe it. A refusal is an *Error (Code says why); a daemon that is
 // not there is an error wrapping ErrNotRunning.
@@ -95,6 +120,12 @@ func (c *Client) Resolve(ctx context.Context, req ResolveRequest) (ResolveRespon
 // do sends one request and returns the body of a 2xx answer, or an *Error
 // built from the ErrorResponse.
 func (c *Client) do(ctx context.Context, method, path string, reqBody []byte) ([]byte, error) {
+	return c.doPeer(ctx, method, path, reqBody, nil)
+}
+
+// doPeer is do, filling in peer (when not nil) with who accepted the
+// connection.
+func (c *Client) doPeer(ctx context.Context, method, path string, reqBody []byte, peer *Peer) ([]byte, error) {
 	if err := c.checkSocket(); err != nil {
 		return nil, err
 	}
@@ -108,6 +139,11 @@ func (c *Client) do(ctx context.Context, method, path string, reqBody []byte) ([
 	defer conn.Close()
 	if err := checkPeer(conn, c.socket); err != nil {
 		return nil, err
+	}
+	if peer != nil {
+		if cred, err := peercred.Get(conn.(*net.UnixConn)); err == nil { // checkPeer read it already
+			*peer = Peer{UID: cred.UID, PID: cred.PID}
+		}
 	}
 	status, body, err := exchange(ctx, conn, method, path, reqBody)
 	if err != nil {

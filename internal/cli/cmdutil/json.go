@@ -1,6 +1,7 @@
 package cmdutil
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,18 +19,18 @@ func PrintJSON(ios *iostreams.IOStreams, v any) error {
 // WriteJSON writes v as JSON followed by a newline: indented for people when
 // pretty is true (stdout is a terminal), one line otherwise.
 func WriteJSON(w io.Writer, v any, pretty bool) error {
-	var b []byte
-	var err error
+	// As serde_json writes it (Palyra's CLI): <, > and & as themselves,
+	// not as \u003c escapes meant for HTML.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
 	if pretty {
-		b, err = json.MarshalIndent(v, "", "  ")
-	} else {
-		b, err = json.Marshal(v)
+		enc.SetIndent("", "  ")
 	}
-	if err != nil {
+	if err := enc.Encode(v); err != nil {
 		return fmt.Errorf("encoding JSON: %w", err)
 	}
-	b = append(b, '\n')
-	if _, err := w.Write(b); err != nil {
+	if _, err := w.Write(buf.Bytes()); err != nil {
 		return fmt.Errorf("writing output: %w", err)
 	}
 	return nil

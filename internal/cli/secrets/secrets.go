@@ -24,9 +24,11 @@ import (
 	"github.com/palyra/palyra-vault/internal/cli/secrets/importkeyring"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/initcmd"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/inject"
+	"github.com/palyra/palyra-vault/internal/cli/secrets/inventory"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/keyflags"
 	listCmd "github.com/palyra/palyra-vault/internal/cli/secrets/list"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/migrate"
+	"github.com/palyra/palyra-vault/internal/cli/secrets/reload"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/rotatekey"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/run"
 	setCmd "github.com/palyra/palyra-vault/internal/cli/secrets/set"
@@ -148,6 +150,9 @@ var verbs = []verb{
 	{[]string{"inject"}, func(f *cmdutil.Factory) *cobra.Command { return inject.NewCmdInject(f, nil) }},
 	{[]string{"audit"}, func(f *cmdutil.Factory) *cobra.Command { return audit.NewCmdAudit(f, nil) }},
 	{[]string{"explain"}, func(f *cmdutil.Factory) *cobra.Command { return explain.NewCmdExplain(f, nil) }},
+	{[]string{"inventory"}, func(f *cmdutil.Factory) *cobra.Command { return inventory.NewCmdInventory(f, nil) }},
+	{[]string{"plan"}, func(f *cmdutil.Factory) *cobra.Command { return reload.NewCmdPlan(f, nil) }},
+	{[]string{"apply"}, func(f *cmdutil.Factory) *cobra.Command { return reload.NewCmdApply(f, nil) }},
 }
 
 // NewCmdSecrets returns the "secrets" group with every verb; its flags

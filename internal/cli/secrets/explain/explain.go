@@ -6,6 +6,7 @@ package explain
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -20,6 +21,7 @@ import (
 	"github.com/palyra/palyra-vault/internal/cli/secrets/shared"
 	"github.com/palyra/palyra-vault/internal/iostreams"
 	"github.com/palyra/palyra-vault/resolve"
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 	"github.com/spf13/cobra"
 )
@@ -39,6 +41,10 @@ type ExplainOptions struct {
 	// is why it was not, reported when the configuration has no such path.
 	Path   string
 	RefErr error
+	// SecretID is set when the argument was Palyra's configured-secret id
+	// "<config path>:<fingerprint>" (then Path is its path): the reference
+	// at Path must have that fingerprint.
+	SecretID string
 	// ConfigPath is --config; "" means $PALYRA_CONFIG, else the default.
 	ConfigPath string
 	// TrustedDirs are the directories a file reference may read from.
@@ -55,7 +61,7 @@ type ExplainOptions struct {
 func NewCmdExplain(f *cmdutil.Factory, runF func(*ExplainOptions) error) *cobra.Command {
 	opts := &ExplainOptions{IO: f.IOStreams}
 	cmd := &cobra.Command{
-		Use:   "explain (<ref> | <scope> <key>)",
+		Use:   "explain (<ref> | <scope> <key> | <scope>/<key> | <secret id> | <setting path>)",
 		Short: "Show where a reference is used, whether it resolves, and its metadata",
 		Long: `Explain one secret reference: its canonical form and fingerprint (the
 "vault#1a2b3c4d" that errors and logs name it by), its policy, the settings
@@ -70,13 +76,24 @@ The reference is any string form (docs/REFERENCES.md): vault://<scope>/<key>
 kind = …, Palyra's SecretRef form). It may also be the dotted path of a
 reference in palyra.toml, or of the setting it supplies
 (model_provider.openai_api_key_secret_ref, model_provider.openai_api_key):
-that is how a standard [table] reference is explained. The command of an
-exec reference runs only with --exec. No vault is created.
+that is how a standard [table] reference is explained. Palyra's forms work
+too: a bare <scope>/<key>, and Palyra's configured-secret id
+"<config path>:<fingerprint>" (model_provider.openai_api_key_secret_ref:
+followed by 16 hex digits; "palyra secrets inventory" lists them). The
+command of an exec reference runs only with --exec. No vault is created.
+
+--json adds Palyra's fields to ours: for a vault secret those of its
+"vault_secret" explanation (kind, reference, scope, key, status, backend,
+created_at_unix_ms, updated_at_unix_ms, configured,
+configured_references); for a configured-secret id its envelope
+(contract, generated_at_unix_ms, snapshot_generation, and "secret", the
+configured record; the vault secret's metadata is then "vault_secret").
 
 The exit status is 0 whenever the explanation could be given, whether or
 not the reference resolves; scripts read "resolves" from --json.`,
 		Example: `  palyra secrets explain vault://global/openai_api_key
   palyra secrets explain global openai_api_key --config ./palyra.toml
+  palyra secrets explain global/openai_api_key --path ./palyra.toml --json
   palyra secrets explain env:GITHUB_TOKEN --json
   palyra secrets explain admin.auth_token --config ./palyra.toml
   palyra secrets explain '{ exec = ["pass", "show", "openai"] }' --exec`,
@@ -88,10 +105,17 @@ not the reference resolves; scripts read "resolves" from --json.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ref, err := parseArgs(args)
-			if err != nil && len(args) == 1 && looksLikePath(args[0]) {
-				opts.Path, opts.RefErr, err = args[0], err, nil
+			if err != nil && len(args) == 1 {
+				if path, id, ok := splitSecretID(args[0]); ok {
+					opts.Path, opts.SecretID, opts.RefErr, err = path, id, err, nil
+				} else if looksLikePath(args[0]) {
+					opts.Path, opts.RefErr, err = args[0], err, nil
+				}
 			}
 			if err != nil {
+				return err
+			}
+			if opts.ConfigPath, err = shared.ConfigPathFlag(cmd); err != nil {
 				return err
 			}
 			if err := shared.CheckTrustedDirs(opts.TrustedDirs); err != nil {
@@ -106,7 +130,7 @@ not the reference resolves; scripts read "resolves" from --json.`,
 			return explainRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.ConfigPath, "config", "", "configuration file (default $"+config.EnvConfig+", else palyra/palyra.toml in the user config directory)")
+	shared.AddConfigPathFlags(cmd)
 	cmd.Flags().StringArrayVar(&opts.TrustedDirs, "trusted-dir", nil, "a `DIR` that a file reference may read from (repeatable)")
 	cmd.Flags().BoolVar(&opts.Exec, "exec", false, "run an exec reference's command to check that it resolves")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the explanation as JSON")
@@ -122,6 +146,12 @@ func parseArgs(args []string) (resolve.Ref, error) {
 		return resolve.VaultRef(r), nil
 	}
 	ref, err := resolve.Parse(args[0])
+	if err != nil && !strings.Contains(args[0], "://") && strings.Contains(args[0], "/") {
+		// Palyra's bare <scope>/<key>.
+		if r, berr := secret.ParseRef(secret.RefPrefix + args[0]); berr == nil {
+			return resolve.VaultRef(r), nil
+		}
+	}
 	if err != nil {
 		err = &cmdutil.UsageError{Err: err}
 		if !strings.Contains(args[0], ":") && strings.Contains(args[0], "/") {
@@ -192,6 +222,99 @@ type explainJSON struct {
 	File   *fileJSON          `json:"file,omitempty"`
 	// Note explains a missing check or source.
 	Note string `json:"note,omitempty"`
+
+	// Palyra's vault_secret explanation, for a vault secret that is stored.
+	Kind                 string          `json:"kind,omitempty"`
+	Reference            string          `json:"reference,omitempty"`
+	Scope                string          `json:"scope,omitempty"`
+	Key                  string          `json:"key,omitempty"`
+	Status               string          `json:"status,omitempty"`
+	Backend              string          `json:"backend,omitempty"`
+	CreatedAtMS          int64           `json:"created_at_unix_ms,omitempty"`
+	UpdatedAtMS          int64           `json:"updated_at_unix_ms,omitempty"`
+	IsConfigured         *bool           `json:"configured,omitempty"`
+	ConfiguredReferences []configuredRef `json:"configured_references,omitempty"`
+
+	// Palyra's ConfiguredSecretEnvelope, for a configured-secret id: then
+	// "secret" is the configured record, and the vault secret's metadata
+	// moves to "vault_secret".
+	Contract      *shared.ContractJSON         `json:"contract,omitempty"`
+	GeneratedAtMS int64                        `json:"generated_at_unix_ms,omitempty"`
+	Generation    *uint64                      `json:"snapshot_generation,omitempty"`
+	Configured    *shared.ConfiguredSecretJSON `json:"-"`
+	VaultSecret   *shared.SecretJSON           `json:"vault_secret,omitempty"`
+
+	usedBy []config.Found
+}
+
+// configuredRef is Palyra's VaultSecretConfiguredReference: a setting that
+// uses the vault secret.
+type configuredRef struct {
+	Component     string `json:"component"`
+	ReferenceKind string `json:"reference_kind"`
+	Status        string `json:"status"`
+}
+
+// MarshalJSON writes the explanation, with "secret" the configured record
+// when one was asked for by id.
+func (r explainJSON) MarshalJSON() ([]byte, error) {
+	type plain explainJSON
+	if r.Configured == nil {
+		return json.Marshal(plain(r))
+	}
+	var zero uint64
+	r.Generation = &zero
+	return json.Marshal(struct {
+		plain
+		Secret *shared.ConfiguredSecretJSON `json:"secret"`
+	}{plain(r), r.Configured})
+}
+
+// palyraVault fills in Palyra's vault_secret fields for a stored secret.
+func (r *explainJSON) palyraVault(ctx context.Context, lookup *shared.ExistingVault, md vault.Metadata, resolveErr error) {
+	r.Kind, r.Reference = "vault_secret", md.Scope+"/"+md.Key
+	r.Scope, r.Key = md.Scope, md.Key
+	r.CreatedAtMS, r.UpdatedAtMS = md.Created.UnixMilli(), md.Updated.UnixMilli()
+	r.Status = "stored"
+	if resolveErr != nil {
+		r.Status = "unreadable"
+	}
+	if v, err := lookup.Vault(ctx); err == nil {
+		r.Backend = string(v.Info().Backend)
+	}
+	configured := len(r.usedBy) > 0
+	r.IsConfigured = &configured
+	for _, f := range r.usedBy {
+		st := "resolved"
+		if resolveErr != nil {
+			st = "missing"
+		}
+		r.ConfiguredReferences = append(r.ConfiguredReferences, configuredRef{
+			Component: shared.Component(f.Path), ReferenceKind: referenceKind(f), Status: st,
+		})
+	}
+}
+
+// referenceKind names a setting as Palyra's audit does
+// (model_provider_api_key, browser_state_key), else by its setting path.
+func referenceKind(f config.Found) string {
+	switch {
+	case strings.HasPrefix(f.Setting, "model_provider.") && strings.HasSuffix(f.Setting, "api_key"):
+		return "model_provider_api_key"
+	case f.Setting == "tool_call.browser_service.state_key":
+		return "browser_state_key"
+	}
+	return f.Setting
+}
+
+// splitSecretID splits Palyra's configured-secret id
+// "<config path>:<16 hex digits>" into the path and the fingerprint.
+func splitSecretID(arg string) (path, fingerprint string, ok bool) {
+	i := strings.LastIndexByte(arg, ':')
+	if i < 0 || len(arg)-i-1 != 16 || strings.Trim(arg[i+1:], "0123456789abcdef") != "" || !looksLikePath(arg[:i]) {
+		return "", "", false
+	}
+	return arg[:i], arg[i+1:], true
 }
 
 // looksLikePath reports whether arg could be a dotted path of palyra.toml
@@ -212,7 +335,19 @@ func explainRun(ctx context.Context, opts *ExplainOptions) error {
 		found, _ = config.References(doc) // broken references use nothing
 	}
 	ref := opts.Ref
-	if opts.Path != "" {
+	var byID *config.Found
+	switch {
+	case opts.SecretID != "":
+		i := slices.IndexFunc(found, func(f config.Found) bool {
+			return shared.SecretID(f) == opts.Path+":"+opts.SecretID
+		})
+		if i < 0 {
+			return cmdutil.WithHints(fmt.Errorf("%w: no reference in %s has the configured-secret id %s", vault.ErrNotFound, loc.Path, opts.Path+":"+opts.SecretID),
+				`"palyra secrets inventory" lists the ids of the references in the file; an id changes when its reference does`)
+		}
+		byID = &found[i]
+		ref = found[i].Ref
+	case opts.Path != "":
 		i := slices.IndexFunc(found, func(f config.Found) bool { return f.Path == opts.Path || f.Setting == opts.Path })
 		if i < 0 {
 			// The argument is not repeated: it may be a pasted secret.
@@ -238,17 +373,20 @@ func explainRun(ctx context.Context, opts *ExplainOptions) error {
 		for _, fr := range found {
 			if fr.Ref.Canonical() == ref.Canonical() {
 				res.UsedBy = append(res.UsedBy, usedJSON{Path: fr.Path, Setting: fr.Setting, Line: fr.Line})
+				res.usedBy = append(res.usedBy, fr)
 			}
 		}
 	}
 
 	lookup := &shared.ExistingVault{Config: opts.VaultConfig, Open: opts.Vault}
+	var resolveErr error
 	if ref.Source == resolve.SourceExec && !opts.Exec {
 		res.Note = "the command was not run; pass --exec to run it and check that it resolves"
 	} else {
 		v, err := resolve.New(lookup, resolve.Options{TrustedDirs: opts.TrustedDirs}).Resolve(ctx, ref)
 		ok := err == nil
 		res.Resolves = &ok
+		resolveErr = err
 		if ok {
 			res.Size = v.Len()
 			v.Wipe()
@@ -264,6 +402,7 @@ func explainRun(ctx context.Context, opts *ExplainOptions) error {
 		case err == nil:
 			s := shared.FromMetadata(md)
 			res.Secret = &s
+			res.palyraVault(ctx, lookup, md, resolveErr)
 		case errors.Is(err, shared.ErrNoVault):
 			res.Note = err.Error()
 		case errors.Is(err, vault.ErrNotFound):
@@ -273,6 +412,19 @@ func explainRun(ctx context.Context, opts *ExplainOptions) error {
 		}
 	case resolve.SourceFile:
 		res.File = describeFile(ref.File)
+	}
+	if byID != nil {
+		status, kind := shared.ResolveStatus(resolveErr)
+		if res.Resolves == nil {
+			status = shared.StatusUnchecked
+		}
+		errText := ""
+		if resolveErr != nil {
+			errText = resolveErr.Error()
+		}
+		rec := shared.ConfiguredSecret(*byID, status, time.Now(), kind, errText, 0)
+		res.Contract, res.GeneratedAtMS = &shared.ContractJSON{ContractVersion: shared.ContractVersion}, time.Now().UnixMilli()
+		res.VaultSecret, res.Secret, res.Configured = res.Secret, nil, &rec
 	}
 
 	if opts.JSON {

@@ -28,7 +28,9 @@ func TestNewCmdExplainParsesReferences(t *testing.T) {
 		{"scope and key", []string{"plugins/github", "token"}, "vault://plugins/github/token", ""},
 		{"env", []string{"env:HOME"}, "env:HOME", ""},
 		{"inline table", []string{`{ file = "/run/x", trusted_dirs = ["/run"] }`}, "file:/run/x", ""},
-		{"bare scope/key", []string{"global/k"}, "", "not a reference"},
+		{"bare scope/key (Palyra's form)", []string{"global/k"}, "vault://global/k", ""},
+		{"bare Palyra scope/key", []string{"principal:Alice@Example.com/k"}, "vault://principal:Alice@Example.com/k", ""},
+		{"bare scope/bad key", []string{"global/K"}, "", "not a reference"},
 		{"pasted secret", []string{"sk-proj-secret"}, "", "not a reference"},
 		{"bad key", []string{"global", "K"}, "", `argument 2 (the key): invalid key: contains uppercase 'K'`},
 		{"no arguments", nil, "", "got 0 arguments"},
@@ -46,10 +48,37 @@ func TestNewCmdExplainParsesReferences(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || got.Ref.Canonical() != tt.wantCanon {
+			if err != nil || got.Ref.Canonical() != tt.wantCanon || got.SecretID != "" {
 				t.Fatalf("ref %v, %v; want %s", got.Ref.Canonical(), err, tt.wantCanon)
 			}
 		})
+	}
+}
+
+func TestNewCmdExplainTakesPalyrasConfiguredSecretID(t *testing.T) {
+	tests := []struct {
+		arg            string
+		wantPath, want string
+	}{
+		{"model_provider.openai_api_key_secret_ref:0123456789abcdef", "model_provider.openai_api_key_secret_ref", "0123456789abcdef"},
+		{"admin.auth_token_secret_ref:0123456789abcdef", "admin.auth_token_secret_ref", "0123456789abcdef"},
+		{"model_provider.openai_api_key_secret_ref:0123456789ABCDEF", "model_provider.openai_api_key_secret_ref:0123456789ABCDEF", ""}, // not hex as Palyra writes it
+		{"model_provider.openai_api_key", "model_provider.openai_api_key", ""},
+	}
+	for _, tt := range tests {
+		ios, _, _, _ := iostreams.Test()
+		var got *ExplainOptions
+		cmd := NewCmdExplain(&cmdutil.Factory{IOStreams: ios}, func(o *ExplainOptions) error { got = o; return nil })
+		err := clitest.Execute(cmd, tt.arg)
+		if tt.want == "" && strings.Contains(tt.wantPath, ":") {
+			if err == nil {
+				t.Errorf("%q: accepted, want a usage error", tt.arg)
+			}
+			continue
+		}
+		if err != nil || got.Path != tt.wantPath || got.SecretID != tt.want {
+			t.Errorf("%q: path %q id %q err %v; want %q %q", tt.arg, got.Path, got.SecretID, err, tt.wantPath, tt.want)
+		}
 	}
 }
 

@@ -1,6 +1,10 @@
 package shared
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
+
 	"github.com/palyra/palyra-vault/config"
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	"github.com/spf13/cobra"
@@ -27,4 +31,20 @@ func ConfigPathFlag(cmd *cobra.Command) (string, error) {
 		return c, nil
 	}
 	return p, nil
+}
+
+// LoadConfig finds (config.Find) and reads the configuration file a verb
+// names with --config or --path; a file that does not exist is an error
+// with a hint.
+func LoadConfig(explicit string) (*config.Document, error) {
+	loc, err := config.Find(explicit)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := config.Load(loc.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, cmdutil.WithHints(fmt.Errorf("no configuration file at %s", loc.Path),
+			"name the file with --config (or --path), or set $"+config.EnvConfig)
+	}
+	return doc, err
 }
