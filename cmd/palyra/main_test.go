@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -54,6 +55,7 @@ func TestScripts(t *testing.T) {
 			"mkbig":     cmdMkbig,
 			"damage":    cmdDamage,
 			"waitheld":  cmdWaitheld,
+			"jsonfield": cmdJSONField,
 		},
 	})
 }
@@ -215,4 +217,51 @@ func cmdWaitheld(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(unlock())
 	}
 	ts.Fatalf("no other process took the lock %s within a minute", args[0])
+}
+
+// cmdJSONField checks one field of the JSON object on the last command's
+// stdout (its first line when it holds several): "jsonfield count 2",
+// "jsonfield entries.0.key openai_api_key", "jsonfield summary.ok true".
+// The path is keys and array indices joined by dots; the value is compared
+// with the field's JSON text, strings unquoted. "! jsonfield path" wants the
+// field absent.
+func cmdJSONField(ts *testscript.TestScript, neg bool, args []string) {
+	if (!neg && len(args) != 2) || (neg && len(args) != 1) {
+		ts.Fatalf("usage: jsonfield path value | ! jsonfield path")
+	}
+	out := ts.ReadFile("stdout")
+	var v any
+	if err := json.NewDecoder(strings.NewReader(out)).Decode(&v); err != nil {
+		ts.Fatalf("jsonfield: stdout is not JSON: %v", err)
+	}
+	for _, k := range strings.Split(args[0], ".") {
+		switch c := v.(type) {
+		case map[string]any:
+			var ok bool
+			if v, ok = c[k]; !ok {
+				if neg {
+					return
+				}
+				ts.Fatalf("jsonfield: no field %q (of %s)", k, args[0])
+			}
+		case []any:
+			i, err := strconv.Atoi(k)
+			if err != nil || i < 0 || i >= len(c) {
+				ts.Fatalf("jsonfield: no element %q (of %s) in an array of %d", k, args[0], len(c))
+			}
+			v = c[i]
+		default:
+			ts.Fatalf("jsonfield: %s: %q is inside a %T", args[0], k, v)
+		}
+	}
+	if neg {
+		ts.Fatalf("jsonfield: %s is present", args[0])
+	}
+	got, _ := json.Marshal(v)
+	if s, ok := v.(string); ok {
+		got = []byte(s)
+	}
+	if string(got) != args[1] {
+		ts.Fatalf("jsonfield: %s = %s, want %s", args[0], got, args[1])
+	}
 }
