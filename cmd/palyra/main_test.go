@@ -56,6 +56,8 @@ func TestScripts(t *testing.T) {
 			"damage":    cmdDamage,
 			"waitheld":  cmdWaitheld,
 			"jsonfield": cmdJSONField,
+			"rustvault": cmdRustvault,
+			"treehash":  cmdTreehash,
 		},
 	})
 }

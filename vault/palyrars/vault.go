@@ -292,13 +292,14 @@ type metadataFileJSON struct {
 	} `json:"entries"`
 }
 
-// readMetadata reads metadata.json (metadata.rs read_metadata). A
-// missing file is an empty vault, as for the crate.
+// readMetadata reads metadata.json (metadata.rs read_metadata).
 func readMetadata(root string) ([]Entry, error) {
 	path := filepath.Join(root, metadataFile)
 	b, err := fsutil.ReadFileLimited(path, MaxStoreSize)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+		// The crate writes metadata.json whenever it opens a vault
+		// (api.rs:110, metadata.rs:67-75): without it, this is not one.
+		return nil, fmt.Errorf("%w: %s has no metadata.json", ErrNotVault, root)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading the Rust vault's metadata %s: %w", path, err)

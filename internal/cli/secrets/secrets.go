@@ -22,6 +22,7 @@ import (
 	"github.com/palyra/palyra-vault/internal/cli/secrets/explain"
 	getCmd "github.com/palyra/palyra-vault/internal/cli/secrets/get"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/importkeyring"
+	"github.com/palyra/palyra-vault/internal/cli/secrets/importpalyra"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/initcmd"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/inject"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/inventory"
@@ -145,6 +146,7 @@ var verbs = []verb{
 	{[]string{"export"}, delegate.Export.Build},
 	{[]string{"import"}, delegate.Import.Build},
 	{[]string{"import-keyring"}, func(f *cmdutil.Factory) *cobra.Command { return importkeyring.NewCmdImportKeyring(f, nil) }},
+	{[]string{"import-palyra"}, func(f *cmdutil.Factory) *cobra.Command { return importpalyra.NewCmdImportPalyra(f, nil) }},
 	{[]string{"configure"}, func(f *cmdutil.Factory) *cobra.Command { return configure.NewCmdConfigure(f, nil) }},
 	{[]string{"run"}, func(f *cmdutil.Factory) *cobra.Command { return run.NewCmdRun(f, nil) }},
 	{[]string{"inject"}, func(f *cmdutil.Factory) *cobra.Command { return inject.NewCmdInject(f, nil) }},
