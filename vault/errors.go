@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"errors"
 	"time"
 
 	"github.com/palyra/palyra-vault/internal/fsutil"
@@ -24,6 +25,11 @@ var (
 	// ErrCorrupt means a stored object is malformed or fails authentication:
 	// it was damaged, truncated, edited or moved from another secret.
 	ErrCorrupt = vaulterr.ErrCorrupt
+	// ErrRustVault means the vault root holds a vault the Rust Palyra
+	// wrote (palyrars.IsVault): palyra reads it only through package
+	// palyrars and never opens it as its own, so the two never share a
+	// directory.
+	ErrRustVault = errors.New("the directory holds a vault the Rust Palyra wrote")
 	// ErrPermission means unsafe or denied permissions on the vault's files.
 	ErrPermission = vaulterr.ErrPermission
 	// ErrLockTimeout means a write gave up waiting for the writer lock

@@ -33,6 +33,7 @@ import (
 	"github.com/palyra/palyra-vault/vault/backend"
 	"github.com/palyra/palyra-vault/vault/internal/envelope"
 	"github.com/palyra/palyra-vault/vault/internal/keysource"
+	"github.com/palyra/palyra-vault/vault/palyrars"
 )
 
 // DefaultMaxSecretSize is the largest value Put accepts unless the Config
@@ -202,16 +203,26 @@ func Open(ctx context.Context, cfg Config) (*Vault, error) {
 	if cfg.OnTightened != nil {
 		onTightened = func(t fsutil.Tightening) { cfg.OnTightened(t.Path, t.From, t.To) }
 	}
+	// Before anything that could create or tighten a file: a directory
+	// the Rust Palyra's vault holds is never ours (see ErrRustVault).
+	if palyrars.IsVault(root) {
+		return nil, rustVaultError(root)
+	}
 	if err := securePaths(stateRoot, root, onTightened); err != nil {
 		return nil, err
 	}
-	kind, err := readMarker(root)
+	kind, legacyMarker, err := readMarkerForm(root)
 	if err != nil {
 		return nil, err
 	}
 	id, err := loadVaultID(root)
 	if err != nil {
 		return nil, err
+	}
+	if legacyMarker {
+		// Best effort: a vault on a read-only file system still opens,
+		// and the next Open tries again.
+		_ = upgradeMarker(ctx, root)
 	}
 	v := &Vault{
 		info:        Info{ID: id, Root: root, StateRoot: stateRoot, MaxSecretSize: maxSize},
@@ -314,9 +325,10 @@ func (v *Vault) create(ctx context.Context, cfg Config) (backend.Kind, error) {
 }
 
 // writeMarker replaces the vault's backend.kind marker atomically and
-// durably (fsutil.WriteFileAtomic).
+// durably (fsutil.WriteFileAtomic), in the current form (backend.Marker),
+// which the Rust Palyra refuses.
 func writeMarker(root string, k backend.Kind) error {
-	if err := fsutil.WriteFileAtomic(filepath.Join(root, markerFile), []byte(string(k)+"\n"), 0o600); err != nil {
+	if err := fsutil.WriteFileAtomic(filepath.Join(root, markerFile), backend.Marker(k), 0o600); err != nil {
 		return fmt.Errorf("writing backend marker: %w", err)
 	}
 	return nil
@@ -325,20 +337,56 @@ func writeMarker(root string, k backend.Kind) error {
 // readMarker returns the kind named by the vault's backend.kind marker, or ""
 // when there is none yet.
 func readMarker(root string) (backend.Kind, error) {
+	k, _, err := readMarkerForm(root)
+	return k, err
+}
+
+// readMarkerForm is readMarker, also saying whether the marker is in the
+// legacy form (a bare kind name, which the Rust Palyra would accept).
+func readMarkerForm(root string) (backend.Kind, bool, error) {
 	path := filepath.Join(root, markerFile)
 	data, err := fsutil.ReadFileLimited(path, 256)
 	if errors.Is(err, os.ErrNotExist) {
-		return "", nil
+		return "", false, nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("reading backend marker: %w", err)
+		return "", false, fmt.Errorf("reading backend marker: %w", err)
 	}
-	kind := backend.Kind(strings.TrimSpace(string(data)))
+	kind, legacy := backend.ParseMarker(data)
 	if !knownKind(kind) {
-		return "", fmt.Errorf("%w: %s names backend %q, which this build does not know (known: %s); restore the vault's original marker or open it with a newer palyra",
+		return "", false, fmt.Errorf("%w: %s names backend %q, which this build does not know (known: %s); restore the vault's original marker or open it with a newer palyra",
 			ErrBackendUnavailable, path, truncate(string(kind)), strings.Join(kindNames(), ", "))
 	}
-	return kind, nil
+	return kind, legacy, nil
+}
+
+// markerUpgradeWait bounds how long Open waits for the writer lock to
+// rewrite a legacy marker; past it, the next Open tries again.
+const markerUpgradeWait = 200 * time.Millisecond
+
+// upgradeMarker rewrites a legacy backend.kind marker (a bare kind name)
+// in the current form, once, atomically, under the writer lock, so that
+// the Rust Palyra refuses the directory instead of adopting it and
+// merging our objects into its own store (docs/FORMAT.md, "On-disk layout
+// of a vault"). The kind is unchanged.
+func upgradeMarker(ctx context.Context, root string) error {
+	unlock, err := fsutil.LockExclusiveWait(ctx, filepath.Join(root, lockFile), fsutil.LockWait{Timeout: markerUpgradeWait})
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	kind, legacy, err := readMarkerForm(root)
+	if err != nil || !legacy || kind == "" {
+		return err
+	}
+	return writeMarker(root, kind)
+}
+
+// rustVaultError says that root holds a vault the Rust Palyra wrote, and
+// what to do instead.
+func rustVaultError(root string) error {
+	return fmt.Errorf("%w at %s: palyra never writes there; read it in place with \"palyra secrets list --palyra-vault %s\" (get, explain and verify too), copy it into a vault of palyra's with \"palyra secrets import-palyra --from %s\", and give palyra's own vault another directory with --vault-dir or $%s",
+		ErrRustVault, root, root, root, EnvVaultDir)
 }
 
 // Info describes the open vault. KeySource follows rotations made through

@@ -346,10 +346,10 @@ func TestMarkerWinsAndUnknownMarkerIsAClearError(t *testing.T) {
 	openTest(t, cfg).Close()
 	marker := filepath.Join(cfg.Root, "backend.kind")
 	b, _ := os.ReadFile(marker)
-	if string(b) != "encrypted_file\n" {
+	if string(b) != "palyra-vault:encrypted_file\n" {
 		t.Fatalf("marker = %q", b)
 	}
-	os.WriteFile(marker, []byte("floppy_disk\n"), 0o600)
+	os.WriteFile(marker, []byte("palyra-vault:floppy_disk\n"), 0o600)
 	before := hashTree(t, cfg.Root)
 	_, err := Open(context.Background(), cfg)
 	if !errors.Is(err, ErrBackendUnavailable) || !strings.Contains(err.Error(), `"floppy_disk"`) {
