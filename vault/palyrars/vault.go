@@ -49,6 +49,9 @@ type Options struct {
 	// SecurityPath is the macOS security tool for a vault on
 	// macos_keychain; empty means /usr/bin/security.
 	SecurityPath string
+	// MetadataOnly skips deriving the vault key: Entries works (listing
+	// needs no key), Value fails with ErrNoKey.
+	MetadataOnly bool
 }
 
 // Entry describes one secret of a Rust vault, as its metadata.json says.
@@ -77,6 +80,7 @@ type Vault struct {
 	root, identity string
 	kind           backend.Kind
 	kek            KEK
+	keyed          bool
 	entries        []Entry
 	blobs          blobReader
 	warnings       []string
@@ -125,8 +129,11 @@ func Open(ctx context.Context, opts Options) (*Vault, error) {
 		return nil, err
 	}
 	v.checkModes()
-	if v.kek, err = DeriveKEK(ident); err != nil {
-		return nil, err
+	if !opts.MetadataOnly {
+		if v.kek, err = DeriveKEK(ident); err != nil {
+			return nil, err
+		}
+		v.keyed = true
 	}
 	switch kind {
 	case backend.KindEncryptedFile:
@@ -226,6 +233,9 @@ func (v *Vault) Get(ctx context.Context, scope, key string) (secret.SensitiveByt
 // metadata.json names, with the additional data of e's scope and key.
 // It fails with ErrDamaged, ErrWrongKey or ErrNotFound (no object).
 func (v *Vault) Value(ctx context.Context, e Entry) (secret.SensitiveBytes, error) {
+	if !v.keyed {
+		return secret.SensitiveBytes{}, fmt.Errorf("%w: the vault was opened for its metadata only", ErrNoKey)
+	}
 	payload, err := v.blobs.get(ctx, e.ObjectID)
 	if err != nil {
 		return secret.SensitiveBytes{}, fmt.Errorf("reading %s (object %s): %w", e.Ref(), e.ObjectID, err)

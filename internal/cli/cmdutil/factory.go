@@ -6,12 +6,15 @@ package cmdutil
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
 	"github.com/palyra/palyra-vault/internal/errwrap"
 	"github.com/palyra/palyra-vault/internal/iostreams"
+	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
+	"github.com/palyra/palyra-vault/vault/palyrars"
 	"github.com/spf13/cobra"
 )
 
@@ -38,9 +41,97 @@ type Factory struct {
 	// "secrets import". palyra leaves it nil and builds stubs that hand
 	// those commands to palyra-extra; palyra-extra fills it in.
 	Extra map[string]func(*Factory) *cobra.Command
+	// PalyraVault and PalyraIdentityStore are the --palyra-vault and
+	// --palyra-identity-store flags of "palyra secrets": a vault the Rust
+	// Palyra wrote, to read in place, and the identity store its key comes
+	// from ("" means the directory "identity" beside it).
+	PalyraVault, PalyraIdentityStore string
 
-	mu     sync.Mutex
-	opened *vault.Vault
+	mu        sync.Mutex
+	opened    *vault.Vault
+	rust      *palyrars.Vault
+	rustKeyed bool
+}
+
+// RustRoot returns the root of the Rust Palyra vault that the read verbs
+// (list, get, explain, verify) read in place instead of palyra's own: the
+// one --palyra-vault names, else the vault root itself when it holds a
+// Rust vault (palyrars.IsVault); "" when palyra's own vault is meant.
+func (f *Factory) RustRoot() string {
+	if f.PalyraVault != "" {
+		return f.PalyraVault
+	}
+	if r := f.VaultConfig.Root; r != "" && palyrars.IsVault(r) {
+		return r
+	}
+	return ""
+}
+
+// RustVault opens, read-only, the Rust vault RustRoot names (nil, nil when
+// it names none); needKey derives its key from the identity store, which
+// listing does not need. Close closes it.
+func (f *Factory) RustVault(ctx context.Context, needKey bool) (*palyrars.Vault, error) {
+	root := f.RustRoot()
+	if root == "" {
+		return nil, nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.rust != nil {
+		if f.rustKeyed || !needKey {
+			return f.rust, nil
+		}
+		f.rust.Close()
+		f.rust = nil
+	}
+	rv, err := palyrars.Open(ctx, palyrars.Options{Root: root, IdentityStore: f.PalyraIdentityStore, SessionBus: f.VaultConfig.SessionBus, MetadataOnly: !needKey})
+	if err != nil {
+		hint := "--palyra-vault names the Rust Palyra's vault directory (holding backend.kind and metadata.json); --palyra-identity-store its identity store"
+		return nil, WithHints(err, hint)
+	}
+	for _, w := range rv.Warnings() {
+		fmt.Fprintf(f.IOStreams.ErrOut, "palyra: warning: %s\n", w)
+	}
+	f.rust, f.rustKeyed = rv, needKey
+	return rv, nil
+}
+
+// RustGet reads one secret of a Rust vault in place, as vault.Vault.Get
+// reads one of palyra's: a missing secret wraps vault.ErrNotFound.
+func RustGet(ctx context.Context, rv *palyrars.Vault, scope, key string) (secret.SensitiveBytes, vault.Metadata, error) {
+	value, e, err := rv.Get(ctx, scope, key)
+	if err != nil {
+		return value, vault.Metadata{}, rustNotFound(rv, scope, key, err)
+	}
+	return value, RustMetadata(e), nil
+}
+
+// RustStat returns the metadata of one secret of a Rust vault, as
+// vault.Vault.Stat does; it needs no key.
+func RustStat(rv *palyrars.Vault, scope, key string) (vault.Metadata, error) {
+	e, err := rv.Lookup(scope, key)
+	if err != nil {
+		return vault.Metadata{}, rustNotFound(rv, scope, key, err)
+	}
+	return RustMetadata(e), nil
+}
+
+func rustNotFound(rv *palyrars.Vault, scope, key string, err error) error {
+	if errors.Is(err, palyrars.ErrNotFound) {
+		return fmt.Errorf("%w: %s in the Rust Palyra's vault at %s", vault.ErrNotFound, secret.Ref{Scope: scope, Key: key}, rv.Root())
+	}
+	return err
+}
+
+// RustMetadata converts a Rust vault's entry to palyra's metadata: the
+// scope in palyra's canonical form when palyra's grammar takes it, else as
+// stored.
+func RustMetadata(e palyrars.Entry) vault.Metadata {
+	scope := e.Scope
+	if s, err := secret.ParseScope(e.Scope); err == nil {
+		scope = s
+	}
+	return vault.Metadata{Scope: scope, Key: e.Key, Created: e.Created, Updated: e.Updated, Size: e.Size}
 }
 
 // NewFactory returns a Factory whose Vault opens f.VaultConfig lazily, so
@@ -88,6 +179,10 @@ func (f *Factory) openVault(ctx context.Context) (*vault.Vault, error) {
 func (f *Factory) Close() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.rust != nil {
+		f.rust.Close()
+		f.rust = nil
+	}
 	if f.opened == nil {
 		return nil
 	}

@@ -114,6 +114,11 @@ func backendNotice(w io.Writer) func(vault.BackendNotice) {
 	}
 }
 
+// rustReadVerbs are the verbs that read a Rust Palyra vault in place
+// (--palyra-vault, or a vault root holding one); every other verb refuses
+// it, naming import-palyra.
+var rustReadVerbs = []string{"list", "get", "explain", "verify"}
+
 // backendChoices are the values --backend accepts.
 var backendChoices = []backend.Kind{
 	backend.KindAuto,
@@ -216,6 +221,11 @@ vault://<scope>/<key> the key follows the last "/".`,
 			if err := cmdutil.ApplyOutputFormat(cmd, f.IOStreams); err != nil {
 				return err
 			}
+			if f.PalyraVault != "" && !slices.Contains(rustReadVerbs, cmd.Name()) {
+				return cmdutil.WithHints(
+					fmt.Errorf("%q cannot use the Rust Palyra's vault at %s: palyra reads it in place, read-only, with list, get, explain and verify", cmd.Name(), f.PalyraVault),
+					fmt.Sprintf(`copy its secrets into palyra's own vault with "palyra secrets import-palyra --from %s", then work there`, f.PalyraVault))
+			}
 			if k := f.VaultConfig.Backend; k != "" && !slices.Contains(backendChoices, k) {
 				return cmdutil.UsageErrorf("--backend: must be one of %s", choiceList())
 			}
@@ -246,6 +256,8 @@ vault://<scope>/<key> the key follows the last "/".`,
 	keyflags.AddVaultPassphraseFile(pf, &vaultPassphraseFile)
 	pf.StringVar(&f.VaultConfig.Root, "vault-dir", "", fmt.Sprintf("vault root (default $%s, else <state root>/vault)", vault.EnvVaultDir))
 	pf.StringVar(&f.VaultConfig.StateRoot, "state-root", "", fmt.Sprintf("state root holding the device key (default $%s, else the per-user state directory)", secret.EnvStateRoot))
+	pf.StringVar(&f.PalyraVault, "palyra-vault", "", "read the vault the Rust Palyra wrote in this directory, in place and read-only (list, get, explain, verify)")
+	pf.StringVar(&f.PalyraIdentityStore, "palyra-identity-store", "", `the Rust Palyra's identity store for --palyra-vault (default "identity" beside it)`)
 	pf.DurationVar(&lockTimeoutFlag, "lock-timeout", DefaultLockTimeout, fmt.Sprintf("how long a write waits for another palyra process to release the vault's writer lock, or configure for palyra.toml's lock (default $%s, else %s; 0 waits as long as it takes)", EnvLockTimeout, DefaultLockTimeout))
 	pf.StringVar((*string)(&f.VaultConfig.Backend), "backend", "", fmt.Sprintf("backend of a new vault: %s (default $%s, else auto); an existing vault keeps its own unless it holds no secret", choiceList(), vault.EnvBackend))
 	_ = cmd.RegisterFlagCompletionFunc("backend", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {

@@ -23,6 +23,7 @@ import (
 	"github.com/palyra/palyra-vault/resolve"
 	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
+	"github.com/palyra/palyra-vault/vault/palyrars"
 	"github.com/spf13/cobra"
 )
 
@@ -31,6 +32,9 @@ import (
 type ExplainOptions struct {
 	IO    *iostreams.IOStreams
 	Vault func(context.Context) (*vault.Vault, error)
+	// Rust opens the Rust Palyra vault to read instead, or returns nil
+	// (cmdutil.Factory.RustVault); nil means none.
+	Rust func(context.Context, bool) (*palyrars.Vault, error)
 	// VaultConfig says which vault; it is never created.
 	VaultConfig vault.Config
 
@@ -122,7 +126,7 @@ not the reference resolves; scripts read "resolves" from --json.`,
 				return err
 			}
 			opts.Ref = ref
-			opts.Vault = f.Vault
+			opts.Vault, opts.Rust = f.Vault, f.RustVault
 			opts.VaultConfig = f.VaultConfig
 			if runF != nil {
 				return runF(opts)
@@ -378,7 +382,7 @@ func explainRun(ctx context.Context, opts *ExplainOptions) error {
 		}
 	}
 
-	lookup := &shared.ExistingVault{Config: opts.VaultConfig, Open: opts.Vault}
+	lookup := &shared.ExistingVault{Config: opts.VaultConfig, Open: opts.Vault, Rust: opts.Rust}
 	var resolveErr error
 	if ref.Source == resolve.SourceExec && !opts.Exec {
 		res.Note = "the command was not run; pass --exec to run it and check that it resolves"

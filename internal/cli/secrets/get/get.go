@@ -14,6 +14,7 @@ import (
 	"github.com/palyra/palyra-vault/internal/iostreams"
 	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
+	"github.com/palyra/palyra-vault/vault/palyrars"
 	"github.com/spf13/cobra"
 )
 
@@ -21,6 +22,9 @@ import (
 type GetOptions struct {
 	IO    *iostreams.IOStreams
 	Vault func(context.Context) (*vault.Vault, error)
+	// Rust opens the Rust Palyra vault to read instead, or returns nil
+	// (cmdutil.Factory.RustVault); nil means none.
+	Rust func(context.Context, bool) (*palyrars.Vault, error)
 
 	// Ref is the secret to read.
 	Ref secret.Ref
@@ -79,7 +83,7 @@ fails without a daemon. The output is the same either way.`,
 				return err
 			}
 			opts.Ref = ref
-			opts.Vault = f.ExistingVault
+			opts.Vault, opts.Rust = f.ExistingVault, f.RustVault
 			opts.Lookup = shared.NewVaultLookup(f, opts.Daemon, func(ctx context.Context, scope, key string) (secret.SensitiveBytes, vault.Metadata, error) {
 				return readVault(ctx, opts)
 			})
@@ -141,6 +145,15 @@ func getRun(ctx context.Context, opts *GetOptions) error {
 
 // fetch reads the secret from the daemon or the vault, as opts.Daemon says.
 func fetch(ctx context.Context, opts *GetOptions) (secret.SensitiveBytes, vault.Metadata, error) {
+	if opts.Rust != nil {
+		rv, err := opts.Rust(ctx, true)
+		if err != nil {
+			return secret.SensitiveBytes{}, vault.Metadata{}, err
+		}
+		if rv != nil {
+			return readRust(ctx, rv, opts.Ref)
+		}
+	}
 	if opts.Lookup == nil {
 		return readVault(ctx, opts)
 	}
@@ -157,6 +170,15 @@ func readVault(ctx context.Context, opts *GetOptions) (secret.SensitiveBytes, va
 	if errors.Is(err, vault.ErrNotFound) {
 		// The library's message names the object file; the user needs the ref.
 		return value, md, cmdutil.WithHints(fmt.Errorf("%w: %s", vault.ErrNotFound, opts.Ref), shared.ListHint(opts.Ref.Scope))
+	}
+	return value, md, err
+}
+
+// readRust reads the secret from a Rust Palyra vault, in place.
+func readRust(ctx context.Context, rv *palyrars.Vault, ref secret.Ref) (secret.SensitiveBytes, vault.Metadata, error) {
+	value, md, err := cmdutil.RustGet(ctx, rv, ref.Scope, ref.Key)
+	if errors.Is(err, vault.ErrNotFound) {
+		return value, md, cmdutil.WithHints(err, shared.ListHint(ref.Scope))
 	}
 	return value, md, err
 }

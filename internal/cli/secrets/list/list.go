@@ -15,6 +15,7 @@ import (
 	"github.com/palyra/palyra-vault/internal/iostreams"
 	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
+	"github.com/palyra/palyra-vault/vault/palyrars"
 	"github.com/spf13/cobra"
 )
 
@@ -22,6 +23,9 @@ import (
 type ListOptions struct {
 	IO    *iostreams.IOStreams
 	Vault func(context.Context) (*vault.Vault, error)
+	// Rust opens the Rust Palyra vault to list instead, or returns nil
+	// (cmdutil.Factory.RustVault); nil means none.
+	Rust func(context.Context, bool) (*palyrars.Vault, error)
 
 	// Scope limits the listing to one scope; "" lists every scope.
 	Scope string
@@ -94,7 +98,7 @@ are printed, and the command exits with status 1.`,
 				}
 				opts.Scope = scope
 			}
-			opts.Vault = f.ExistingVault
+			opts.Vault, opts.Rust = f.ExistingVault, f.RustVault
 			if runF != nil {
 				return runF(opts)
 			}
@@ -108,6 +112,22 @@ are printed, and the command exits with status 1.`,
 }
 
 func listRun(ctx context.Context, opts *ListOptions) error {
+	if opts.Rust != nil {
+		rv, err := opts.Rust(ctx, false)
+		if err != nil {
+			return err
+		}
+		if rv != nil {
+			var items []vault.Metadata
+			for _, e := range rv.Entries() {
+				m := cmdutil.RustMetadata(e)
+				if opts.Scope == "" || m.Scope == opts.Scope || opts.Recursive && within(m.Scope, opts.Scope) {
+					items = append(items, m)
+				}
+			}
+			return print(opts, string(rv.Kind()), items)
+		}
+	}
 	v, err := opts.Vault(ctx)
 	if errors.Is(err, cmdutil.ErrNoVault) {
 		return print(opts, "none", nil) // nothing stored yet, and nothing created

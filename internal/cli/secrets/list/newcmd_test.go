@@ -20,6 +20,9 @@ func TestNewCmdListParsesArgsAndFlags(t *testing.T) {
 	}
 	clitest.ParseTests(t, NewCmdList, tests, func(t *testing.T, o *ListOptions, f *cmdutil.Factory) {
 		clitest.CheckWiring(t, f, o.IO, o.Vault, "ExistingVault") // listing never creates a vault
-		o.IO, o.Vault = nil, nil
+		if o.Rust == nil {
+			t.Error("list is not wired to read a Rust vault (Factory.RustVault)")
+		}
+		o.IO, o.Vault, o.Rust = nil, nil, nil
 	})
 }

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"sync"
 
+	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
+	"github.com/palyra/palyra-vault/vault/palyrars"
 )
 
 // VaultPaths returns the state root and the vault root that vault.Open
@@ -23,6 +25,10 @@ type ExistingVault struct {
 	Config vault.Config
 	// Open opens the vault (cmdutil.Factory.Vault, which also closes it).
 	Open func(context.Context) (*vault.Vault, error)
+	// Rust, when not nil, opens a Rust Palyra vault to read in place
+	// instead, or returns nil when there is none
+	// (cmdutil.Factory.RustVault).
+	Rust func(context.Context, bool) (*palyrars.Vault, error)
 
 	mu     sync.Mutex
 	opened *vault.Vault
@@ -73,6 +79,15 @@ func (e *ExistingVault) Vault(ctx context.Context) (*vault.Vault, error) {
 // Get reads one secret; see vault.Vault.Get. It fails with an error
 // wrapping vault.ErrNotFound when there is no vault at all.
 func (e *ExistingVault) Get(ctx context.Context, scope, key string) (secret.SensitiveBytes, vault.Metadata, error) {
+	if e.Rust != nil {
+		rv, err := e.Rust(ctx, true)
+		if err != nil {
+			return secret.SensitiveBytes{}, vault.Metadata{}, err
+		}
+		if rv != nil {
+			return cmdutil.RustGet(ctx, rv, scope, key)
+		}
+	}
 	v, err := e.Vault(ctx)
 	if err != nil {
 		return secret.SensitiveBytes{}, vault.Metadata{}, err
@@ -83,6 +98,15 @@ func (e *ExistingVault) Get(ctx context.Context, scope, key string) (secret.Sens
 // Stat reads one secret's metadata without decrypting it; see
 // vault.Vault.Stat.
 func (e *ExistingVault) Stat(ctx context.Context, scope, key string) (vault.Metadata, error) {
+	if e.Rust != nil {
+		rv, err := e.Rust(ctx, false)
+		if err != nil {
+			return vault.Metadata{}, err
+		}
+		if rv != nil {
+			return cmdutil.RustStat(rv, scope, key)
+		}
+	}
 	v, err := e.Vault(ctx)
 	if err != nil {
 		return vault.Metadata{}, err

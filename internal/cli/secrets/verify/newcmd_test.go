@@ -16,6 +16,9 @@ func TestNewCmdVerifyParsesArgsAndFlags(t *testing.T) {
 	clitest.ParseTests(t, NewCmdVerify, tests, func(t *testing.T, o *VerifyOptions, f *cmdutil.Factory) {
 		clitest.CheckWiring(t, f, o.IO, o.Vault, "Vault")
 		clitest.CheckConfig(t, f, o.Config)
-		o.IO, o.Vault, o.Config = nil, nil, nil
+		if o.Rust == nil {
+			t.Error("verify is not wired to read a Rust vault (Factory.RustVault)")
+		}
+		o.IO, o.Vault, o.Config, o.Rust = nil, nil, nil, nil
 	})
 }
