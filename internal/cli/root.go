@@ -95,7 +95,7 @@ a reference such as vault://global/openai_api_key instead of the secret.`,
   palyra secrets get global openai_api_key --reveal
   palyra completion bash
   palyra --version`,
-		Args: cmdutil.NoSubcommand,
+		Args: rootArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if showVersion {
 				_, err := fmt.Fprintln(f.IOStreams.Out, version.Get())
