@@ -4,7 +4,9 @@
 #   usage: scripts/test.sh [extra go test flags...]
 #
 # 1. installs the Debian packages the tests need when they are missing
-#    (gnome-keyring, libsecret-tools, Wine and mingw for the Windows tests);
+#    (gnome-keyring, libsecret-tools, Wine and mingw for the Windows tests,
+#    etcd-server and etcd-client: the etcd tests start their own 3-member
+#    cluster on loopback, internal/testutil/etcdproc);
 # 2. checks gofmt and go vet (for linux, windows and darwin);
 # 3. runs `go test -race ./...` against a real gnome-keyring-daemon on a
 #    private D-Bus session bus (scripts/secret-service-run.sh starts and
@@ -22,6 +24,8 @@ command -v secret-tool >/dev/null || need+=(libsecret-tools)
 command -v dbus-daemon >/dev/null || need+=(dbus-daemon)
 command -v wine >/dev/null || need+=(wine64 wine)
 command -v x86_64-w64-mingw32-gcc >/dev/null || need+=(gcc-mingw-w64-x86-64-win32)
+command -v etcd >/dev/null || need+=(etcd-server)
+command -v etcdctl >/dev/null || need+=(etcd-client)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=
   [ "$(id -u)" -eq 0 ] || sudo=sudo
