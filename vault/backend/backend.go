@@ -15,7 +15,11 @@
 //     (service missing, collection locked, prompt dismissed, timeout);
 //   - ErrTooLarge from Put when the blob exceeds MaxBlobSize;
 //   - ErrPermission when the store exists but its permissions are unsafe or
-//     deny access.
+//     deny access;
+//   - ErrUnreachable (which wraps ErrUnavailable) when a networked store
+//     did not answer within its deadline;
+//   - ErrConflict from the writes of Shared when the guarding revision
+//     changed.
 //
 // Errors never contain blob contents.
 package backend
@@ -25,6 +29,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/palyra/palyra-vault/internal/errwrap"
 )
 
 // Kind names a backend. It is what the vault writes in its backend.kind
@@ -44,6 +50,9 @@ const (
 	KindKeychain Kind = "macos_keychain"
 	// KindDPAPI stores CryptProtectData blobs as files on Windows.
 	KindDPAPI Kind = "windows_dpapi"
+	// KindEtcd stores objects in an etcd cluster that many hosts share
+	// (package etcdstore, linked only into palyra-extra).
+	KindEtcd Kind = "etcd"
 )
 
 // Sentinel errors of the backend contract.
@@ -56,6 +65,12 @@ var (
 	ErrTooLarge = errors.New("object too large for backend")
 	// ErrPermission means unsafe or denied permissions on the backing store.
 	ErrPermission = errors.New("permission problem")
+	// ErrUnreachable means a networked store (an etcd cluster) did not
+	// answer within the call's deadline. It wraps ErrUnavailable.
+	ErrUnreachable = errwrap.New("store unreachable", ErrUnavailable)
+	// ErrConflict means a guarded write of a Shared backend stored nothing
+	// because the record guarding it changed since it was read.
+	ErrConflict = errors.New("write conflict: the guarding record changed")
 )
 
 // ObjectID names one stored object: "obj_" followed by 64 lowercase hex
@@ -171,4 +186,36 @@ type HeaderLister interface {
 	// particular order. An object it could not read has Err set; the
 	// error returned is for a failure to list at all.
 	ListPrefixes(ctx context.Context, q PrefixQuery) ([]Prefix, error)
+}
+
+// Record names of the vault's shared records (see Shared).
+const (
+	// RecordVaultID holds the vault id: 32 lowercase hex digits and a
+	// newline, as vault.id does in a local vault root.
+	RecordVaultID = "vault.id"
+	// RecordKeySource holds the key-source state, as keysource.json does
+	// in a local vault root (docs/FORMAT.md, "Key sources").
+	RecordKeySource = "keysource.json"
+)
+
+// Shared is implemented by backends that many hosts use at once (etcd).
+// Such a backend also keeps the vault's shared records, which a local vault
+// keeps as files in its vault root (the vault id, the key-source state), so
+// that every host sees one vault; and its writes can be guarded by the
+// revision of a record, so that an envelope sealed under a key that another
+// host has just replaced is refused instead of stored.
+type Shared interface {
+	// ReadRecord returns the record called name (RecordVaultID,
+	// RecordKeySource) and its revision, a positive number that changes
+	// with every write, or an error wrapping ErrNotFound.
+	ReadRecord(ctx context.Context, name string) (data []byte, rev int64, err error)
+	// WriteRecord stores data as record name when the record's revision
+	// is still rev (0: when it does not exist) and returns the new
+	// revision; otherwise it stores nothing and fails with an error
+	// wrapping ErrConflict.
+	WriteRecord(ctx context.Context, name string, data []byte, rev int64) (int64, error)
+	// PutGuarded is Put, done only when record guard still has revision
+	// rev; otherwise it stores nothing and fails with an error wrapping
+	// ErrConflict.
+	PutGuarded(ctx context.Context, id ObjectID, blob []byte, guard string, rev int64) error
 }

@@ -161,7 +161,7 @@ func noCanary(t *testing.T, op string, err error) {
 
 func testKindIsKnown(t *testing.T, b backend.Backend) {
 	switch k := b.Kind(); k {
-	case backend.KindEncryptedFile, backend.KindSecretService, backend.KindKeychain, backend.KindDPAPI:
+	case backend.KindEncryptedFile, backend.KindSecretService, backend.KindKeychain, backend.KindDPAPI, backend.KindEtcd:
 	default:
 		t.Fatalf("Kind() = %q, not one of the backend kinds in package backend", k)
 	}

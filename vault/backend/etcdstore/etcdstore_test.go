@@ -1,0 +1,141 @@
+package etcdstore_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/palyra/palyra-vault/internal/testutil/etcdproc"
+	"github.com/palyra/palyra-vault/vault/backend"
+	"github.com/palyra/palyra-vault/vault/backend/backendtest"
+	"github.com/palyra/palyra-vault/vault/backend/etcdstore"
+)
+
+func TestMain(m *testing.M) { os.Exit(etcdproc.Main(m)) }
+
+// open returns a store on the shared cluster under a fresh prefix, as the
+// limited test user over TLS.
+func open(t *testing.T, timeout time.Duration) *etcdstore.Store {
+	t.Helper()
+	c := etcdproc.Shared(t)
+	tc, err := c.TLS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := etcdstore.New(t.Context(), etcdstore.Options{
+		Endpoints: c.Endpoints(), Prefix: etcdproc.NewPrefix(), TLS: tc,
+		User: etcdproc.User, Password: c.Password, Timeout: timeout,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	backendtest.Run(t, func(t *testing.T) backend.Backend {
+		s := open(t, 0)
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
+
+// TestOutsideTheRolesPrefixIsPermission: a prefix the user's role does not
+// cover is refused with ErrPermission, naming the prefix.
+func TestOutsideTheRolesPrefixIsPermission(t *testing.T) {
+	c := etcdproc.Shared(t)
+	tc, err := c.TLS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := etcdstore.New(t.Context(), etcdstore.Options{
+		Endpoints: c.Endpoints(), Prefix: "/not-granted/", TLS: tc,
+		User: etcdproc.User, Password: c.Password,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_, err = s.List(t.Context())
+	if !errors.Is(err, backend.ErrPermission) {
+		t.Fatalf("List outside the prefix: %v, want ErrPermission", err)
+	}
+}
+
+// TestWrongPasswordIsPermission: a wrong password fails at connection with
+// ErrPermission.
+func TestWrongPasswordIsPermission(t *testing.T) {
+	c := etcdproc.Shared(t)
+	tc, err := c.TLS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = etcdstore.New(t.Context(), etcdstore.Options{
+		Endpoints: c.Endpoints(), Prefix: etcdproc.NewPrefix(), TLS: tc,
+		User: etcdproc.User, Password: "wrong",
+	})
+	if !errors.Is(err, backend.ErrPermission) {
+		t.Fatalf("New with a wrong password: %v, want ErrPermission", err)
+	}
+}
+
+// TestGuardedWritesCompareTheRecordsRevision: a write guarded by an old
+// revision of the key-source record stores nothing.
+func TestGuardedWritesCompareTheRecordsRevision(t *testing.T) {
+	s := open(t, 0)
+	defer s.Close()
+	ctx := t.Context()
+	rev, err := s.WriteRecord(ctx, backend.RecordKeySource, []byte("one"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.WriteRecord(ctx, backend.RecordKeySource, []byte("again"), 0); !errors.Is(err, backend.ErrConflict) {
+		t.Fatalf("second create: %v, want ErrConflict", err)
+	}
+	id := backendtest.NewID(t)
+	if err := s.PutGuarded(ctx, id, []byte("blob"), backend.RecordKeySource, rev); err != nil {
+		t.Fatal(err)
+	}
+	rev2, err := s.WriteRecord(ctx, backend.RecordKeySource, []byte("two"), rev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutGuarded(ctx, id, []byte("stale"), backend.RecordKeySource, rev); !errors.Is(err, backend.ErrConflict) {
+		t.Fatalf("PutGuarded under the old revision: %v, want ErrConflict", err)
+	}
+	if got, err := s.Get(ctx, id); err != nil || string(got) != "blob" {
+		t.Fatalf("after the refused write: %q, %v; want the first blob", got, err)
+	}
+	if data, rev3, err := s.ReadRecord(ctx, backend.RecordKeySource); err != nil || string(data) != "two" || rev3 != rev2 {
+		t.Fatalf("ReadRecord = %q, %d, %v; want two, %d", data, rev3, err, rev2)
+	}
+}
+
+// TestUnreachableClusterFailsWithinTheDeadline: endpoints where nothing
+// listens fail every call with ErrUnreachable, naming them, within about
+// the deadline.
+func TestUnreachableClusterFailsWithinTheDeadline(t *testing.T) {
+	const deadline = 300 * time.Millisecond
+	s, err := etcdstore.New(context.Background(), etcdstore.Options{
+		Endpoints: []string{"http://127.0.0.1:9"}, Prefix: "/x/", Timeout: deadline,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	start := time.Now()
+	_, err = s.Get(t.Context(), backendtest.NewID(t))
+	if !errors.Is(err, backend.ErrUnreachable) || !errors.Is(err, backend.ErrUnavailable) {
+		t.Fatalf("Get: %v, want ErrUnreachable", err)
+	}
+	if el := time.Since(start); el > 10*deadline {
+		t.Fatalf("Get took %s with a deadline of %s", el, deadline)
+	}
+	if want := "127.0.0.1:9"; !contains(err.Error(), want) {
+		t.Fatalf("error %q does not name the endpoint", err)
+	}
+}
+
+func contains(s, sub string) bool { return len(sub) == 0 || (len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub))) }
