@@ -23,6 +23,53 @@ var allKinds = []backend.Kind{
 	backend.KindSecretService,
 	backend.KindKeychain,
 	backend.KindDPAPI,
+	backend.KindEtcd,
+}
+
+// sharedKind reports whether backend kind k is shared by many hosts: it
+// holds the vault id and key state itself (backend.Shared), needs the
+// connection settings beside the marker, and is opened only by a program
+// that registered it (RegisterBackend).
+func sharedKind(k backend.Kind) bool { return k == backend.KindEtcd }
+
+// IsShared reports whether backend kind k keeps a vault that many hosts
+// share (etcd).
+func IsShared(k backend.Kind) bool { return sharedKind(k) }
+
+// ExternalBackend opens a backend kind that package vault does not link
+// itself, because its client is heavy (etcd: about 20 ms of package
+// initialisation): the program that links it registers it with
+// RegisterBackend (palyra-extra does; palyra hands etcd vaults to it).
+type ExternalBackend struct {
+	// Open opens the backend of the vault at root, reading its settings
+	// (for etcd, the file etcd.json beside backend.kind).
+	Open func(ctx context.Context, root string) (backend.Backend, error)
+}
+
+// RegisterBackend makes backend kind k, which must be a kind package
+// backend names and this package does not link, openable by this process.
+// Call it from main before any Open; it is not safe for concurrent use
+// with Open.
+func RegisterBackend(k backend.Kind, b ExternalBackend) {
+	if !sharedKind(k) || b.Open == nil {
+		panic("vault: RegisterBackend of " + string(k))
+	}
+	drivers[k] = driver{
+		probe: func(ctx context.Context, s site) error {
+			bk, err := b.Open(ctx, s.root)
+			if err != nil {
+				return err
+			}
+			return bk.Close()
+		},
+		open: func(ctx context.Context, s site) (backend.Backend, error) { return b.Open(ctx, s.root) },
+	}
+}
+
+// Registered reports whether this process can open backend kind k.
+func Registered(k backend.Kind) bool {
+	_, ok := drivers[k]
+	return ok
 }
 
 func knownKind(k backend.Kind) bool { return slices.Contains(allKinds, k) }
@@ -183,6 +230,9 @@ func statusOf(k backend.Kind, rank int, err error) BackendStatus {
 func openBackend(ctx context.Context, k backend.Kind, s site) (backend.Backend, error) {
 	d, ok := drivers[k]
 	if !ok {
+		if sharedKind(k) {
+			return nil, fmt.Errorf("%w: backend %s is opened by palyra-extra, not by this program (docs/CLI.md, \"Programs\")", ErrBackendUnavailable, k)
+		}
 		return nil, fmt.Errorf("%w: backend %s is not supported by this build on %s", ErrBackendUnavailable, k, runtime.GOOS)
 	}
 	octx, cancel := context.WithTimeout(ctx, probeTimeout)
@@ -236,6 +286,9 @@ func (v *Vault) ProbeBackends(ctx context.Context) []BackendStatus {
 	order := autoOrder()
 	out := make([]BackendStatus, 0, len(allKinds))
 	for _, k := range allKinds {
+		if sharedKind(k) {
+			continue // needs its settings: not a choice of this host alone
+		}
 		rank := slices.Index(order, k) + 1
 		if err := probeBackend(ctx, k, v.site()); err != nil {
 			out = append(out, statusOf(k, rank, err))

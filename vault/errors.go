@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/palyra/palyra-vault/internal/fsutil"
+	"github.com/palyra/palyra-vault/vault/backend"
 	"github.com/palyra/palyra-vault/vault/internal/vaulterr"
 )
 
@@ -32,6 +33,10 @@ var (
 	ErrRustVault = errors.New("the directory holds a vault the Rust Palyra wrote")
 	// ErrPermission means unsafe or denied permissions on the vault's files.
 	ErrPermission = vaulterr.ErrPermission
+	// ErrUnreachable means a networked backend (an etcd cluster) did not
+	// answer within its deadline; the error names the endpoints. It also
+	// matches ErrBackendUnavailable.
+	ErrUnreachable = backend.ErrUnreachable
 	// ErrLockTimeout means a write gave up waiting for the writer lock
 	// after Config.LockTimeout: another process held it all that time.
 	ErrLockTimeout = fsutil.ErrLockTimeout

@@ -2,8 +2,10 @@ package vault
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
+	"github.com/palyra/palyra-vault/vault/backend"
 	"github.com/palyra/palyra-vault/vault/internal/envelope"
 	"github.com/palyra/palyra-vault/vault/internal/keysource"
 )
@@ -77,7 +79,7 @@ func (v *Vault) keySite() keysource.Site {
 // source. It loads no key of a keyed vault: the first operation that needs
 // one does (see Unlock). It sets v.keys and v.info.KeySource.
 func (v *Vault) loadKeys(ctx context.Context, cfg Config) error {
-	st, err := keysource.ReadState(v.info.Root)
+	st, rev, err := keysource.Read(ctx, v.info.Root, v.shared)
 	if err != nil {
 		return err
 	}
@@ -86,7 +88,7 @@ func (v *Vault) loadKeys(ctx context.Context, cfg Config) error {
 			return err
 		}
 	} else {
-		v.keys = keysource.NewKeyring(v.info.Root, v.keySite(), st, cfg.Passphrase)
+		v.keys = keysource.NewSharedKeyring(v.info.Root, v.shared, rev, v.keySite(), st, cfg.Passphrase)
 	}
 	v.info.KeySource = v.keys.Source()
 	return nil
@@ -120,12 +122,12 @@ func (v *Vault) initKeys(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer unlock()
-	st, err := keysource.ReadState(v.info.Root)
+	st, rev, err := keysource.Read(ctx, v.info.Root, v.shared)
 	if err != nil {
 		return err
 	}
 	if st != nil { // another process keyed it first
-		v.keys = keysource.NewKeyring(v.info.Root, v.keySite(), st, cfg.Passphrase)
+		v.keys = keysource.NewSharedKeyring(v.info.Root, v.shared, rev, v.keySite(), st, cfg.Passphrase)
 		return nil
 	}
 	src, err := desiredKeySource(cfg)
@@ -142,7 +144,14 @@ func (v *Vault) initKeys(ctx context.Context, cfg Config) error {
 	if _, err := src.Backend(v.info.Backend); err != nil {
 		return err
 	}
-	kr, err := keysource.Create(ctx, v.info.Root, v.keySite(), src, cfg.Passphrase)
+	kr, err := keysource.Create(ctx, v.info.Root, v.shared, v.keySite(), src, cfg.Passphrase)
+	if errors.Is(err, backend.ErrConflict) {
+		// Another host keyed the shared vault first: use its key.
+		if st, rev, err = keysource.Read(ctx, v.info.Root, v.shared); err == nil && st != nil {
+			v.keys = keysource.NewSharedKeyring(v.info.Root, v.shared, rev, v.keySite(), st, cfg.Passphrase)
+			return nil
+		}
+	}
 	if err != nil {
 		return err
 	}

@@ -195,7 +195,7 @@ func (v *Vault) rewrapAll(ctx context.Context, next *envelope.KEK, rep *RotateRe
 // PendingRotation reports whether an interrupted key rotation is waiting
 // to be finished, and to which key source. It reads the key-source file.
 func (v *Vault) PendingRotation() (source string, pending bool, err error) {
-	st, err := keysource.ReadState(v.info.Root)
+	st, _, err := keysource.Read(context.Background(), v.info.Root, v.shared)
 	if err != nil || st == nil {
 		return "", false, err
 	}

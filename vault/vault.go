@@ -153,6 +153,10 @@ type Info struct {
 type Vault struct {
 	info     Info
 	backend  backend.Backend
+	// shared is the backend when many hosts share it (etcd): it holds the
+	// vault id and the key-source state, and Put's writes are guarded by
+	// the state's revision. Nil for a local vault.
+	shared   backend.Shared
 	keys     *keysource.Keyring // every KEK this handle holds (see keysource.go)
 	bus      string             // Config.SessionBus
 	cheapKDF bool               // Config.cheapKDF
@@ -215,9 +219,13 @@ func Open(ctx context.Context, cfg Config) (*Vault, error) {
 	if err != nil {
 		return nil, err
 	}
-	id, err := loadVaultID(root)
-	if err != nil {
-		return nil, err
+	// A vault that many hosts share keeps its id in its backend, read
+	// once the backend is open (sharedVaultID).
+	id := ""
+	if !sharedKind(kind) && (kind != "" || !sharedKind(cfg.Backend)) {
+		if id, err = loadVaultID(root); err != nil {
+			return nil, err
+		}
 	}
 	if legacyMarker {
 		// Best effort: a vault on a read-only file system still opens,
@@ -233,6 +241,9 @@ func Open(ctx context.Context, cfg Config) (*Vault, error) {
 		now:         func() time.Time { return time.Now().UTC() },
 	}
 	if kind != "" && cfg.Backend != "" && cfg.Backend != backend.KindAuto && cfg.Backend != kind {
+		if sharedKind(kind) || sharedKind(cfg.Backend) {
+			return nil, fmt.Errorf("%w: the vault at %s uses backend %s; moving a vault to or from a shared backend (%s) is not built yet: export it and import it into a new vault", ErrBackendUnavailable, root, kind, cfg.Backend)
+		}
 		if kind, err = v.recreate(ctx, cfg); err != nil {
 			return nil, err
 		}
@@ -248,6 +259,13 @@ func Open(ctx context.Context, cfg Config) (*Vault, error) {
 	v.info.Backend = kind
 	if v.backend == nil {
 		if v.backend, err = openBackend(ctx, kind, v.site()); err != nil {
+			return nil, err
+		}
+	}
+	if sh, ok := v.backend.(backend.Shared); ok && sharedKind(kind) {
+		v.shared = sh
+		if v.info.ID, err = sharedVaultID(ctx, sh); err != nil {
+			v.backend.Close()
 			return nil, err
 		}
 	}
@@ -449,14 +467,48 @@ func (v *Vault) Put(ctx context.Context, scope, key string, value []byte) (Metad
 		created = old.Created
 	}
 	h := envelope.Header{Scope: scope, Key: key, Created: created, Updated: now}
-	blob, err := v.seal(ctx, h, value)
-	if err != nil {
-		return Metadata{}, err
+	if v.shared != nil {
+		err = v.putShared(ctx, id, h, value)
+	} else {
+		var blob []byte
+		if blob, err = v.seal(ctx, h, value); err != nil {
+			return Metadata{}, err
+		}
+		err = v.backend.Put(ctx, id, blob)
 	}
-	if err := v.backend.Put(ctx, id, blob); err != nil {
+	if err != nil {
 		return Metadata{}, fmt.Errorf("storing %s: %w", Ref{Scope: scope, Key: key}, translate(err))
 	}
 	return Metadata{Scope: scope, Key: key, Created: created, Updated: now, Size: len(value)}, nil
+}
+
+// sharedPutAttempts bounds how often Put seals a value again after another
+// host changed the vault's key state between sealing and storing.
+const sharedPutAttempts = 5
+
+// putShared seals value under the active key and stores it with a write
+// guarded by the revision of the key-state record that key was read from:
+// when another host changed the key state meanwhile (a rotation), the write
+// stores nothing, and putShared rereads the state and seals again, so an
+// envelope never lands under a key the vault no longer uses.
+func (v *Vault) putShared(ctx context.Context, id backend.ObjectID, h envelope.Header, value []byte) error {
+	for attempt := 1; ; attempt++ {
+		kek, rev, err := v.keys.SealingGuard(ctx)
+		if err != nil {
+			return err
+		}
+		blob, err := envelope.Sealer{KEK: kek}.Seal(h, value)
+		if err != nil {
+			return err
+		}
+		err = v.shared.PutGuarded(ctx, id, blob, backend.RecordKeySource, rev)
+		if !errors.Is(err, backend.ErrConflict) || attempt == sharedPutAttempts {
+			return err
+		}
+		if err := v.keys.Refresh(ctx); err != nil {
+			return err
+		}
+	}
 }
 
 // maxValueSize is the largest value the backend can hold for scope and key.

@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/palyra/palyra-vault/internal/fsutil"
+	"github.com/palyra/palyra-vault/vault/backend"
 )
 
 // idFile names the file in the vault root that holds the vault's ID.
@@ -38,6 +40,41 @@ func loadVaultID(root string) (string, error) {
 		return "", fmt.Errorf("creating vault id: %w", err)
 	}
 	return id, nil
+}
+
+// sharedVaultID returns the id of a vault that many hosts share, from its
+// backend's record backend.RecordVaultID, creating the record when no host
+// has yet (the first one to write it wins; the others adopt its id).
+func sharedVaultID(ctx context.Context, sh backend.Shared) (string, error) {
+	for range 2 {
+		data, _, err := sh.ReadRecord(ctx, backend.RecordVaultID)
+		if err == nil {
+			id := strings.TrimSpace(string(data))
+			if !isVaultID(id) {
+				return "", fmt.Errorf("%w: the shared vault id record does not hold 32 lowercase hex digits", ErrCorrupt)
+			}
+			return id, nil
+		}
+		if !errors.Is(err, backend.ErrNotFound) {
+			return "", fmt.Errorf("reading the shared vault id: %w", translate(err))
+		}
+		var rnd [16]byte
+		if _, err := rand.Read(rnd[:]); err != nil {
+			return "", fmt.Errorf("creating vault id: %w", err)
+		}
+		id := hex.EncodeToString(rnd[:])
+		if _, err := sh.WriteRecord(ctx, backend.RecordVaultID, []byte(id+"\n"), 0); err == nil {
+			return id, nil
+		} else if !errors.Is(err, backend.ErrConflict) {
+			return "", fmt.Errorf("creating the shared vault id: %w", translate(err))
+		}
+	}
+	return "", fmt.Errorf("%w: the shared vault id record changed while it was read", ErrCorrupt)
+}
+
+// isVaultID reports whether id is 32 lowercase hex digits.
+func isVaultID(id string) bool {
+	return len(id) == 32 && strings.Trim(id, "0123456789abcdef") == ""
 }
 
 func readVaultID(path string) (string, error) {

@@ -268,7 +268,10 @@ func (v *Vault) verifyFiles(ctx context.Context, rep *VerifyReport) {
 // the active key still loads from its source and is the right one.
 func (v *Vault) verifyKeys(ctx context.Context, rep *VerifyReport) {
 	path := keysource.Path(v.info.Root)
-	st, err := keysource.ReadState(v.info.Root)
+	if v.shared != nil {
+		path = keysource.Where(v.info.Root, v.shared)
+	}
+	st, _, err := keysource.Read(ctx, v.info.Root, v.shared)
 	if err != nil {
 		if !errors.Is(err, ErrPermission) { // reported with the other files
 			rep.add(VerifyProblem{Kind: ProblemKey, Path: path, Detail: err.Error(), Hint: "restore the key source file from a backup"})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -133,9 +134,7 @@ func TestUnreachableClusterFailsWithinTheDeadline(t *testing.T) {
 	if el := time.Since(start); el > 10*deadline {
 		t.Fatalf("Get took %s with a deadline of %s", el, deadline)
 	}
-	if want := "127.0.0.1:9"; !contains(err.Error(), want) {
+	if want := "127.0.0.1:9"; !strings.Contains(err.Error(), want) {
 		t.Fatalf("error %q does not name the endpoint", err)
 	}
 }
-
-func contains(s, sub string) bool { return len(sub) == 0 || (len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub))) }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"sync"
 
 	"github.com/palyra/palyra-vault/internal/fsutil"
+	"github.com/palyra/palyra-vault/vault/backend"
 	"github.com/palyra/palyra-vault/vault/internal/envelope"
 	"github.com/palyra/palyra-vault/vault/internal/vaulterr"
 )
@@ -24,7 +26,12 @@ import (
 // a passphrase then, so that listing a vault never does.
 type Keyring struct {
 	root string // the vault root, which holds keysource.json
-	site Site
+	// shared, when not nil, holds the key-source state instead of the
+	// file (a vault that many hosts share); rev is the revision of the
+	// record that state was read from, guarded by mu.
+	shared backend.Shared
+	rev    int64
+	site   Site
 	// pass asks for the passphrase of a passphrase vault when its key is
 	// first needed.
 	pass func() ([]byte, error)
@@ -49,11 +56,23 @@ func NewKeyring(root string, site Site, st *State, pass func() ([]byte, error)) 
 	return &Keyring{root: root, site: site, pass: pass, state: *st, keys: map[[envelope.KEKIDSize]byte]*envelope.KEK{}}
 }
 
+// NewSharedKeyring is NewKeyring for a vault whose key-source state is the
+// record of shared, read at revision rev.
+func NewSharedKeyring(root string, shared backend.Shared, rev int64, site Site, st *State, pass func() ([]byte, error)) *Keyring {
+	kr := NewKeyring(root, site, st, pass)
+	kr.shared, kr.rev = shared, rev
+	return kr
+}
+
 // Create keys a vault that has no key-source file: it makes the vault's
 // first key from src (asking pass for a new passphrase), stores it, and
 // writes keysource.json. The caller holds the writer lock and has checked
 // that the vault has no key-source file. The ring it returns holds the key.
-func Create(ctx context.Context, root string, site Site, src Source, pass func() ([]byte, error)) (*Keyring, error) {
+//
+// With shared not nil the state is the shared record, created only if no
+// other host created it first: then Create fails with an error wrapping
+// backend.ErrConflict, and the caller reads the record instead.
+func Create(ctx context.Context, root string, shared backend.Shared, site Site, src Source, pass func() ([]byte, error)) (*Keyring, error) {
 	kek, spec, err := src.New(ctx, site, true, pass)
 	if err != nil {
 		return nil, err
@@ -63,11 +82,12 @@ func Create(ctx context.Context, root string, site Site, src Source, pass func()
 		return nil, err
 	}
 	st := &State{VaultID: site.VaultID, Active: spec}
-	if err := WriteState(root, st); err != nil {
+	rev, err := Write(ctx, root, shared, st, 0)
+	if err != nil {
 		clear(kek[:])
 		return nil, err
 	}
-	kr := NewKeyring(root, site, st, pass)
+	kr := NewSharedKeyring(root, shared, rev, site, st, pass)
 	kr.hold(kek)
 	kr.active, kr.loaded = kek, true
 	return kr, nil
@@ -111,8 +131,11 @@ func (kr *Keyring) load(ctx context.Context) error {
 	if kr.loaded || kr.askErr != nil {
 		return kr.askErr
 	}
-	fi, _ := kr.stateStamp.Current(Path(kr.root))
-	st, err := kr.reread()
+	var fi fs.FileInfo
+	if kr.shared == nil {
+		fi, _ = kr.stateStamp.Current(Path(kr.root))
+	}
+	st, rev, err := kr.reread(ctx)
 	if err != nil {
 		return err
 	}
@@ -124,7 +147,7 @@ func (kr *Keyring) load(ctx context.Context) error {
 		}
 		return err
 	}
-	kr.state = *st
+	kr.state, kr.rev = *st, rev
 	if fi != nil {
 		kr.stateStamp.Remember(fi)
 	}
@@ -136,18 +159,19 @@ func (kr *Keyring) load(ctx context.Context) error {
 
 // reread reads the key-source file, which must still exist and name the
 // same vault.
-func (kr *Keyring) reread() (*State, error) {
-	st, err := ReadState(kr.root)
+func (kr *Keyring) reread(ctx context.Context) (*State, int64, error) {
+	st, rev, err := Read(ctx, kr.root, kr.shared)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
+	where := Where(kr.root, kr.shared)
 	if st == nil {
-		return nil, fmt.Errorf("%w: key source file %s disappeared: restore it from a backup", vaulterr.ErrCorrupt, Path(kr.root))
+		return nil, 0, fmt.Errorf("%w: %s disappeared: restore it from a backup", vaulterr.ErrCorrupt, where)
 	}
 	if st.VaultID != kr.state.VaultID {
-		return nil, fmt.Errorf("%w: key source file %s now names another vault (id %s, was %s): restore the original", vaulterr.ErrCorrupt, Path(kr.root), st.VaultID[:8], kr.state.VaultID[:8])
+		return nil, 0, fmt.Errorf("%w: %s now names another vault (id %s, was %s): restore the original", vaulterr.ErrCorrupt, where, st.VaultID[:8], kr.state.VaultID[:8])
 	}
-	return st, nil
+	return st, rev, nil
 }
 
 // mustLookup returns the source of a spec that passed check.
@@ -188,12 +212,12 @@ func (kr *Keyring) loadOthers(ctx context.Context) {
 // active key cannot be loaded without user input, leaving the ring as it
 // was for reading. The caller holds kr.mu and has loaded the ring.
 func (kr *Keyring) refresh(ctx context.Context) error {
-	st, err := kr.reread()
+	st, rev, err := kr.reread(ctx)
 	if err != nil {
 		return err
 	}
-	old := kr.state
-	kr.state = *st
+	old, oldRev := kr.state, kr.rev
+	kr.state, kr.rev = *st, rev
 	kr.loadOthers(ctx) // a pending key sealed under our active key, first
 	active := kr.held(st.Active.KEKID)
 	activeErr := error(nil)
@@ -204,10 +228,10 @@ func (kr *Keyring) refresh(ctx context.Context) error {
 			kr.hold(kek)
 			active = kr.held(st.Active.KEKID)
 		case errors.Is(err, ErrPassphraseRequired):
-			kr.state = old
+			kr.state, kr.rev = old, oldRev
 			return fmt.Errorf("%w: another process changed the vault's key to a new passphrase since this handle opened it; open the vault again with the new passphrase", ErrKeyRotated)
 		default:
-			kr.state = old
+			kr.state, kr.rev = old, oldRev
 			if kek != nil {
 				clear(kek[:])
 			}
@@ -256,7 +280,9 @@ func (kr *Keyring) Sealing(ctx context.Context) (*envelope.KEK, error) {
 	if err := kr.load(ctx); err != nil {
 		return nil, err
 	}
-	if fi, same := kr.stateStamp.Current(Path(kr.root)); !same {
+	// A shared record is not reread here: guarded writes (SealingGuard)
+	// compare its revision instead.
+	if fi, same := kr.stateStamp.Current(Path(kr.root)); kr.shared == nil && !same {
 		st, err := ReadState(kr.root)
 		if err != nil {
 			return nil, err
@@ -274,6 +300,51 @@ func (kr *Keyring) Sealing(ctx context.Context) (*envelope.KEK, error) {
 		return nil, fmt.Errorf("refusing to seal under a key the vault does not record: %w", kr.activeErr)
 	}
 	return kr.active, nil
+}
+
+// SealingGuard is Sealing for a vault whose state is a shared record: it
+// returns the active key the ring holds and the revision of the record it
+// was read from, without reading the record again. The caller stores what
+// it seals with a write guarded by that revision (backend.Shared.PutGuarded),
+// and on a conflict calls Refresh and seals again.
+func (kr *Keyring) SealingGuard(ctx context.Context) (*envelope.KEK, int64, error) {
+	kr.mu.Lock()
+	defer kr.mu.Unlock()
+	if err := kr.load(ctx); err != nil {
+		return nil, 0, err
+	}
+	if kr.activeErr != nil {
+		return nil, 0, fmt.Errorf("refusing to seal under a key the vault does not record: %w", kr.activeErr)
+	}
+	return kr.active, kr.rev, nil
+}
+
+// Refresh rereads the key-source state and adopts it (see refresh), after
+// a guarded write found that another host changed it.
+func (kr *Keyring) Refresh(ctx context.Context) error {
+	kr.mu.Lock()
+	defer kr.mu.Unlock()
+	if err := kr.load(ctx); err != nil {
+		return err
+	}
+	return kr.refresh(ctx)
+}
+
+// writeState stores st where the ring's state lives, guarded (for a shared
+// record) by the revision the ring last read or wrote, and adopts the new
+// revision.
+func (kr *Keyring) writeState(ctx context.Context, st *State) error {
+	kr.mu.Lock()
+	rev := kr.rev
+	kr.mu.Unlock()
+	nrev, err := Write(ctx, kr.root, kr.shared, st, rev)
+	if err != nil {
+		return err
+	}
+	kr.mu.Lock()
+	kr.rev = nrev
+	kr.mu.Unlock()
+	return nil
 }
 
 // sameKeys reports whether a and b name the same vault and the same active,

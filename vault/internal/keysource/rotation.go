@@ -105,7 +105,7 @@ func (kr *Keyring) BeginRotation(ctx context.Context, to string, pass func() ([]
 			return nil, err
 		}
 		st.Pending = &Pending{Spec: spec, Wrapped: wrapped}
-		if err := WriteState(kr.root, &st); err != nil {
+		if err := kr.writeState(ctx, &st); err != nil {
 			clear(next[:])
 			return nil, err
 		}
@@ -134,7 +134,7 @@ func (r *Rotation) Store(ctx context.Context) error {
 func (r *Rotation) Switch() error {
 	old := r.st.Active
 	st := State{VaultID: r.st.VaultID, Active: r.spec, Retired: &old}
-	if err := WriteState(r.kr.root, &st); err != nil {
+	if err := r.kr.writeState(context.Background(), &st); err != nil {
 		return err
 	}
 	r.st = st
@@ -162,7 +162,7 @@ func (r *Rotation) RemoveRetired(ctx context.Context) error {
 // rotation.
 func (r *Rotation) Forget() error {
 	next := State{VaultID: r.st.VaultID, Active: r.st.Active}
-	if err := WriteState(r.kr.root, &next); err != nil {
+	if err := r.kr.writeState(context.Background(), &next); err != nil {
 		return err
 	}
 	r.st = next

@@ -2,6 +2,7 @@ package keysource
 
 import (
 	"bytes"
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -178,36 +179,103 @@ func ReadState(root string) (*State, error) {
 		}
 		return nil, fmt.Errorf("reading key source file: %w", err)
 	}
+	return parseState(data, "key source file "+path)
+}
+
+// parseState decodes and checks a key-source state read from where.
+func parseState(data []byte, where string) (*State, error) {
+	if len(data) > maxFileSize {
+		return nil, fmt.Errorf("%w: %s is over %d bytes", vaulterr.ErrCorrupt, where, maxFileSize)
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var st State
 	if err := dec.Decode(&st); err != nil {
-		return nil, fmt.Errorf("%w: key source file %s is not valid: %w", vaulterr.ErrCorrupt, path, err)
+		return nil, fmt.Errorf("%w: %s is not valid: %w", vaulterr.ErrCorrupt, where, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("%w: key source file %s has data after its JSON object", vaulterr.ErrCorrupt, path)
+		return nil, fmt.Errorf("%w: %s has data after its JSON object", vaulterr.ErrCorrupt, where)
 	}
 	if err := st.check(); err != nil {
-		return nil, fmt.Errorf("%w: key source file %s: %w", vaulterr.ErrCorrupt, path, err)
+		return nil, fmt.Errorf("%w: %s: %w", vaulterr.ErrCorrupt, where, err)
 	}
 	return &st, nil
+}
+
+// Read reads the key-source state of the vault at root: the file
+// keysource.json, or, when shared is not nil (a backend that many hosts
+// share), its record backend.RecordKeySource, with the record's revision
+// (0 for the file). Like ReadState, it returns nil and no error when there
+// is none.
+func Read(ctx context.Context, root string, shared backend.Shared) (*State, int64, error) {
+	if shared == nil {
+		st, err := ReadState(root)
+		return st, 0, err
+	}
+	data, rev, err := shared.ReadRecord(ctx, backend.RecordKeySource)
+	if errors.Is(err, backend.ErrNotFound) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("reading the shared key source record: %w", vaulterr.Translate(err))
+	}
+	st, err := parseState(data, "the shared key source record")
+	return st, rev, err
+}
+
+// Where names where the key-source state lives, for messages.
+func Where(root string, shared backend.Shared) string {
+	if shared != nil {
+		return "the shared key source record"
+	}
+	return "key source file " + Path(root)
 }
 
 // WriteState replaces the key-source file of the vault at root atomically
 // and durably. The caller holds the vault's writer lock.
 func WriteState(root string, st *State) error {
-	st.Format = format
-	if err := st.check(); err != nil {
-		return fmt.Errorf("writing key source file: %w", err) // a bug, never user input
-	}
-	data, err := json.MarshalIndent(st, "", "  ")
+	data, err := encodeState(st)
 	if err != nil {
-		return fmt.Errorf("writing key source file: %w", err)
+		return err
 	}
-	if err := fsutil.WriteFileAtomic(Path(root), append(data, '\n'), 0o600); err != nil {
+	if err := fsutil.WriteFileAtomic(Path(root), data, 0o600); err != nil {
 		return fmt.Errorf("writing key source file: %w", err)
 	}
 	return nil
+}
+
+func encodeState(st *State) ([]byte, error) {
+	st.Format = format
+	if err := st.check(); err != nil {
+		return nil, fmt.Errorf("writing key source file: %w", err) // a bug, never user input
+	}
+	data, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("writing key source file: %w", err)
+	}
+	return append(data, '\n'), nil
+}
+
+// Write stores st: in the file (rev is ignored and 0 returned), or, when
+// shared is not nil, in the shared record if its revision is still rev (0:
+// if there is none), returning the new revision; otherwise it fails with
+// an error wrapping backend.ErrConflict and stores nothing.
+func Write(ctx context.Context, root string, shared backend.Shared, st *State, rev int64) (int64, error) {
+	if shared == nil {
+		return 0, WriteState(root, st)
+	}
+	data, err := encodeState(st)
+	if err != nil {
+		return 0, err
+	}
+	nrev, err := shared.WriteRecord(ctx, backend.RecordKeySource, data, rev)
+	if err != nil {
+		if errors.Is(err, backend.ErrConflict) {
+			return 0, fmt.Errorf("writing the shared key source record: another host changed it meanwhile; run the command again: %w", err)
+		}
+		return 0, fmt.Errorf("writing the shared key source record: %w", vaulterr.Translate(err))
+	}
+	return nrev, nil
 }
 
 const pendingDomain = "palyra-vault pending-kek v1\x00"

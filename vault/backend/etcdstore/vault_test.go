@@ -1,0 +1,139 @@
+package etcdstore_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/palyra/palyra-vault/internal/testutil/etcdproc"
+	"github.com/palyra/palyra-vault/vault"
+	"github.com/palyra/palyra-vault/vault/backend"
+	"github.com/palyra/palyra-vault/vault/backend/etcdconf"
+	"github.com/palyra/palyra-vault/vault/backend/etcdstore"
+)
+
+func init() {
+	vault.RegisterBackend(backend.KindEtcd, vault.ExternalBackend{Open: func(ctx context.Context, root string) (backend.Backend, error) {
+		return etcdstore.Open(ctx, root, nil)
+	}})
+}
+
+// host is one host of a fleet: its own state root and vault root, with
+// etcd settings for the shared prefix.
+type host struct {
+	state, root string
+}
+
+func newHost(t *testing.T, c *etcdproc.Cluster, prefix string) host {
+	t.Helper()
+	dir := t.TempDir()
+	h := host{state: filepath.Join(dir, "state"), root: filepath.Join(dir, "state", "vault")}
+	if err := os.MkdirAll(h.root, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	st := &etcdconf.Settings{
+		Endpoints: c.Endpoints(), Prefix: prefix, CAFile: c.CAFile, CertFile: c.CertFile, KeyFile: c.KeyFile,
+		User: etcdproc.User, PasswordFile: c.PasswordFile,
+	}
+	if err := etcdconf.Write(h.root, st); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+const pass = "correct horse battery staple"
+
+func (h host) open(t *testing.T, keySource string) *vault.Vault {
+	t.Helper()
+	cfg := vault.Config{Root: h.root, StateRoot: h.state, Backend: backend.KindEtcd, KeySource: keySource,
+		Passphrase: func() ([]byte, error) { return []byte(pass), nil }}.WithEnv()
+	v, err := vault.Open(t.Context(), cfg)
+	if err != nil {
+		t.Fatalf("opening the etcd vault of %s: %v", h.root, err)
+	}
+	t.Cleanup(func() { v.Close() })
+	return v
+}
+
+// TestTwoHostsShareOneVault: two state roots (two hosts) opening one
+// prefix see one vault: same id, each reads what the other wrote, List
+// shows both, under the passphrase key source whose salt lives in etcd.
+func TestTwoHostsShareOneVault(t *testing.T) {
+	c := etcdproc.Shared(t)
+	prefix := etcdproc.NewPrefix()
+	a, b := newHost(t, c, prefix).open(t, vault.KeySourcePassphrase), newHost(t, c, prefix).open(t, "")
+	ctx := t.Context()
+	if a.Info().ID != b.Info().ID {
+		t.Fatalf("vault ids differ: %s and %s", a.Info().ID, b.Info().ID)
+	}
+	if b.Info().KeySource != vault.KeySourcePassphrase {
+		t.Fatalf("host b's key source is %q; want the shared vault's passphrase", b.Info().KeySource)
+	}
+	if _, err := a.Put(ctx, "global", "from_a", []byte("value-a")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Put(ctx, "global", "from_b", []byte("value-b")); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		v        *vault.Vault
+		key, val string
+	}{{b, "from_a", "value-a"}, {a, "from_b", "value-b"}} {
+		got, _, err := tt.v.Get(ctx, "global", tt.key)
+		if err != nil || string(got.Reveal()) != tt.val {
+			t.Fatalf("Get %s: %v", tt.key, err)
+		}
+	}
+	ms, err := a.List(ctx, "")
+	if err != nil || len(ms) != 2 {
+		t.Fatalf("List: %v, %v; want 2 secrets", ms, err)
+	}
+	rep, err := b.Verify(ctx)
+	if err != nil || len(rep.Problems) != 0 || rep.Healthy != 2 {
+		t.Fatalf("Verify: %+v, %v", rep, err)
+	}
+}
+
+// TestDeviceKeyDoesNotCrossHosts: a device key stays on the host that made
+// it, so another host cannot open what it sealed (docs/FLEET.md).
+func TestDeviceKeyDoesNotCrossHosts(t *testing.T) {
+	c := etcdproc.Shared(t)
+	prefix := etcdproc.NewPrefix()
+	a := newHost(t, c, prefix).open(t, vault.KeySourceDevice)
+	if _, err := a.Put(t.Context(), "global", "k", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	b := newHost(t, c, prefix).open(t, "")
+	if _, _, err := b.Get(t.Context(), "global", "k"); err == nil {
+		t.Fatal("host b opened a secret sealed under host a's device key")
+	}
+}
+
+// TestWriteRacingARotationNeverLandsUnderTheOldKey: host a holds the key;
+// host b rotates to a new passphrase; a's next Put either fails (it cannot
+// load the new key without the new passphrase) or lands under the new key,
+// and every secret verifies under the new key.
+func TestWriteRacingARotationNeverLandsUnderTheOldKey(t *testing.T) {
+	c := etcdproc.Shared(t)
+	prefix := etcdproc.NewPrefix()
+	ha, hb := newHost(t, c, prefix), newHost(t, c, prefix)
+	a := ha.open(t, vault.KeySourcePassphrase)
+	ctx := t.Context()
+	if _, err := a.Put(ctx, "global", "before", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	b := hb.open(t, "")
+	if _, err := b.RotateKey(ctx, vault.KeySourceSpec{Source: vault.KeySourcePassphrase, Passphrase: func() ([]byte, error) { return []byte("a new passphrase, longer"), nil }}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := a.Put(ctx, "global", "racing", []byte("y"))
+	if err != nil && !errors.Is(err, vault.ErrKeyRotated) {
+		t.Fatalf("Put after another host's rotation: %v; want success or ErrKeyRotated", err)
+	}
+	rep, verr := b.Verify(ctx)
+	if verr != nil || len(rep.Problems) != 0 {
+		t.Fatalf("Verify after the racing write (%v): %+v, %v", err, rep, verr)
+	}
+}
