@@ -151,8 +151,8 @@ type Info struct {
 // Vault is an open vault. It is safe for concurrent use by multiple
 // goroutines and, through its file lock, by multiple processes.
 type Vault struct {
-	info     Info
-	backend  backend.Backend
+	info    Info
+	backend backend.Backend
 	// shared is the backend when many hosts share it (etcd): it holds the
 	// vault id and the key-source state, and Put's writes are guarded by
 	// the state's revision. Nil for a local vault.
