@@ -34,6 +34,42 @@ func Exists(cfg Config) (bool, string, error) {
 	return false, root, fmt.Errorf("checking for a vault at %s: %w", root, err)
 }
 
+// sharedCheck checks the shared backend k of the vault cfg describes, when
+// that vault uses it and this program can open it: every endpoint, the
+// authentication, and reading and writing under the prefix
+// (backend.HealthChecker). It reports false when the vault does not use k.
+func sharedCheck(ctx context.Context, cfg Config, k backend.Kind) (HostCheck, bool) {
+	if m, err := MarkerOf(cfg); err != nil || m != k {
+		return HostCheck{}, false
+	}
+	_, root, _ := resolvePaths(cfg)
+	c := HostCheck{Name: string(k), Available: true}
+	b, err := openBackend(ctx, k, site{root: root})
+	if err == nil {
+		if hc, ok := b.(backend.HealthChecker); ok {
+			err = hc.Health(ctx)
+		}
+		b.Close()
+	}
+	if err != nil {
+		c.Available, c.Reason = false, err.Error()
+		c.Advice = "check each member named above, this host's TLS files and etcd user (etcd.json in the vault root), and that the user's role may read and write under the prefix (docs/FLEET.md)"
+	}
+	return c, true
+}
+
+// MarkerOf returns the backend kind named by the backend.kind marker of
+// the vault cfg describes, or "" when there is no vault there yet. It reads
+// that one small file and opens nothing (palyra uses it to hand etcd vaults
+// to palyra-extra).
+func MarkerOf(cfg Config) (backend.Kind, error) {
+	_, root, err := resolvePaths(cfg)
+	if err != nil {
+		return "", err
+	}
+	return readMarker(root)
+}
+
 // HostReport explains what this host offers a vault: which backends and
 // key sources work, and for those that do not, why and what to do.
 type HostReport struct {
@@ -73,6 +109,14 @@ func Doctor(ctx context.Context, cfg Config) HostReport {
 	rep := HostReport{OS: runtime.GOOS}
 	order := autoOrder()
 	for _, k := range allKinds {
+		if sharedKind(k) {
+			// Not a choice of this host alone: checked only for the
+			// vault that uses it, from its settings.
+			if c, ok := sharedCheck(ctx, cfg, k); ok {
+				rep.Backends = append(rep.Backends, c)
+			}
+			continue
+		}
 		c := HostCheck{Name: string(k), Available: true}
 		if err := probeBackend(ctx, k, s); err != nil {
 			st := statusOf(k, 0, err)

@@ -42,6 +42,9 @@ const (
 	ExitUsage = 2
 	// ExitNotFound means the secret asked for is not stored.
 	ExitNotFound = 3
+	// ExitUnreachable means the vault's shared store (an etcd cluster) did
+	// not answer within its deadline; the error names the endpoints.
+	ExitUnreachable = 5
 	// ExitInterrupted means the user pressed Ctrl-C at a prompt (128+SIGINT,
 	// as shells report it).
 	ExitInterrupted = 130
@@ -72,6 +75,7 @@ func RunWith(ctx context.Context, ios *iostreams.IOStreams, args []string, extra
 func runWith(ctx context.Context, ios *iostreams.IOStreams, args []string, extra map[string]func(*cmdutil.Factory) *cobra.Command, build func(*cmdutil.Factory, []string) *cobra.Command) int {
 	f := cmdutil.NewFactory(ios)
 	f.Extra = extra
+	f.Args = args
 	root := build(f, args)
 	root.SetFlagErrorFunc(flagErrorFor(args))
 	root.SetArgs(args)
@@ -112,6 +116,8 @@ func exitCode(err error) int {
 		return ExitUsage
 	case errors.Is(err, vault.ErrNotFound):
 		return ExitNotFound
+	case errors.Is(err, vault.ErrUnreachable):
+		return ExitUnreachable
 	case errors.Is(err, iostreams.ErrInterrupted):
 		return ExitInterrupted
 	default:
@@ -171,6 +177,11 @@ func defaultHints(err error) []string {
 		return []string{
 			"another palyra process held the vault's writer lock (the file named above) all that time: let it finish, or find it with lsof or fuser on that file",
 			"to wait longer, set --lock-timeout or $" + secrets.EnvLockTimeout + " (0 waits as long as it takes)",
+		}
+	case errors.Is(err, vault.ErrUnreachable):
+		return []string{
+			"check that the etcd members run and that this host reaches them: \"palyra secrets doctor\" checks each endpoint",
+			"this host's connection settings are etcd.json in the vault root; the deadline of every call is its \"timeout\" (default 5s)",
 		}
 	case errors.Is(err, vault.ErrBackendUnavailable):
 		return []string{"a vault keeps the backend named in its backend.kind marker; --backend and $" + vault.EnvBackend + " choose the backend of a new vault only"}

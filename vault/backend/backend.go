@@ -188,6 +188,15 @@ type HeaderLister interface {
 	ListPrefixes(ctx context.Context, q PrefixQuery) ([]Prefix, error)
 }
 
+// HealthChecker is implemented by networked backends that can check, for
+// "palyra secrets doctor", every server they would use and the permissions
+// they need.
+type HealthChecker interface {
+	// Health returns nil when every server answers and the store may be
+	// read and written; otherwise an error naming each failure.
+	Health(ctx context.Context) error
+}
+
 // Record names of the vault's shared records (see Shared).
 const (
 	// RecordVaultID holds the vault id: 32 lowercase hex digits and a

@@ -46,6 +46,10 @@ type Factory struct {
 	// Palyra wrote, to read in place, and the identity store its key comes
 	// from ("" means the directory "identity" beside it).
 	PalyraVault, PalyraIdentityStore string
+	// Args is the command line without the program name, as Main got it,
+	// for handing the whole of it to palyra-extra (an etcd vault); nil
+	// when the command runs some other way.
+	Args []string
 
 	mu        sync.Mutex
 	opened    *vault.Vault

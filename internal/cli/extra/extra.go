@@ -5,12 +5,18 @@
 package extra
 
 import (
+	"context"
+
 	"github.com/palyra/palyra-vault/internal/cli"
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	daemonCmd "github.com/palyra/palyra-vault/internal/cli/daemon"
 	"github.com/palyra/palyra-vault/internal/cli/delegate"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/export"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/importcmd"
+	"github.com/palyra/palyra-vault/internal/iostreams"
+	"github.com/palyra/palyra-vault/vault"
+	"github.com/palyra/palyra-vault/vault/backend"
+	"github.com/palyra/palyra-vault/vault/backend/etcdstore"
 	"github.com/spf13/cobra"
 )
 
@@ -25,5 +31,23 @@ func Commands() map[string]func(*cmdutil.Factory) *cobra.Command {
 }
 
 // Main runs palyra-extra with the process's arguments and streams and
-// returns the exit code.
-func Main() int { return cli.MainWith(Commands()) }
+// returns the exit code. It registers the etcd backend first: palyra-extra
+// is the one program that links the etcd client.
+func Main() int {
+	RegisterBackends(iostreams.System())
+	return cli.MainWith(Commands())
+}
+
+// RegisterBackends registers with package vault the backends only
+// palyra-extra links: etcd, whose user's password, when the settings name
+// no file and $PALYRA_ETCD_PASSWORD is empty, is asked on the terminal of
+// ios.
+func RegisterBackends(ios *iostreams.IOStreams) {
+	vault.RegisterBackend(backend.KindEtcd, vault.ExternalBackend{Open: func(ctx context.Context, root string) (backend.Backend, error) {
+		var prompt func(string) ([]byte, error)
+		if ios.CanPrompt() {
+			prompt = func(user string) ([]byte, error) { return ios.ReadSecret("etcd password for " + user + ": ") }
+		}
+		return etcdstore.Open(ctx, root, prompt)
+	}})
+}

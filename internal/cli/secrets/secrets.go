@@ -126,6 +126,7 @@ var backendChoices = []backend.Kind{
 	backend.KindSecretService,
 	backend.KindKeychain,
 	backend.KindDPAPI,
+	backend.KindEtcd,
 }
 
 // verb is one subcommand of "palyra secrets": the names it answers to (its
@@ -232,6 +233,12 @@ vault://<scope>/<key> the key follows the last "/".`,
 			// Flags win over the environment, field by field; the vault
 			// itself reads no environment variable.
 			f.VaultConfig = f.VaultConfig.WithEnv()
+			// A vault shared on etcd is opened by palyra-extra, which
+			// links the etcd client that this program leaves out for
+			// start-up's sake: hand it the whole command line.
+			if kind := sharedKindOf(f.VaultConfig); kind != "" && !vault.Registered(kind) && f.Args != nil {
+				return delegate.Exec(nil, f.Args)
+			}
 			timeout, err := lockTimeout(cmd, lockTimeoutFlag)
 			if err != nil {
 				return err
@@ -268,6 +275,20 @@ vault://<scope>/<key> the key follows the last "/".`,
 		return out, cobra.ShellCompDirectiveNoFileComp
 	})
 	return cmd
+}
+
+// sharedKindOf returns the shared backend (etcd) that the vault cfg
+// describes uses, or would use once created, or "": one small file read
+// (backend.kind), so local vaults pay nothing for it.
+func sharedKindOf(cfg vault.Config) backend.Kind {
+	kind := cfg.Backend
+	if m, err := vault.MarkerOf(cfg); err == nil && m != "" {
+		kind = m
+	}
+	if vault.IsShared(kind) {
+		return kind
+	}
+	return ""
 }
 
 func choiceList() string {

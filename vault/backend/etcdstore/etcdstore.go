@@ -556,5 +556,45 @@ func (s *Store) WriteRecord(ctx context.Context, name string, data []byte, rev i
 	return newRev, nil
 }
 
+// Health checks every endpoint (its status, within the deadline), then
+// reading and writing under the prefix as the configured user: it writes
+// and deletes the key <prefix>lock/doctor (backend.HealthChecker).
+func (s *Store) Health(ctx context.Context) error {
+	var problems []string
+	for _, ep := range s.opts.Endpoints {
+		err := s.call(ctx, func(ctx context.Context) error {
+			_, err := s.cli.Status(ctx, ep)
+			return err
+		})
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("member %s: %v", ep, err))
+		}
+	}
+	probe := s.opts.Prefix + lockDir + "doctor"
+	err := s.call(ctx, func(ctx context.Context) error {
+		if _, err := s.cli.Get(ctx, s.opts.Prefix, clientv3.WithPrefix(), clientv3.WithCountOnly()); err != nil {
+			return err
+		}
+		if _, err := s.cli.Put(ctx, probe, "x"); err != nil {
+			return err
+		}
+		_, err := s.cli.Delete(ctx, probe)
+		return err
+	})
+	if err != nil {
+		problems = append(problems, s.fail("reading and writing under the prefix", err).Error())
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	sentinel := backend.ErrUnavailable
+	if err != nil && errors.Is(s.fail("", err), backend.ErrPermission) {
+		sentinel = backend.ErrPermission
+	} else if len(problems) == len(s.opts.Endpoints) {
+		sentinel = backend.ErrUnreachable
+	}
+	return fmt.Errorf("%w: %s", sentinel, strings.Join(problems, "; "))
+}
+
 // Close closes the client.
 func (s *Store) Close() error { return s.cli.Close() }

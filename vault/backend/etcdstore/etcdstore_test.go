@@ -138,3 +138,28 @@ func TestUnreachableClusterFailsWithinTheDeadline(t *testing.T) {
 		t.Fatalf("error %q does not name the endpoint", err)
 	}
 }
+
+// TestHealthNamesTheMemberThatIsDown: with one member killed, Health names
+// it (and only it); the store still works on the quorum.
+func TestHealthNamesTheMemberThatIsDown(t *testing.T) {
+	c := etcdproc.Shared(t)
+	s := open(t, time.Second)
+	defer s.Close()
+	if err := s.Health(t.Context()); err != nil {
+		t.Fatalf("Health of a healthy cluster: %v", err)
+	}
+	c.Kill(2)
+	defer func() {
+		if err := c.Restart(2); err != nil {
+			t.Error(err)
+		}
+		if err := c.WaitHealthy(30 * time.Second); err != nil {
+			t.Error(err)
+		}
+	}()
+	err := s.Health(t.Context())
+	down := c.Endpoints()[2]
+	if err == nil || !strings.Contains(err.Error(), down) || strings.Contains(err.Error(), c.Endpoints()[0]) {
+		t.Fatalf("Health with %s down: %v; want an error naming it alone", down, err)
+	}
+}

@@ -10,9 +10,13 @@ import (
 
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/keyflags"
+	"github.com/palyra/palyra-vault/internal/fsutil"
 	"github.com/palyra/palyra-vault/internal/iostreams"
 	"github.com/palyra/palyra-vault/vault"
+	"github.com/palyra/palyra-vault/vault/backend"
+	"github.com/palyra/palyra-vault/vault/backend/etcdconf"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // InitOptions are the dependencies and flags of "palyra secrets init".
@@ -29,6 +33,11 @@ type InitOptions struct {
 	NewPassphraseFile string
 	// JSON prints the new vault's description as JSON.
 	JSON bool
+	// Etcd holds the --etcd-* flags: the connection settings of a vault
+	// on backend etcd, written to etcd.json in the vault root.
+	Etcd etcdconf.Settings
+	// EtcdFlags reports whether any --etcd-* flag was given.
+	EtcdFlags bool
 }
 
 // NewCmdInit returns the "init" command. When runF is not nil it is called
@@ -50,15 +59,33 @@ against (docs/SECURITY.md):
 The passphrase comes from --new-passphrase-file, else
 $PALYRA_VAULT_NEW_PASSPHRASE, else a prompt (asked twice); never from the
 command line. A vault keeps its key source; change it later with
-"palyra secrets rotate-key --to".`,
+"palyra secrets rotate-key --to".
+
+With --backend etcd the vault lives in an etcd cluster that many hosts
+share (docs/FLEET.md): the --etcd-* flags are this host's connection
+settings, written to etcd.json beside backend.kind (mode 0600). Run init on
+each host with the same endpoints and prefix: the first creates the shared
+vault, the others join it. Use the passphrase key source: a device or os
+key stays on the host that made it, so other hosts could not read what it
+sealed. The etcd password comes from --etcd-password-file, else
+$PALYRA_ETCD_PASSWORD; never from the command line.`,
 		Example: `  palyra secrets init --key-source passphrase
-  palyra secrets init --key-source os --backend encrypted_file`,
+  palyra secrets init --key-source os --backend encrypted_file
+  palyra secrets init --backend etcd --key-source passphrase \
+      --etcd-endpoints https://10.0.0.1:2379,https://10.0.0.2:2379 --etcd-prefix /palyra/team-a/ \
+      --etcd-ca /etc/palyra/etcd-ca.pem --etcd-cert /etc/palyra/host.pem --etcd-key /etc/palyra/host-key.pem \
+      --etcd-user palyra --etcd-password-file /etc/palyra/etcd-password`,
 		Args: cmdutil.MaxArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.KeySource != "" && !slices.Contains(vault.KeySources(), opts.KeySource) {
 				return cmdutil.UsageErrorf("--key-source: must be one of %s", strings.Join(vault.KeySources(), ", "))
 			}
 			opts.Config, opts.Vault = &f.VaultConfig, f.Vault
+			cmd.Flags().Visit(func(fl *pflag.Flag) {
+				if strings.HasPrefix(fl.Name, "etcd-") {
+					opts.EtcdFlags = true
+				}
+			})
 			if runF != nil {
 				return runF(opts)
 			}
@@ -68,6 +95,15 @@ command line. A vault keeps its key source; change it later with
 	cmd.Flags().StringVar(&opts.KeySource, "key-source", "", fmt.Sprintf("where the key comes from: %s (default $%s, else device)", strings.Join(vault.KeySources(), ", "), vault.EnvKeySource))
 	keyflags.AddNewPassphraseFile(cmd.Flags(), &opts.NewPassphraseFile, "read the passphrase of a passphrase vault from this file")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the new vault's description as JSON")
+	ef := cmd.Flags()
+	ef.StringSliceVar(&opts.Etcd.Endpoints, "etcd-endpoints", nil, "etcd members' client URLs, comma-separated (https://host:2379,...), for --backend etcd")
+	ef.StringVar(&opts.Etcd.Prefix, "etcd-prefix", "", "key prefix of the shared vault in etcd, starting and ending with / (/palyra/team-a/)")
+	ef.StringVar(&opts.Etcd.CAFile, "etcd-ca", "", "PEM file of the CA that signed the etcd members' certificates (absolute path)")
+	ef.StringVar(&opts.Etcd.CertFile, "etcd-cert", "", "this host's etcd client certificate, PEM (absolute path)")
+	ef.StringVar(&opts.Etcd.KeyFile, "etcd-key", "", "this host's etcd client key, PEM, mode 0600 (absolute path)")
+	ef.StringVar(&opts.Etcd.User, "etcd-user", "", "etcd user (its password: --etcd-password-file, else $"+etcdconf.EnvPassword+")")
+	ef.StringVar(&opts.Etcd.PasswordFile, "etcd-password-file", "", "file holding the etcd user's password, mode 0600 (absolute path)")
+	ef.StringVar(&opts.Etcd.Timeout, "etcd-timeout", "", fmt.Sprintf("deadline of every etcd call (default %s)", etcdconf.DefaultTimeout))
 	_ = cmd.RegisterFlagCompletionFunc("key-source", cobra.FixedCompletions(vault.KeySources(), cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -80,6 +116,19 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 	if exists {
 		return cmdutil.WithHints(fmt.Errorf("a vault already exists at %s", root),
 			`a vault keeps its key source; change it with "palyra secrets rotate-key --to <source>"`)
+	}
+	if opts.Config.Backend == backend.KindEtcd {
+		if err := opts.Etcd.Check(); err != nil {
+			return cmdutil.UsageErrorf("%v", err)
+		}
+		if err := fsutil.EnsurePrivateDir(root); err != nil {
+			return err
+		}
+		if err := etcdconf.Write(root, &opts.Etcd); err != nil {
+			return err
+		}
+	} else if opts.EtcdFlags {
+		return cmdutil.UsageErrorf("the --etcd-* flags go with --backend etcd")
 	}
 	if opts.KeySource != "" { // else $PALYRA_VAULT_KEY_SOURCE, applied to the config
 		opts.Config.KeySource = opts.KeySource

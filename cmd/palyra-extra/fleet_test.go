@@ -1,0 +1,188 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/palyra/palyra-vault/internal/testutil/etcdproc"
+	"github.com/palyra/palyra-vault/vault/backend/etcdconf"
+)
+
+// The fleet tests run the real programs, built by scripts/build.sh: palyra,
+// which hands every command on an etcd vault to palyra-extra beside it,
+// against the real 3-member cluster of etcdproc. Two hosts are two state
+// roots used by separate processes.
+
+var binDir string
+
+func TestMain(m *testing.M) {
+	code := func() int {
+		dir, err := os.MkdirTemp("", "palyra-fleet-bin-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		binDir = dir
+		return etcdproc.Main(m)
+	}()
+	os.Exit(code)
+}
+
+// build builds palyra and palyra-extra into binDir once.
+func build(t *testing.T) string {
+	t.Helper()
+	palyra := filepath.Join(binDir, "palyra")
+	if _, err := os.Stat(palyra); err == nil {
+		return palyra
+	}
+	cmd := exec.Command("bash", "../../scripts/build.sh", "-o", palyra)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building palyra: %v\n%s", err, out)
+	}
+	return palyra
+}
+
+type host struct {
+	t      *testing.T
+	palyra string
+	state  string
+}
+
+const passphrase = "correct horse battery staple"
+
+func newHost(t *testing.T) host {
+	return host{t: t, palyra: build(t), state: t.TempDir()}
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+	took           time.Duration
+}
+
+func (h host) run(stdin string, args ...string) result {
+	h.t.Helper()
+	cmd := exec.Command(h.palyra, args...)
+	cmd.Env = []string{
+		"PATH=" + os.Getenv("PATH"), "HOME=" + h.state, "PALYRA_STATE_ROOT=" + h.state,
+		"PALYRA_VAULT_PASSPHRASE=" + passphrase, "PALYRA_VAULT_NEW_PASSPHRASE=" + passphrase,
+	}
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errb.String(), took: time.Since(start)}
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		r.code = exit.ExitCode()
+	case err != nil:
+		h.t.Fatalf("running palyra %v: %v", args, err)
+	}
+	return r
+}
+
+func (h host) ok(stdin string, args ...string) string {
+	h.t.Helper()
+	r := h.run(stdin, args...)
+	if r.code != 0 {
+		h.t.Fatalf("palyra %s: exit %d\n%s", strings.Join(args, " "), r.code, r.stderr)
+	}
+	return r.stdout
+}
+
+func initArgs(c *etcdproc.Cluster, prefix string) []string {
+	return []string{"secrets", "init", "--backend", "etcd", "--key-source", "passphrase",
+		"--etcd-endpoints", strings.Join(c.Endpoints(), ","), "--etcd-prefix", prefix,
+		"--etcd-ca", c.CAFile, "--etcd-cert", c.CertFile, "--etcd-key", c.KeyFile,
+		"--etcd-user", etcdproc.User, "--etcd-password-file", c.PasswordFile}
+}
+
+// TestTwoHostsUseOneVaultThroughPalyra: every verb on an etcd vault works
+// through palyra (handed to palyra-extra) from two hosts.
+func TestTwoHostsUseOneVaultThroughPalyra(t *testing.T) {
+	c := etcdproc.Shared(t)
+	prefix := etcdproc.NewPrefix()
+	a, b := newHost(t), newHost(t)
+	if out := a.ok("", initArgs(c, prefix)...); !strings.Contains(out, "backend etcd, key source passphrase") {
+		t.Fatalf("init on host a: %q", out)
+	}
+	if fi, err := os.Stat(filepath.Join(a.state, "vault", etcdconf.FileName)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("etcd.json: %v, %v; want mode 0600", fi, err)
+	}
+	b.ok("", initArgs(c, prefix)...)
+	a.ok("value-from-a", "secrets", "set", "global", "api_key")
+	if got := b.ok("", "secrets", "get", "global", "api_key", "--reveal"); got != "value-from-a" {
+		t.Fatalf("host b reads %q", got)
+	}
+	b.ok("value-from-b", "secrets", "set", "global", "api_key")
+	if got := a.ok("", "secrets", "get", "vault://global/api_key", "--reveal"); got != "value-from-b" {
+		t.Fatalf("host a reads %q after host b's write", got)
+	}
+	if out := a.ok("", "secrets", "list", "--json"); !strings.Contains(out, `"api_key"`) {
+		t.Fatalf("list: %s", out)
+	}
+	if out := b.ok("", "secrets", "verify"); !strings.Contains(out, "1 secrets, 1 healthy") {
+		t.Fatalf("verify: %s", out)
+	}
+	if out := b.ok("", "secrets", "backend"); !strings.Contains(out, "etcd") || !strings.Contains(out, prefix) {
+		t.Fatalf("backend: %s", out)
+	}
+	if out := b.ok("", "secrets", "doctor"); !strings.Contains(out, "ok  etcd") {
+		t.Fatalf("doctor does not find the etcd cluster healthy:\n%s", out)
+	}
+	b.ok("", "secrets", "delete", "global", "api_key")
+	if r := a.run("", "secrets", "get", "global", "api_key"); r.code != 3 {
+		t.Fatalf("get after delete on the other host: exit %d, want 3 (not found)\n%s", r.code, r.stderr)
+	}
+}
+
+// TestUnreachableClusterFailsEveryVerbWithItsExitCode: with the cluster
+// out of reach every verb fails within about its deadline, with exit code
+// 5 and an error naming the endpoints; back in reach, it works again.
+func TestUnreachableClusterFailsEveryVerbWithItsExitCode(t *testing.T) {
+	c := etcdproc.Shared(t)
+	a := newHost(t)
+	a.ok("", initArgs(c, etcdproc.NewPrefix())...)
+	a.ok("v", "secrets", "set", "global", "k")
+	root := filepath.Join(a.state, "vault")
+	good, err := etcdconf.Read(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := *good
+	bad.Endpoints, bad.Timeout = []string{"https://127.0.0.1:9"}, "500ms"
+	if err := etcdconf.Write(root, &bad); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"secrets", "get", "global", "k", "--reveal"},
+		{"secrets", "set", "global", "k2"},
+		{"secrets", "list"},
+		{"secrets", "delete", "global", "k"},
+		{"secrets", "verify"},
+	} {
+		r := a.run("x", args...)
+		if r.code != 5 || !strings.Contains(r.stderr, "127.0.0.1:9") {
+			t.Errorf("palyra %s with the cluster unreachable: exit %d, stderr %q; want exit 5 naming the endpoint", strings.Join(args, " "), r.code, r.stderr)
+		}
+		if r.took > 5*time.Second {
+			t.Errorf("palyra %s took %s with a deadline of 500ms", strings.Join(args, " "), r.took)
+		}
+	}
+	if err := etcdconf.Write(root, good); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.ok("", "secrets", "get", "global", "k", "--reveal"); got != "v" {
+		t.Fatalf("back in reach: %q", got)
+	}
+}
