@@ -234,17 +234,36 @@ func inSealRange(t time.Time) bool {
 // backslashes), so the line is built here rather than by encoding/json,
 // whose internal buffers would keep copies of the value.
 func appendBackupRecord(b []byte, r *backupRecord) []byte {
-	b = append(b, `{"scope":"`...)
-	b = append(b, r.Scope...)
-	b = append(b, `","key":"`...)
-	b = append(b, r.Key...)
-	b = append(b, `","created":"`...)
+	b = append(b, `{"scope":`...)
+	b = appendJSONString(b, r.Scope)
+	b = append(b, `,"key":`...)
+	b = appendJSONString(b, r.Key)
+	b = append(b, `,"created":"`...)
 	b = r.Created.UTC().AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","updated":"`...)
 	b = r.Updated.UTC().AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","value":"`...)
 	b = base64.StdEncoding.AppendEncode(b, r.Value)
 	return append(b, "\"}\n"...)
+}
+
+// appendJSONString appends s as a JSON string (RFC 8259): quoted, with '"',
+// '\' and control characters escaped. A Palyra scope id may hold a '"'
+// (docs/COMPAT.md, "Names"); every other byte of a valid name stays as it is.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
 }
 
 // Import restores a backup written by Export into this vault, whatever its
