@@ -736,7 +736,7 @@ func TestDaemonBinaryOpensAPassphraseVault(t *testing.T) {
 		{[]string{"global", "openai_api_key", "--reveal"}, 0, `sk-test-123`},
 		{[]string{"vault://global/openai_api_key", "--daemon", "require", "--reveal"}, 0, `sk-test-123`},
 		{[]string{"global", "openai_api_key"}, 0, `created:  \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`},
-		{[]string{"global", "openai_api_key", "--json"}, 0, `\{"ref":"vault://global/openai_api_key","scope":"global","key":"openai_api_key","size":11,"created":"[^"]+","updated":"[^"]+","redacted":true\}`},
+		{[]string{"global", "openai_api_key", "--json"}, 0, `\{"ref":"vault://global/openai_api_key","scope":"global","key":"openai_api_key","size":11,"created":"[^"]+","updated":"[^"]+",.*"value_bytes":11,"redacted":true\}`},
 		{[]string{"global", "absent"}, 3, `palyra: error: secret not found: vault://global/absent \(asked the daemon at .*\)`},
 		{[]string{"global", "openai_api_key", "--daemon", "never"}, 1, `palyra: error: .*the vault passphrase is needed and there is no terminal to ask on`},
 		{[]string{"global", "openai_api_key", "--daemon", "sometimes"}, 2, `palyra: error: --daemon: must be one of auto, never, require`},
