@@ -3,6 +3,7 @@
 package daemon_test
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -57,7 +58,9 @@ func palyraSite(t *testing.T, fixtureName string) *site {
 // The real daemon reads both Palyra-form fixtures (every kind, every field,
 // both table styles, every secret path of Palyra's schema, Palyra's own
 // [daemon] keys) and serves each setting's value as Palyra's resolver
-// would produce it.
+// would produce it; "palyra secrets audit --path" finds every reference
+// resolving and nothing blocking, and "palyra secrets explain" of each
+// setting says it resolves, showing no value.
 func TestDaemonBinaryResolvesPalyraForm(t *testing.T) {
 	tests := map[string]map[string]string{
 		"a.toml": {
@@ -111,6 +114,41 @@ func TestDaemonBinaryResolvesPalyraForm(t *testing.T) {
 			}
 			if strings.Contains(p.stderr.String(), "palyra-vault settings") {
 				t.Errorf("Palyra's [daemon] keys drew a warning:\n%s", p.stderr)
+			}
+
+			// The same file, audited and explained by the CLI as a user would.
+			palyra := func(args ...string) (string, int) {
+				cmd := exec.Command(palyraBin, append([]string{"secrets"}, args...)...)
+				cmd.Env = s.env()
+				out, err := cmd.CombinedOutput()
+				var ee *exec.ExitError
+				if err != nil && !errors.As(err, &ee) {
+					t.Fatal(err)
+				}
+				return string(out), cmd.ProcessState.ExitCode()
+			}
+			out, code := palyra("audit", "--path", s.Config, "--exec", "--json")
+			var rep struct {
+				Summary struct {
+					Total    int `json:"total_references"`
+					Resolved int `json:"resolved_references"`
+					Blocking int `json:"blocking_findings"`
+				} `json:"summary"`
+			}
+			if code != 0 || json.Unmarshal([]byte(out), &rep) != nil || rep.Summary.Total < len(want)-1 ||
+				rep.Summary.Resolved != rep.Summary.Total || rep.Summary.Blocking != 0 {
+				t.Errorf("audit --path %s --json: exit %d, summary %+v\n%s", name, code, rep.Summary, out)
+			}
+			for path := range want {
+				out, code := palyra("explain", path, "--path", s.Config, "--exec")
+				if code != 0 || !strings.Contains(out, "resolves") {
+					t.Errorf("explain %s: exit %d\n%s", path, code, out)
+				}
+				for _, v := range want {
+					if strings.Contains(out, strings.TrimSpace(v)) && !strings.HasPrefix(v, "/home") {
+						t.Errorf("explain %s shows a value:\n%s", path, out)
+					}
+				}
 			}
 		})
 	}
