@@ -1,13 +1,19 @@
 package main
 
 import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"testing"
 
 	"github.com/palyra/palyra-vault/internal/testutil"
 	"github.com/palyra/palyra-vault/internal/testutil/keyringproc"
+	"github.com/palyra/palyra-vault/vault/backend/secretservice"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -50,6 +56,9 @@ func TestKeyringScripts(t *testing.T) {
 			"vaulthash": cmdVaulthash,
 			"writefile": cmdWritefile,
 			"keyring":   cmdKeyring,
+			"rustvault": cmdRustvault,
+			"treehash":  cmdTreehash,
+			"ssitems":   cmdSSItems,
 		},
 	})
 }
@@ -72,4 +81,38 @@ func cmdKeyring(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: keyring lock|unlock")
 	}
 	ts.Check(err)
+}
+
+// cmdSSItems writes to FILE one line per item of the script's keyring
+// whose attribute NAME is VALUE (path, label, every attribute, SHA-256 of
+// the secret), sorted, so that "cmp" proves the items did not change.
+// The xdg:schema attribute is left out: gnome-keyring reports the one
+// secret-tool gives an item (org.freedesktop.Secret.Generic) on some
+// searches and not on others, with nothing changing the item in between.
+//
+//	ssitems FILE NAME=VALUE
+func cmdSSItems(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: ssitems FILE NAME=VALUE")
+	}
+	name, value, ok := strings.Cut(args[1], "=")
+	if !ok {
+		ts.Fatalf("usage: ssitems FILE NAME=VALUE")
+	}
+	items, err := secretservice.Search(context.Background(), secretservice.Options{Address: ts.Getenv("DBUS_SESSION_BUS_ADDRESS")}, map[string]string{name: value})
+	ts.Check(err)
+	var lines []string
+	for _, it := range items {
+		attrs := make([]string, 0, len(it.Attributes))
+		for k, v := range it.Attributes {
+			if k == "xdg:schema" {
+				continue
+			}
+			attrs = append(attrs, k+"="+v)
+		}
+		sort.Strings(attrs)
+		lines = append(lines, fmt.Sprintf("%s %q %q %x", it.Path, it.Label, attrs, sha256.Sum256(it.Secret)))
+	}
+	sort.Strings(lines)
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(strings.Join(lines, "\n")+"\n"), 0o600))
 }

@@ -16,7 +16,7 @@ import (
 // cmdRustvault writes, under the state root DIR, a vault as the Rust
 // Palyra writes it (package rustfixture: DIR/identity and DIR/vault):
 //
-//	rustvault DIR [-legacy] [-bad-name] [-damaged]
+//	rustvault DIR [-legacy] [-bad-name] [-damaged] [-secret-service]
 //
 // It holds global/openai_api_key = "sk-test-123" (created
 // 2023-11-14T22:13:20.123Z, updated 2023-11-14T22:21:40.456Z),
@@ -24,10 +24,13 @@ import (
 // channel:slack:acct-1/bot.token = "xoxb-1"; -bad-name adds
 // principal:a<U+0001>b/key, a scope the crate takes and this module refuses;
 // -damaged adds skill:extractor/broken whose ciphertext is altered; -legacy
-// writes one objects/obj_* file per secret instead of objects.store.json.
+// writes one objects/obj_* file per secret instead of objects.store.json;
+// -secret-service writes backend linux_secret_service, its items made with
+// secret-tool on the script's $DBUS_SESSION_BUS_ADDRESS as the crate makes
+// them.
 func cmdRustvault(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 1 {
-		ts.Fatalf("usage: rustvault DIR [-legacy] [-bad-name] [-damaged]")
+		ts.Fatalf("usage: rustvault DIR [-legacy] [-bad-name] [-damaged] [-secret-service]")
 	}
 	opts := rustfixture.Options{StateRoot: ts.MkAbs(args[0]), Secrets: []rustfixture.Secret{
 		{Scope: "global", Key: "openai_api_key", Value: []byte("sk-test-123"), Created: 1700000000123, Updated: 1700000500456},
@@ -41,6 +44,9 @@ func cmdRustvault(ts *testscript.TestScript, neg bool, args []string) {
 			opts.Layout = rustfixture.Legacy
 		case "-bad-name":
 			opts.Secrets = append(opts.Secrets, rustfixture.Secret{Scope: "principal:a\x01b", Key: "key", Value: []byte("x"), Created: 1700000003000})
+		case "-secret-service":
+			opts.Kind = "linux_secret_service"
+			opts.Env = append(os.Environ(), "DBUS_SESSION_BUS_ADDRESS="+ts.Getenv("DBUS_SESSION_BUS_ADDRESS"))
 		case "-damaged":
 			damaged = true
 			opts.Layout = rustfixture.Legacy
