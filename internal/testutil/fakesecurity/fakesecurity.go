@@ -127,6 +127,14 @@ func (f *Fake) PutRaw(t testing.TB, service, account string, password []byte) {
 	}
 }
 
+// DeleteRaw removes an item directly, as another program would have.
+func (f *Fake) DeleteRaw(t testing.TB, service, account string) {
+	t.Helper()
+	if err := os.Remove(itemPath(f.Dir, service, account)); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // Items returns every item's service, account and password, sorted, so
 // that a test can prove a reader changed none.
 func (f *Fake) Items(t testing.TB) []string {

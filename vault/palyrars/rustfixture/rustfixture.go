@@ -60,9 +60,11 @@ const (
 type Options struct {
 	// StateRoot receives identity/ and vault/. Required.
 	StateRoot string
-	// Kind is the backend: "encrypted_file" (the default) or
+	// Kind is the backend: "encrypted_file" (the default),
 	// "linux_secret_service" (items written with secret-tool, on the
-	// session bus of the environment Env gives).
+	// session bus of the environment Env gives), "macos_keychain" (items
+	// written with the security tool at SecurityPath) or "windows_dpapi"
+	// (objects_dpapi files, on Windows only).
 	Kind string
 	// Layout applies to encrypted_file.
 	Layout Layout
@@ -71,8 +73,13 @@ type Options struct {
 	LegacyBundle bool
 	// Secrets are written in order.
 	Secrets []Secret
-	// Env is the environment secret-tool runs with; nil means os.Environ.
+	// Env is the environment secret-tool and security run with; nil
+	// means os.Environ.
 	Env []string
+	// SecurityPath is the security tool macos_keychain items are written
+	// with, as the crate runs it; tests give a fake
+	// (internal/testutil/fakesecurity). Required for macos_keychain.
+	SecurityPath string
 }
 
 // Fixture says what Write made.
@@ -180,6 +187,32 @@ func Write(opts Options) (Fixture, error) {
 				return f, err
 			}
 		}
+	case "macos_keychain":
+		if opts.SecurityPath == "" {
+			return f, fmt.Errorf("rustfixture: macos_keychain needs Options.SecurityPath")
+		}
+		for id, p := range blobs {
+			if err := keychainStore(opts.SecurityPath, id, p, opts.Env); err != nil {
+				return f, err
+			}
+		}
+	case "windows_dpapi":
+		// backend.rs:709-716 WindowsDpapiBackend::new: objects_dpapi/.
+		dir := filepath.Join(f.VaultRoot, "objects_dpapi")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return f, err
+		}
+		for id, p := range blobs {
+			// backend.rs:741-754 put_blob: the payload protected with
+			// DPAPI for the current user, in objects_dpapi/<object id>.
+			sealed, err := dpapiProtect(p)
+			if err != nil {
+				return f, err
+			}
+			if err := writeFile(filepath.Join(dir, id), sealed); err != nil {
+				return f, err
+			}
+		}
 	default:
 		return f, fmt.Errorf("rustfixture: kind %q is not written here", kind)
 	}
@@ -206,12 +239,17 @@ func writeIdentity(dir string, legacyBundle bool) (string, error) {
 		return "", err
 	}
 	// store.rs:327-354 and 379-476: .store-key.v1, 32 random bytes, raw
-	// on Unix (store.rs:390-391), mode 0600 (store.rs:439-446).
+	// on Unix (store.rs:390-391), DPAPI-protected on Windows
+	// (store.rs:384-389), mode 0600 (store.rs:439-446).
 	var storeKey [32]byte
 	if _, err := rand.Read(storeKey[:]); err != nil {
 		return "", err
 	}
-	if err := writeFile(filepath.Join(dir, ".store-key.v1"), storeKey[:]); err != nil {
+	keyFile, err := storeKeyFile(storeKey[:])
+	if err != nil {
+		return "", err
+	}
+	if err := writeFile(filepath.Join(dir, ".store-key.v1"), keyFile); err != nil {
 		return "", err
 	}
 	// ca.rs:40-60 CertificateAuthority::new: rcgen's KeyPair::generate
@@ -445,6 +483,20 @@ func secretToolStore(id string, payload []byte, env []string) error {
 	cmd.Stdin = strings.NewReader(b64.EncodeToString(payload))
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("secret-tool store: %v: %s", err, out)
+	}
+	return nil
+}
+
+// keychainStore is backend.rs:439-481 MacosKeychainBackend put_blob:
+// `security add-generic-password -U -a <object id> -s palyra.vault.v1 -w`
+// (keychain_add_args), the payload's unpadded base64 written to its stdin
+// without a newline.
+func keychainStore(tool, id string, payload []byte, env []string) error {
+	cmd := exec.Command(tool, "add-generic-password", "-U", "-a", id, "-s", "palyra.vault.v1", "-w")
+	cmd.Env = env
+	cmd.Stdin = strings.NewReader(b64.EncodeToString(payload))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("security add-generic-password: %v: %s", err, out)
 	}
 	return nil
 }
