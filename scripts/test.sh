@@ -46,6 +46,7 @@ scripts/secret-service-run.sh go test -race -count=1 "$@" ./...
 
 echo "test.sh: Windows tests under Wine" >&2
 scripts/wine-go-test.sh -count=1 "$@" ./internal/fsutil/... ./internal/testutil/... \
-  ./vault/backend/filestore/... ./vault/backend/dpapi/... ./vault/backend/backendtest/... ./vault/
+  ./vault/backend/filestore/... ./vault/backend/dpapi/... ./vault/backend/backendtest/... ./vault/ \
+  ./vault/palyrars/...
 
 echo "test.sh: all tests passed" >&2

@@ -343,15 +343,24 @@ func TestNotARustVault(t *testing.T) {
 
 func TestStateRootPerOS(t *testing.T) {
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	// The paths are joined and made absolute by this host's rules (on
+	// Windows, "/s" gains the current drive).
+	abs := func(p string) string {
+		a, err := filepath.Abs(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
 	cases := []struct {
 		goos string
 		env  map[string]string
 		want string
 	}{
-		{"linux", map[string]string{"HOME": "/home/u"}, "/home/u/.local/state/palyra"},
-		{"darwin", map[string]string{"HOME": "/Users/u"}, "/Users/u/.local/state/palyra"},
-		{"linux", map[string]string{"HOME": "/home/u", "XDG_STATE_HOME": "/x"}, "/x/palyra"},
-		{"linux", map[string]string{"HOME": "/home/u", "PALYRA_STATE_ROOT": "/s"}, "/s"},
+		{"linux", map[string]string{"HOME": "/home/u"}, filepath.Join("/home/u", ".local", "state", "palyra")},
+		{"darwin", map[string]string{"HOME": "/Users/u"}, filepath.Join("/Users/u", ".local", "state", "palyra")},
+		{"linux", map[string]string{"HOME": "/home/u", "XDG_STATE_HOME": "/x"}, filepath.Join("/x", "palyra")},
+		{"linux", map[string]string{"HOME": "/home/u", "PALYRA_STATE_ROOT": "/s"}, abs("/s")},
 		{"windows", map[string]string{"LOCALAPPDATA": `C:\L`, "APPDATA": `C:\R`}, filepath.Join(`C:\L`, "Palyra")},
 		{"windows", map[string]string{"APPDATA": `C:\R`}, filepath.Join(`C:\R`, "Palyra")},
 	}
