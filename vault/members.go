@@ -89,3 +89,7 @@ func (v *Vault) RemoveMember(ctx context.Context, recipient string) (RotateRepor
 	}
 	return v.rotateLocked(ctx, KeySourceSpec{Source: KeySourceMember}, members)
 }
+
+// HostIdentityPath returns the file of this host's identity under
+// stateRoot, or "" in a program that did not register the host keys.
+func HostIdentityPath(stateRoot string) string { return keysource.HostIdentityPath(stateRoot) }

@@ -312,3 +312,12 @@ func (kr *Keyring) RemovalMembers(recipient string) ([]string, error) {
 	}
 	return slices.Delete(members, i, i+1), nil
 }
+
+// HostIdentityPath returns the file of this host's identity, or "" when
+// RegisterHostKeys was not called.
+func HostIdentityPath(stateRoot string) string {
+	if hostKeys == nil {
+		return ""
+	}
+	return hostKeys.IdentityPath(stateRoot)
+}
