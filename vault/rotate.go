@@ -99,8 +99,14 @@ func (v *Vault) RotateKey(ctx context.Context, to KeySourceSpec) (RotateReport, 
 		return rep, err
 	}
 	defer unlock()
+	return v.rotateLocked(ctx, to, nil)
+}
 
-	r, err := v.keys.BeginRotation(ctx, to.Source, to.Passphrase, v.info.Backend)
+// rotateLocked is RotateKey with the writer lock held; members, when not
+// nil, are the recipients a new member key is wrapped to (RemoveMember).
+func (v *Vault) rotateLocked(ctx context.Context, to KeySourceSpec, members []string) (RotateReport, error) {
+	var rep RotateReport
+	r, err := v.keys.BeginRotation(ctx, to.Source, to.Passphrase, v.info.Backend, members)
 	if err != nil {
 		return rep, err
 	}

@@ -169,6 +169,8 @@ func defaultHints(err error) []string {
 			hints = append(hints, "to fix it: "+unsafe.Fix)
 		}
 		return hints
+	case errors.Is(err, vault.ErrNotMember):
+		return []string{`a host becomes a member when a member host runs the command above; "palyra secrets host-key" prints this host's recipient`}
 	case errors.Is(err, vault.ErrWrongKey):
 		return []string{"the secret was sealed under another key: restore the device key (keys/device.key under the state root) that wrote it, or point --state-root at it"}
 	case errors.Is(err, vault.ErrCorrupt):

@@ -3,8 +3,9 @@
 // Every palyra process pays, before main, the package initialisation of
 // everything the binary links, and most commands are short: a script's
 // "palyra secrets get" pays it on every call. Three commands need large
-// libraries that nothing else does: "palyra daemon" (the HTTP server) and
-// "palyra secrets export" / "import" (age, for encrypted backups). They
+// libraries that nothing else does: "palyra daemon" (the HTTP server),
+// "palyra secrets export" / "import" (age, for encrypted backups) and
+// "palyra secrets host-key" / "members" (age, for member keys). They
 // live in a second program, palyra-extra, installed beside palyra: the
 // whole command tree, those three included. In palyra each of them is a
 // stub built here that replaces the process with palyra-extra and the same
@@ -55,7 +56,21 @@ var (
 	Daemon = Command{"daemon", "daemon [--config <file>]", "Serve the configuration's secrets to local processes"}
 	Export = Command{"secrets export", "export -o FILE", "Write every secret into one encrypted backup file"}
 	Import = Command{"secrets import", "import FILE", "Restore secrets from a backup made by export"}
+	// HostKey and Members handle member keys, which use age.
+	HostKey = Command{"secrets host-key", "host-key", "Print this host's recipient for a shared vault's member keys"}
+	Members = Command{"secrets members", "members <command>", "List, add and remove the hosts that hold a shared vault's key"}
+
+	MembersList   = Command{"secrets members list", "list", "List the recipients of the member hosts"}
+	MembersAdd    = Command{"secrets members add", "add <recipient>", "Give a host (its recipient, from its host-key) a copy of the vault's key"}
+	MembersRemove = Command{"secrets members remove", "remove <recipient>", "Take a host out: rotate the vault's key to the other members and rewrap every secret"}
 )
+
+// subcommands lists the subcommands of a delegated group, by its path:
+// palyra's stub of the group gets a stub of each, so both programs list
+// the same commands.
+var subcommands = map[string][]Command{
+	Members.Path: {MembersList, MembersAdd, MembersRemove},
+}
 
 // Build returns c's real command when f.Extra has it (in palyra-extra),
 // else NewCmd(c) (in palyra).
@@ -97,6 +112,9 @@ func NewCmd(c Command) *cobra.Command {
 			return Exec(commandWords(cmd), args)
 		},
 		ValidArgsFunction: complete,
+	}
+	for _, sub := range subcommands[c.Path] {
+		cmd.AddCommand(NewCmd(sub))
 	}
 	stub := cmd
 	cmd.SetHelpFunc(func(cmd *cobra.Command, args []string) {

@@ -1,7 +1,8 @@
 // Package extra is the command line of palyra-extra: palyra's whole
 // command tree, with the commands that palyra hands over (package
 // delegate: the daemon, backups) built for real. It links what palyra
-// does not: net/http for the daemon's server, filippo.io/age for backups.
+// does not: net/http for the daemon's server, filippo.io/age for backups
+// and member keys, the etcd client.
 package extra
 
 import (
@@ -13,10 +14,12 @@ import (
 	"github.com/palyra/palyra-vault/internal/cli/delegate"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/export"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/importcmd"
+	"github.com/palyra/palyra-vault/internal/cli/secrets/members"
 	"github.com/palyra/palyra-vault/internal/iostreams"
 	"github.com/palyra/palyra-vault/vault"
 	"github.com/palyra/palyra-vault/vault/backend"
 	"github.com/palyra/palyra-vault/vault/backend/etcdstore"
+	"github.com/palyra/palyra-vault/vault/hostkey"
 	"github.com/spf13/cobra"
 )
 
@@ -24,9 +27,11 @@ import (
 // their delegate.Command path.
 func Commands() map[string]func(*cmdutil.Factory) *cobra.Command {
 	return map[string]func(*cmdutil.Factory) *cobra.Command{
-		delegate.Daemon.Path: func(f *cmdutil.Factory) *cobra.Command { return daemonCmd.NewCmdDaemon(f, nil) },
-		delegate.Export.Path: func(f *cmdutil.Factory) *cobra.Command { return export.NewCmdExport(f, nil) },
-		delegate.Import.Path: func(f *cmdutil.Factory) *cobra.Command { return importcmd.NewCmdImport(f, nil) },
+		delegate.Daemon.Path:  func(f *cmdutil.Factory) *cobra.Command { return daemonCmd.NewCmdDaemon(f, nil) },
+		delegate.Export.Path:  func(f *cmdutil.Factory) *cobra.Command { return export.NewCmdExport(f, nil) },
+		delegate.Import.Path:  func(f *cmdutil.Factory) *cobra.Command { return importcmd.NewCmdImport(f, nil) },
+		delegate.HostKey.Path: func(f *cmdutil.Factory) *cobra.Command { return members.NewCmdHostKey(f, nil) },
+		delegate.Members.Path: func(f *cmdutil.Factory) *cobra.Command { return members.NewCmdMembers(f, nil) },
 	}
 }
 
@@ -41,8 +46,9 @@ func Main() int {
 // RegisterBackends registers with package vault the backends only
 // palyra-extra links: etcd, whose user's password, when the settings name
 // no file and $PALYRA_ETCD_PASSWORD is empty, is asked on the terminal of
-// ios.
+// ios; and the host keys of the member key source (age).
 func RegisterBackends(ios *iostreams.IOStreams) {
+	hostkey.Register()
 	vault.RegisterBackend(backend.KindEtcd, vault.ExternalBackend{Open: func(ctx context.Context, root string) (backend.Backend, error) {
 		var prompt func(string) ([]byte, error)
 		if ios.CanPrompt() {

@@ -64,7 +64,7 @@ func TestEveryCommandHasExamplesAndJSON(t *testing.T) {
 func TestPalyraAndPalyraExtraShowTheSameCommands(t *testing.T) {
 	light, full := tree(t, false), tree(t, true)
 	delegated := map[string]bool{}
-	for _, d := range []delegate.Command{delegate.Daemon, delegate.Export, delegate.Import} {
+	for _, d := range []delegate.Command{delegate.Daemon, delegate.Export, delegate.Import, delegate.HostKey, delegate.Members, delegate.MembersList, delegate.MembersAdd, delegate.MembersRemove} {
 		delegated["palyra "+d.Path] = true
 	}
 	for path, real := range full {

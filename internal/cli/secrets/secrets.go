@@ -151,6 +151,8 @@ var verbs = []verb{
 	{[]string{"doctor"}, func(f *cmdutil.Factory) *cobra.Command { return doctor.NewCmdDoctor(f, nil) }},
 	{[]string{"export"}, delegate.Export.Build},
 	{[]string{"import"}, delegate.Import.Build},
+	{[]string{"host-key"}, delegate.HostKey.Build},
+	{[]string{"members"}, delegate.Members.Build},
 	{[]string{"import-keyring"}, func(f *cmdutil.Factory) *cobra.Command { return importkeyring.NewCmdImportKeyring(f, nil) }},
 	{[]string{"import-palyra"}, func(f *cmdutil.Factory) *cobra.Command { return importpalyra.NewCmdImportPalyra(f, nil) }},
 	{[]string{"configure"}, func(f *cmdutil.Factory) *cobra.Command { return configure.NewCmdConfigure(f, nil) }},

@@ -68,7 +68,7 @@ func (deviceSource) Check(field string, k *Spec) error {
 	if !validDeviceFile(k.File) {
 		return fmt.Errorf("%s.file %q must be device.key or device-<32 hex digits>.key", field, secret.Excerpt(k.File))
 	}
-	if k.KDF != nil || k.Store != "" || k.Item != "" {
+	if k.KDF != nil || k.Store != "" || k.Item != "" || k.Members != nil {
 		return fmt.Errorf("%s: a device key has only a file", field)
 	}
 	return nil

@@ -190,7 +190,11 @@ func mustLookup(name string) Source {
 func (kr *Keyring) loadOthers(ctx context.Context) {
 	st := &kr.state
 	if p := st.Pending; p != nil && kr.held(p.KEKID) == nil {
-		if a := kr.held(st.Active.KEKID); a != nil {
+		if len(p.Wrapped) == 0 { // a member key: this host's own copy, if it has one
+			if kek, err := mustLookup(p.Source).Load(ctx, kr.site, &p.Spec, nil); err == nil {
+				kr.hold(kek)
+			}
+		} else if a := kr.held(st.Active.KEKID); a != nil {
 			if kek, err := unwrapPending(a, p, st.VaultID); err == nil {
 				kr.hold(kek)
 			}
@@ -307,11 +311,31 @@ func (kr *Keyring) Sealing(ctx context.Context) (*envelope.KEK, error) {
 // was read from, without reading the record again. The caller stores what
 // it seals with a write guarded by that revision (backend.Shared.PutGuarded),
 // and on a conflict calls Refresh and seals again.
+//
+// While another host's rotation is pending it returns the pending key
+// instead, which that rotation's rewrapping skips, so that a write racing
+// the rotation is never left under the old key once it ends; a host that
+// cannot load the pending key (a member being removed) cannot write.
 func (kr *Keyring) SealingGuard(ctx context.Context) (*envelope.KEK, int64, error) {
 	kr.mu.Lock()
 	defer kr.mu.Unlock()
 	if err := kr.load(ctx); err != nil {
 		return nil, 0, err
+	}
+	if p := kr.state.Pending; p != nil {
+		if k := kr.held(p.KEKID); k != nil {
+			return k, kr.rev, nil
+		}
+		err := fmt.Errorf("%w: the pending key could not be loaded", vaulterr.ErrWrongKey)
+		if len(p.Wrapped) == 0 {
+			if kek, lerr := mustLookup(p.Source).Load(ctx, kr.site, &p.Spec, nil); lerr == nil {
+				kr.hold(kek)
+				return kr.held(p.KEKID), kr.rev, nil
+			} else {
+				err = lerr
+			}
+		}
+		return nil, 0, fmt.Errorf("refusing to write during a key rotation whose new key this host cannot load: %w", err)
 	}
 	if kr.activeErr != nil {
 		return nil, 0, fmt.Errorf("refusing to seal under a key the vault does not record: %w", kr.activeErr)

@@ -117,7 +117,7 @@ func (osSource) Check(field string, k *Spec) error {
 	if !k.Item.Valid() {
 		return fmt.Errorf("%s.item %q must be obj_ followed by 64 lowercase hex digits", field, secret.Excerpt(string(k.Item)))
 	}
-	if k.File != "" || k.KDF != nil {
+	if k.File != "" || k.KDF != nil || k.Members != nil {
 		return fmt.Errorf("%s: an os key has only a store and an item", field)
 	}
 	return nil

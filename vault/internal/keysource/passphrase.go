@@ -154,7 +154,7 @@ func (passphraseSource) Check(field string, k *Spec) error {
 	if err := k.KDF.check(); err != nil {
 		return fmt.Errorf("%s.kdf: %w", field, err)
 	}
-	if k.File != "" || k.Store != "" || k.Item != "" {
+	if k.File != "" || k.Store != "" || k.Item != "" || k.Members != nil {
 		return fmt.Errorf("%s: a passphrase key has only kdf parameters", field)
 	}
 	return nil

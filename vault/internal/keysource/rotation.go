@@ -42,7 +42,11 @@ type Rotation struct {
 // (to must then be "" or its source, else ErrRotationPending). A new
 // rotation's key is recorded as pending, sealed under the active key,
 // before BeginRotation returns. It loads the ring first.
-func (kr *Keyring) BeginRotation(ctx context.Context, to string, pass func() ([]byte, error), kind backend.Kind) (*Rotation, error) {
+//
+// A new member key is wrapped to members, or when members is nil to the
+// active key's members (a member key) or to this host alone; its pending
+// entry holds no copy sealed under the active key (see Pending.Wrapped).
+func (kr *Keyring) BeginRotation(ctx context.Context, to string, pass func() ([]byte, error), kind backend.Kind, members []string) (*Rotation, error) {
 	kr.mu.Lock()
 	err := kr.load(ctx)
 	if err == nil {
@@ -76,6 +80,16 @@ func (kr *Keyring) BeginRotation(ctx context.Context, to string, pass func() ([]
 		kr.mu.Lock()
 		r.Next = kr.held(p.KEKID)
 		kr.mu.Unlock()
+		if r.Next == nil && len(p.Wrapped) == 0 {
+			kek, err := mustLookup(p.Source).Load(ctx, kr.site, &p.Spec, nil)
+			if err != nil {
+				return nil, fmt.Errorf("resuming the rotation to a new %s key: %w", p.Source, err)
+			}
+			kr.mu.Lock()
+			kr.hold(kek)
+			r.Next = kr.held(p.KEKID)
+			kr.mu.Unlock()
+		}
 		if r.Next == nil {
 			if _, err := unwrapPending(active, p, st.VaultID); err != nil {
 				return nil, err
@@ -95,13 +109,34 @@ func (kr *Keyring) BeginRotation(ctx context.Context, to string, pass func() ([]
 		if _, err := src.Backend(kind); err != nil {
 			return nil, err
 		}
-		next, spec, err := src.New(ctx, kr.site, false, pass)
-		if err != nil {
-			return nil, err
+		var (
+			next    *envelope.KEK
+			spec    Spec
+			wrapped []byte
+		)
+		if name == Member {
+			if members == nil && st.Active.Source == Member {
+				for _, m := range st.Active.Members {
+					members = append(members, m.Recipient)
+				}
+			}
+			if members == nil {
+				self, err := HostRecipient(kr.site.StateRoot)
+				if err != nil {
+					return nil, err
+				}
+				members = []string{self}
+			}
+			next, spec, err = newMemberKey(members)
+		} else {
+			next, spec, err = src.New(ctx, kr.site, false, pass)
+			if err == nil {
+				if wrapped, err = wrapPending(active, next, st.VaultID); err != nil {
+					clear(next[:])
+				}
+			}
 		}
-		wrapped, err := wrapPending(active, next, st.VaultID)
 		if err != nil {
-			clear(next[:])
 			return nil, err
 		}
 		st.Pending = &Pending{Spec: spec, Wrapped: wrapped}

@@ -1,13 +1,12 @@
 // Package keysource is where a vault's key-encryption key (KEK) comes
 // from. Each kind of key is a Source in a file of its own (device.go,
-// passphrase.go, oskey.go) listed by name in all; the key-source file
+// passphrase.go, oskey.go, member.go) listed by name in all; the key-source file
 // keysource.json records which keys a vault has (state.go, specified in
 // docs/FORMAT.md, "Key sources"); a Keyring holds the KEKs one vault handle
 // knows and follows other processes' rotations (keyring.go); and a
 // Rotation keeps the bookkeeping of a key rotation (rotation.go), whose
-// rewrapping loop package vault drives. A new kind of key (a shared vault's
-// member keys) is a new file here and one line in all, not a branch in
-// package vault.
+// rewrapping loop package vault drives. A new kind of key is a new file
+// here and one line in all, not a branch in package vault.
 //
 // The package is internal: its API speaks of envelope.KEK, and package
 // vault re-exports the names its callers need (vault.KeySourceDevice,
@@ -43,7 +42,7 @@ const (
 
 // all lists every source, the default first. Adding a source is adding it
 // here.
-var all = []Source{deviceSource{}, passphraseSource{}, osSource{}}
+var all = []Source{deviceSource{}, passphraseSource{}, osSource{}, memberSource{}}
 
 // Names lists the source names, default first.
 func Names() []string {

@@ -32,9 +32,10 @@ const (
 	// FileName is the key-source file's name in the vault root.
 	FileName = "keysource.json"
 	format   = "palyra-vault keysource v1"
-	// maxFileSize bounds what is read from the file: a real one is under
-	// 1 KiB.
-	maxFileSize = 16 << 10
+	// maxFileSize bounds what is read from the file or the shared record:
+	// a real one is under 1 KiB, or about 0.5 KiB per member of a member
+	// key (twice that during a rotation), at most MaxMembers of them.
+	maxFileSize = 512 << 10
 )
 
 // State is the content of keysource.json.
@@ -68,6 +69,8 @@ type Spec struct {
 	// Store and Item say which OS store holds the key, under which name.
 	Store backend.Kind     `json:"store,omitempty"`
 	Item  backend.ObjectID `json:"item,omitempty"`
+	// Members holds a member key's copies, one per member host.
+	Members []MemberWrap `json:"members,omitempty"`
 }
 
 // Pending is the target of an unfinished rotation: its spec, and the key
@@ -77,8 +80,11 @@ type Spec struct {
 type Pending struct {
 	Spec
 	// Wrapped is nonce (12 bytes) || AES-256-GCM(active KEK, nonce, pending
-	// KEK, AAD = pendingAAD) (48 bytes).
-	Wrapped []byte `json:"wrapped"`
+	// KEK, AAD = pendingAAD) (48 bytes). A pending member key has none:
+	// the rotation that removes a member must not hand its new key to the
+	// removed host, which holds the active one; the members' own copies
+	// (Spec.Members) carry it instead.
+	Wrapped []byte `json:"wrapped,omitempty"`
 }
 
 // PendingSpec returns the pending key's spec, or nil.
@@ -141,7 +147,11 @@ func (s *State) check() error {
 		if err := s.Pending.check("pending"); err != nil {
 			return err
 		}
-		if len(s.Pending.Wrapped) != envelope.NonceSize+32+envelope.TagSize {
+		if s.Pending.Source == Member {
+			if len(s.Pending.Wrapped) != 0 {
+				return errors.New("pending.wrapped must be absent for a member key")
+			}
+		} else if len(s.Pending.Wrapped) != envelope.NonceSize+32+envelope.TagSize {
 			return fmt.Errorf("pending.wrapped is %d bytes, want %d", len(s.Pending.Wrapped), envelope.NonceSize+32+envelope.TagSize)
 		}
 		if s.Pending.KEKID == s.Active.KEKID {

@@ -4,6 +4,7 @@ package initcmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -139,6 +140,13 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 		return err
 	}
 	info := v.Info()
+	if info.KeySource == vault.KeySourceMember {
+		// A host joining a member-keyed vault is not a member until one adds it.
+		if _, err := v.Members(ctx); errors.Is(err, vault.ErrNotMember) {
+			r, _ := vault.HostRecipient(info.StateRoot)
+			fmt.Fprintf(opts.IO.ErrOut, "palyra: notice: this host is not a member of the shared vault yet: on a member host run: palyra secrets members add %s\n", r)
+		}
+	}
 	if opts.JSON {
 		return cmdutil.PrintJSON(opts.IO, info)
 	}
