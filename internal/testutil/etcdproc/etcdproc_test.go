@@ -1,3 +1,9 @@
+//go:build unix
+
+// The test cluster runs etcd on Linux; the Windows (Wine) run of
+// internal/testutil/... has no etcd, and nothing of this package is
+// Windows-specific.
+
 package etcdproc
 
 import (
