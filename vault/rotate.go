@@ -63,7 +63,8 @@ func rotateStep(step string) {
 // rotation"). Changing the passphrase of a passphrase vault is a rotation
 // to a new passphrase key.
 //
-// It holds the writer lock throughout and keeps the vault whole whatever
+// It holds the writer lock throughout (on a vault that many hosts share,
+// also the backend's key-state lock: backend.Locker) and keeps the vault whole whatever
 // instant the process dies at:
 //
 //  1. record the new key as pending in keysource.json, together with a
@@ -99,6 +100,11 @@ func (v *Vault) RotateKey(ctx context.Context, to KeySourceSpec) (RotateReport, 
 		return rep, err
 	}
 	defer unlock()
+	ctx, release, err := v.lockKeyState(ctx)
+	if err != nil {
+		return rep, err
+	}
+	defer release()
 	return v.rotateLocked(ctx, to, nil)
 }
 
@@ -151,8 +157,8 @@ func (v *Vault) rewrapAll(ctx context.Context, next *envelope.KEK, rep *RotateRe
 	nextID := next.ID()
 	var stuck []string
 	for _, id := range ids {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("rotation interrupted (it stays pending; run it again): %w", err)
+		if ctx.Err() != nil {
+			return fmt.Errorf("rotation interrupted (it stays pending; run it again): %w", context.Cause(ctx))
 		}
 		blob, err := v.backend.Get(ctx, id)
 		if errors.Is(err, backend.ErrNotFound) {
@@ -212,4 +218,45 @@ func (v *Vault) PendingRotation() (source string, pending bool, err error) {
 		return st.Active.Source, true, nil
 	}
 	return "", false, nil
+}
+
+// errKeyStateLockLost ends a rotation whose key-state lock was lost.
+var errKeyStateLockLost = errors.New("the vault's key-state lock was lost (its lease expired: the cluster was out of reach too long); the rotation stays pending: run it again")
+
+// lockKeyState takes, on a vault that many hosts share whose backend can
+// lock (backend.Locker), the lock that makes a change of the key state
+// exclusive across hosts, waiting for it as for the writer lock
+// (Config.LockTimeout): a wait that times out fails with an error wrapping
+// ErrLockTimeout naming the holder. It returns a context that ends when
+// the lock is lost, and the release. On any other vault it does nothing.
+// The caller holds the writer lock.
+func (v *Vault) lockKeyState(ctx context.Context) (context.Context, func(), error) {
+	lk, ok := v.backend.(backend.Locker)
+	if !ok || v.shared == nil {
+		return ctx, func() {}, nil
+	}
+	wctx, cancel := ctx, context.CancelFunc(func() {})
+	if v.lockWait.Timeout > 0 {
+		wctx, cancel = context.WithTimeout(ctx, v.lockWait.Timeout)
+	}
+	held, err := lk.Lock(wctx, backend.LockKeyState)
+	cancel()
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			return nil, nil, fmt.Errorf("%w: another host is changing the vault's key: %w", ErrLockTimeout, err)
+		}
+		return nil, nil, fmt.Errorf("taking the vault's key-state lock: %w", translate(err))
+	}
+	lctx, lcancel := context.WithCancelCause(ctx)
+	go func() {
+		select {
+		case <-held.Lost():
+			lcancel(errKeyStateLockLost)
+		case <-lctx.Done():
+		}
+	}()
+	return lctx, func() {
+		lcancel(nil)
+		_ = held.Unlock(context.WithoutCancel(ctx)) // best effort: the lease expires anyway
+	}, nil
 }

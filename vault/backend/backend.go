@@ -228,3 +228,34 @@ type Shared interface {
 	// ErrConflict.
 	PutGuarded(ctx context.Context, id ObjectID, blob []byte, guard string, rev int64) error
 }
+
+// Lock names of a Locker.
+const (
+	// LockKeyState is held by whatever changes the vault's key state for
+	// every host at once: a key rotation (and member changes).
+	LockKeyState = "keystate"
+)
+
+// Locker is implemented by shared backends that can hold a lock for every
+// host at once (etcd: a key bound to a lease). What a host's file lock
+// cannot make exclusive across hosts (a key rotation) holds it.
+type Locker interface {
+	// Lock takes the exclusive lock called name (LockKeyState), waiting
+	// while another holds it until ctx is done; it then fails with an
+	// error wrapping ctx.Err() that names the holder. The lock lives on a
+	// lease the backend keeps alive while the process runs: a holder that
+	// dies (even by kill -9) loses it when the lease expires.
+	Lock(ctx context.Context, name string) (HeldLock, error)
+}
+
+// HeldLock is a lock taken by Locker.Lock.
+type HeldLock interface {
+	// Lost is closed when the lock was lost before Unlock (its lease
+	// expired: the cluster was out of reach for longer than the lease's
+	// time to live); whatever the holder does under it must stop.
+	Lost() <-chan struct{}
+	// Holder names this holder as others waiting see it.
+	Holder() string
+	// Unlock releases the lock and its lease.
+	Unlock(ctx context.Context) error
+}

@@ -67,6 +67,9 @@ type Options struct {
 	// Timeout is the deadline of every call; zero means
 	// etcdconf.DefaultTimeout.
 	Timeout time.Duration
+	// LockTTL is the time to live of a lock's lease (Lock), rounded up to
+	// whole seconds; zero means DefaultLockTTL.
+	LockTTL time.Duration
 }
 
 // Store is an open etcd backend. It is safe for concurrent use.
@@ -74,6 +77,7 @@ type Store struct {
 	cli     *clientv3.Client
 	opts    Options
 	timeout time.Duration
+	lockTTL time.Duration
 }
 
 // New connects to the cluster. With a user it authenticates, which is the
@@ -88,7 +92,10 @@ func New(ctx context.Context, o Options) (*Store, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = etcdconf.DefaultTimeout
 	}
-	s := &Store{opts: o, timeout: o.Timeout}
+	if o.LockTTL <= 0 {
+		o.LockTTL = DefaultLockTTL
+	}
+	s := &Store{opts: o, timeout: o.Timeout, lockTTL: o.LockTTL}
 	cfg := clientv3.Config{
 		Endpoints:   o.Endpoints,
 		TLS:         o.TLS,

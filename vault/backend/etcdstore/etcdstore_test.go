@@ -3,18 +3,32 @@ package etcdstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/palyra/palyra-vault/internal/testhook"
 	"github.com/palyra/palyra-vault/internal/testutil/etcdproc"
 	"github.com/palyra/palyra-vault/vault/backend"
 	"github.com/palyra/palyra-vault/vault/backend/backendtest"
 	"github.com/palyra/palyra-vault/vault/backend/etcdstore"
 )
 
-func TestMain(m *testing.M) { os.Exit(etcdproc.Main(m)) }
+func TestMain(m *testing.M) {
+	testhook.MarkTestBinary()
+	os.Setenv(testhook.EnvCheapKDF, "1") // cheap passphrase keys here and in children
+	if role, ok := os.LookupEnv(childRoleEnv); ok {
+		run := childRoles[role]
+		if run == nil {
+			fmt.Fprintf(os.Stderr, "unknown child role %q\n", role)
+			os.Exit(2)
+		}
+		os.Exit(run())
+	}
+	os.Exit(etcdproc.Main(m))
+}
 
 // open returns a store on the shared cluster under a fresh prefix, as the
 // limited test user over TLS.

@@ -3,8 +3,10 @@ package etcdstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/palyra/palyra-vault/internal/testutil/etcdproc"
@@ -135,5 +137,67 @@ func TestWriteRacingARotationNeverLandsUnderTheOldKey(t *testing.T) {
 	rep, verr := b.Verify(ctx)
 	if verr != nil || len(rep.Problems) != 0 {
 		t.Fatalf("Verify after the racing write (%v): %+v, %v", err, rep, verr)
+	}
+}
+
+// TestTwoHostsRotatingAtOnceNeverBothHalfDone: two hosts (two state roots,
+// so two file locks) rotate the key at the same instant. The key-state
+// lock in etcd makes one wait for the other: one succeeds, the other
+// either succeeds after it or fails clearly (it cannot load the new
+// passphrase key without being opened again); neither resumes the other's
+// rotation halfway, no rotation is left pending and every secret opens.
+func TestTwoHostsRotatingAtOnceNeverBothHalfDone(t *testing.T) {
+	c := etcdproc.Shared(t)
+	prefix := etcdproc.NewPrefix()
+	ha, hb := newHost(t, c, prefix), newHost(t, c, prefix)
+	first := ha.open(t, vault.KeySourcePassphrase)
+	ctx := t.Context()
+	for i := range 20 {
+		if _, err := first.Put(ctx, "global", fmt.Sprintf("k%d", i), []byte(fmt.Sprintf("v%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	newPass := vault.KeySourceSpec{Source: vault.KeySourcePassphrase, Passphrase: func() ([]byte, error) { return []byte(pass), nil }}
+	for round := range 3 {
+		vs := []*vault.Vault{ha.open(t, ""), hb.open(t, "")}
+		type result struct {
+			rep vault.RotateReport
+			err error
+		}
+		results := make([]result, len(vs))
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i, v := range vs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				results[i].rep, results[i].err = v.RotateKey(ctx, newPass)
+			}()
+		}
+		close(start)
+		wg.Wait()
+		ok := 0
+		for i, r := range results {
+			switch {
+			case r.err == nil && r.rep.Resumed:
+				t.Errorf("round %d: host %d resumed the other's rotation halfway: %+v", round, i, r.rep)
+			case r.err == nil:
+				ok++
+			case !errors.Is(r.err, vault.ErrKeyRotated) && !errors.Is(r.err, vault.ErrLockTimeout):
+				t.Errorf("round %d: host %d failed unclearly: %v", round, i, r.err)
+			}
+		}
+		if ok == 0 {
+			t.Fatalf("round %d: neither rotation succeeded: %v, %v", round, results[0].err, results[1].err)
+		}
+		check := ha.open(t, "")
+		if src, pending, err := check.PendingRotation(); err != nil || pending {
+			t.Fatalf("round %d: a rotation to %q is left pending (%v)", round, src, err)
+		}
+		rep, err := check.Verify(ctx)
+		if err != nil || len(rep.Problems) != 0 || rep.Healthy != 20 {
+			t.Fatalf("round %d: Verify: %+v, %v", round, rep, err)
+		}
 	}
 }
