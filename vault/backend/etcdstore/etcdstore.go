@@ -568,6 +568,7 @@ func (s *Store) WriteRecord(ctx context.Context, name string, data []byte, rev i
 // and deletes the key <prefix>lock/doctor (backend.HealthChecker).
 func (s *Store) Health(ctx context.Context) error {
 	var problems []string
+	downMembers := 0
 	for _, ep := range s.opts.Endpoints {
 		err := s.call(ctx, func(ctx context.Context) error {
 			_, err := s.cli.Status(ctx, ep)
@@ -575,6 +576,7 @@ func (s *Store) Health(ctx context.Context) error {
 		})
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("member %s: %v", ep, err))
+			downMembers++
 		}
 	}
 	probe := s.opts.Prefix + lockDir + "doctor"
@@ -595,9 +597,10 @@ func (s *Store) Health(ctx context.Context) error {
 		return nil
 	}
 	sentinel := backend.ErrUnavailable
-	if err != nil && errors.Is(s.fail("", err), backend.ErrPermission) {
+	switch {
+	case err != nil && errors.Is(s.fail("", err), backend.ErrPermission):
 		sentinel = backend.ErrPermission
-	} else if len(problems) == len(s.opts.Endpoints) {
+	case downMembers == len(s.opts.Endpoints), err != nil && errors.Is(s.fail("", err), backend.ErrUnreachable):
 		sentinel = backend.ErrUnreachable
 	}
 	return fmt.Errorf("%w: %s", sentinel, strings.Join(problems, "; "))
