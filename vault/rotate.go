@@ -191,7 +191,7 @@ func (v *Vault) rewrapAll(ctx context.Context, next *envelope.KEK, rep *RotateRe
 			stuck = append(stuck, fmt.Sprintf("%s (object %s): %v", name, id, err))
 			continue
 		}
-		if err := v.backend.Put(ctx, id, nb); err != nil {
+		if err := v.putRewrapped(ctx, id, nb); err != nil {
 			return fmt.Errorf("storing rewrapped %s (the rotation stays pending; run it again): %w", name, translate(err))
 		}
 		rep.Rewrapped++
@@ -202,6 +202,17 @@ func (v *Vault) rewrapAll(ctx context.Context, next *envelope.KEK, rep *RotateRe
 			ErrCorrupt, len(stuck), strings.Join(stuck, "; "))
 	}
 	return nil
+}
+
+// putRewrapped stores a rewrapped envelope: on a vault that many hosts
+// share, with a write guarded by the revision of the key state this
+// rotation wrote, so that nothing is stored once another host changed the
+// key state.
+func (v *Vault) putRewrapped(ctx context.Context, id backend.ObjectID, blob []byte) error {
+	if v.shared == nil {
+		return v.backend.Put(ctx, id, blob)
+	}
+	return v.shared.PutGuarded(ctx, id, blob, backend.RecordKeySource, v.keys.Revision())
 }
 
 // PendingRotation reports whether an interrupted key rotation is waiting

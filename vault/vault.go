@@ -467,19 +467,27 @@ func (v *Vault) Put(ctx context.Context, scope, key string, value []byte) (Metad
 		created = old.Created
 	}
 	h := envelope.Header{Scope: scope, Key: key, Created: created, Updated: now}
-	if v.shared != nil {
-		err = v.putShared(ctx, id, h, value)
-	} else {
-		var blob []byte
-		if blob, err = v.seal(ctx, h, value); err != nil {
-			return Metadata{}, err
-		}
-		err = v.backend.Put(ctx, id, blob)
-	}
-	if err != nil {
-		return Metadata{}, fmt.Errorf("storing %s: %w", Ref{Scope: scope, Key: key}, translate(err))
+	if err := v.store(ctx, h, value); err != nil {
+		return Metadata{}, fmt.Errorf("storing %s: %w", Ref{Scope: scope, Key: key}, err)
 	}
 	return Metadata{Scope: scope, Key: key, Created: created, Updated: now, Size: len(value)}, nil
+}
+
+// store seals value with header h under the active key and stores it
+// under the object id of h's scope and key: on a vault that many hosts
+// share, with a write guarded by the key state's revision (putShared). It
+// is the one way every write of a new value (Put, the imports) reaches the
+// backend; the caller holds the writer lock. Errors are translated.
+func (v *Vault) store(ctx context.Context, h envelope.Header, value []byte) error {
+	id := envelope.ObjectID(h.Scope, h.Key)
+	if v.shared != nil {
+		return translate(v.putShared(ctx, id, h, value))
+	}
+	blob, err := v.seal(ctx, h, value)
+	if err != nil {
+		return err
+	}
+	return translate(v.backend.Put(ctx, id, blob))
 }
 
 // sharedPutAttempts bounds how often Put seals a value again after another

@@ -14,6 +14,7 @@ import (
 	"github.com/palyra/palyra-vault/vault/backend"
 	"github.com/palyra/palyra-vault/vault/backend/etcdconf"
 	"github.com/palyra/palyra-vault/vault/backend/etcdstore"
+	"github.com/palyra/palyra-vault/vault/internal/envelope"
 )
 
 func init() {
@@ -199,5 +200,49 @@ func TestTwoHostsRotatingAtOnceNeverBothHalfDone(t *testing.T) {
 		if err != nil || len(rep.Problems) != 0 || rep.Healthy != 20 {
 			t.Fatalf("round %d: Verify: %+v, %v", round, rep, err)
 		}
+	}
+}
+
+// TestWriteDuringAPendingRotationLandsUnderTheNewKey: while one host's
+// rotation is pending (stopped by a damaged object), another host's write
+// is sealed under the new key, so finishing the rotation has nothing left
+// to rewrap, and no envelope outlives the old key.
+func TestWriteDuringAPendingRotationLandsUnderTheNewKey(t *testing.T) {
+	c := etcdproc.Shared(t)
+	prefix := etcdproc.NewPrefix()
+	ha, hb := newHost(t, c, prefix), newHost(t, c, prefix)
+	a := ha.open(t, vault.KeySourcePassphrase)
+	b := hb.open(t, "")
+	ctx := t.Context()
+	for i := range 5 {
+		if _, err := a.Put(ctx, "global", fmt.Sprintf("k%d", i), []byte("v")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store := openTTL(t, c, prefix)
+	bad := envelope.ObjectID("global", "bad")
+	if err := store.Put(ctx, bad, []byte("not an envelope")); err != nil {
+		t.Fatal(err)
+	}
+	spec := vault.KeySourceSpec{Source: vault.KeySourcePassphrase, Passphrase: func() ([]byte, error) { return []byte(pass), nil }}
+	if _, err := a.RotateKey(ctx, spec); !errors.Is(err, vault.ErrCorrupt) {
+		t.Fatalf("rotation past a damaged object: %v, want ErrCorrupt (left pending)", err)
+	}
+	if _, err := b.Put(ctx, "global", "during", []byte("written while pending")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Delete(ctx, bad); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := a.RotateKey(ctx, vault.KeySourceSpec{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Resumed || rep.Rewrapped != 0 || rep.Skipped != 6 {
+		t.Fatalf("finishing the rotation: %+v; want it resumed with all 6 envelopes already under the new key", rep)
+	}
+	vr, err := hb.open(t, "").Verify(ctx)
+	if err != nil || len(vr.Problems) != 0 || vr.Healthy != 6 {
+		t.Fatalf("Verify: %+v, %v", vr, err)
 	}
 }
