@@ -462,6 +462,9 @@ func (v *Vault) Put(ctx context.Context, scope, key string, value []byte) (Metad
 
 	id := envelope.ObjectID(scope, key)
 	now := v.now()
+	if meta, done, err := v.putPeeked(ctx, id, scope, key, value, now); done {
+		return meta, err
+	}
 	created := now
 	if old, err := v.header(ctx, id); err == nil && old.Scope == scope && old.Key == key {
 		created = old.Created
@@ -488,6 +491,49 @@ func (v *Vault) store(ctx context.Context, h envelope.Header, value []byte) erro
 		return err
 	}
 	return translate(v.backend.Put(ctx, id, blob))
+}
+
+// putPeeked is Put's fast way on a shared backend that can guard a write
+// by the object's revision (backend.ObjectGuarded): the old header (for
+// its creation time) comes from the nearest copy, and the write compares
+// both the key state's and the object's revisions, so a stale read stores
+// nothing. It reports done false, having stored nothing, when Put must
+// take the usual way (no such backend, a conflict, an unreadable header).
+func (v *Vault) putPeeked(ctx context.Context, id backend.ObjectID, scope, key string, value []byte, now time.Time) (Metadata, bool, error) {
+	og, ok := v.backend.(backend.ObjectGuarded)
+	if !ok || v.shared == nil {
+		return Metadata{}, false, nil
+	}
+	created := now
+	b, objRev, err := og.PeekPrefix(ctx, id, envelope.MaxHeaderSize)
+	switch {
+	case errors.Is(err, backend.ErrNotFound):
+	case err != nil:
+		return Metadata{}, false, nil
+	default:
+		old, err := parseHeaderOf(id, b)
+		if err != nil || old.Scope != scope || old.Key != key {
+			return Metadata{}, false, nil
+		}
+		created = old.Created
+	}
+	kek, rev, err := v.keys.SealingGuard(ctx)
+	if err != nil {
+		return Metadata{}, true, fmt.Errorf("storing %s: %w", Ref{Scope: scope, Key: key}, err)
+	}
+	h := envelope.Header{Scope: scope, Key: key, Created: created, Updated: now}
+	blob, err := envelope.Sealer{KEK: kek}.Seal(h, value)
+	if err != nil {
+		return Metadata{}, true, fmt.Errorf("storing %s: %w", Ref{Scope: scope, Key: key}, err)
+	}
+	err = og.PutGuardedAt(ctx, id, blob, backend.RecordKeySource, rev, objRev)
+	if errors.Is(err, backend.ErrConflict) {
+		return Metadata{}, false, nil
+	}
+	if err != nil {
+		return Metadata{}, true, fmt.Errorf("storing %s: %w", Ref{Scope: scope, Key: key}, translate(err))
+	}
+	return Metadata{Scope: scope, Key: key, Created: created, Updated: now, Size: len(value)}, true, nil
 }
 
 // sharedPutAttempts bounds how often Put seals a value again after another

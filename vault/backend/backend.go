@@ -259,3 +259,19 @@ type HeldLock interface {
 	// Unlock releases the lock and its lease.
 	Unlock(ctx context.Context) error
 }
+
+// ObjectGuarded is implemented by Shared backends whose guarded writes can
+// also compare the object's own revision. A writer then reads the object's
+// header from the nearest copy, which may be stale but costs no round
+// trip through the cluster's leader, and stores with a write that fails
+// (ErrConflict) unless both the guarding record and the object are still
+// at the revisions it saw: it never acts on a stale read.
+type ObjectGuarded interface {
+	// PeekPrefix returns at most n bytes from the start of the blob under
+	// id and the object's revision, from the nearest copy (possibly
+	// stale), or an error wrapping ErrNotFound (the revision is then 0).
+	PeekPrefix(ctx context.Context, id ObjectID, n int) (prefix []byte, rev int64, err error)
+	// PutGuardedAt is Shared.PutGuarded that also requires the object to
+	// be at revision objRev (0: absent).
+	PutGuardedAt(ctx context.Context, id ObjectID, blob []byte, guard string, rev, objRev int64) error
+}

@@ -346,6 +346,65 @@ func (s *Store) PutGuarded(ctx context.Context, id backend.ObjectID, blob []byte
 	return nil
 }
 
+// PutGuardedAt is PutGuarded that also compares the revision of the
+// object's header key with objRev (0: absent) (backend.ObjectGuarded).
+func (s *Store) PutGuardedAt(ctx context.Context, id backend.ObjectID, blob []byte, guard string, rev, objRev int64) error {
+	if err := s.checkPut(id, blob); err != nil {
+		return err
+	}
+	if err := checkRecordName(guard); err != nil {
+		return err
+	}
+	var ok bool
+	err := s.call(ctx, func(ctx context.Context) error {
+		resp, err := s.cli.Txn(ctx).
+			If(clientv3.Compare(clientv3.ModRevision(s.metaKey(guard)), "=", rev),
+				clientv3.Compare(clientv3.ModRevision(s.hdrKey(id)), "=", objRev)).
+			Then(s.putOps(id, blob)...).Commit()
+		if err == nil {
+			ok = resp.Succeeded
+		}
+		return err
+	})
+	if err != nil {
+		return s.fail("storing object "+string(id), err)
+	}
+	if !ok {
+		return fmt.Errorf("%w: storing object %s: record %s is no longer at revision %d, or the object no longer at revision %d", backend.ErrConflict, id, guard, rev, objRev)
+	}
+	return nil
+}
+
+// PeekPrefix returns the first n bytes of the blob, as far as its header
+// key holds them, and the header key's revision, read serializably from
+// the member the client talks to: no round trip through the leader, and
+// possibly stale (backend.ObjectGuarded).
+func (s *Store) PeekPrefix(ctx context.Context, id backend.ObjectID, n int) ([]byte, int64, error) {
+	if err := backend.CheckID(id); err != nil {
+		return nil, 0, err
+	}
+	var v []byte
+	var rev int64
+	err := s.call(ctx, func(ctx context.Context) error {
+		resp, err := s.cli.Get(ctx, s.hdrKey(id), clientv3.WithSerializable())
+		if err == nil && len(resp.Kvs) == 1 {
+			v, rev = resp.Kvs[0].Value, resp.Kvs[0].ModRevision
+		}
+		return err
+	})
+	if err != nil {
+		return nil, 0, s.fail("reading the header of object "+string(id), err)
+	}
+	if rev == 0 {
+		return nil, 0, fmt.Errorf("%w: %s", backend.ErrNotFound, id)
+	}
+	_, p, ok := parseHeaderRecord(v)
+	if !ok {
+		return nil, rev, fmt.Errorf("%w: header key of object %s is malformed", backend.ErrUnavailable, id)
+	}
+	return append([]byte{}, p[:min(n, len(p))]...), rev, nil
+}
+
 // Get returns the envelope stored under id.
 func (s *Store) Get(ctx context.Context, id backend.ObjectID) ([]byte, error) {
 	if err := backend.CheckID(id); err != nil {

@@ -177,3 +177,45 @@ func TestHealthNamesTheMemberThatIsDown(t *testing.T) {
 		t.Fatalf("Health with %s down: %v; want an error naming it alone", down, err)
 	}
 }
+
+// TestPutGuardedAtComparesTheObjectsRevision: a write guarded by an
+// object revision the object no longer has (or a stale "absent") stores
+// nothing; PeekPrefix returns the revision a write must name.
+func TestPutGuardedAtComparesTheObjectsRevision(t *testing.T) {
+	s := open(t, 0)
+	defer s.Close()
+	ctx := t.Context()
+	rev, err := s.WriteRecord(ctx, backend.RecordKeySource, []byte("state"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := backendtest.NewID(t)
+	if _, r, err := s.PeekPrefix(ctx, id, 8); !errors.Is(err, backend.ErrNotFound) || r != 0 {
+		t.Fatalf("PeekPrefix of a missing object: %d, %v", r, err)
+	}
+	if err := s.PutGuardedAt(ctx, id, []byte("first"), backend.RecordKeySource, rev, 0); err != nil {
+		t.Fatal(err)
+	}
+	p, objRev, err := s.PeekPrefix(ctx, id, 3)
+	if err != nil || string(p) != "fir" || objRev == 0 {
+		t.Fatalf("PeekPrefix: %q, %d, %v", p, objRev, err)
+	}
+	for _, tt := range []struct {
+		name        string
+		rev, objRev int64
+	}{
+		{"object said absent", rev, 0},
+		{"object at an older revision", rev, objRev - 1},
+		{"key state at an older revision", rev - 1, objRev},
+	} {
+		if err := s.PutGuardedAt(ctx, id, []byte("stale"), backend.RecordKeySource, tt.rev, tt.objRev); !errors.Is(err, backend.ErrConflict) {
+			t.Fatalf("%s: %v, want ErrConflict", tt.name, err)
+		}
+	}
+	if err := s.PutGuardedAt(ctx, id, []byte("second"), backend.RecordKeySource, rev, objRev); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Get(ctx, id); err != nil || string(got) != "second" {
+		t.Fatalf("Get: %q, %v", got, err)
+	}
+}

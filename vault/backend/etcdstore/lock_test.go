@@ -55,7 +55,7 @@ func childLock() int {
 }
 
 // openTTL opens a store on prefix with the short lock lease.
-func openTTL(t *testing.T, c *etcdproc.Cluster, prefix string) *etcdstore.Store {
+func openTTL(t testing.TB, c *etcdproc.Cluster, prefix string) *etcdstore.Store {
 	t.Helper()
 	tc, err := c.TLS()
 	if err != nil {

@@ -29,7 +29,7 @@ type host struct {
 	state, root string
 }
 
-func newHost(t *testing.T, c *etcdproc.Cluster, prefix string) host {
+func newHost(t testing.TB, c *etcdproc.Cluster, prefix string) host {
 	t.Helper()
 	dir := t.TempDir()
 	h := host{state: filepath.Join(dir, "state"), root: filepath.Join(dir, "state", "vault")}
@@ -48,7 +48,7 @@ func newHost(t *testing.T, c *etcdproc.Cluster, prefix string) host {
 
 const pass = "correct horse battery staple"
 
-func (h host) open(t *testing.T, keySource string) *vault.Vault {
+func (h host) open(t testing.TB, keySource string) *vault.Vault {
 	t.Helper()
 	cfg := vault.Config{Root: h.root, StateRoot: h.state, Backend: backend.KindEtcd, KeySource: keySource,
 		Passphrase: func() ([]byte, error) { return []byte(pass), nil }}.WithEnv()
@@ -244,5 +244,32 @@ func TestWriteDuringAPendingRotationLandsUnderTheNewKey(t *testing.T) {
 	vr, err := hb.open(t, "").Verify(ctx)
 	if err != nil || len(vr.Problems) != 0 || vr.Healthy != 6 {
 		t.Fatalf("Verify: %+v, %v", vr, err)
+	}
+}
+
+// TestSetKeepsTheCreationTimeAcrossHosts: a secret set again, by the
+// other host, keeps the time it was created.
+func TestSetKeepsTheCreationTimeAcrossHosts(t *testing.T) {
+	c := etcdproc.Shared(t)
+	prefix := etcdproc.NewPrefix()
+	a := newHost(t, c, prefix).open(t, vault.KeySourcePassphrase)
+	b := newHost(t, c, prefix).open(t, "")
+	ctx := t.Context()
+	first, err := a.Put(ctx, "global", "k", []byte("one"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range []*vault.Vault{b, a, b} {
+		m, err := v.Put(ctx, "global", "k", []byte(fmt.Sprintf("again %d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !m.Created.Equal(first.Created) {
+			t.Fatalf("write %d: created %v, want %v", i, m.Created, first.Created)
+		}
+	}
+	got, meta, err := a.Get(ctx, "global", "k")
+	if err != nil || string(got.Reveal()) != "again 2" || !meta.Created.Equal(first.Created) {
+		t.Fatalf("Get: %v, %+v", err, meta)
 	}
 }
