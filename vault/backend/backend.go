@@ -261,17 +261,16 @@ type HeldLock interface {
 }
 
 // ObjectGuarded is implemented by Shared backends whose guarded writes can
-// also compare the object's own revision. A writer then reads the object's
-// header from the nearest copy, which may be stale but costs no round
-// trip through the cluster's leader, and stores with a write that fails
-// (ErrConflict) unless both the guarding record and the object are still
-// at the revisions it saw: it never acts on a stale read.
+// also compare the object's own revision, and return the object as it is
+// when that comparison fails, in the same round trip. A writer can then
+// store on a guess (the object is absent, or unchanged since this writer
+// stored it) and pay a second round trip only when the guess was wrong.
 type ObjectGuarded interface {
-	// PeekPrefix returns at most n bytes from the start of the blob under
-	// id and the object's revision, from the nearest copy (possibly
-	// stale), or an error wrapping ErrNotFound (the revision is then 0).
-	PeekPrefix(ctx context.Context, id ObjectID, n int) (prefix []byte, rev int64, err error)
-	// PutGuardedAt is Shared.PutGuarded that also requires the object to
-	// be at revision objRev (0: absent).
-	PutGuardedAt(ctx context.Context, id ObjectID, blob []byte, guard string, rev, objRev int64) error
+	// PutIfAt stores blob under id when record guard is at revision rev
+	// and the object at revision objRev (0: absent), and returns the
+	// object's new revision. Otherwise it stores nothing and fails with an
+	// error wrapping ErrConflict, returning at most n bytes from the start
+	// of the object as it is now and its revision (nil and 0 when it is
+	// absent), read in the same transaction.
+	PutIfAt(ctx context.Context, id ObjectID, blob []byte, guard string, rev, objRev int64, n int) (newRev int64, cur []byte, curRev int64, err error)
 }

@@ -346,63 +346,50 @@ func (s *Store) PutGuarded(ctx context.Context, id backend.ObjectID, blob []byte
 	return nil
 }
 
-// PutGuardedAt is PutGuarded that also compares the revision of the
-// object's header key with objRev (0: absent) (backend.ObjectGuarded).
-func (s *Store) PutGuardedAt(ctx context.Context, id backend.ObjectID, blob []byte, guard string, rev, objRev int64) error {
+// PutIfAt is PutGuarded that also compares the revision of the object's
+// header key with objRev (0: absent); when a comparison fails, the same
+// transaction reads the header key (backend.ObjectGuarded).
+func (s *Store) PutIfAt(ctx context.Context, id backend.ObjectID, blob []byte, guard string, rev, objRev int64, n int) (int64, []byte, int64, error) {
 	if err := s.checkPut(id, blob); err != nil {
-		return err
+		return 0, nil, 0, err
 	}
 	if err := checkRecordName(guard); err != nil {
-		return err
+		return 0, nil, 0, err
 	}
 	var ok bool
+	var newRev, curRev int64
+	var cur []byte
 	err := s.call(ctx, func(ctx context.Context) error {
 		resp, err := s.cli.Txn(ctx).
 			If(clientv3.Compare(clientv3.ModRevision(s.metaKey(guard)), "=", rev),
 				clientv3.Compare(clientv3.ModRevision(s.hdrKey(id)), "=", objRev)).
-			Then(s.putOps(id, blob)...).Commit()
-		if err == nil {
-			ok = resp.Succeeded
+			Then(s.putOps(id, blob)...).
+			Else(clientv3.OpGet(s.hdrKey(id))).Commit()
+		if err != nil {
+			return err
 		}
-		return err
+		ok, newRev = resp.Succeeded, resp.Header.Revision
+		if !ok {
+			if kvs := resp.Responses[0].GetResponseRange().Kvs; len(kvs) == 1 {
+				cur, curRev = kvs[0].Value, kvs[0].ModRevision
+			}
+		}
+		return nil
 	})
 	if err != nil {
-		return s.fail("storing object "+string(id), err)
+		return 0, nil, 0, s.fail("storing object "+string(id), err)
 	}
-	if !ok {
-		return fmt.Errorf("%w: storing object %s: record %s is no longer at revision %d, or the object no longer at revision %d", backend.ErrConflict, id, guard, rev, objRev)
+	if ok {
+		return newRev, nil, 0, nil
 	}
-	return nil
-}
-
-// PeekPrefix returns the first n bytes of the blob, as far as its header
-// key holds them, and the header key's revision, read serializably from
-// the member the client talks to: no round trip through the leader, and
-// possibly stale (backend.ObjectGuarded).
-func (s *Store) PeekPrefix(ctx context.Context, id backend.ObjectID, n int) ([]byte, int64, error) {
-	if err := backend.CheckID(id); err != nil {
-		return nil, 0, err
+	conflict := fmt.Errorf("%w: storing object %s: record %s is no longer at revision %d, or the object no longer at revision %d", backend.ErrConflict, id, guard, rev, objRev)
+	if curRev == 0 {
+		return 0, nil, 0, conflict
 	}
-	var v []byte
-	var rev int64
-	err := s.call(ctx, func(ctx context.Context) error {
-		resp, err := s.cli.Get(ctx, s.hdrKey(id), clientv3.WithSerializable())
-		if err == nil && len(resp.Kvs) == 1 {
-			v, rev = resp.Kvs[0].Value, resp.Kvs[0].ModRevision
-		}
-		return err
-	})
-	if err != nil {
-		return nil, 0, s.fail("reading the header of object "+string(id), err)
+	if _, p, okh := parseHeaderRecord(cur); okh {
+		return 0, append([]byte{}, p[:min(n, len(p))]...), curRev, conflict
 	}
-	if rev == 0 {
-		return nil, 0, fmt.Errorf("%w: %s", backend.ErrNotFound, id)
-	}
-	_, p, ok := parseHeaderRecord(v)
-	if !ok {
-		return nil, rev, fmt.Errorf("%w: header key of object %s is malformed", backend.ErrUnavailable, id)
-	}
-	return append([]byte{}, p[:min(n, len(p))]...), rev, nil
+	return 0, nil, curRev, conflict
 }
 
 // Get returns the envelope stored under id.

@@ -178,10 +178,10 @@ func TestHealthNamesTheMemberThatIsDown(t *testing.T) {
 	}
 }
 
-// TestPutGuardedAtComparesTheObjectsRevision: a write guarded by an
-// object revision the object no longer has (or a stale "absent") stores
-// nothing; PeekPrefix returns the revision a write must name.
-func TestPutGuardedAtComparesTheObjectsRevision(t *testing.T) {
+// TestPutIfAtComparesTheObjectsRevision: a write guarded by an object
+// revision the object no longer has (or a wrong "absent"), or by an old
+// key state, stores nothing and returns the object as it is.
+func TestPutIfAtComparesTheObjectsRevision(t *testing.T) {
 	s := open(t, 0)
 	defer s.Close()
 	ctx := t.Context()
@@ -190,15 +190,9 @@ func TestPutGuardedAtComparesTheObjectsRevision(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := backendtest.NewID(t)
-	if _, r, err := s.PeekPrefix(ctx, id, 8); !errors.Is(err, backend.ErrNotFound) || r != 0 {
-		t.Fatalf("PeekPrefix of a missing object: %d, %v", r, err)
-	}
-	if err := s.PutGuardedAt(ctx, id, []byte("first"), backend.RecordKeySource, rev, 0); err != nil {
-		t.Fatal(err)
-	}
-	p, objRev, err := s.PeekPrefix(ctx, id, 3)
-	if err != nil || string(p) != "fir" || objRev == 0 {
-		t.Fatalf("PeekPrefix: %q, %d, %v", p, objRev, err)
+	objRev, _, _, err := s.PutIfAt(ctx, id, []byte("first"), backend.RecordKeySource, rev, 0, 8)
+	if err != nil || objRev == 0 {
+		t.Fatalf("PutIfAt of a new object: %d, %v", objRev, err)
 	}
 	for _, tt := range []struct {
 		name        string
@@ -208,11 +202,16 @@ func TestPutGuardedAtComparesTheObjectsRevision(t *testing.T) {
 		{"object at an older revision", rev, objRev - 1},
 		{"key state at an older revision", rev - 1, objRev},
 	} {
-		if err := s.PutGuardedAt(ctx, id, []byte("stale"), backend.RecordKeySource, tt.rev, tt.objRev); !errors.Is(err, backend.ErrConflict) {
-			t.Fatalf("%s: %v, want ErrConflict", tt.name, err)
+		_, cur, curRev, err := s.PutIfAt(ctx, id, []byte("stale"), backend.RecordKeySource, tt.rev, tt.objRev, 3)
+		if !errors.Is(err, backend.ErrConflict) || string(cur) != "fir" || curRev != objRev {
+			t.Fatalf("%s: %q, %d, %v; want ErrConflict and the object as it is (fir, %d)", tt.name, cur, curRev, err, objRev)
 		}
 	}
-	if err := s.PutGuardedAt(ctx, id, []byte("second"), backend.RecordKeySource, rev, objRev); err != nil {
+	missing := backendtest.NewID(t)
+	if _, cur, curRev, err := s.PutIfAt(ctx, missing, []byte("x"), backend.RecordKeySource, rev, objRev, 3); !errors.Is(err, backend.ErrConflict) || cur != nil || curRev != 0 {
+		t.Fatalf("a guess on a missing object: %q, %d, %v; want ErrConflict, nil, 0", cur, curRev, err)
+	}
+	if _, _, _, err := s.PutIfAt(ctx, id, []byte("second"), backend.RecordKeySource, rev, objRev, 8); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := s.Get(ctx, id); err != nil || string(got) != "second" {
