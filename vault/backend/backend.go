@@ -273,4 +273,7 @@ type ObjectGuarded interface {
 	// of the object as it is now and its revision (nil and 0 when it is
 	// absent), read in the same transaction.
 	PutIfAt(ctx context.Context, id ObjectID, blob []byte, guard string, rev, objRev int64, n int) (newRev int64, cur []byte, curRev int64, err error)
+	// GetRev is Get that also returns the object's revision, as PutIfAt
+	// compares it.
+	GetRev(ctx context.Context, id ObjectID) (blob []byte, rev int64, err error)
 }

@@ -394,28 +394,36 @@ func (s *Store) PutIfAt(ctx context.Context, id backend.ObjectID, blob []byte, g
 
 // Get returns the envelope stored under id.
 func (s *Store) Get(ctx context.Context, id backend.ObjectID) ([]byte, error) {
+	out, _, err := s.GetRev(ctx, id)
+	return out, err
+}
+
+// GetRev returns the envelope stored under id and its revision, which is
+// its header key's too: both are written in one transaction
+// (backend.ObjectGuarded).
+func (s *Store) GetRev(ctx context.Context, id backend.ObjectID) ([]byte, int64, error) {
 	if err := backend.CheckID(id); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var out []byte
-	found := false
+	var rev int64
 	err := s.call(ctx, func(ctx context.Context) error {
 		resp, err := s.cli.Get(ctx, s.objKey(id))
 		if err == nil && len(resp.Kvs) == 1 {
-			out, found = resp.Kvs[0].Value, true
+			out, rev = resp.Kvs[0].Value, resp.Kvs[0].ModRevision
 		}
 		return err
 	})
 	if err != nil {
-		return nil, s.fail("reading object "+string(id), err)
+		return nil, 0, s.fail("reading object "+string(id), err)
 	}
-	if !found {
-		return nil, fmt.Errorf("%w: %s", backend.ErrNotFound, id)
+	if rev == 0 {
+		return nil, 0, fmt.Errorf("%w: %s", backend.ErrNotFound, id)
 	}
 	if out == nil {
 		out = []byte{}
 	}
-	return out, nil
+	return out, rev, nil
 }
 
 // GetPrefix returns the first n bytes of the blob, from its header key
