@@ -321,12 +321,8 @@ func (v *Vault) Import(ctx context.Context, r io.Reader, opts ImportOptions) (Im
 			continue
 		}
 		h := envelope.Header{Scope: rec.Scope, Key: rec.Key, Created: rec.Created, Updated: rec.Updated}
-		blob, err := v.seal(ctx, h, rec.Value)
-		if err != nil {
-			return rep, fmt.Errorf("importing %s: %w", Ref{Scope: rec.Scope, Key: rec.Key}, err)
-		}
-		if err := v.backend.Put(ctx, envelope.ObjectID(rec.Scope, rec.Key), blob); err != nil {
-			return rep, fmt.Errorf("importing %s (%d secrets were written before it): %w", Ref{Scope: rec.Scope, Key: rec.Key}, rep.Imported+rep.Overwritten, translate(err))
+		if err := v.store(ctx, h, rec.Value); err != nil {
+			return rep, fmt.Errorf("importing %s (%d secrets were written before it): %w", Ref{Scope: rec.Scope, Key: rec.Key}, rep.Imported+rep.Overwritten, err)
 		}
 		if exists[i] {
 			rep.Overwritten++

@@ -53,6 +53,7 @@ func sharedCheck(ctx context.Context, cfg Config, k backend.Kind) (HostCheck, bo
 	}
 	if err != nil {
 		c.Available, c.Reason = false, err.Error()
+		c.Unreachable = errors.Is(err, backend.ErrUnreachable)
 		c.Advice = "check each member named above, this host's TLS files and etcd user (etcd.json in the vault root), and that the user's role may read and write under the prefix (docs/FLEET.md)"
 	}
 	return c, true
@@ -91,6 +92,9 @@ type HostCheck struct {
 	// needs a prompt (or the prompt was refused): not available until it
 	// is unlocked. Advice says how.
 	Locked bool `json:"locked,omitempty"`
+	// Unreachable reports that the vault's shared store (an etcd cluster)
+	// did not answer within its deadline (backend.ErrUnreachable).
+	Unreachable bool `json:"unreachable,omitempty"`
 	// Reason says why it does not work; empty when it does.
 	Reason string `json:"reason,omitempty"`
 	// Advice says what to install, start or unlock; empty when there is

@@ -168,12 +168,8 @@ func (v *Vault) ImportKeyring(ctx context.Context, opts KeyringImportOptions) (K
 		if h.Updated.IsZero() {
 			h.Updated = h.Created
 		}
-		blob, err := v.seal(ctx, h, it.Secret)
-		if err != nil {
+		if err := v.store(ctx, h, it.Secret); err != nil {
 			return rep, fmt.Errorf("importing %s: %w", Ref{Scope: opts.Scope, Key: keys[i]}, err)
-		}
-		if err := v.backend.Put(ctx, envelope.ObjectID(opts.Scope, keys[i]), blob); err != nil {
-			return rep, fmt.Errorf("importing %s: %w", Ref{Scope: opts.Scope, Key: keys[i]}, translate(err))
 		}
 		if exists[i] {
 			rep.Overwritten++

@@ -75,12 +75,8 @@ func (v *Vault) ImportSecrets(ctx context.Context, secrets []ForeignSecret, dryR
 		}
 		if !dryRun {
 			h := envelope.Header{Scope: s.Scope, Key: s.Key, Created: s.Created, Updated: s.Updated}
-			blob, err := v.seal(ctx, h, s.Value)
-			if err != nil {
-				return rep, fmt.Errorf("importing %s: %w", ref, err)
-			}
-			if err := v.backend.Put(ctx, envelope.ObjectID(s.Scope, s.Key), blob); err != nil {
-				return rep, fmt.Errorf("importing %s (%d secrets were written before it): %w", ref, len(rep.Imported), translate(err))
+			if err := v.store(ctx, h, s.Value); err != nil {
+				return rep, fmt.Errorf("importing %s (%d secrets were written before it): %w", ref, len(rep.Imported), err)
 			}
 		}
 		rep.Imported = append(rep.Imported, ref)

@@ -50,6 +50,11 @@ func (v *Vault) AddMember(ctx context.Context, recipient string) (bool, error) {
 		return false, err
 	}
 	defer unlock()
+	ctx, release, err := v.lockKeyState(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer release()
 	return v.keys.AddMember(ctx, recipient)
 }
 
@@ -69,6 +74,11 @@ func (v *Vault) RemoveMember(ctx context.Context, recipient string) (RotateRepor
 		return RotateReport{}, err
 	}
 	defer unlock()
+	ctx, release, err := v.lockKeyState(ctx)
+	if err != nil {
+		return RotateReport{}, err
+	}
+	defer release()
 	if err := v.keys.Refresh(ctx); err != nil {
 		return RotateReport{}, err
 	}

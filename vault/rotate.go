@@ -63,7 +63,8 @@ func rotateStep(step string) {
 // rotation"). Changing the passphrase of a passphrase vault is a rotation
 // to a new passphrase key.
 //
-// It holds the writer lock throughout and keeps the vault whole whatever
+// It holds the writer lock throughout (on a vault that many hosts share,
+// also the backend's key-state lock: backend.Locker) and keeps the vault whole whatever
 // instant the process dies at:
 //
 //  1. record the new key as pending in keysource.json, together with a
@@ -99,6 +100,11 @@ func (v *Vault) RotateKey(ctx context.Context, to KeySourceSpec) (RotateReport, 
 		return rep, err
 	}
 	defer unlock()
+	ctx, release, err := v.lockKeyState(ctx)
+	if err != nil {
+		return rep, err
+	}
+	defer release()
 	return v.rotateLocked(ctx, to, nil)
 }
 
@@ -148,54 +154,112 @@ func (v *Vault) rewrapAll(ctx context.Context, next *envelope.KEK, rep *RotateRe
 	if err != nil {
 		return fmt.Errorf("listing objects: %w", translate(err))
 	}
-	nextID := next.ID()
 	var stuck []string
 	for _, id := range ids {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("rotation interrupted (it stays pending; run it again): %w", err)
+		if ctx.Err() != nil {
+			return fmt.Errorf("rotation interrupted (it stays pending; run it again): %w", context.Cause(ctx))
 		}
-		blob, err := v.backend.Get(ctx, id)
-		if errors.Is(err, backend.ErrNotFound) {
-			continue // deleted since List
+		if err := v.rewrapObject(ctx, id, next, rep, &stuck); err != nil {
+			return err
 		}
-		if err != nil {
-			return fmt.Errorf("reading object %s (the rotation stays pending; run it again): %w", id, translate(err))
-		}
-		e, err := envelope.Parse(blob)
-		if err != nil {
-			stuck = append(stuck, fmt.Sprintf("object %s: %v", id, err))
-			continue
-		}
-		name := Ref{Scope: e.Header.Scope, Key: e.Header.Key}.String()
-		if e.KEKID == nextID {
-			rep.Skipped++
-			continue
-		}
-		old := v.keys.Held(e.KEKID)
-		if old == nil {
-			stuck = append(stuck, fmt.Sprintf("%s (object %s): sealed under key %x, which this vault does not hold", name, id, e.KEKID[:4]))
-			continue
-		}
-		if envelope.ObjectID(e.Header.Scope, e.Header.Key) != id {
-			stuck = append(stuck, fmt.Sprintf("object %s: its header names %s, another secret", id, name))
-			continue
-		}
-		nb, err := envelope.Rewrap(old, next, blob, nil)
-		if err != nil {
-			stuck = append(stuck, fmt.Sprintf("%s (object %s): %v", name, id, err))
-			continue
-		}
-		if err := v.backend.Put(ctx, id, nb); err != nil {
-			return fmt.Errorf("storing rewrapped %s (the rotation stays pending; run it again): %w", name, translate(err))
-		}
-		rep.Rewrapped++
-		rotateStep("rewrapped")
 	}
 	if len(stuck) > 0 {
 		return fmt.Errorf("%w: %d objects cannot be rewrapped, so the rotation stays pending (every other secret stays readable): %s; run palyra secrets verify, then delete or restore them and run the rotation again",
 			ErrCorrupt, len(stuck), strings.Join(stuck, "; "))
 	}
 	return nil
+}
+
+// errObjectChanged means another process stored an object between a
+// rewrap's read and its write.
+var errObjectChanged = errors.New("the object changed while it was rewrapped")
+
+// rewrapObjectAttempts bounds how often a rewrap reads an object again
+// after a racing write changed it.
+const rewrapObjectAttempts = 3
+
+// rewrapObject rewraps object id under next unless it is under next
+// already (counted as skipped), or names it in stuck when it cannot be
+// rewrapped. On a backend that can guard a write by the object's revision,
+// a write that changed the object since the rewrap read it is never
+// overwritten: the rewrap reads the object again. The caller holds the
+// writer lock.
+func (v *Vault) rewrapObject(ctx context.Context, id backend.ObjectID, next *envelope.KEK, rep *RotateReport, stuck *[]string) error {
+	nextID := next.ID()
+	for attempt := 1; ; attempt++ {
+		blob, objRev, err := v.getForRewrap(ctx, id)
+		if errors.Is(err, backend.ErrNotFound) {
+			return nil // deleted since List
+		}
+		if err != nil {
+			return fmt.Errorf("reading object %s (the rotation stays pending; run it again): %w", id, translate(err))
+		}
+		e, err := envelope.Parse(blob)
+		if err != nil {
+			*stuck = append(*stuck, fmt.Sprintf("object %s: %v", id, err))
+			return nil
+		}
+		name := Ref{Scope: e.Header.Scope, Key: e.Header.Key}.String()
+		if e.KEKID == nextID {
+			rep.Skipped++
+			return nil
+		}
+		old := v.keys.Held(e.KEKID)
+		if old == nil {
+			*stuck = append(*stuck, fmt.Sprintf("%s (object %s): sealed under key %x, which this vault does not hold", name, id, e.KEKID[:4]))
+			return nil
+		}
+		if envelope.ObjectID(e.Header.Scope, e.Header.Key) != id {
+			*stuck = append(*stuck, fmt.Sprintf("object %s: its header names %s, another secret", id, name))
+			return nil
+		}
+		nb, err := envelope.Rewrap(old, next, blob, nil)
+		if err != nil {
+			*stuck = append(*stuck, fmt.Sprintf("%s (object %s): %v", name, id, err))
+			return nil
+		}
+		err = v.putRewrapped(ctx, id, nb, objRev)
+		if errors.Is(err, errObjectChanged) && attempt < rewrapObjectAttempts {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("storing rewrapped %s (the rotation stays pending; run it again): %w", name, translate(err))
+		}
+		rep.Rewrapped++
+		rotateStep("rewrapped")
+		return nil
+	}
+}
+
+// getForRewrap reads object id, with its revision when the backend can
+// guard a write by it (0 otherwise).
+func (v *Vault) getForRewrap(ctx context.Context, id backend.ObjectID) ([]byte, int64, error) {
+	if og, ok := v.backend.(backend.ObjectGuarded); ok && v.shared != nil {
+		return og.GetRev(ctx, id)
+	}
+	blob, err := v.backend.Get(ctx, id)
+	return blob, 0, err
+}
+
+// putRewrapped stores a rewrapped envelope. On a vault that many hosts
+// share, the write is guarded by the revision of the key state this
+// rotation wrote, so that nothing is stored once another host changed the
+// key state, and, when the backend can (backend.ObjectGuarded), by the
+// object's revision objRev as the rewrap read it: a racing write is never
+// overwritten with the older value (errObjectChanged).
+func (v *Vault) putRewrapped(ctx context.Context, id backend.ObjectID, blob []byte, objRev int64) error {
+	if v.shared == nil {
+		return v.backend.Put(ctx, id, blob)
+	}
+	og, ok := v.backend.(backend.ObjectGuarded)
+	if !ok {
+		return v.shared.PutGuarded(ctx, id, blob, backend.RecordKeySource, v.keys.Revision())
+	}
+	_, _, curRev, err := og.PutIfAt(ctx, id, blob, backend.RecordKeySource, v.keys.Revision(), objRev, 0)
+	if errors.Is(err, backend.ErrConflict) && curRev != objRev {
+		return fmt.Errorf("%w: %w", errObjectChanged, err)
+	}
+	return err
 }
 
 // PendingRotation reports whether an interrupted key rotation is waiting
@@ -212,4 +276,45 @@ func (v *Vault) PendingRotation() (source string, pending bool, err error) {
 		return st.Active.Source, true, nil
 	}
 	return "", false, nil
+}
+
+// errKeyStateLockLost ends a rotation whose key-state lock was lost.
+var errKeyStateLockLost = errors.New("the vault's key-state lock was lost (its lease expired: the cluster was out of reach too long); the rotation stays pending: run it again")
+
+// lockKeyState takes, on a vault that many hosts share whose backend can
+// lock (backend.Locker), the lock that makes a change of the key state
+// exclusive across hosts, waiting for it as for the writer lock
+// (Config.LockTimeout): a wait that times out fails with an error wrapping
+// ErrLockTimeout naming the holder. It returns a context that ends when
+// the lock is lost, and the release. On any other vault it does nothing.
+// The caller holds the writer lock.
+func (v *Vault) lockKeyState(ctx context.Context) (context.Context, func(), error) {
+	lk, ok := v.backend.(backend.Locker)
+	if !ok || v.shared == nil {
+		return ctx, func() {}, nil
+	}
+	wctx, cancel := ctx, context.CancelFunc(func() {})
+	if v.lockWait.Timeout > 0 {
+		wctx, cancel = context.WithTimeout(ctx, v.lockWait.Timeout)
+	}
+	held, err := lk.Lock(wctx, backend.LockKeyState)
+	cancel()
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			return nil, nil, fmt.Errorf("%w: another host is changing the vault's key: %w", ErrLockTimeout, err)
+		}
+		return nil, nil, fmt.Errorf("taking the vault's key-state lock: %w", translate(err))
+	}
+	lctx, lcancel := context.WithCancelCause(ctx)
+	go func() {
+		select {
+		case <-held.Lost():
+			lcancel(errKeyStateLockLost)
+		case <-lctx.Done():
+		}
+	}()
+	return lctx, func() {
+		lcancel(nil)
+		_ = held.Unlock(context.WithoutCancel(ctx)) // best effort: the lease expires anyway
+	}, nil
 }

@@ -179,7 +179,11 @@ type Vault struct {
 	// under the writer lock (see currentMarker); guarded by mu.
 	markerStamp fsutil.PathStamp
 	markerKind  backend.Kind
-	now         func() time.Time
+	// guesses holds, on a shared backend that can guard a write by the
+	// object's revision, what this handle stored last (putGuessing);
+	// guarded by mu.
+	guesses map[backend.ObjectID]objectGuess
+	now     func() time.Time
 }
 
 // Open opens the vault the config describes, creating it on first use.
@@ -239,6 +243,7 @@ func Open(ctx context.Context, cfg Config) (*Vault, error) {
 		lockWait:    fsutil.LockWait{Timeout: cfg.LockTimeout, NoticeAfter: LockWaitNotice, Notice: cfg.OnLockWait},
 		onTightened: onTightened,
 		now:         func() time.Time { return time.Now().UTC() },
+		guesses:     map[backend.ObjectID]objectGuess{},
 	}
 	if kind != "" && cfg.Backend != "" && cfg.Backend != backend.KindAuto && cfg.Backend != kind {
 		if sharedKind(kind) || sharedKind(cfg.Backend) {
@@ -462,24 +467,99 @@ func (v *Vault) Put(ctx context.Context, scope, key string, value []byte) (Metad
 
 	id := envelope.ObjectID(scope, key)
 	now := v.now()
+	if meta, done, err := v.putGuessing(ctx, id, scope, key, value, now); done {
+		return meta, err
+	}
 	created := now
 	if old, err := v.header(ctx, id); err == nil && old.Scope == scope && old.Key == key {
 		created = old.Created
 	}
 	h := envelope.Header{Scope: scope, Key: key, Created: created, Updated: now}
-	if v.shared != nil {
-		err = v.putShared(ctx, id, h, value)
-	} else {
-		var blob []byte
-		if blob, err = v.seal(ctx, h, value); err != nil {
-			return Metadata{}, err
-		}
-		err = v.backend.Put(ctx, id, blob)
-	}
-	if err != nil {
-		return Metadata{}, fmt.Errorf("storing %s: %w", Ref{Scope: scope, Key: key}, translate(err))
+	if err := v.store(ctx, h, value); err != nil {
+		return Metadata{}, fmt.Errorf("storing %s: %w", Ref{Scope: scope, Key: key}, err)
 	}
 	return Metadata{Scope: scope, Key: key, Created: created, Updated: now, Size: len(value)}, nil
+}
+
+// store seals value with header h under the active key and stores it
+// under the object id of h's scope and key: on a vault that many hosts
+// share, with a write guarded by the key state's revision (putShared). It
+// is the one way every write of a new value (Put, the imports) reaches the
+// backend; the caller holds the writer lock. Errors are translated.
+func (v *Vault) store(ctx context.Context, h envelope.Header, value []byte) error {
+	id := envelope.ObjectID(h.Scope, h.Key)
+	if v.shared != nil {
+		return translate(v.putShared(ctx, id, h, value))
+	}
+	blob, err := v.seal(ctx, h, value)
+	if err != nil {
+		return err
+	}
+	return translate(v.backend.Put(ctx, id, blob))
+}
+
+// objectGuess is what a handle knows of an object it stored on a shared
+// backend: the revision its write gave the object, and the creation time
+// it wrote. It is only a guess: a write on it compares the revision.
+type objectGuess struct {
+	rev     int64
+	created time.Time
+}
+
+// maxObjectGuesses bounds Vault.guesses; a full map is emptied.
+const maxObjectGuesses = 4096
+
+// putGuessing is Put's fast way on a shared backend that can guard a write
+// by the object's revision too (backend.ObjectGuarded): it stores on the
+// guess that the object is as this handle last stored it (or absent), in
+// one round trip, and when the guess was wrong, takes the creation time
+// and revision the failed write read and tries once more. It reports done
+// false, having stored nothing, when Put must take the usual way (no such
+// backend, or the key state changed). The caller holds the writer lock.
+func (v *Vault) putGuessing(ctx context.Context, id backend.ObjectID, scope, key string, value []byte, now time.Time) (Metadata, bool, error) {
+	og, ok := v.backend.(backend.ObjectGuarded)
+	if !ok || v.shared == nil {
+		return Metadata{}, false, nil
+	}
+	g, known := v.guesses[id]
+	if !known {
+		g = objectGuess{created: now}
+	}
+	for attempt := 0; attempt < 2; attempt++ {
+		kek, rev, err := v.keys.SealingGuard(ctx)
+		if err != nil {
+			return Metadata{}, true, fmt.Errorf("storing %s: %w", Ref{Scope: scope, Key: key}, err)
+		}
+		h := envelope.Header{Scope: scope, Key: key, Created: g.created, Updated: now}
+		blob, err := envelope.Sealer{KEK: kek}.Seal(h, value)
+		if err != nil {
+			return Metadata{}, true, fmt.Errorf("storing %s: %w", Ref{Scope: scope, Key: key}, err)
+		}
+		newRev, cur, curRev, err := og.PutIfAt(ctx, id, blob, backend.RecordKeySource, rev, g.rev, envelope.MaxHeaderSize)
+		if err == nil {
+			if len(v.guesses) >= maxObjectGuesses {
+				clear(v.guesses)
+			}
+			v.guesses[id] = objectGuess{rev: newRev, created: g.created}
+			return Metadata{Scope: scope, Key: key, Created: g.created, Updated: now, Size: len(value)}, true, nil
+		}
+		delete(v.guesses, id)
+		if !errors.Is(err, backend.ErrConflict) {
+			return Metadata{}, true, fmt.Errorf("storing %s: %w", Ref{Scope: scope, Key: key}, translate(err))
+		}
+		if curRev == g.rev {
+			return Metadata{}, false, nil // the key state changed: the usual way rereads it
+		}
+		g = objectGuess{rev: curRev, created: now}
+		if curRev != 0 {
+			old, err := parseHeaderOf(id, cur)
+			if err != nil || old.Scope != scope || old.Key != key {
+				return Metadata{}, false, nil
+			}
+			g.created = old.Created
+		}
+	}
+	return Metadata{}, false, nil
 }
 
 // sharedPutAttempts bounds how often Put seals a value again after another

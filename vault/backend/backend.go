@@ -228,3 +228,52 @@ type Shared interface {
 	// ErrConflict.
 	PutGuarded(ctx context.Context, id ObjectID, blob []byte, guard string, rev int64) error
 }
+
+// Lock names of a Locker.
+const (
+	// LockKeyState is held by whatever changes the vault's key state for
+	// every host at once: a key rotation (and member changes).
+	LockKeyState = "keystate"
+)
+
+// Locker is implemented by shared backends that can hold a lock for every
+// host at once (etcd: a key bound to a lease). What a host's file lock
+// cannot make exclusive across hosts (a key rotation) holds it.
+type Locker interface {
+	// Lock takes the exclusive lock called name (LockKeyState), waiting
+	// while another holds it until ctx is done; it then fails with an
+	// error wrapping ctx.Err() that names the holder. The lock lives on a
+	// lease the backend keeps alive while the process runs: a holder that
+	// dies (even by kill -9) loses it when the lease expires.
+	Lock(ctx context.Context, name string) (HeldLock, error)
+}
+
+// HeldLock is a lock taken by Locker.Lock.
+type HeldLock interface {
+	// Lost is closed when the lock was lost before Unlock (its lease
+	// expired: the cluster was out of reach for longer than the lease's
+	// time to live); whatever the holder does under it must stop.
+	Lost() <-chan struct{}
+	// Holder names this holder as others waiting see it.
+	Holder() string
+	// Unlock releases the lock and its lease.
+	Unlock(ctx context.Context) error
+}
+
+// ObjectGuarded is implemented by Shared backends whose guarded writes can
+// also compare the object's own revision, and return the object as it is
+// when that comparison fails, in the same round trip. A writer can then
+// store on a guess (the object is absent, or unchanged since this writer
+// stored it) and pay a second round trip only when the guess was wrong.
+type ObjectGuarded interface {
+	// PutIfAt stores blob under id when record guard is at revision rev
+	// and the object at revision objRev (0: absent), and returns the
+	// object's new revision. Otherwise it stores nothing and fails with an
+	// error wrapping ErrConflict, returning at most n bytes from the start
+	// of the object as it is now and its revision (nil and 0 when it is
+	// absent), read in the same transaction.
+	PutIfAt(ctx context.Context, id ObjectID, blob []byte, guard string, rev, objRev int64, n int) (newRev int64, cur []byte, curRev int64, err error)
+	// GetRev is Get that also returns the object's revision, as PutIfAt
+	// compares it.
+	GetRev(ctx context.Context, id ObjectID) (blob []byte, rev int64, err error)
+}

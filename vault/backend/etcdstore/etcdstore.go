@@ -67,6 +67,9 @@ type Options struct {
 	// Timeout is the deadline of every call; zero means
 	// etcdconf.DefaultTimeout.
 	Timeout time.Duration
+	// LockTTL is the time to live of a lock's lease (Lock), rounded up to
+	// whole seconds; zero means DefaultLockTTL.
+	LockTTL time.Duration
 }
 
 // Store is an open etcd backend. It is safe for concurrent use.
@@ -74,6 +77,7 @@ type Store struct {
 	cli     *clientv3.Client
 	opts    Options
 	timeout time.Duration
+	lockTTL time.Duration
 }
 
 // New connects to the cluster. With a user it authenticates, which is the
@@ -88,7 +92,10 @@ func New(ctx context.Context, o Options) (*Store, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = etcdconf.DefaultTimeout
 	}
-	s := &Store{opts: o, timeout: o.Timeout}
+	if o.LockTTL <= 0 {
+		o.LockTTL = DefaultLockTTL
+	}
+	s := &Store{opts: o, timeout: o.Timeout, lockTTL: o.LockTTL}
 	cfg := clientv3.Config{
 		Endpoints:   o.Endpoints,
 		TLS:         o.TLS,
@@ -339,30 +346,84 @@ func (s *Store) PutGuarded(ctx context.Context, id backend.ObjectID, blob []byte
 	return nil
 }
 
+// PutIfAt is PutGuarded that also compares the revision of the object's
+// header key with objRev (0: absent); when a comparison fails, the same
+// transaction reads the header key (backend.ObjectGuarded).
+func (s *Store) PutIfAt(ctx context.Context, id backend.ObjectID, blob []byte, guard string, rev, objRev int64, n int) (int64, []byte, int64, error) {
+	if err := s.checkPut(id, blob); err != nil {
+		return 0, nil, 0, err
+	}
+	if err := checkRecordName(guard); err != nil {
+		return 0, nil, 0, err
+	}
+	var ok bool
+	var newRev, curRev int64
+	var cur []byte
+	err := s.call(ctx, func(ctx context.Context) error {
+		resp, err := s.cli.Txn(ctx).
+			If(clientv3.Compare(clientv3.ModRevision(s.metaKey(guard)), "=", rev),
+				clientv3.Compare(clientv3.ModRevision(s.hdrKey(id)), "=", objRev)).
+			Then(s.putOps(id, blob)...).
+			Else(clientv3.OpGet(s.hdrKey(id))).Commit()
+		if err != nil {
+			return err
+		}
+		ok, newRev = resp.Succeeded, resp.Header.Revision
+		if !ok {
+			if kvs := resp.Responses[0].GetResponseRange().Kvs; len(kvs) == 1 {
+				cur, curRev = kvs[0].Value, kvs[0].ModRevision
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, nil, 0, s.fail("storing object "+string(id), err)
+	}
+	if ok {
+		return newRev, nil, 0, nil
+	}
+	conflict := fmt.Errorf("%w: storing object %s: record %s is no longer at revision %d, or the object no longer at revision %d", backend.ErrConflict, id, guard, rev, objRev)
+	if curRev == 0 {
+		return 0, nil, 0, conflict
+	}
+	if _, p, okh := parseHeaderRecord(cur); okh {
+		return 0, append([]byte{}, p[:min(n, len(p))]...), curRev, conflict
+	}
+	return 0, nil, curRev, conflict
+}
+
 // Get returns the envelope stored under id.
 func (s *Store) Get(ctx context.Context, id backend.ObjectID) ([]byte, error) {
+	out, _, err := s.GetRev(ctx, id)
+	return out, err
+}
+
+// GetRev returns the envelope stored under id and its revision, which is
+// its header key's too: both are written in one transaction
+// (backend.ObjectGuarded).
+func (s *Store) GetRev(ctx context.Context, id backend.ObjectID) ([]byte, int64, error) {
 	if err := backend.CheckID(id); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var out []byte
-	found := false
+	var rev int64
 	err := s.call(ctx, func(ctx context.Context) error {
 		resp, err := s.cli.Get(ctx, s.objKey(id))
 		if err == nil && len(resp.Kvs) == 1 {
-			out, found = resp.Kvs[0].Value, true
+			out, rev = resp.Kvs[0].Value, resp.Kvs[0].ModRevision
 		}
 		return err
 	})
 	if err != nil {
-		return nil, s.fail("reading object "+string(id), err)
+		return nil, 0, s.fail("reading object "+string(id), err)
 	}
-	if !found {
-		return nil, fmt.Errorf("%w: %s", backend.ErrNotFound, id)
+	if rev == 0 {
+		return nil, 0, fmt.Errorf("%w: %s", backend.ErrNotFound, id)
 	}
 	if out == nil {
 		out = []byte{}
 	}
-	return out, nil
+	return out, rev, nil
 }
 
 // GetPrefix returns the first n bytes of the blob, from its header key
@@ -561,6 +622,7 @@ func (s *Store) WriteRecord(ctx context.Context, name string, data []byte, rev i
 // and deletes the key <prefix>lock/doctor (backend.HealthChecker).
 func (s *Store) Health(ctx context.Context) error {
 	var problems []string
+	downMembers := 0
 	for _, ep := range s.opts.Endpoints {
 		err := s.call(ctx, func(ctx context.Context) error {
 			_, err := s.cli.Status(ctx, ep)
@@ -568,6 +630,7 @@ func (s *Store) Health(ctx context.Context) error {
 		})
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("member %s: %v", ep, err))
+			downMembers++
 		}
 	}
 	probe := s.opts.Prefix + lockDir + "doctor"
@@ -588,9 +651,10 @@ func (s *Store) Health(ctx context.Context) error {
 		return nil
 	}
 	sentinel := backend.ErrUnavailable
-	if err != nil && errors.Is(s.fail("", err), backend.ErrPermission) {
+	switch {
+	case err != nil && errors.Is(s.fail("", err), backend.ErrPermission):
 		sentinel = backend.ErrPermission
-	} else if len(problems) == len(s.opts.Endpoints) {
+	case downMembers == len(s.opts.Endpoints), err != nil && errors.Is(s.fail("", err), backend.ErrUnreachable):
 		sentinel = backend.ErrUnreachable
 	}
 	return fmt.Errorf("%w: %s", sentinel, strings.Join(problems, "; "))

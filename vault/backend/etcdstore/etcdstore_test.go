@@ -3,18 +3,32 @@ package etcdstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/palyra/palyra-vault/internal/testhook"
 	"github.com/palyra/palyra-vault/internal/testutil/etcdproc"
 	"github.com/palyra/palyra-vault/vault/backend"
 	"github.com/palyra/palyra-vault/vault/backend/backendtest"
 	"github.com/palyra/palyra-vault/vault/backend/etcdstore"
 )
 
-func TestMain(m *testing.M) { os.Exit(etcdproc.Main(m)) }
+func TestMain(m *testing.M) {
+	testhook.MarkTestBinary()
+	os.Setenv(testhook.EnvCheapKDF, "1") // cheap passphrase keys here and in children
+	if role, ok := os.LookupEnv(childRoleEnv); ok {
+		run := childRoles[role]
+		if run == nil {
+			fmt.Fprintf(os.Stderr, "unknown child role %q\n", role)
+			os.Exit(2)
+		}
+		os.Exit(run())
+	}
+	os.Exit(etcdproc.Main(m))
+}
 
 // open returns a store on the shared cluster under a fresh prefix, as the
 // limited test user over TLS.
@@ -161,5 +175,46 @@ func TestHealthNamesTheMemberThatIsDown(t *testing.T) {
 	down := c.Endpoints()[2]
 	if err == nil || !strings.Contains(err.Error(), down) || strings.Contains(err.Error(), c.Endpoints()[0]) {
 		t.Fatalf("Health with %s down: %v; want an error naming it alone", down, err)
+	}
+}
+
+// TestPutIfAtComparesTheObjectsRevision: a write guarded by an object
+// revision the object no longer has (or a wrong "absent"), or by an old
+// key state, stores nothing and returns the object as it is.
+func TestPutIfAtComparesTheObjectsRevision(t *testing.T) {
+	s := open(t, 0)
+	defer s.Close()
+	ctx := t.Context()
+	rev, err := s.WriteRecord(ctx, backend.RecordKeySource, []byte("state"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := backendtest.NewID(t)
+	objRev, _, _, err := s.PutIfAt(ctx, id, []byte("first"), backend.RecordKeySource, rev, 0, 8)
+	if err != nil || objRev == 0 {
+		t.Fatalf("PutIfAt of a new object: %d, %v", objRev, err)
+	}
+	for _, tt := range []struct {
+		name        string
+		rev, objRev int64
+	}{
+		{"object said absent", rev, 0},
+		{"object at an older revision", rev, objRev - 1},
+		{"key state at an older revision", rev - 1, objRev},
+	} {
+		_, cur, curRev, err := s.PutIfAt(ctx, id, []byte("stale"), backend.RecordKeySource, tt.rev, tt.objRev, 3)
+		if !errors.Is(err, backend.ErrConflict) || string(cur) != "fir" || curRev != objRev {
+			t.Fatalf("%s: %q, %d, %v; want ErrConflict and the object as it is (fir, %d)", tt.name, cur, curRev, err, objRev)
+		}
+	}
+	missing := backendtest.NewID(t)
+	if _, cur, curRev, err := s.PutIfAt(ctx, missing, []byte("x"), backend.RecordKeySource, rev, objRev, 3); !errors.Is(err, backend.ErrConflict) || cur != nil || curRev != 0 {
+		t.Fatalf("a guess on a missing object: %q, %d, %v; want ErrConflict, nil, 0", cur, curRev, err)
+	}
+	if _, _, _, err := s.PutIfAt(ctx, id, []byte("second"), backend.RecordKeySource, rev, objRev, 8); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Get(ctx, id); err != nil || string(got) != "second" {
+		t.Fatalf("Get: %q, %v", got, err)
 	}
 }

@@ -3,8 +3,10 @@ package etcdstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/palyra/palyra-vault/internal/testutil/etcdproc"
@@ -12,6 +14,7 @@ import (
 	"github.com/palyra/palyra-vault/vault/backend"
 	"github.com/palyra/palyra-vault/vault/backend/etcdconf"
 	"github.com/palyra/palyra-vault/vault/backend/etcdstore"
+	"github.com/palyra/palyra-vault/vault/internal/envelope"
 )
 
 func init() {
@@ -26,7 +29,7 @@ type host struct {
 	state, root string
 }
 
-func newHost(t *testing.T, c *etcdproc.Cluster, prefix string) host {
+func newHost(t testing.TB, c *etcdproc.Cluster, prefix string) host {
 	t.Helper()
 	dir := t.TempDir()
 	h := host{state: filepath.Join(dir, "state"), root: filepath.Join(dir, "state", "vault")}
@@ -45,7 +48,7 @@ func newHost(t *testing.T, c *etcdproc.Cluster, prefix string) host {
 
 const pass = "correct horse battery staple"
 
-func (h host) open(t *testing.T, keySource string) *vault.Vault {
+func (h host) open(t testing.TB, keySource string) *vault.Vault {
 	t.Helper()
 	cfg := vault.Config{Root: h.root, StateRoot: h.state, Backend: backend.KindEtcd, KeySource: keySource,
 		Passphrase: func() ([]byte, error) { return []byte(pass), nil }}.WithEnv()
@@ -135,5 +138,138 @@ func TestWriteRacingARotationNeverLandsUnderTheOldKey(t *testing.T) {
 	rep, verr := b.Verify(ctx)
 	if verr != nil || len(rep.Problems) != 0 {
 		t.Fatalf("Verify after the racing write (%v): %+v, %v", err, rep, verr)
+	}
+}
+
+// TestTwoHostsRotatingAtOnceNeverBothHalfDone: two hosts (two state roots,
+// so two file locks) rotate the key at the same instant. The key-state
+// lock in etcd makes one wait for the other: one succeeds, the other
+// either succeeds after it or fails clearly (it cannot load the new
+// passphrase key without being opened again); neither resumes the other's
+// rotation halfway, no rotation is left pending and every secret opens.
+func TestTwoHostsRotatingAtOnceNeverBothHalfDone(t *testing.T) {
+	c := etcdproc.Shared(t)
+	prefix := etcdproc.NewPrefix()
+	ha, hb := newHost(t, c, prefix), newHost(t, c, prefix)
+	first := ha.open(t, vault.KeySourcePassphrase)
+	ctx := t.Context()
+	for i := range 20 {
+		if _, err := first.Put(ctx, "global", fmt.Sprintf("k%d", i), []byte(fmt.Sprintf("v%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	newPass := vault.KeySourceSpec{Source: vault.KeySourcePassphrase, Passphrase: func() ([]byte, error) { return []byte(pass), nil }}
+	for round := range 3 {
+		vs := []*vault.Vault{ha.open(t, ""), hb.open(t, "")}
+		type result struct {
+			rep vault.RotateReport
+			err error
+		}
+		results := make([]result, len(vs))
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i, v := range vs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				results[i].rep, results[i].err = v.RotateKey(ctx, newPass)
+			}()
+		}
+		close(start)
+		wg.Wait()
+		ok := 0
+		for i, r := range results {
+			switch {
+			case r.err == nil && r.rep.Resumed:
+				t.Errorf("round %d: host %d resumed the other's rotation halfway: %+v", round, i, r.rep)
+			case r.err == nil:
+				ok++
+			case !errors.Is(r.err, vault.ErrKeyRotated) && !errors.Is(r.err, vault.ErrLockTimeout):
+				t.Errorf("round %d: host %d failed unclearly: %v", round, i, r.err)
+			}
+		}
+		if ok == 0 {
+			t.Fatalf("round %d: neither rotation succeeded: %v, %v", round, results[0].err, results[1].err)
+		}
+		check := ha.open(t, "")
+		if src, pending, err := check.PendingRotation(); err != nil || pending {
+			t.Fatalf("round %d: a rotation to %q is left pending (%v)", round, src, err)
+		}
+		rep, err := check.Verify(ctx)
+		if err != nil || len(rep.Problems) != 0 || rep.Healthy != 20 {
+			t.Fatalf("round %d: Verify: %+v, %v", round, rep, err)
+		}
+	}
+}
+
+// TestWriteDuringAPendingRotationLandsUnderTheNewKey: while one host's
+// rotation is pending (stopped by a damaged object), another host's write
+// is sealed under the new key, so finishing the rotation has nothing left
+// to rewrap, and no envelope outlives the old key.
+func TestWriteDuringAPendingRotationLandsUnderTheNewKey(t *testing.T) {
+	c := etcdproc.Shared(t)
+	prefix := etcdproc.NewPrefix()
+	ha, hb := newHost(t, c, prefix), newHost(t, c, prefix)
+	a := ha.open(t, vault.KeySourcePassphrase)
+	b := hb.open(t, "")
+	ctx := t.Context()
+	for i := range 5 {
+		if _, err := a.Put(ctx, "global", fmt.Sprintf("k%d", i), []byte("v")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store := openTTL(t, c, prefix)
+	bad := envelope.ObjectID("global", "bad")
+	if err := store.Put(ctx, bad, []byte("not an envelope")); err != nil {
+		t.Fatal(err)
+	}
+	spec := vault.KeySourceSpec{Source: vault.KeySourcePassphrase, Passphrase: func() ([]byte, error) { return []byte(pass), nil }}
+	if _, err := a.RotateKey(ctx, spec); !errors.Is(err, vault.ErrCorrupt) {
+		t.Fatalf("rotation past a damaged object: %v, want ErrCorrupt (left pending)", err)
+	}
+	if _, err := b.Put(ctx, "global", "during", []byte("written while pending")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Delete(ctx, bad); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := a.RotateKey(ctx, vault.KeySourceSpec{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Resumed || rep.Rewrapped != 0 || rep.Skipped != 6 {
+		t.Fatalf("finishing the rotation: %+v; want it resumed with all 6 envelopes already under the new key", rep)
+	}
+	vr, err := hb.open(t, "").Verify(ctx)
+	if err != nil || len(vr.Problems) != 0 || vr.Healthy != 6 {
+		t.Fatalf("Verify: %+v, %v", vr, err)
+	}
+}
+
+// TestSetKeepsTheCreationTimeAcrossHosts: a secret set again, by the
+// other host, keeps the time it was created.
+func TestSetKeepsTheCreationTimeAcrossHosts(t *testing.T) {
+	c := etcdproc.Shared(t)
+	prefix := etcdproc.NewPrefix()
+	a := newHost(t, c, prefix).open(t, vault.KeySourcePassphrase)
+	b := newHost(t, c, prefix).open(t, "")
+	ctx := t.Context()
+	first, err := a.Put(ctx, "global", "k", []byte("one"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range []*vault.Vault{b, a, b} {
+		m, err := v.Put(ctx, "global", "k", []byte(fmt.Sprintf("again %d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !m.Created.Equal(first.Created) {
+			t.Fatalf("write %d: created %v, want %v", i, m.Created, first.Created)
+		}
+	}
+	got, meta, err := a.Get(ctx, "global", "k")
+	if err != nil || string(got.Reveal()) != "again 2" || !meta.Created.Equal(first.Created) {
+		t.Fatalf("Get: %v, %+v", err, meta)
 	}
 }

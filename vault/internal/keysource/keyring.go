@@ -343,6 +343,14 @@ func (kr *Keyring) SealingGuard(ctx context.Context) (*envelope.KEK, int64, erro
 	return kr.active, kr.rev, nil
 }
 
+// Revision returns the revision of the shared key-state record the ring
+// last read or wrote (0 for a key-source file).
+func (kr *Keyring) Revision() int64 {
+	kr.mu.Lock()
+	defer kr.mu.Unlock()
+	return kr.rev
+}
+
 // Refresh rereads the key-source state and adopts it (see refresh), after
 // a guarded write found that another host changed it.
 func (kr *Keyring) Refresh(ctx context.Context) error {

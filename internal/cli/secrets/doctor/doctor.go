@@ -36,7 +36,8 @@ it can be used now with no prompt, as auto selection requires: a Secret
 Service whose collection is locked and needs a prompt to unlock (a keyring
 over SSH) is marked "no ... (locked)", with how to unlock it. doctor opens no vault
 and leaves nothing behind (the Secret Service probe stores and deletes one
-item); the exit status is 0 whatever it finds.`,
+item); the exit status is 0 whatever it finds, except 5 when the vault's
+shared store (an etcd cluster) did not answer within its deadline.`,
 		Example: `  palyra secrets doctor
   palyra secrets doctor --json | jq '.backends[] | select(.available | not)'`,
 		Args: cmdutil.MaxArgs(0),
@@ -55,7 +56,10 @@ func doctorRun(ctx context.Context, opts *DoctorOptions) error {
 	rep := opts.Probe(ctx)
 	out := opts.IO.Out
 	if opts.JSON {
-		return cmdutil.PrintJSON(opts.IO, rep)
+		if err := cmdutil.PrintJSON(opts.IO, rep); err != nil {
+			return err
+		}
+		return unreachable(rep)
 	}
 	section := func(title string, checks []vault.HostCheck) {
 		fmt.Fprintln(out, title)
@@ -79,5 +83,16 @@ func doctorRun(ctx context.Context, opts *DoctorOptions) error {
 	section("backends:", rep.Backends)
 	fmt.Fprintf(out, "  a new vault with backend auto uses %s\n", rep.Auto)
 	section("key sources:", rep.KeySources)
+	return unreachable(rep)
+}
+
+// unreachable returns an error wrapping vault.ErrUnreachable (exit code 5)
+// when the vault's shared store did not answer, after the report is out.
+func unreachable(rep vault.HostReport) error {
+	for _, c := range rep.Backends {
+		if c.Unreachable {
+			return fmt.Errorf("%w: %s", vault.ErrUnreachable, c.Reason)
+		}
+	}
 	return nil
 }
