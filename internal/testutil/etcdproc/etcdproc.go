@@ -206,19 +206,10 @@ func (c *Cluster) waitReady(limit time.Duration) error {
 		return err
 	}
 	defer cli.Close()
-	deadline := time.Now().Add(limit)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		_, err := cli.Get(ctx, "health")
-		cancel()
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("etcd cluster not ready after %s: %v%s", limit, err, c.logTail())
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := answersWithin(cli, limit); err != nil {
+		return fmt.Errorf("etcd cluster not ready after %s: %v%s", limit, err, c.logTail())
 	}
+	return nil
 }
 
 // WaitHealthy waits until every running member answers a linearizable read.
@@ -228,16 +219,22 @@ func (c *Cluster) WaitHealthy(limit time.Duration) error {
 		return err
 	}
 	defer cli.Close()
+	if err := answersWithin(cli, limit); err != nil {
+		return fmt.Errorf("etcd cluster not healthy after %s: %v", limit, err)
+	}
+	return nil
+}
+
+// answersWithin retries a linearizable read through cli until it succeeds
+// or limit has passed, and returns the last error.
+func answersWithin(cli *clientv3.Client, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		_, err := cli.Get(ctx, "health")
 		cancel()
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("etcd cluster not healthy after %s: %v", limit, err)
+		if err == nil || time.Now().After(deadline) {
+			return err
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
