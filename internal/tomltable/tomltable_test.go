@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -280,4 +281,21 @@ func TestIntRefusesATypeTooSmallForItsBounds(t *testing.T) {
 		}
 	}()
 	Int[int32](0, 1<<40)
+}
+
+// TestRuleTextsNameTheLimits checks the limits spelt out in the rules'
+// texts (written as constants so that no code runs at package init)
+// against the constants themselves.
+func TestRuleTextsNameTheLimits(t *testing.T) {
+	for _, c := range []struct {
+		rule  Rule[string]
+		limit int
+	}{{AbsPathRules[1], MaxPathLen}, {EnvNameRules[1], MaxNameLen}} {
+		if want := "longer than " + strconv.Itoa(c.limit) + " bytes"; c.rule.Text != want {
+			t.Errorf("rule text %q, want %q", c.rule.Text, want)
+		}
+	}
+	if len(PathRules) != len(AbsPathRules)+1 {
+		t.Errorf("PathRules has %d rules, want AbsPathRules' %d and the one about \"..\"", len(PathRules), len(AbsPathRules))
+	}
 }
