@@ -2,15 +2,17 @@
 //
 // Every palyra process pays, before main, the package initialisation of
 // everything the binary links, and most commands are short: a script's
-// "palyra secrets get" pays it on every call. Three commands need large
+// "palyra secrets get" pays it on every call. A few commands need large
 // libraries that nothing else does: "palyra daemon" (the HTTP server),
-// "palyra secrets export" / "import" (age, for encrypted backups) and
-// "palyra secrets host-key" / "members" (age, for member keys). They
-// live in a second program, palyra-extra, installed beside palyra: the
-// whole command tree, those three included. In palyra each of them is a
-// stub built here that replaces the process with palyra-extra and the same
-// command line, so users see one command (docs/CLI.md, "Programs";
-// docs/PERFORMANCE.md, "Start-up").
+// "palyra secrets export" / "import" (age, for encrypted backups),
+// "palyra secrets host-key" / "members" (age, for member keys), and every
+// command on a vault shared on etcd (its client). They live in a second
+// program, palyra-extra, installed beside palyra: the whole command tree,
+// those included. In palyra each such command is a stub built here that
+// replaces the process with palyra-extra and the same command line (an
+// etcd vault's commands are handed over by the secrets group, with Exec),
+// so users see one command (docs/CLI.md, "Programs"; docs/PERFORMANCE.md,
+// "Start-up").
 //
 // palyra-extra is looked for only in the directory of the running palyra
 // executable (symbolic links resolved), never on $PATH: the program that
