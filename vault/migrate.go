@@ -53,12 +53,54 @@ type MigrateReport struct {
 // they are: nothing is decrypted. Migrate fails with ErrTooLarge, before
 // copying anything, when an object exceeds the target's size limit.
 func (v *Vault) Migrate(ctx context.Context, to backend.Kind) (MigrateReport, error) {
+	return v.MigrateWith(ctx, to, MigrateOptions{})
+}
+
+// MigrateOptions are the choices of MigrateWith.
+type MigrateOptions struct {
+	// DeleteSource removes the secrets from a shared source (etcd) once
+	// the vault has switched to the local target. Without it a migration
+	// off a shared backend copies and never deletes: the other hosts
+	// keep the shared vault. It is refused while the shared vault has
+	// members other than this host. The copies of a local source are
+	// always removed.
+	DeleteSource bool
+}
+
+// MigrateWith is Migrate with options. A migration between a local and a
+// shared backend (to etcd, or off it) also moves the vault's identity and
+// key, in the same crash-safe order:
+//
+//   - to etcd, the prefix must be empty or hold this vault's id (an
+//     earlier, interrupted attempt): Migrate writes the vault id and, when
+//     there is none, a new member key wrapped to this host alone in etcd;
+//     every object is copied with its data key rewrapped under that key
+//     (the value is never decrypted), then the marker switches;
+//   - off etcd, it writes this vault's id to vault.id and keys the local
+//     vault with the state root's device key (an earlier attempt's
+//     key-source file is reused when it loads), copies every object
+//     rewrapped under it, then switches the marker; the shared secrets
+//     stay unless opts.DeleteSource.
+//
+// Before the switch nothing the vault reads has changed (the files and
+// records it writes are ignored by a vault on the other side); after it,
+// the vault is whole on the target.
+func (v *Vault) MigrateWith(ctx context.Context, to backend.Kind, opts MigrateOptions) (MigrateReport, error) {
 	rep := MigrateReport{From: v.info.Backend, To: to}
 	if !knownKind(to) || to == backend.KindAuto {
 		return rep, fmt.Errorf("%w: unknown migration target %q: choose one of %s", ErrBackendUnavailable, truncate(string(to)), strings.Join(kindNames(), ", "))
 	}
-	if src, ok := keysource.Lookup(v.keys.Source()); ok {
+	rekey := sharedKind(v.info.Backend) != sharedKind(to)
+	if src, ok := keysource.Lookup(v.keys.Source()); ok && !rekey {
 		if _, err := src.Backend(to); err != nil {
+			return rep, err
+		}
+	}
+	if opts.DeleteSource && !sharedKind(v.info.Backend) {
+		return rep, fmt.Errorf("--delete-source is for a migration off a shared backend (etcd); the copies of a local backend (%s) are always removed", v.info.Backend)
+	}
+	if opts.DeleteSource && to != v.info.Backend {
+		if err := v.checkSoleMember(ctx); err != nil {
 			return rep, err
 		}
 	}
@@ -97,6 +139,17 @@ func (v *Vault) Migrate(ctx context.Context, to backend.Kind) (MigrateReport, er
 		}
 	}()
 	src := v.backend
+	var target *rekeyTarget
+	if rekey {
+		if target, err = v.prepareRekey(ctx, dst); err != nil {
+			return rep, err
+		}
+		defer func() {
+			if !switched {
+				target.keys.Wipe()
+			}
+		}()
+	}
 	ids, err := src.List(ctx)
 	if err != nil {
 		return rep, fmt.Errorf("listing %s objects: %w", src.Kind(), translate(err))
@@ -105,23 +158,41 @@ func (v *Vault) Migrate(ctx context.Context, to backend.Kind) (MigrateReport, er
 		return rep, err
 	}
 	for _, id := range ids {
-		if err := copyVerified(ctx, src, dst, id); err != nil {
+		if target != nil {
+			err = v.copyRewrapped(ctx, src, dst, id, target.kek)
+		} else {
+			err = copyVerified(ctx, src, dst, id)
+		}
+		if err != nil {
 			return rep, err
 		}
 		rep.Copied++
 	}
 
+	// Off a shared backend the source is cleaned up only when asked:
+	// without a migrate.from record there is nothing to resume.
+	cleanup := !sharedKind(src.Kind()) || opts.DeleteSource
 	fromPath := filepath.Join(v.info.Root, migrateFromFile)
-	if err := fsutil.WriteFileAtomic(fromPath, []byte(string(src.Kind())+"\n"), 0o600); err != nil {
-		return rep, fmt.Errorf("recording the migration: %w", err)
+	if cleanup {
+		if err := fsutil.WriteFileAtomic(fromPath, []byte(string(src.Kind())+"\n"), 0o600); err != nil {
+			return rep, fmt.Errorf("recording the migration: %w", err)
+		}
 	}
 	if err := writeMarker(v.info.Root, to); err != nil {
 		return rep, fmt.Errorf("switching the backend marker to %s: %w", to, err)
 	}
 	switched = true
 	v.backend, v.info.Backend = dst, to
+	if target != nil {
+		v.keys.Wipe()
+		v.keys, v.shared = target.keys, target.shared
+		v.guesses = map[backend.ObjectID]objectGuess{}
+	}
 	v.describeBackend()
 	defer src.Close()
+	if !cleanup {
+		return rep, nil
+	}
 	rep.Removed, err = v.removeSourceCopies(ctx, src)
 	return rep, err
 }

@@ -247,7 +247,7 @@ func Open(ctx context.Context, cfg Config) (*Vault, error) {
 	}
 	if kind != "" && cfg.Backend != "" && cfg.Backend != backend.KindAuto && cfg.Backend != kind {
 		if sharedKind(kind) || sharedKind(cfg.Backend) {
-			return nil, fmt.Errorf("%w: the vault at %s uses backend %s; moving a vault to or from a shared backend (%s) is not built yet: export it and import it into a new vault", ErrBackendUnavailable, root, kind, cfg.Backend)
+			return nil, fmt.Errorf("%w: the vault at %s uses backend %s; a vault moves to or from a shared backend (%s) with palyra secrets migrate --to %s (docs/CLI.md)", ErrBackendUnavailable, root, kind, cfg.Backend, cfg.Backend)
 		}
 		if kind, err = v.recreate(ctx, cfg); err != nil {
 			return nil, err

@@ -238,7 +238,11 @@ vault://<scope>/<key> the key follows the last "/".`,
 			// A vault shared on etcd is opened by palyra-extra, which
 			// links the etcd client that this program leaves out for
 			// start-up's sake: hand it the whole command line.
-			if kind := sharedKindOf(f.VaultConfig); kind != "" && !vault.Registered(kind) && f.Args != nil {
+			kind := sharedKindOf(f.VaultConfig)
+			if kind == "" {
+				kind = sharedTargetOf(cmd)
+			}
+			if kind != "" && !vault.Registered(kind) && f.Args != nil {
 				return delegate.Exec(nil, f.Args)
 			}
 			timeout, err := lockTimeout(cmd, lockTimeoutFlag)
@@ -291,6 +295,19 @@ func sharedKindOf(cfg vault.Config) backend.Kind {
 		return kind
 	}
 	return ""
+}
+
+// sharedTargetOf returns the shared backend that cmd moves a local vault
+// to (migrate --to etcd), or "": that migration is palyra-extra's too.
+func sharedTargetOf(cmd *cobra.Command) backend.Kind {
+	if cmd.Name() != "migrate" {
+		return ""
+	}
+	fl := cmd.Flags().Lookup("to")
+	if fl == nil || !vault.IsShared(backend.Kind(fl.Value.String())) {
+		return ""
+	}
+	return backend.Kind(fl.Value.String())
 }
 
 func choiceList() string {

@@ -96,17 +96,22 @@ $PALYRA_ETCD_PASSWORD; never from the command line.`,
 	cmd.Flags().StringVar(&opts.KeySource, "key-source", "", fmt.Sprintf("where the key comes from: %s (default $%s, else device)", strings.Join(vault.KeySources(), ", "), vault.EnvKeySource))
 	keyflags.AddNewPassphraseFile(cmd.Flags(), &opts.NewPassphraseFile, "read the passphrase of a passphrase vault from this file")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the new vault's description as JSON")
-	ef := cmd.Flags()
-	ef.StringSliceVar(&opts.Etcd.Endpoints, "etcd-endpoints", nil, "etcd members' client URLs, comma-separated (https://host:2379,...), for --backend etcd")
-	ef.StringVar(&opts.Etcd.Prefix, "etcd-prefix", "", "key prefix of the shared vault in etcd, starting and ending with / (/palyra/team-a/)")
-	ef.StringVar(&opts.Etcd.CAFile, "etcd-ca", "", "PEM file of the CA that signed the etcd members' certificates (absolute path)")
-	ef.StringVar(&opts.Etcd.CertFile, "etcd-cert", "", "this host's etcd client certificate, PEM (absolute path)")
-	ef.StringVar(&opts.Etcd.KeyFile, "etcd-key", "", "this host's etcd client key, PEM, mode 0600 (absolute path)")
-	ef.StringVar(&opts.Etcd.User, "etcd-user", "", "etcd user (its password: --etcd-password-file, else $"+etcdconf.EnvPassword+")")
-	ef.StringVar(&opts.Etcd.PasswordFile, "etcd-password-file", "", "file holding the etcd user's password, mode 0600 (absolute path)")
-	ef.StringVar(&opts.Etcd.Timeout, "etcd-timeout", "", fmt.Sprintf("deadline of every etcd call (default %s)", etcdconf.DefaultTimeout))
+	AddEtcdFlags(cmd.Flags(), &opts.Etcd)
 	_ = cmd.RegisterFlagCompletionFunc("key-source", cobra.FixedCompletions(vault.KeySources(), cobra.ShellCompDirectiveNoFileComp))
 	return cmd
+}
+
+// AddEtcdFlags adds the --etcd-* flags, the connection settings of a vault
+// on backend etcd, to fs (init, and migrate --to etcd).
+func AddEtcdFlags(fs *pflag.FlagSet, s *etcdconf.Settings) {
+	fs.StringSliceVar(&s.Endpoints, "etcd-endpoints", nil, "etcd members' client URLs, comma-separated (https://host:2379,...), for --backend etcd")
+	fs.StringVar(&s.Prefix, "etcd-prefix", "", "key prefix of the shared vault in etcd, starting and ending with / (/palyra/team-a/)")
+	fs.StringVar(&s.CAFile, "etcd-ca", "", "PEM file of the CA that signed the etcd members' certificates (absolute path)")
+	fs.StringVar(&s.CertFile, "etcd-cert", "", "this host's etcd client certificate, PEM (absolute path)")
+	fs.StringVar(&s.KeyFile, "etcd-key", "", "this host's etcd client key, PEM, mode 0600 (absolute path)")
+	fs.StringVar(&s.User, "etcd-user", "", "etcd user (its password: --etcd-password-file, else $"+etcdconf.EnvPassword+")")
+	fs.StringVar(&s.PasswordFile, "etcd-password-file", "", "file holding the etcd user's password, mode 0600 (absolute path)")
+	fs.StringVar(&s.Timeout, "etcd-timeout", "", fmt.Sprintf("deadline of every etcd call (default %s)", etcdconf.DefaultTimeout))
 }
 
 func initRun(ctx context.Context, opts *InitOptions) error {
