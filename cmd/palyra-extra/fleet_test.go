@@ -71,11 +71,7 @@ type result struct {
 func (h host) run(stdin string, args ...string) result {
 	h.t.Helper()
 	cmd := exec.Command(h.palyra, args...)
-	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"), "HOME=" + h.state, "PALYRA_STATE_ROOT=" + h.state,
-		"PALYRA_VAULT_PASSPHRASE=" + passphrase, "PALYRA_VAULT_NEW_PASSPHRASE=" + passphrase,
-		"PALYRA_BACKUP_PASSPHRASE=" + passphrase,
-	}
+	cmd.Env = h.env()
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -90,6 +86,15 @@ func (h host) run(stdin string, args ...string) result {
 		h.t.Fatalf("running palyra %v: %v", args, err)
 	}
 	return r
+}
+
+// env is the environment of h's palyra processes.
+func (h host) env() []string {
+	return []string{
+		"PATH=" + os.Getenv("PATH"), "HOME=" + h.state, "PALYRA_STATE_ROOT=" + h.state,
+		"PALYRA_VAULT_PASSPHRASE=" + passphrase, "PALYRA_VAULT_NEW_PASSPHRASE=" + passphrase,
+		"PALYRA_BACKUP_PASSPHRASE=" + passphrase,
+	}
 }
 
 func (h host) ok(stdin string, args ...string) string {
