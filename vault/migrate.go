@@ -96,10 +96,12 @@ func (v *Vault) MigrateWith(ctx context.Context, to backend.Kind, opts MigrateOp
 			return rep, err
 		}
 	}
-	if opts.DeleteSource && !sharedKind(v.info.Backend) {
-		return rep, fmt.Errorf("--delete-source is for a migration off a shared backend (etcd); the copies of a local backend (%s) are always removed", v.info.Backend)
-	}
+	// A rerun that finishes a migration (to is already the vault's
+	// backend) follows what migrate.from recorded.
 	if opts.DeleteSource && to != v.info.Backend {
+		if !sharedKind(v.info.Backend) {
+			return rep, fmt.Errorf("--delete-source is for a migration off a shared backend (etcd); the copies of a local backend (%s) are always removed", v.info.Backend)
+		}
 		if err := v.checkSoleMember(ctx); err != nil {
 			return rep, err
 		}
@@ -138,6 +140,11 @@ func (v *Vault) MigrateWith(ctx context.Context, to backend.Kind, opts MigrateOp
 			dst.Close()
 		}
 	}()
+	// A file left half-written in the target by an earlier attempt
+	// killed mid-copy (the vault's own writes clean its backend's).
+	if c, ok := dst.(interface{ RemoveStaleTemps() (int, error) }); ok {
+		_, _ = c.RemoveStaleTemps() // best effort: readers ignore temps anyway
+	}
 	src := v.backend
 	var target *rekeyTarget
 	if rekey {
@@ -195,6 +202,22 @@ func (v *Vault) MigrateWith(ctx context.Context, to backend.Kind, opts MigrateOp
 	}
 	rep.Removed, err = v.removeSourceCopies(ctx, src)
 	return rep, err
+}
+
+// MigratingFrom returns the backend an interrupted migration of the vault
+// cfg describes still has to remove its copies from (its migrate.from
+// record), or "" when there is none: one small file read, so that palyra
+// can hand the rerun that finishes a migration off etcd to palyra-extra.
+func MigratingFrom(cfg Config) backend.Kind {
+	_, root, err := resolvePaths(cfg)
+	if err != nil {
+		return ""
+	}
+	data, err := fsutil.ReadFileLimited(filepath.Join(root, migrateFromFile), 256)
+	if err != nil {
+		return ""
+	}
+	return backend.Kind(strings.TrimSpace(string(data)))
 }
 
 // removeStale deletes objects of dst that are not in keep.

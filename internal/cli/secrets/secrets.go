@@ -240,7 +240,7 @@ vault://<scope>/<key> the key follows the last "/".`,
 			// start-up's sake: hand it the whole command line.
 			kind := sharedKindOf(f.VaultConfig)
 			if kind == "" {
-				kind = sharedTargetOf(cmd)
+				kind = sharedTargetOf(cmd, f.VaultConfig)
 			}
 			if kind != "" && !vault.Registered(kind) && f.Args != nil {
 				return delegate.Exec(nil, f.Args)
@@ -297,17 +297,21 @@ func sharedKindOf(cfg vault.Config) backend.Kind {
 	return ""
 }
 
-// sharedTargetOf returns the shared backend that cmd moves a local vault
-// to (migrate --to etcd), or "": that migration is palyra-extra's too.
-func sharedTargetOf(cmd *cobra.Command) backend.Kind {
+// sharedTargetOf returns the shared backend that cmd, on the local vault
+// cfg describes, moves it to (migrate --to etcd) or finishes moving it
+// off (a migrate.from record naming etcd), or "": those migrations are
+// palyra-extra's too.
+func sharedTargetOf(cmd *cobra.Command, cfg vault.Config) backend.Kind {
 	if cmd.Name() != "migrate" {
 		return ""
 	}
-	fl := cmd.Flags().Lookup("to")
-	if fl == nil || !vault.IsShared(backend.Kind(fl.Value.String())) {
-		return ""
+	if fl := cmd.Flags().Lookup("to"); fl != nil && vault.IsShared(backend.Kind(fl.Value.String())) {
+		return backend.Kind(fl.Value.String())
 	}
-	return backend.Kind(fl.Value.String())
+	if from := vault.MigratingFrom(cfg); vault.IsShared(from) {
+		return from
+	}
+	return ""
 }
 
 func choiceList() string {
