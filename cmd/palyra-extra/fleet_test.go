@@ -218,4 +218,11 @@ func TestStoppedClusterFailsEveryVerbWithItsExitCode(t *testing.T) {
 	if got := a.ok("", "secrets", "get", "global", "k", "--reveal"); got != "v" {
 		t.Fatalf("after the members came back: %q", got)
 	}
+	// The backup export made restores into the shared vault: the secret
+	// deleted since comes back, the one still there is kept.
+	a.ok("", "secrets", "delete", "global", "k")
+	a.ok("", "secrets", "import", backup, "--on-conflict", "skip")
+	if got := a.ok("", "secrets", "get", "global", "k", "--reveal"); got != "v" {
+		t.Fatalf("after import of the backup: %q", got)
+	}
 }
