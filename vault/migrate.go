@@ -256,6 +256,13 @@ func copyVerified(ctx context.Context, src, dst backend.Backend, id backend.Obje
 	if h, _, err := envelope.ParseHeader(blob); err == nil {
 		name = Ref{Scope: h.Scope, Key: h.Key}.String()
 	}
+	return copyChecked(ctx, dst, id, name, blob)
+}
+
+// copyChecked stores blob as id on a migration's target and reads it back,
+// failing, with the source untouched, when the target cannot hold it or
+// gives back other bytes. name says which secret it is in errors.
+func copyChecked(ctx context.Context, dst backend.Backend, id backend.ObjectID, name string, blob []byte) error {
 	if len(blob) > dst.MaxBlobSize() {
 		return fmt.Errorf("%w: %s is %d bytes sealed, the %s backend holds at most %d; delete or shrink it, then migrate again",
 			ErrTooLarge, name, len(blob), dst.Kind(), dst.MaxBlobSize())

@@ -1,7 +1,6 @@
 package vault
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -162,21 +161,7 @@ func (v *Vault) copyRewrapped(ctx context.Context, src, dst backend.Backend, id 
 	if err != nil {
 		return fmt.Errorf("%w: rewrapping %s for %s: %w; the source is untouched (palyra secrets verify names damaged secrets)", ErrCorrupt, name, dst.Kind(), err)
 	}
-	if len(out) > dst.MaxBlobSize() {
-		return fmt.Errorf("%w: %s is %d bytes sealed, the %s backend holds at most %d; delete or shrink it, then migrate again",
-			ErrTooLarge, name, len(out), dst.Kind(), dst.MaxBlobSize())
-	}
-	if err := dst.Put(ctx, id, out); err != nil {
-		return fmt.Errorf("copying %s to %s: %w", name, dst.Kind(), translate(err))
-	}
-	back, err := dst.Get(ctx, id)
-	if err != nil {
-		return fmt.Errorf("reading back %s from %s: %w", name, dst.Kind(), translate(err))
-	}
-	if !bytes.Equal(back, out) {
-		return fmt.Errorf("%w: %s read back from %s differs from what was written; the source is untouched", ErrCorrupt, name, dst.Kind())
-	}
-	return nil
+	return copyChecked(ctx, dst, id, name, out)
 }
 
 // checkSoleMember refuses to delete a shared vault's secrets while hosts
