@@ -22,15 +22,20 @@ const (
 	// EnvBackupPassphrase holds the passphrase of a backup for export and
 	// import.
 	EnvBackupPassphrase = "PALYRA_BACKUP_PASSPHRASE"
+	// EnvEtcdPassword holds the password of the etcd user a shared vault
+	// connects as, when its settings name no password file: whoever has
+	// it can read, delete or roll back every envelope of the fleet.
+	EnvEtcdPassword = "PALYRA_ETCD_PASSWORD"
 )
 
-// keyMaterialEnv is the one list of variables that carry key material. A
-// variable added later (a fleet's etcd password, say) is added here, and
-// every rule follows.
+// keyMaterialEnv is the one list of variables that carry key material (or,
+// for the etcd password, access to a fleet's whole store). A variable
+// added later is added here, and every rule follows.
 var keyMaterialEnv = []string{
 	EnvVaultPassphrase,
 	EnvNewVaultPassphrase,
 	EnvBackupPassphrase,
+	EnvEtcdPassword,
 }
 
 // KeyMaterialEnv returns the names of the environment variables that carry

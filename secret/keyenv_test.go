@@ -13,6 +13,7 @@ func TestIsKeyMaterialEnv(t *testing.T) {
 		{EnvVaultPassphrase, true},
 		{EnvNewVaultPassphrase, true},
 		{EnvBackupPassphrase, true},
+		{EnvEtcdPassword, true},
 		{"palyra_vault_passphrase", true},
 		{"PALYRA_VAULT_DIR", false},
 		{"PALYRA_VAULT_PASSPHRASE_FILE", false},

@@ -30,7 +30,7 @@ const FileName = "etcd.json"
 
 // EnvPassword holds the etcd user's password when the settings name no
 // password file. A password never comes from the command line.
-const EnvPassword = "PALYRA_ETCD_PASSWORD"
+const EnvPassword = secret.EnvEtcdPassword
 
 // format is the settings file's format line.
 const format = "palyra-vault etcd v1"
