@@ -7,6 +7,7 @@ package extra
 
 import (
 	"context"
+	"os"
 
 	"github.com/palyra/palyra-vault/internal/cli"
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
@@ -18,6 +19,7 @@ import (
 	"github.com/palyra/palyra-vault/internal/iostreams"
 	"github.com/palyra/palyra-vault/vault"
 	"github.com/palyra/palyra-vault/vault/backend"
+	"github.com/palyra/palyra-vault/vault/backend/etcdconf"
 	"github.com/palyra/palyra-vault/vault/backend/etcdstore"
 	"github.com/palyra/palyra-vault/vault/hostkey"
 	"github.com/spf13/cobra"
@@ -50,10 +52,20 @@ func Main() int {
 func RegisterBackends(ios *iostreams.IOStreams) {
 	hostkey.Register()
 	vault.RegisterBackend(backend.KindEtcd, vault.ExternalBackend{Open: func(ctx context.Context, root string) (backend.Backend, error) {
-		var prompt func(string) ([]byte, error)
-		if ios.CanPrompt() {
-			prompt = func(user string) ([]byte, error) { return ios.ReadSecret("etcd password for " + user + ": ") }
-		}
-		return etcdstore.Open(ctx, root, prompt)
+		return etcdstore.Open(ctx, root, etcdPassword(ios, os.Getenv(etcdconf.EnvPassword)))
 	}})
+}
+
+// etcdPassword returns the source of the etcd user's password when the
+// settings name no password file: env (the value of
+// $PALYRA_ETCD_PASSWORD) when it is set, else a no-echo prompt on ios's
+// terminal, else nil (no source: opening fails saying how to give one).
+func etcdPassword(ios *iostreams.IOStreams, env string) func(user string) ([]byte, error) {
+	switch {
+	case env != "":
+		return func(string) ([]byte, error) { return []byte(env), nil }
+	case ios.CanPrompt():
+		return func(user string) ([]byte, error) { return ios.ReadSecret("etcd password for " + user + ": ") }
+	}
+	return nil
 }

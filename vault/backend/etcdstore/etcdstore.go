@@ -26,7 +26,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -119,8 +118,8 @@ func New(ctx context.Context, o Options) (*Store, error) {
 
 // Open opens the backend of the vault at root from its settings file
 // (package etcdconf). password supplies the etcd user's password when the
-// settings name no password file and $PALYRA_ETCD_PASSWORD is empty (a
-// prompt); nil means there is no other source.
+// settings name no password file ($PALYRA_ETCD_PASSWORD, a prompt: the
+// program decides); nil means there is no other source.
 func Open(ctx context.Context, root string, password func(user string) ([]byte, error)) (*Store, error) {
 	st, err := etcdconf.Read(root)
 	if err != nil {
@@ -150,7 +149,8 @@ func OpenSettings(ctx context.Context, st *etcdconf.Settings, password func(user
 }
 
 // userPassword reads the etcd user's password: the settings' password
-// file (its first line), else $PALYRA_ETCD_PASSWORD, else password().
+// file (its first line), else password() (the caller's: the environment,
+// a prompt). The backend reads no environment variable.
 func userPassword(st *etcdconf.Settings, password func(string) ([]byte, error)) (string, error) {
 	if st.PasswordFile != "" {
 		if err := fsutil.CheckPrivateFile(st.PasswordFile); err != nil {
@@ -163,9 +163,6 @@ func userPassword(st *etcdconf.Settings, password func(string) ([]byte, error)) 
 		defer clear(data)
 		line, _, _ := strings.Cut(string(data), "\n")
 		return strings.TrimSuffix(line, "\r"), nil
-	}
-	if pw := os.Getenv(etcdconf.EnvPassword); pw != "" {
-		return pw, nil
 	}
 	if password != nil {
 		pw, err := password(st.User)
