@@ -29,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/palyra/palyra-vault/internal/errwrap"
 )
@@ -276,4 +277,77 @@ type ObjectGuarded interface {
 	// GetRev is Get that also returns the object's revision, as PutIfAt
 	// compares it.
 	GetRev(ctx context.Context, id ObjectID) (blob []byte, rev int64, err error)
+}
+
+// EventKind says what an Event reports.
+type EventKind int
+
+// The kinds of Event.
+const (
+	// EventObject: an object was stored or deleted (Event.ID,
+	// Event.Header, Event.Deleted).
+	EventObject EventKind = iota + 1
+	// EventRecord: a shared record was written or deleted (Event.Record).
+	EventRecord
+	// EventResync: events may have been missed (the store is reachable
+	// again, or the revision the watch stood at was compacted away); the
+	// watcher now follows from Event.Revision, and whoever keeps state
+	// read from the store reads it again.
+	EventResync
+	// EventLost: the store cannot be reached (Event.Since, Event.Reason);
+	// the watcher keeps trying and reports EventResync when it is back.
+	EventLost
+)
+
+// String names the kind.
+func (k EventKind) String() string {
+	switch k {
+	case EventObject:
+		return "object"
+	case EventRecord:
+		return "record"
+	case EventResync:
+		return "resync"
+	case EventLost:
+		return "lost"
+	}
+	return "unknown"
+}
+
+// Event is one change a Watcher reports. It never holds a blob, only the
+// header a blob starts with, which the store keeps in the clear anyway.
+type Event struct {
+	Kind EventKind
+	// ID names the object (EventObject).
+	ID ObjectID
+	// Header is the start of the object's blob (at least its whole
+	// envelope header when the blob is an envelope), as stored, or as it
+	// was before a delete (EventObject). Nil when the store no longer
+	// holds it; the vault then cannot name the secret.
+	Header []byte
+	// Deleted says the object or record was deleted rather than written.
+	Deleted bool
+	// Record names the shared record (EventRecord): RecordVaultID or
+	// RecordKeySource.
+	Record string
+	// Revision is the store's revision of the change, or the revision a
+	// resync follows from.
+	Revision int64
+	// Since is when the store last answered (EventLost).
+	Since time.Time
+	// Reason says why (EventResync, EventLost), on one line; it names
+	// endpoints and revisions, never a value.
+	Reason string
+}
+
+// Watcher is implemented by shared backends that can report the changes
+// other hosts make (etcd).
+type Watcher interface {
+	// Watch reports, to fn from one goroutine and in the store's order,
+	// every change of the vault's objects and shared records after
+	// revision from (0: from now), until ctx is done; it then returns
+	// ctx.Err(). It never returns otherwise: a store out of reach is
+	// reported as EventLost and retried with backoff, and reported as
+	// EventResync once back; so is a revision compacted away.
+	Watch(ctx context.Context, from int64, fn func(Event)) error
 }

@@ -362,6 +362,20 @@ func (kr *Keyring) Refresh(ctx context.Context) error {
 	return kr.refresh(ctx)
 }
 
+// Follow rereads the key-source state after another host may have changed
+// it (a watch saw its record change, or may have missed a change) and
+// adopts it, loading the new keys it can load without user input (see
+// refresh). A ring that holds no key yet does nothing: its first load
+// reads the state as it is then.
+func (kr *Keyring) Follow(ctx context.Context) error {
+	kr.mu.Lock()
+	defer kr.mu.Unlock()
+	if !kr.loaded {
+		return nil
+	}
+	return kr.refresh(ctx)
+}
+
 // writeState stores st where the ring's state lives, guarded (for a shared
 // record) by the revision the ring last read or wrote, and adopts the new
 // revision.
