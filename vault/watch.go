@@ -65,6 +65,11 @@ type Change struct {
 // change from one goroutine, in order, and returns ctx.Err() then. For a
 // backend that cannot be watched it returns ErrNotWatchable at once.
 //
+// Its first report is ChangeResync, once it follows the backend (naming
+// the revision it follows from), or ChangeLost when the backend cannot be
+// reached: a caller that read values before calling Watch reads them again
+// then, and misses no change made in between.
+//
 // Losing the backend is reported as ChangeLost and retried with backoff;
 // getting it back as ChangeResync. A key-state change is followed (the
 // vault reloads its keys, so Get opens what was sealed under the new key)

@@ -345,7 +345,9 @@ type Event struct {
 type Watcher interface {
 	// Watch reports, to fn from one goroutine and in the store's order,
 	// every change of the vault's objects and shared records after
-	// revision from (0: from now), until ctx is done; it then returns
+	// revision from (0: from now, and then its first report is
+	// EventResync naming the revision it follows from, or EventLost),
+	// until ctx is done; it then returns
 	// ctx.Err(). It never returns otherwise: a store out of reach is
 	// reported as EventLost and retried with backoff, and reported as
 	// EventResync once back; so is a revision compacted away.

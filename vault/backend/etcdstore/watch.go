@@ -39,7 +39,11 @@ const (
 // for it). The lock keys are not reported. The watch requires a leader:
 // a member cut off from its quorum ends it, and it starts again through
 // another member. When the revision it stands at was compacted away, it
-// reports EventResync and follows from the current revision. Reaching no
+// reports EventResync and follows from the current revision. Watching
+// from now (from 0), the first report is EventResync naming the revision
+// it follows from (or EventLost, when no member answers), so a caller that
+// read the store before calling Watch knows when to read it again to miss
+// nothing. Reaching no
 // member is reported as EventLost within about 2 s; once a member answers
 // again, EventResync, and the watch follows from then on: the changes
 // made meanwhile are not reported one by one.
@@ -109,6 +113,8 @@ func (w *watchLoop) run(ctx context.Context) error {
 			w.resync = ""
 		case !w.started:
 			w.rev = rev
+			w.fn(backend.Event{Kind: backend.EventResync, Revision: rev,
+				Reason: fmt.Sprintf("watching etcd at %s from revision %d", w.s.endpoints(), rev)})
 		}
 		w.started = true
 		began := time.Now()
@@ -181,8 +187,14 @@ func backoff(n int) time.Duration {
 func (w *watchLoop) session(ctx context.Context) error {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	wch := w.s.cli.Watch(clientv3.WithRequireLeader(sctx), w.s.opts.Prefix,
-		clientv3.WithPrefix(), clientv3.WithRev(w.rev+1), clientv3.WithPrevKV())
+	// The client's Watch returns only once the stream is open, which may
+	// be never: open it aside, and probe meanwhile.
+	opened := make(chan clientv3.WatchChan, 1)
+	go func() {
+		opened <- w.s.cli.Watch(clientv3.WithRequireLeader(sctx), w.s.opts.Prefix,
+			clientv3.WithPrefix(), clientv3.WithRev(w.rev+1), clientv3.WithPrevKV())
+	}()
+	var wch clientv3.WatchChan // nil, so never ready, until opened
 	probes := make(chan error, 1)
 	go func() {
 		t := time.NewTicker(probeEvery)
@@ -201,16 +213,28 @@ func (w *watchLoop) session(ctx context.Context) error {
 			}
 		}
 	}()
+	check := time.NewTicker(lostAfter / 8)
+	defer check.Stop()
+	var probeErr error // the last probe's, nil after a success
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case err := <-probes:
+			probeErr = err
 			if err == nil {
 				w.lastOK = time.Now()
-			} else if time.Since(w.lastOK) >= lostAfter {
-				return errLost{err}
 			}
+		case <-check.C:
+			// A probe that hangs is a failure too: the cluster did not
+			// answer, whenever the probe's own deadline ends.
+			if time.Since(w.lastOK) >= lostAfter {
+				if probeErr == nil {
+					probeErr = fmt.Errorf("no read answered within %s", lostAfter)
+				}
+				return errLost{probeErr}
+			}
+		case wch = <-opened:
 		case resp, ok := <-wch:
 			if !ok {
 				return errors.New("the watch stream closed")
