@@ -4,8 +4,10 @@
 // socket (package api is the wire protocol; docs/DAEMON.md the manual).
 //
 // Start loads the configuration and resolves its references into a
-// snapshot: on_startup and on_reload values are held in memory, per_use ones
-// are checked and dropped. A required reference that fails stops the start
+// snapshot: on_startup, on_reload and on_change values are held in memory,
+// per_use ones are checked and dropped. On a vault that can be watched (a
+// shared vault on etcd) on_change values are read again whenever the vault
+// reports a change, and marked stale while it cannot be reached (follow.go). A required reference that fails stops the start
 // with a *LoadError listing every failure on its own line (dotted path,
 // fingerprint, kind, reason; never a value); optional ones are logged as
 // warnings. Reload (SIGHUP under Run) reads the configuration again,

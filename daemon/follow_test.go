@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -488,4 +489,84 @@ func heldValue(d *Daemon, path string) []byte {
 		return nil
 	}
 	return e.value.Reveal()
+}
+
+// unreachable is a vault lookup whose backend is gone, as an etcd vault's
+// is while its cluster is unreachable.
+type unreachable struct{}
+
+func (unreachable) Get(context.Context, string, string) (secret.SensitiveBytes, vault.Metadata, error) {
+	return secret.SensitiveBytes{}, vault.Metadata{}, fmt.Errorf("etcd 127.0.0.1:2379: %w", vault.ErrBackendUnavailable)
+}
+
+// While the vault is lost, a per_use reference fails with the
+// backend-unavailable error (503), held values are served, and a resync
+// that cannot read keeps them stale.
+func TestPerUseFailsUnavailableWhileHeldValuesAreServed(t *testing.T) {
+	e, c := startFollowing(t, followConfig)
+	c.send(vault.Change{Kind: vault.ChangeLost, Since: time.Now(), Reason: "etcd unreachable"})
+	e.d.mu.Lock()
+	e.d.cur.resolver.vault = unreachable{}
+	e.d.mu.Unlock()
+	var ae *api.Error
+	if _, err := e.resolve(api.ResolveRequest{Path: "tool.per"}); !errors.As(err, &ae) || ae.Code != api.CodeUnavailable || ae.Status != 503 {
+		t.Fatalf("per_use while lost: %v, want 503 unavailable", err)
+	}
+	c.send(vault.Change{Kind: vault.ChangeResync, Reason: "a flap"})
+	for path, want := range map[string]string{"follow.token": "other-1", "tool.reloaded": "rot-1", "model_provider.openai_api_key": "sk-test-123"} {
+		if got := e.mustResolve(api.ResolveRequest{Path: path}); got != want {
+			t.Fatalf("%s while lost: %q, want %q", path, got, want)
+		}
+	}
+	r := refStatus(t, e.status(), "follow.token")
+	if !r.Stale || r.LastRefresh == nil || r.LastRefresh.Result != api.RefreshFailed || !strings.Contains(r.LastRefresh.Error, "unavailable") {
+		t.Fatalf("after a resync that could not read: %+v", r)
+	}
+}
+
+// Requests racing refreshes get a whole value, old or new, never one being
+// wiped.
+func TestRefreshSwapsSafelyUnderConcurrentRequests(t *testing.T) {
+	e, c := startFollowing(t, followConfig)
+	const changes = 30
+	stop := make(chan struct{})
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			client := api.NewClient(e.d.Socket())
+			defer client.Close()
+			for {
+				select {
+				case <-stop:
+					errs <- nil
+					return
+				default:
+				}
+				resp, err := client.Resolve(context.Background(), api.ResolveRequest{Path: "follow.token"})
+				if err != nil {
+					errs <- err
+					return
+				}
+				got := string(resp.Value.Reveal())
+				resp.Value.Wipe()
+				if got != "other-1" && !(strings.HasPrefix(got, "other-v") && len(got) == len("other-v00")) {
+					errs <- fmt.Errorf("served %q", got)
+					return
+				}
+			}
+		}()
+	}
+	for i := range changes {
+		e.Put("vault://global/other", fmt.Sprintf("other-v%02d", i))
+		c.send(vault.Change{Kind: vault.ChangeSecret, Ref: ref("vault://global/other")})
+	}
+	close(stop)
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := e.mustResolve(api.ResolveRequest{Path: "follow.token"}); got != fmt.Sprintf("other-v%02d", changes-1) {
+		t.Fatalf("last value %q", got)
+	}
 }
