@@ -135,8 +135,8 @@ var ourDaemonKeys = []string{"allowed_uids", "readable_scopes", "trusted_dirs", 
 // value of another type than it wants (our inline reference form where it
 // wants a string, notably), an integer out of its range, a *_vault_ref in
 // a form it does not read (vault://…, a scope with '/'), a *_secret_ref
-// whose vault_ref is such a form, and this project's own [daemon]
-// settings. A file with none is valid for Palyra as far as keys and types
+// whose vault_ref is such a form or whose refresh_policy is on_change
+// (ours alone), and this project's own [daemon] settings. A file with none is valid for Palyra as far as keys and types
 // go (its own value rules, such as URL syntax, are not checked).
 func PalyraIncompatibilities(d *Document) []Incompatibility {
 	var out []Incompatibility
@@ -227,6 +227,10 @@ func checkPalyraValue(path, key, typ string, v any, add func(path, rule string),
 			if rule := palyraVaultRefRule(s); rule != "" {
 				add(joinPath(path, "vault_ref"), rule)
 			}
+		}
+		if m["refresh_policy"] == string(resolve.RefreshOnChange) {
+			add(joinPath(path, "refresh_policy"), "on_change is this project's own refresh policy (following a shared vault's changes); "+
+				"Palyra does not know it, so it would refuse the file: write on_reload where Palyra reads this file too (docs/REFERENCES.md)")
 		}
 	default:
 		if elem, isArray := strings.CutPrefix(typ, "["); isArray {

@@ -36,6 +36,8 @@ func TestPalyraIncompatibilities(t *testing.T) {
 		{"wrong type", "[admin]\nrequire_auth = \"yes\"\n", "admin.require_auth", "Palyra wants true or false"},
 		{"secret_ref not a table", "[admin]\nauth_token_secret_ref = \"global/x\"\n", "admin.auth_token_secret_ref", "SecretRef table"},
 		{"unknown key in an array of tables", "[[model_provider.providers]]\nprovider_id = \"p\"\ntoken = \"x\"\n", "model_provider.providers[0].token", "does not know"},
+		{"our on_change policy in a SecretRef", "[admin.auth_token_secret_ref]\nkind = \"vault\"\nvault_ref = \"global/t\"\nrefresh_policy = \"on_change\"\n",
+			"admin.auth_token_secret_ref.refresh_policy", "on_change is this project's own refresh policy"},
 		{"array of strings", "[gateway]\nvault_get_approval_required_refs = [1]\n", "gateway.vault_get_approval_required_refs", "array of strings"},
 	}
 	for _, tt := range tests {

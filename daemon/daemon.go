@@ -4,8 +4,10 @@
 // socket (package api is the wire protocol; docs/DAEMON.md the manual).
 //
 // Start loads the configuration and resolves its references into a
-// snapshot: on_startup and on_reload values are held in memory, per_use ones
-// are checked and dropped. A required reference that fails stops the start
+// snapshot: on_startup, on_reload and on_change values are held in memory,
+// per_use ones are checked and dropped. On a vault that can be watched (a
+// shared vault on etcd) on_change values are read again whenever the vault
+// reports a change, and marked stale while it cannot be reached (follow.go). A required reference that fails stops the start
 // with a *LoadError listing every failure on its own line (dotted path,
 // fingerprint, kind, reason; never a value); optional ones are logged as
 // warnings. Reload (SIGHUP under Run) reads the configuration again,
@@ -87,6 +89,10 @@ type Options struct {
 	// Logger receives the daemon's structured logs; nil means
 	// slog.Default().
 	Logger *slog.Logger
+
+	// watch replaces vault.Vault.Watch as the source of the vault's
+	// changes (tests); nil means the vault's own.
+	watch watchFunc
 }
 
 // Daemon is a started daemon. Serve it, Reload it, Shutdown it.
@@ -116,9 +122,11 @@ type Daemon struct {
 	cur        *state       // nil once shut down
 	lastReload *api.Reload
 
-	reloadMu sync.Mutex // serialises Reload and Shutdown
+	reloadMu sync.Mutex // serialises Reload, Shutdown and the follower's refreshes
 	reloads  uint64
 	closed   bool
+
+	fl follower // following the vault's changes (follow.go); guarded by mu
 }
 
 // ErrClosed is returned by Reload after Shutdown.
@@ -140,6 +148,10 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		d.log = slog.Default()
 	}
 	d.warns = d.newWarnings()
+	d.fl.watch = opts.watch
+	if d.fl.watch == nil {
+		d.fl.watch = vaultWatch
+	}
 	stateRoot, err := secret.StateRoot(opts.Vault.StateRoot)
 	if err != nil {
 		return nil, err
@@ -231,6 +243,7 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
 	}
 	d.logLoad(st, "configuration loaded")
+	d.ensureFollow(ctx, st)
 	return d, nil
 }
 
@@ -386,6 +399,8 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	d.conns.setLimits(st.settings.ConnLimits())
 	d.logLoad(st, "configuration reloaded")
 	d.log.Debug("previous snapshot wiped", "values", wiped)
+	d.auditReload(st)
+	d.ensureFollow(ctx, st)
 	// Published last, so whoever sees it in the status finds the logs written.
 	d.mu.Lock()
 	d.lastReload = rec
@@ -409,6 +424,7 @@ func (d *Daemon) Shutdown(ctx context.Context) (int, error) {
 		d.log.Warn("in-flight requests did not finish in time; closing them", "err", err)
 		d.srv.Close()
 	}
+	d.stopFollow()
 	d.reloadMu.Lock()
 	defer d.reloadMu.Unlock()
 	if d.closed {
@@ -454,6 +470,16 @@ func (l *lazyVault) Get(ctx context.Context, scope, key string) (secret.Sensitiv
 		return secret.SensitiveBytes{}, vault.Metadata{}, err
 	}
 	return v.Get(ctx, scope, key)
+}
+
+// get returns the vault, opening it unless it is open.
+func (l *lazyVault) get(ctx context.Context) (*vault.Vault, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.openLocked(ctx); err != nil {
+		return nil, err
+	}
+	return l.v, nil
 }
 
 // open opens the vault unless it is open.

@@ -166,9 +166,11 @@ func (d *Daemon) status() (s api.Status, ok bool) {
 		lr := *d.lastReload
 		s.LastReload = &lr
 	}
+	followed := d.fl.followed()
 	for _, e := range st.entries {
-		s.References = append(s.References, e.refStatus())
+		s.References = append(s.References, e.refStatus(followed))
 	}
+	s.Follow = d.fl.status(st)
 	return s, true
 }
 
@@ -269,6 +271,10 @@ func (d *Daemon) plan(req api.ResolveRequest, uid uint32, rec *audit.Record) (pl
 	switch {
 	case e != nil && e.held:
 		pl.meta.ResolvedAt, pl.meta.Vault = e.resolvedAt, e.meta
+		if !e.staleSince.IsZero() {
+			since := e.staleSince
+			pl.meta.StaleSince = &since
+		}
 		body, err := api.AppendResolveResponse(nil, pl.meta, e.value.Reveal())
 		if err != nil {
 			clear(body)

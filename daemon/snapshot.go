@@ -20,7 +20,11 @@ import (
 
 // entry is one reference of a loaded configuration and what the daemon
 // holds for it. It is immutable once its state is published, except for
-// transferred, which only the goroutine that builds the next state touches.
+// transferred, which only the goroutine that builds the next state touches,
+// and the fields of an on_change entry that the follower refreshes (value,
+// held, err, resolvedAt, meta, staleSince, lastRefresh): it changes them
+// holding both reloadMu and the daemon's write lock, so readers under the
+// read lock, and Reload, see them whole.
 type entry struct {
 	found config.Found
 	// value is the held value: set when held is true.
@@ -36,6 +40,21 @@ type entry struct {
 	// transferred marks an entry carried into the next state (an unchanged
 	// on_startup reference): wiping the old state must skip it.
 	transferred bool
+	// carried marks an entry of a new state that is a copy of the previous
+	// state's (an unchanged on_startup reference), not read again.
+	carried bool
+	// staleSince is set while an on_change entry may be behind the vault
+	// (the vault was lost, or a re-read failed): since when.
+	staleSince time.Time
+	// lastRefresh is the last refresh of the entry (by a change, a resync
+	// or a reload), nil before the first.
+	lastRefresh *api.RefRefresh
+}
+
+// onChange reports whether the entry follows the vault's changes: an
+// on_change reference (vault references only, by resolve's rule).
+func (e *entry) onChange() bool {
+	return e.found.Ref.RefreshPolicy() == resolve.RefreshOnChange && e.found.Ref.Source == resolve.SourceVault
 }
 
 func (e *entry) status() string {
@@ -49,7 +68,9 @@ func (e *entry) status() string {
 	}
 }
 
-func (e *entry) refStatus() api.RefStatus {
+// refStatus describes the entry; followed says whether the daemon follows
+// its vault now. Called under the daemon's read lock.
+func (e *entry) refStatus(followed bool) api.RefStatus {
 	rs := api.RefStatus{
 		Path:        e.found.Path,
 		Setting:     e.found.Setting,
@@ -64,6 +85,17 @@ func (e *entry) refStatus() api.RefStatus {
 	}
 	if e.err != nil {
 		rs.Error = reason(e.err)
+	}
+	if e.onChange() {
+		rs.Followed = followed
+	}
+	if !e.staleSince.IsZero() {
+		since := e.staleSince
+		rs.Stale, rs.StaleSince = true, &since
+	}
+	if e.lastRefresh != nil {
+		lr := *e.lastRefresh
+		rs.LastRefresh = &lr
 	}
 	return rs
 }
@@ -246,7 +278,7 @@ func (d *Daemon) load(ctx context.Context, old *state) (*state, error) {
 		if e.transferred {
 			// e is a copy of the old entry sharing its value; the old one is
 			// marked only if this load succeeds (below).
-			e.transferred = false
+			e.transferred, e.carried = false, true
 			carried = append(carried, e)
 		}
 		st.entries = append(st.entries, e)

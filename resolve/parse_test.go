@@ -92,7 +92,7 @@ func TestParseTableRejectsBrokenReferencesNamingFieldAndRule(t *testing.T) {
 		{"max_bytes zero", `{ env = "X", max_bytes = 0 }`, `field "max_bytes": must be an integer between 1 and 4194304`},
 		{"max_bytes too big", `{ env = "X", max_bytes = 4194305 }`, `field "max_bytes": must be an integer between 1 and 4194304`},
 		{"max_bytes float", `{ env = "X", max_bytes = 1.5 }`, `field "max_bytes": must be an integer`},
-		{"refresh unknown", `{ env = "X", refresh = "hourly" }`, `field "refresh": must be one of on_startup, on_reload or per_use`},
+		{"refresh unknown", `{ env = "X", refresh = "hourly" }`, `field "refresh": must be one of on_startup, on_reload, on_change or per_use`},
 		{"required not bool", `{ env = "X", required = "yes" }`, `field "required": must be true or false`},
 	}
 	for _, tt := range tests {

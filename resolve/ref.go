@@ -59,6 +59,12 @@ const (
 	RefreshOnReload Refresh = "on_reload"
 	// RefreshPerUse resolves every time the value is used; it is never kept.
 	RefreshPerUse Refresh = "per_use"
+	// RefreshOnChange is this project's policy for vault references only
+	// (Palyra does not know it): resolved like on_reload, at start and at
+	// every reload, and again whenever the vault reports that the secret
+	// changed (vault.Vault.Watch, a shared vault on etcd). On a vault that
+	// cannot be watched it acts as on_reload (docs/REFERENCES.md).
+	RefreshOnChange Refresh = "on_change"
 	// RefreshPerRun is Palyra's per_run (its *_secret_ref form only): once
 	// per agent run there. This project has no agent runs; the closest is
 	// one resolution per request, so RefreshPolicy reports it as
@@ -229,7 +235,7 @@ func (r Ref) Limit() int {
 }
 
 // RefreshPolicy returns the effective refresh policy: on_startup,
-// on_reload or per_use. Palyra's per_run, and a snapshot_policy that does
+// on_reload, on_change or per_use. Palyra's per_run, and a snapshot_policy that does
 // not freeze the value, are per_use here (docs/REFERENCES.md).
 func (r Ref) RefreshPolicy() Refresh {
 	switch {
@@ -489,10 +495,17 @@ var policies = []policy{
 		return ""
 	}},
 	{field: "refresh", set: func(r Ref) bool { return r.Refresh != "" }, check: func(r Ref) string {
+		rules := refreshRule
 		if r.Form == FormSecretRef {
-			return refreshPolicyRule().Broken(string(r.Refresh))
+			rules = refreshPolicyRule()
 		}
-		return refreshRule.Broken(string(r.Refresh))
+		if rule := rules.Broken(string(r.Refresh)); rule != "" {
+			return rule
+		}
+		if r.Refresh == RefreshOnChange && r.Source != SourceVault {
+			return OnChangeRule
+		}
+		return ""
 	}},
 	{field: "snapshot_policy", forms: []Form{FormSecretRef}, set: func(r Ref) bool { return r.Snapshot != "" }, check: func(r Ref) string {
 		return snapshotRule().Broken(string(r.Snapshot))
@@ -574,11 +587,15 @@ func (p *policy) onlyRule() string {
 // refreshRule is the rule of the refresh field; refreshPolicyRule of
 // refresh_policy, snapshotRule of snapshot_policy (the *_secret_ref form).
 // The last two are built when used: they are rare.
-var refreshRule = tomltable.Rules[string]{tomltable.OneOf(string(RefreshOnStartup), string(RefreshOnReload), string(RefreshPerUse))}
+var refreshRule = tomltable.Rules[string]{tomltable.OneOf(string(RefreshOnStartup), string(RefreshOnReload), string(RefreshOnChange), string(RefreshPerUse))}
 
 func refreshPolicyRule() tomltable.Rules[string] {
-	return tomltable.Rules[string]{tomltable.OneOf(string(RefreshOnStartup), string(RefreshOnReload), string(RefreshPerRun), string(RefreshPerUse))}
+	return tomltable.Rules[string]{tomltable.OneOf(string(RefreshOnStartup), string(RefreshOnReload), string(RefreshOnChange), string(RefreshPerRun), string(RefreshPerUse))}
 }
+
+// OnChangeRule is the rule an on_change refresh breaks on a reference
+// that is not a vault reference: only the vault reports changes.
+const OnChangeRule = "on_change applies only to vault references (only the vault reports its changes); use on_reload or per_use for this source"
 
 func snapshotRule() tomltable.Rules[string] {
 	return tomltable.Rules[string]{tomltable.OneOf(string(SnapshotFreezeUntilReload), string(SnapshotRefreshPerRun), string(SnapshotRefreshPerUse))}

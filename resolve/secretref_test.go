@@ -78,7 +78,7 @@ func TestParseSecretRefRejectsBrokenTablesNamingFieldAndRule(t *testing.T) {
 		{"empty command", `{ kind = "exec", command = [] }`, `field "command": must be a non-empty argv list`},
 		{"bad inherited_env", `{ kind = "exec", command = ["x"], inherited_env = ["A=B"] }`, `field "inherited_env": must be a variable name`},
 		{"empty cwd", `{ kind = "exec", command = ["x"], cwd = " " }`, `field "cwd": must not be empty`},
-		{"bad refresh_policy", `{ kind = "env", variable = "X", refresh_policy = "hourly" }`, `field "refresh_policy": must be one of on_startup, on_reload, per_run or per_use`},
+		{"bad refresh_policy", `{ kind = "env", variable = "X", refresh_policy = "hourly" }`, `field "refresh_policy": must be one of on_startup, on_reload, on_change, per_run or per_use`},
 		{"bad snapshot_policy", `{ kind = "env", variable = "X", snapshot_policy = "never" }`, `field "snapshot_policy": must be one of freeze_until_reload, refresh_per_run or refresh_per_use`},
 		{"blank display_name", `{ kind = "env", variable = "X", display_name = "  " }`, `field "display_name": must not be empty`},
 		{"long redaction_label", `{ kind = "env", variable = "X", redaction_label = "` + strings.Repeat("a", 129) + `" }`, `field "redaction_label": longer than 128 bytes`},

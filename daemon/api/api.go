@@ -112,6 +112,74 @@ type Status struct {
 	LastReload *Reload `json:"last_reload,omitempty"`
 	// References lists every reference of the configuration, by line.
 	References []RefStatus `json:"references"`
+	// Follow says whether the daemon follows its vault's changes for
+	// on_change references; nil when the configuration has none.
+	Follow *Follow `json:"follow,omitempty"`
+}
+
+// Follow states: whether the daemon follows its vault's changes.
+const (
+	// FollowFollowing: the daemon watches the shared vault; on_change
+	// references are read again when their secret changes.
+	FollowFollowing = "following"
+	// FollowLost: the vault cannot be reached; held values are served,
+	// on_change ones are stale, and the daemon keeps trying.
+	FollowLost = "lost"
+	// FollowNotWatchable: the vault's backend cannot report changes (every
+	// local backend); on_change references act as on_reload.
+	FollowNotWatchable = "not_watchable"
+	// FollowStopped: following ended (Reason says why) or could not start
+	// (the vault is not open); the next reload tries again.
+	FollowStopped = "stopped"
+)
+
+// Follow describes the daemon's following of its vault's changes.
+type Follow struct {
+	// State is FollowFollowing, FollowLost, FollowNotWatchable or
+	// FollowStopped.
+	State string `json:"state"`
+	// Since is when State began (for FollowLost: when the vault was last
+	// known to be reachable).
+	Since time.Time `json:"since"`
+	// Reason says why (lost, stopped, resynchronised), on one line; it
+	// names endpoints and revisions, never a value.
+	Reason string `json:"reason,omitempty"`
+}
+
+// Refresh triggers: why the daemon read a held value again on its own.
+const (
+	// TriggerChange: the vault reported that the secret was set or deleted.
+	TriggerChange = "change"
+	// TriggerResync: the vault asked for every followed value to be read
+	// again (it came back, changes may have been missed, its keys changed).
+	TriggerResync = "resync"
+	// TriggerReload: a configuration reload (SIGHUP) resolved it again.
+	TriggerReload = "reload"
+)
+
+// Refresh results.
+const (
+	// RefreshOK: the value was read; the new one is served.
+	RefreshOK = "ok"
+	// RefreshFailed: the read failed (Error says why); the previous value
+	// is still served, marked stale.
+	RefreshFailed = "failed"
+	// RefreshDeleted: the secret is no longer in the vault; the reference
+	// fails as missing until it is stored again.
+	RefreshDeleted = "deleted"
+	// RefreshMissing: a reload found no value for an optional reference.
+	RefreshMissing = "missing"
+)
+
+// RefRefresh is one refresh of a reference: when, why and how it went.
+type RefRefresh struct {
+	Time time.Time `json:"time"`
+	// Trigger is TriggerChange, TriggerResync or TriggerReload.
+	Trigger string `json:"trigger"`
+	// Result is RefreshOK, RefreshFailed, RefreshDeleted or RefreshMissing.
+	Result string `json:"result"`
+	// Error is the redacted reason of a failure.
+	Error string `json:"error,omitempty"`
 }
 
 // Reload describes one reload attempt (SIGHUP).
@@ -128,10 +196,11 @@ type Reload struct {
 
 // Reference statuses.
 const (
-	// StatusOK: the value is held (on_startup, on_reload) or, for per_use,
-	// resolved when last checked.
+	// StatusOK: the value is held (on_startup, on_reload, on_change) or,
+	// for per_use, resolved when last checked.
 	StatusOK = "ok"
-	// StatusMissing: an optional reference whose source has no value.
+	// StatusMissing: an optional reference whose source has no value, or
+	// an on_change one whose secret was deleted from the vault.
 	StatusMissing = "missing"
 	// StatusFailed: an optional reference that failed for another reason.
 	StatusFailed = "failed"
@@ -150,7 +219,7 @@ type RefStatus struct {
 	// Fingerprint is the redacted description, "<source>#<8 hex digits>".
 	Fingerprint string `json:"fingerprint"`
 	Required    bool   `json:"required"`
-	// Refresh is on_startup, on_reload or per_use.
+	// Refresh is on_startup, on_reload, on_change or per_use.
 	Refresh string `json:"refresh"`
 	// Status is StatusOK, StatusMissing or StatusFailed.
 	Status string `json:"status"`
@@ -161,6 +230,20 @@ type RefStatus struct {
 	ResolvedAt time.Time `json:"resolved_at"`
 	// Error is the redacted reason of a failure.
 	Error string `json:"error,omitempty"`
+	// Followed is true for an on_change reference while the daemon
+	// follows its vault (Status.Follow is following or lost); absent
+	// (false) otherwise, notably on a vault that cannot be watched, where
+	// on_change acts as on_reload.
+	Followed bool `json:"followed,omitempty"`
+	// Stale is true when the value served (or its absence) may be behind
+	// the vault: the vault was lost, or the last re-read failed. Only
+	// on_change references are ever stale.
+	Stale bool `json:"stale,omitempty"`
+	// StaleSince is when it became stale (RFC 3339), nil when not stale.
+	StaleSince *time.Time `json:"stale_since,omitempty"`
+	// LastRefresh is the last time the daemon read the reference again on
+	// its own (a change, a resync, a reload); nil before the first.
+	LastRefresh *RefRefresh `json:"last_refresh,omitempty"`
 }
 
 // ResolveRequest is the body of POST /v1/resolve. Exactly one field is set.
@@ -192,10 +275,15 @@ type ResolveResponse struct {
 	// Fingerprint is the reference's redacted description.
 	Fingerprint string `json:"fingerprint"`
 	// Refresh is the policy the value was served under: a held value
-	// (on_startup, on_reload) or one resolved for this request (per_use).
+	// (on_startup, on_reload, on_change) or one resolved for this request
+	// (per_use).
 	Refresh string `json:"refresh"`
 	// ResolvedAt is when the value was resolved.
 	ResolvedAt time.Time `json:"resolved_at"`
+	// StaleSince is set when the value served may be behind the vault
+	// (an on_change value while the vault is lost, or after a failed
+	// re-read): since when.
+	StaleSince *time.Time `json:"stale_since,omitempty"`
 	// Size is the value's length in bytes.
 	Size int `json:"size"`
 	// Vault is the secret's metadata when the value came from the vault,

@@ -1,8 +1,10 @@
 // Package audit writes the daemon's audit log: one JSON object per line for
 // every resolve request, allowed or denied, saying who asked (uid, pid,
 // executable, principal), for what (the reference's fingerprint and
-// configuration path) and what the daemon decided. A Record has no field
-// that could hold a value.
+// configuration path) and what the daemon decided; and one for every
+// refresh, when the daemon reads a held value again on its own (event
+// "refresh": why, and how it went). A Record has no field that could hold
+// a value.
 //
 // Allowed and denied records go to two files, each rotated on its own, so
 // that no number of denied requests can rotate an allowed record away.
@@ -55,9 +57,18 @@ const (
 	Denied  = "denied"
 )
 
-// Record is one audit line. It never holds a value or a reference's text.
+// EventRefresh is Record.Event of a refresh record: the daemon read a held
+// value again on its own (no caller; UID and PID are the daemon's).
+// Refresh records go to the file of allowed records.
+const EventRefresh = "refresh"
+
+// Record is one audit line. It never holds a value, nor a reference's text
+// beyond a vault secret's scope and key (names the configuration holds
+// too, never secret) in a refresh record.
 type Record struct {
 	Time time.Time `json:"time"`
+	// Event is EventRefresh for a refresh, "" for a resolve request.
+	Event string `json:"event,omitempty"`
 	// UID and PID identify the caller as the kernel reported it on connect;
 	// PID is 0 when unknown.
 	UID uint32 `json:"uid"`
@@ -71,8 +82,18 @@ type Record struct {
 	// Ref is the reference's fingerprint ("vault#3f2a9c1b"), "" when the
 	// request named none that could be parsed.
 	Ref string `json:"ref,omitempty"`
-	// Decision is Allowed or Denied.
-	Decision string `json:"decision"`
+	// Scope and Key name the vault secret a refresh read ("" for other
+	// sources, and in request records).
+	Scope string `json:"scope,omitempty"`
+	Key   string `json:"key,omitempty"`
+	// Trigger says why a refresh happened: "change", "resync" or
+	// "reload".
+	Trigger string `json:"trigger,omitempty"`
+	// Result says how a refresh went: "ok", "failed" (Reason says why),
+	// "deleted" or "missing".
+	Result string `json:"result,omitempty"`
+	// Decision is Allowed or Denied for a request; "" in a refresh.
+	Decision string `json:"decision,omitempty"`
 	// Status is the HTTP status sent (0 in a summary).
 	Status int `json:"status"`
 	// Reason says why a request was denied or failed.
@@ -202,26 +223,31 @@ func (l *Log) SetLimits(maxBytes int64, keep int) error {
 	return nil
 }
 
-// Write appends rec as one line to the file of its decision, rotating that
-// file first when the line would take it past MaxBytes. A zero rec.Time is
-// set to now. A denied record beyond its uid's DenialBurst in the current
-// DenialWindow is only counted, and Write returns nil. When Write fails for
-// an allowed record the caller must not serve the request: an unaudited
-// answer is not allowed.
+// Write appends rec as one line to the file of its decision (a refresh
+// record to the allowed file), rotating that file first when the line
+// would take it past MaxBytes. A zero rec.Time is set to now. A denied
+// record beyond its uid's DenialBurst in the current DenialWindow is only
+// counted, and Write returns nil. When Write fails for an allowed record
+// the caller must not serve the request: an unaudited answer is not
+// allowed.
 func (l *Log) Write(rec Record) error {
-	if rec.Decision != Allowed {
+	if rec.denied() {
 		if !l.denials.Allow(rec.UID) {
 			return nil
 		}
 	}
 	err := l.write(rec)
-	if rec.Decision != Allowed && err == nil {
+	if rec.denied() && err == nil {
 		l.mu.Lock()
 		err, l.summaryErr = l.summaryErr, nil
 		l.mu.Unlock()
 	}
 	return err
 }
+
+// denied reports whether rec goes to the file of denied records: every
+// record of a request not allowed (a refresh is no request).
+func (r *Record) denied() bool { return r.Event != EventRefresh && r.Decision != Allowed }
 
 // summarize writes the record of a window's suppressed denials.
 func (l *Log) summarize(d ratelimit.Dropped[uint32]) {
@@ -251,7 +277,7 @@ func (l *Log) write(rec Record) error {
 		return errors.New("audit log is closed")
 	}
 	f := l.allowed
-	if rec.Decision != Allowed {
+	if rec.denied() {
 		f = l.denied
 	}
 	if f.f == nil {

@@ -310,3 +310,37 @@ func TestWritesAfterCloseFail(t *testing.T) {
 		}
 	}
 }
+
+// A refresh record has no decision and no caller's uid to rate-limit by:
+// it goes to the allowed file, whole, however many there are.
+func TestRefreshRecordsGoToTheAllowedFileWhole(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	l, err := Open(Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Record{Event: EventRefresh, UID: 1000, PID: 7, Path: "a.b", Ref: "vault#01234567", Scope: "global", Key: "k",
+		Trigger: "change", Result: "failed", Reason: "the vault's backend is unavailable"}
+	for range DenialBurst + 5 {
+		if err := l.Write(want); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.Close()
+	got := readRecords(t, path)
+	if denied := readRecords(t, DeniedPath(path)); len(denied) != 0 {
+		t.Fatalf("%d refresh records in the denied file", len(denied))
+	}
+	if len(got) != DenialBurst+5 {
+		t.Fatalf("%d refresh records, want %d", len(got), DenialBurst+5)
+	}
+	g := got[0]
+	g.Time = want.Time
+	if g != want {
+		t.Fatalf("record = %+v, want %+v", g, want)
+	}
+	raw, _ := os.ReadFile(path)
+	if line, _, _ := strings.Cut(string(raw), "\n"); strings.Contains(line, `"decision"`) || !strings.Contains(line, `"event":"refresh"`) {
+		t.Fatalf("refresh line %s: want event refresh and no decision", line)
+	}
+}

@@ -56,9 +56,11 @@ func NewCmdDaemon(f *cmdutil.Factory, runF func(*RunOptions) error) *cobra.Comma
 		Long: `Run the palyra daemon in the foreground, as systemd and launchd expect.
 
 It reads palyra.toml, resolves every secret reference in it by its refresh
-policy (on_startup, on_reload, per_use) and serves the values over HTTP on
-a Unix socket only its own user (and the uids in [daemon] allowed_uids) may
-call, recording every request in an audit log. A required reference that
+policy (on_startup, on_reload, on_change, per_use) and serves the values
+over HTTP on a Unix socket only its own user (and the uids in [daemon]
+allowed_uids) may call, recording every request in an audit log. On a
+shared vault (etcd) it follows the vault's changes for on_change
+references and says in its status when they are stale. A required reference that
 does not resolve stops the start, one line per failure; optional ones are
 logged as warnings.
 

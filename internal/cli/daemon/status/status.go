@@ -13,6 +13,7 @@ import (
 	"github.com/palyra/palyra-vault/daemon/api"
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	"github.com/palyra/palyra-vault/internal/iostreams"
+	"github.com/palyra/palyra-vault/resolve"
 	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 	"github.com/spf13/cobra"
@@ -68,7 +69,9 @@ func NewCmdStatus(f *cmdutil.Factory, socket func() (string, error), runF func(*
 		Long: `Ask the running daemon for its status: its pid, socket and configuration,
 the last reload, and every reference of the configuration with its dotted
 path, source, fingerprint, refresh policy, status and when it was resolved.
-Values are never shown.
+With on_change references it also says whether the daemon follows the
+vault's changes, and per reference whether it is followed, stale since
+when, and its last refresh. Values are never shown.
 
 --json prints the daemon's answer as one JSON object (see docs/DAEMON.md).
 The command fails (exit status 1) when no daemon is running.`,
@@ -129,7 +132,23 @@ func printText(ios *iostreams.IOStreams, st api.Status) error {
 	for _, r := range st.References {
 		counts[r.Status]++
 	}
-	fmt.Fprintf(&b, "references:   %d (%d ok, %d missing, %d failed)\n", len(st.References), counts[api.StatusOK], counts[api.StatusMissing], counts[api.StatusFailed])
+	onChange, stale := 0, 0
+	for _, r := range st.References {
+		if r.Refresh == string(resolve.RefreshOnChange) {
+			onChange++
+		}
+		if r.Stale {
+			stale++
+		}
+	}
+	fmt.Fprintf(&b, "references:   %d (%d ok, %d missing, %d failed", len(st.References), counts[api.StatusOK], counts[api.StatusMissing], counts[api.StatusFailed])
+	if onChange > 0 {
+		fmt.Fprintf(&b, "; %d on_change, %d stale", onChange, stale)
+	}
+	b.WriteString(")\n")
+	if onChange > 0 {
+		fmt.Fprintf(&b, "following:    %s\n", followLine(st.Follow))
+	}
 	if _, err := fmt.Fprint(ios.Out, b.String()); err != nil {
 		return err
 	}
@@ -137,11 +156,52 @@ func printText(ios *iostreams.IOStreams, st api.Status) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(ios.Out, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "\nPATH\tFINGERPRINT\tREFRESH\tREQUIRED\tSTATUS\tRESOLVED")
+	if onChange == 0 {
+		fmt.Fprintln(tw, "\nPATH\tFINGERPRINT\tREFRESH\tREQUIRED\tSTATUS\tRESOLVED")
+		for _, r := range st.References {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%s\t%s\n", r.Path, r.Fingerprint, r.Refresh, r.Required, r.Status, formatTime(r.ResolvedAt))
+		}
+		return tw.Flush()
+	}
+	// With on_change references, three more columns: whether each is
+	// followed, stale since when, and its last refresh.
+	fmt.Fprintln(tw, "\nPATH\tFINGERPRINT\tREFRESH\tREQUIRED\tSTATUS\tRESOLVED\tFOLLOWED\tSTALE SINCE\tLAST REFRESH")
 	for _, r := range st.References {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%s\t%s\n", r.Path, r.Fingerprint, r.Refresh, r.Required, r.Status, formatTime(r.ResolvedAt))
+		followed, staleSince, last := "-", "-", "-"
+		if r.Refresh == string(resolve.RefreshOnChange) {
+			followed = "no"
+			if r.Followed {
+				followed = "yes"
+			}
+		}
+		if r.Stale && r.StaleSince != nil {
+			staleSince = formatTime(*r.StaleSince)
+		}
+		if lr := r.LastRefresh; lr != nil {
+			last = fmt.Sprintf("%s %s: %s", formatTime(lr.Time), lr.Trigger, lr.Result)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%s\t%s\t%s\t%s\t%s\n", r.Path, r.Fingerprint, r.Refresh, r.Required, r.Status, formatTime(r.ResolvedAt),
+			followed, staleSince, last)
 	}
 	return tw.Flush()
+}
+
+// followLine says on one line whether the daemon follows its vault.
+func followLine(f *api.Follow) string {
+	if f == nil {
+		return "not followed"
+	}
+	switch f.State {
+	case api.FollowFollowing:
+		return "the vault's changes, since " + formatTime(f.Since)
+	case api.FollowLost:
+		return "LOST the vault since " + formatTime(f.Since) + " (" + f.Reason + "): held values are served, on_change ones are stale; retrying"
+	case api.FollowNotWatchable:
+		return "not followed: this vault cannot be watched (only a shared vault on etcd can); on_change acts as on_reload"
+	case api.FollowStopped:
+		return "stopped at " + formatTime(f.Since) + " (" + f.Reason + "); on_change values are stale until a reload follows again"
+	}
+	return f.State
 }
 
 func formatTime(t time.Time) string {

@@ -25,7 +25,8 @@ const (
 	// reference is unchanged; a new value in the same place needs a
 	// restart.
 	ModeRestart = "daemon_restart_required"
-	// ModeReload: an on_reload value is resolved again at every reload.
+	// ModeReload: an on_reload value is resolved again at every reload (an
+	// on_change one too, and whenever the shared vault reports a change).
 	ModeReload = "live_refresh_supported"
 	// ModeLive: a per_use value is resolved at every request.
 	ModeLive = "live_reference"
@@ -147,7 +148,7 @@ func ModeOf(r resolve.Ref) string {
 	switch r.RefreshPolicy() {
 	case resolve.RefreshPerUse:
 		return ModeLive
-	case resolve.RefreshOnReload:
+	case resolve.RefreshOnReload, resolve.RefreshOnChange:
 		return ModeReload
 	}
 	return ModeRestart

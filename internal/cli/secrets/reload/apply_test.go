@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/palyra/palyra-vault/daemon/api"
+	"github.com/palyra/palyra-vault/resolve"
 	"github.com/palyra/palyra-vault/vault"
 )
 
@@ -41,5 +42,26 @@ func TestOnlyTheDaemonsOwnerMayReloadIt(t *testing.T) {
 				t.Fatalf("err = %v, want it to wrap ErrPermission (exit 1, a permission problem)", err)
 			}
 		})
+	}
+}
+
+func TestModeOfFollowsTheEffectiveRefreshPolicy(t *testing.T) {
+	tests := []struct {
+		text, want string
+	}{
+		{`vault://global/k`, ModeRestart},
+		{`{ vault_ref = "global/k", refresh = "on_reload" }`, ModeReload},
+		{`{ vault_ref = "global/k", refresh = "on_change" }`, ModeReload},
+		{`{ vault_ref = "global/k", refresh = "per_use" }`, ModeLive},
+		{`{ kind = "vault", vault_ref = "global/k", refresh_policy = "on_change", snapshot_policy = "refresh_per_use" }`, ModeLive},
+	}
+	for _, tt := range tests {
+		r, err := resolve.Parse(tt.text)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.text, err)
+		}
+		if got := ModeOf(r); got != tt.want {
+			t.Errorf("ModeOf(%s) = %s, want %s", tt.text, got, tt.want)
+		}
 	}
 }
