@@ -90,9 +90,11 @@ type Options struct {
 	// slog.Default().
 	Logger *slog.Logger
 
-	// watch replaces vault.Vault.Watch as the source of the vault's
-	// changes (tests); nil means the vault's own.
-	watch watchFunc
+	// watch and watchable replace vault.Vault.Watch and Watchable as the
+	// source of the vault's changes (tests); a nil watch means the vault's
+	// own.
+	watch     watchFunc
+	watchable func(*vault.Vault) bool
 }
 
 // Daemon is a started daemon. Serve it, Reload it, Shutdown it.
@@ -148,9 +150,9 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		d.log = slog.Default()
 	}
 	d.warns = d.newWarnings()
-	d.fl.watch = opts.watch
+	d.fl.watch, d.fl.watchable = opts.watch, opts.watchable
 	if d.fl.watch == nil {
-		d.fl.watch = vaultWatch
+		d.fl.watch, d.fl.watchable = vaultWatch, (*vault.Vault).Watchable
 	}
 	stateRoot, err := secret.StateRoot(opts.Vault.StateRoot)
 	if err != nil {

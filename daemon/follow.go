@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"time"
 
@@ -42,9 +41,12 @@ func vaultWatch(ctx context.Context, v *vault.Vault, fn func(vault.Change)) erro
 }
 
 // follower is the state of the daemon's following. Its fields are guarded
-// by the daemon's mu; watch is set once at Start.
+// by the daemon's mu; watch and watchable are set once at Start.
 type follower struct {
 	watch watchFunc
+	// watchable says whether watch can follow a vault
+	// (vault.Vault.Watchable in a real daemon).
+	watchable func(*vault.Vault) bool
 	// state is one of api.Follow*, "" until a configuration holds an
 	// on_change reference.
 	state  string
@@ -110,15 +112,10 @@ func (d *Daemon) ensureFollow(ctx context.Context, st *state) {
 		d.mu.Unlock()
 		return
 	}
-	// Watch returns ErrNotWatchable at once for a vault that cannot be
-	// watched (its contract): a call with a context already done tells,
-	// without following anything.
-	probe, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := d.fl.watch(probe, v, func(vault.Change) {}); errors.Is(err, vault.ErrNotWatchable) {
-		d.log.Info("the vault cannot be watched for changes: on_change references act as on_reload (not followed)", "reason", err.Error())
+	if !d.fl.watchable(v) {
+		d.log.Info("the vault cannot be watched for changes: on_change references act as on_reload (not followed)", "reason", vault.ErrNotWatchable.Error())
 		d.mu.Lock()
-		d.setFollow(api.FollowNotWatchable, err.Error(), time.Now())
+		d.setFollow(api.FollowNotWatchable, vault.ErrNotWatchable.Error(), time.Now())
 		d.mu.Unlock()
 		return
 	}

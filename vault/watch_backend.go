@@ -18,15 +18,23 @@ import (
 // key. Nothing here reads a value: a secret is named from its envelope
 // header, which the backend keeps in the clear.
 func (v *Vault) watch(ctx context.Context, fn func(Change)) error {
-	w, ok := v.backend.(backend.Watcher)
-	if !ok || v.shared == nil {
+	if !v.Watchable() {
 		return ErrNotWatchable
 	}
+	w := v.backend.(backend.Watcher)
 	return w.Watch(ctx, 0, func(e backend.Event) {
 		if c, ok := v.change(ctx, e); ok {
 			fn(c)
 		}
 	})
+}
+
+// Watchable reports whether Watch can follow this vault: its backend is a
+// shared one that reports changes (etcd). Watch returns ErrNotWatchable
+// exactly when it is false.
+func (v *Vault) Watchable() bool {
+	_, ok := v.backend.(backend.Watcher)
+	return ok && v.shared != nil
 }
 
 // change turns a backend event into a Change, following a key-state

@@ -31,6 +31,9 @@ func TestWatchOfALocalVaultIsNotWatchable(t *testing.T) {
 				defer cleanupVault(t, cfg)
 			}
 			mustPut(t, v, "global", "k", "v")
+			if v.Watchable() {
+				t.Fatalf("Watchable on %s: true", tt.kind)
+			}
 			// A deadline only so that a Watch that wrongly follows ends.
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()

@@ -165,6 +165,9 @@ func TestWatchSeesAnotherHostsPutAndDelete(t *testing.T) {
 	prefix := etcdproc.NewPrefix()
 	a := newHost(t, c, prefix).open(t, vault.KeySourcePassphrase)
 	b := newHost(t, c, prefix).open(t, "")
+	if !b.Watchable() {
+		t.Fatal("an etcd vault is not Watchable")
+	}
 	ctx := t.Context()
 	log := watch(t, b)
 	if _, err := a.Put(ctx, "global", "api_token", []byte("value-1")); err != nil {
