@@ -37,7 +37,7 @@ func TestMain(m *testing.M) {
 }
 
 // build builds palyra and palyra-extra into binDir once.
-func build(t *testing.T) string {
+func build(t testing.TB) string {
 	t.Helper()
 	palyra := filepath.Join(binDir, "palyra")
 	if _, err := os.Stat(palyra); err == nil {
@@ -51,14 +51,14 @@ func build(t *testing.T) string {
 }
 
 type host struct {
-	t      *testing.T
+	t      testing.TB
 	palyra string
 	state  string
 }
 
 const passphrase = "correct horse battery staple"
 
-func newHost(t *testing.T) host {
+func newHost(t testing.TB) host {
 	return host{t: t, palyra: build(t), state: t.TempDir()}
 }
 
