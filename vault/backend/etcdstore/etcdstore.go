@@ -36,6 +36,8 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	grpcbackoff "google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -51,6 +53,10 @@ const (
 	metaDir = "meta/"
 	lockDir = "lock/"
 )
+
+// reconnectMax is the longest wait between two attempts to connect to a
+// member that does not answer.
+const reconnectMax = 2 * time.Second
 
 // Options say how to reach the cluster.
 type Options struct {
@@ -102,6 +108,14 @@ func New(ctx context.Context, o Options) (*Store, error) {
 		Password:    o.Password,
 		DialTimeout: o.Timeout,
 		Logger:      zap.NewNop(),
+		// gRPC's default reconnection backoff grows to two minutes: a
+		// long-lived handle (a daemon's) idle through an outage would stay
+		// cut off that long after the cluster is back. Capped at
+		// reconnectMax, it tries again at least that often.
+		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           grpcbackoff.Config{BaseDelay: 250 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: reconnectMax},
+			MinConnectTimeout: o.Timeout,
+		})},
 	}
 	if o.User != "" {
 		cctx, cancel := context.WithTimeout(ctx, o.Timeout)

@@ -303,10 +303,8 @@ func TestWatchReportsLostAndResyncsWhenTheClusterComesBack(t *testing.T) {
 	if got, _, err := b.Get(ctx, "global", "before"); err != nil || string(got.Reveal()) != "v" {
 		t.Fatalf("b reading after the resync: %v", err)
 	}
-	// A new handle of a, as a new palyra command would open: a's old
-	// handle, idle while every member was down, may stay unable to reach
-	// the restarted cluster (its etcd auth token died with the members;
-	// b's watch stream fetched a new one when it reconnected).
+	// A new handle of a, as a new palyra command would open (an idle
+	// handle's reconnection is TestIdleStoreReachesARestartedCluster's).
 	putRetrying(t, ha.open(t, ""), "after")
 	log.wait(t, "the put after", k+1, isSecret("after", false))
 }
