@@ -265,6 +265,8 @@ func (s *Store) fail(what string, err error) error {
 		errors.Is(err, rpctypes.ErrInvalidAuthToken), errors.Is(err, rpctypes.ErrGRPCInvalidAuthToken),
 		status.Code(err) == codes.PermissionDenied, status.Code(err) == codes.Unauthenticated:
 		return fmt.Errorf("%w: etcd at %s refused %s under prefix %s for user %q: %v", backend.ErrPermission, eps, what, s.opts.Prefix, s.opts.User, err)
+	case errors.Is(err, rpctypes.ErrLeaderChanged), errors.Is(err, rpctypes.ErrGRPCLeaderChanged):
+		return fmt.Errorf("%w: etcd at %s was electing a new leader during %s; try again: %v", backend.ErrUnreachable, eps, what, err)
 	case errors.Is(err, context.DeadlineExceeded), status.Code(err) == codes.DeadlineExceeded,
 		status.Code(err) == codes.Unavailable, errors.Is(err, rpctypes.ErrNoLeader), errors.Is(err, rpctypes.ErrGRPCNoLeader),
 		errors.Is(err, rpctypes.ErrTimeout), errors.Is(err, rpctypes.ErrGRPCTimeout):
