@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
+	"github.com/palyra/palyra-vault/internal/cli/clierr"
 )
 
 // TestPathIsBesideTheExecutable checks where palyra-extra is looked for:
@@ -50,7 +50,7 @@ func TestExecWithoutPalyraExtraSaysWhatIsMissing(t *testing.T) {
 			t.Errorf("error %q does not name %s", err, want)
 		}
 	}
-	if hints := cmdutil.Hints(err); len(hints) == 0 || !strings.Contains(hints[0], "scripts/build.sh") {
+	if hints := clierr.Hints(err); len(hints) == 0 || !strings.Contains(hints[0], "scripts/build.sh") {
 		t.Errorf("hints = %q, want one naming scripts/build.sh", hints)
 	}
 	if strings.Contains(err.Error(), "backup.age") {

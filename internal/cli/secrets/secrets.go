@@ -14,6 +14,7 @@ import (
 
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	"github.com/palyra/palyra-vault/internal/cli/delegate"
+	"github.com/palyra/palyra-vault/internal/cli/delegate/stub"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/audit"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/backendinfo"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/configure"
@@ -149,10 +150,10 @@ var verbs = []verb{
 	{[]string{"rotate-key"}, func(f *cmdutil.Factory) *cobra.Command { return rotatekey.NewCmdRotateKey(f, nil) }},
 	{[]string{"verify"}, func(f *cmdutil.Factory) *cobra.Command { return verify.NewCmdVerify(f, nil) }},
 	{[]string{"doctor"}, func(f *cmdutil.Factory) *cobra.Command { return doctor.NewCmdDoctor(f, nil) }},
-	{[]string{"export"}, delegate.Export.Build},
-	{[]string{"import"}, delegate.Import.Build},
-	{[]string{"host-key"}, delegate.HostKey.Build},
-	{[]string{"members"}, delegate.Members.Build},
+	{[]string{"export"}, stub.Builder(delegate.Export)},
+	{[]string{"import"}, stub.Builder(delegate.Import)},
+	{[]string{"host-key"}, stub.Builder(delegate.HostKey)},
+	{[]string{"members"}, stub.Builder(delegate.Members)},
 	{[]string{"import-keyring"}, func(f *cmdutil.Factory) *cobra.Command { return importkeyring.NewCmdImportKeyring(f, nil) }},
 	{[]string{"import-palyra"}, func(f *cmdutil.Factory) *cobra.Command { return importpalyra.NewCmdImportPalyra(f, nil) }},
 	{[]string{"configure"}, func(f *cmdutil.Factory) *cobra.Command { return configure.NewCmdConfigure(f, nil) }},

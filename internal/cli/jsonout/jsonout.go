@@ -1,4 +1,6 @@
-package cmdutil
+// Package jsonout writes a command's JSON result: indented for people on a
+// terminal, one line for pipes, with <, > and & as themselves.
+package jsonout
 
 import (
 	"bytes"
@@ -9,16 +11,16 @@ import (
 	"github.com/palyra/palyra-vault/internal/iostreams"
 )
 
-// PrintJSON writes v as JSON to ios.Out: indented when stdout is a
+// Print writes v as JSON to ios.Out: indented when stdout is a
 // terminal, one line otherwise or when ios.CompactJSON is set (the global
 // --output-format ndjson).
-func PrintJSON(ios *iostreams.IOStreams, v any) error {
-	return WriteJSON(ios.Out, v, ios.IsStdoutTTY() && !ios.CompactJSON)
+func Print(ios *iostreams.IOStreams, v any) error {
+	return Write(ios.Out, v, ios.IsStdoutTTY() && !ios.CompactJSON)
 }
 
-// WriteJSON writes v as JSON followed by a newline: indented for people when
+// Write writes v as JSON followed by a newline: indented for people when
 // pretty is true (stdout is a terminal), one line otherwise.
-func WriteJSON(w io.Writer, v any, pretty bool) error {
+func Write(w io.Writer, v any, pretty bool) error {
 	// As serde_json writes it (Palyra's CLI): <, > and & as themselves,
 	// not as \u003c escapes meant for HTML.
 	var buf bytes.Buffer
