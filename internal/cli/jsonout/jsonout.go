@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/palyra/palyra-vault/internal/cli/clierr"
 	"github.com/palyra/palyra-vault/internal/iostreams"
 )
 
@@ -36,4 +37,21 @@ func Write(w io.Writer, v any, pretty bool) error {
 		return fmt.Errorf("writing output: %w", err)
 	}
 	return nil
+}
+
+// OutputFormat reads the value of the global --output-format flag (text,
+// the default; json, as --json; ndjson, as --json on one line) and returns
+// whether it asks for JSON and whether that JSON must be one line even on
+// a terminal (iostreams.IOStreams.CompactJSON). Any other value is a usage
+// error.
+func OutputFormat(format string) (json, compact bool, err error) {
+	switch format {
+	case "text":
+		return false, false, nil
+	case "json":
+		return true, false, nil
+	case "ndjson":
+		return true, true, nil
+	}
+	return false, false, clierr.UsageErrorf("--output-format: must be text, json or ndjson")
 }

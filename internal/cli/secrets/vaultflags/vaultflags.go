@@ -214,4 +214,3 @@ func sharedTargetOf(o Options, cfg vault.Config) backend.Kind {
 	}
 	return ""
 }
-
