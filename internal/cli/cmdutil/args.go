@@ -23,10 +23,7 @@ func RefArgs(cmd *cobra.Command, args []string) error {
 // UsageError.
 func MaxArgs(n int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
-		if len(args) > n {
-			return UsageErrorf("accepts at most %d argument(s), got %d", n, len(args))
-		}
-		return nil
+		return refargs.MaxCount(n, len(args))
 	}
 }
 

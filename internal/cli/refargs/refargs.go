@@ -61,3 +61,12 @@ func CountError(n int) error {
 	}
 	return err
 }
+
+// MaxCount returns nil when n positional arguments are at most max, else
+// the usage error that says so (without repeating them).
+func MaxCount(max, n int) error {
+	if n > max {
+		return clierr.UsageErrorf("accepts at most %d argument(s), got %d", max, n)
+	}
+	return nil
+}
