@@ -57,3 +57,30 @@ func TestExecWithoutPalyraExtraSaysWhatIsMissing(t *testing.T) {
 		t.Errorf("error %q repeats the command line's arguments", err)
 	}
 }
+
+// TestExecNamesOnlyKnownCommandsFromArgs checks the error of a command
+// line handed over whole (words nil, as palyra's lean front does) when
+// palyra-extra is missing: it names a delegated command that args start
+// with, and otherwise no argument at all, since a stray one may be a
+// secret.
+func TestExecNamesOnlyKnownCommandsFromArgs(t *testing.T) {
+	path, _ := Path()
+	if _, err := os.Stat(path); err == nil {
+		t.Skipf("%s exists beside the test binary", path)
+	}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"secrets", "export", "-o", "sk-backup"}, `"palyra secrets export" needs`},
+		{[]string{"secrets", "members", "add", "sk-recipient"}, `"palyra secrets members add" needs`},
+		{[]string{"sk-proj-secret"}, "this palyra command needs"},
+		{[]string{"secrets", "get", "global", "sk-key"}, "this palyra command needs"},
+	}
+	for _, tt := range tests {
+		err := Exec(nil, tt.args)
+		if !errors.Is(err, ErrNotInstalled) || !strings.HasPrefix(err.Error(), tt.want) || strings.Contains(err.Error(), "sk-") {
+			t.Errorf("Exec(nil, %q) = %v, want an error starting %s that repeats no argument", tt.args, err, tt.want)
+		}
+	}
+}

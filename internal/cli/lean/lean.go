@@ -37,9 +37,12 @@ import (
 	"github.com/palyra/palyra-vault/internal/cli/factory"
 	"github.com/palyra/palyra-vault/internal/cli/jsonout"
 	"github.com/palyra/palyra-vault/internal/cli/report"
+	"github.com/palyra/palyra-vault/internal/cli/secrets/delete/deleterun"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/get/getrun"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/keyflags"
+	"github.com/palyra/palyra-vault/internal/cli/secrets/list/listrun"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/lookup"
+	"github.com/palyra/palyra-vault/internal/cli/secrets/set/setrun"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/vaultflags"
 	"github.com/palyra/palyra-vault/internal/iostreams"
 	"github.com/palyra/palyra-vault/internal/version"
@@ -76,9 +79,16 @@ type Invocation struct {
 	Verb string
 	// Group holds the persistent flags.
 	Group Group
-	// Get holds the options of "secrets get"; the options of the other
-	// verbs are nil.
-	Get *getrun.Options
+
+	// jsonP is the verb's --json, which --output-format json sets unless
+	// it was given (jsonSet).
+	jsonP   *bool
+	jsonSet bool
+	// The options of the verb that runs; the others are nil.
+	Get    *getrun.Options
+	Set    *setrun.Options
+	List   *listrun.Options
+	Delete *deleterun.Options
 }
 
 // Group holds the persistent flags that a verb of "palyra secrets"
@@ -141,23 +151,8 @@ func Parse(args []string) (*Invocation, bool) {
 		return nil, false
 	}
 	rest := append(append([]string(nil), lead...), args[2:]...)
-	flags := inv.Group.flags()
-	var (
-		complete func(pos []string) error
-		jsonP    *bool
-		jsonSet  bool
-	)
-	switch args[1] {
-	case "get":
-		o := &getrun.Options{Daemon: lookup.DefaultDaemonMode}
-		inv.Verb, inv.Get, jsonP = "get", o, &o.JSON
-		flags = append(flags,
-			&flag{name: "reveal", boolP: &o.Reveal},
-			&flag{name: "json", boolP: &o.JSON, changed: &jsonSet},
-			&flag{name: "daemon", stringP: &o.Daemon},
-		)
-		complete = o.Complete
-	default:
+	flags, complete, ok := inv.verb(args[1])
+	if !ok {
 		return nil, false
 	}
 	pos, ok := parseFlags(rest, flags)
@@ -168,20 +163,111 @@ func Parse(args []string) (*Invocation, bool) {
 	if err != nil {
 		return nil, false
 	}
-	if asJSON && !jsonSet {
-		*jsonP = true
+	if asJSON && !inv.jsonSet {
+		*inv.jsonP = true
 	}
 	return inv, true
 }
 
+// verb sets inv's verb to the one called name (or by its alias) and
+// returns the flags it accepts (the persistent ones too), bound to inv,
+// and its options' Complete; false when the lean front does not serve it.
+// Each verb's flags are those of its cobra command (NewCmdGet, NewCmdSet,
+// NewCmdList, NewCmdDelete), with the same names, short forms and
+// defaults.
+func (inv *Invocation) verb(name string) ([]*flag, func([]string) error, bool) {
+	flags := inv.Group.flags()
+	jsonFlag := func(p *bool) *flag {
+		inv.jsonP = p
+		return &flag{name: "json", boolP: p, changed: &inv.jsonSet}
+	}
+	switch name {
+	case "get":
+		o := &getrun.Options{Daemon: lookup.DefaultDaemonMode}
+		inv.Verb, inv.Get = "get", o
+		return append(flags,
+			&flag{name: "reveal", boolP: &o.Reveal},
+			jsonFlag(&o.JSON),
+			&flag{name: "daemon", stringP: &o.Daemon},
+		), o.Complete, true
+	case "set":
+		o := &setrun.Options{}
+		inv.Verb, inv.Set = "set", o
+		return append(flags,
+			&flag{name: "value-stdin", boolP: &o.ValueStdin},
+			&flag{name: "trim-newline", boolP: &o.TrimNewline},
+			&flag{name: "keep-newline", boolP: &o.KeepNewline},
+			jsonFlag(&o.JSON),
+		), o.Complete, true
+	case "list":
+		o := &listrun.Options{}
+		inv.Verb, inv.List = "list", o
+		return append(flags,
+			&flag{name: "recursive", short: 'r', boolP: &o.Recursive},
+			jsonFlag(&o.JSON),
+			&flag{name: "json-array", boolP: &o.JSONArray},
+		), o.Complete, true
+	case "delete", "rm":
+		o := &deleterun.Options{}
+		inv.Verb, inv.Delete = "delete", o
+		return append(flags,
+			&flag{name: "strict", boolP: &o.Strict},
+			&flag{name: "missing-ok", boolP: &o.MissingOK},
+			&flag{name: "force", short: 'f', boolP: &o.MissingOK},
+			jsonFlag(&o.JSON),
+		), o.Complete, true
+	}
+	return nil, nil, false
+}
+
+// FlagNames returns the flags the lean front reads for the verb called
+// name, each as its long name, followed by "/-x" when it has the short
+// form -x; nil when it does not serve that verb. A test compares them with
+// the cobra command's.
+func FlagNames(name string) []string {
+	flags, _, ok := new(Invocation).verb(name)
+	if !ok {
+		return nil
+	}
+	names := make([]string, len(flags))
+	for i, f := range flags {
+		names[i] = f.name
+		if f.short != 0 {
+			names[i] += "/-" + string(f.short)
+		}
+	}
+	return names
+}
+
 // run runs inv on f, as the cobra command would: the persistent flags take
-// effect (vaultflags.Prepare, which may hand an etcd vault's command line
-// to palyra-extra), then the verb runs.
+// effect (Prepare), then the verb runs.
 func (inv *Invocation) run(ctx context.Context, f *factory.Factory) error {
 	if inv.Version {
 		_, err := fmt.Fprintln(f.IOStreams.Out, version.Get())
 		return err
 	}
+	if err := inv.Prepare(f); err != nil {
+		return err
+	}
+	switch {
+	case inv.Get != nil:
+		return getrun.Run(ctx, inv.Get)
+	case inv.Set != nil:
+		return setrun.Run(ctx, inv.Set)
+	case inv.List != nil:
+		return listrun.Run(ctx, inv.List)
+	case inv.Delete != nil:
+		return deleterun.Run(ctx, inv.Delete)
+	}
+	return fmt.Errorf("lean: no verb to run") // unreachable: Parse sets one
+}
+
+// Prepare does on f what the cobra tree does before a verb of "palyra
+// secrets" runs: --output-format ndjson makes JSON compact, the vault flags
+// fill f's vault configuration and take effect (vaultflags.Prepare, which
+// hands an etcd vault's command line to palyra-extra), and the verb's
+// options get their dependencies from f (Bind).
+func (inv *Invocation) Prepare(f *factory.Factory) error {
 	g := inv.Group
 	if _, compact, _ := jsonout.OutputFormat(g.OutputFormat); compact {
 		f.IOStreams.CompactJSON = true
@@ -200,7 +286,12 @@ func (inv *Invocation) run(ctx context.Context, f *factory.Factory) error {
 	switch {
 	case inv.Get != nil:
 		inv.Get.Bind(f)
-		return getrun.Run(ctx, inv.Get)
+	case inv.Set != nil:
+		inv.Set.Bind(f)
+	case inv.List != nil:
+		inv.List.Bind(f)
+	case inv.Delete != nil:
+		inv.Delete.Bind(f)
 	}
-	return fmt.Errorf("lean: no verb to run") // unreachable: Parse sets one
+	return nil
 }

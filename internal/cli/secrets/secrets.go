@@ -87,7 +87,7 @@ var verbs = []verb{
 // environment (vault.ConfigFromEnv) the fields they leave empty, before any
 // verb opens the vault.
 func NewCmdSecrets(f *cmdutil.Factory) *cobra.Command {
-	cmd := newCmdGroup(f)
+	cmd := NewCmdGroup(f)
 	for _, v := range verbs {
 		cmd.AddCommand(v.build(f))
 	}
@@ -102,7 +102,7 @@ func NewCmdSecrets(f *cmdutil.Factory) *cobra.Command {
 func NewCmdSecretsVerb(f *cmdutil.Factory, name string) (*cobra.Command, bool) {
 	for _, v := range verbs {
 		if slices.Contains(v.names, name) {
-			cmd := newCmdGroup(f)
+			cmd := NewCmdGroup(f)
 			cmd.AddCommand(v.build(f))
 			return cmd, true
 		}
@@ -110,8 +110,10 @@ func NewCmdSecretsVerb(f *cmdutil.Factory, name string) (*cobra.Command, bool) {
 	return nil, false
 }
 
-// newCmdGroup returns the "secrets" group without its verbs.
-func newCmdGroup(f *cmdutil.Factory) *cobra.Command {
+// NewCmdGroup returns the "secrets" group without its verbs: NewCmdSecrets
+// adds them all, NewCmdSecretsVerb one, and a test one built with its runF
+// hook (see lean_test.go in package cli).
+func NewCmdGroup(f *cmdutil.Factory) *cobra.Command {
 	var (
 		vaultPassphraseFile string
 		lockTimeoutFlag     time.Duration
