@@ -1,18 +1,19 @@
-// Package delegate hands a command to the palyra-extra program.
+// Package delegate hands a command line to the palyra-extra program.
 //
-// Every palyra process pays, before main, the package initialisation of
-// everything the binary links, and most commands are short: a script's
-// "palyra secrets get" pays it on every call. A few commands need large
-// libraries that nothing else does: "palyra daemon" (the HTTP server),
-// "palyra secrets export" / "import" (age, for encrypted backups),
-// "palyra secrets host-key" / "members" (age, for member keys), and every
-// command on a vault shared on etcd (its client). They live in a second
-// program, palyra-extra, installed beside palyra: the whole command tree,
-// those included. In palyra each such command is a stub built here that
-// replaces the process with palyra-extra and the same command line (an
-// etcd vault's commands are handed over by the secrets group, with Exec),
-// so users see one command (docs/CLI.md, "Programs"; docs/PERFORMANCE.md,
-// "Start-up").
+// Every palyra process pays, before main, the package initialisation and
+// first page faults of everything its binary links, and most commands are
+// short: a script's "palyra secrets get" pays it on every call. So the
+// command line is two programs (docs/CLI.md, "Programs"): palyra serves
+// "--version" and "secrets get", "set", "list" and "delete" itself, with a
+// parser of its own and no command-line library (package lean), and hands
+// every other command line, unchanged, to palyra-extra, installed beside
+// it: the whole cobra command tree, with what only it links (the daemon's
+// HTTP server, age for backups and member keys, the etcd client of a
+// shared vault, cobra itself). Exec does the handing over (it replaces the
+// process where the system allows); a hot verb on a vault shared on etcd
+// is handed over too (vaultflags.Prepare). The Commands here are those
+// that only palyra-extra can build; package stub makes their stand-ins for
+// a cobra tree built without them.
 //
 // palyra-extra is looked for only in the directory of the running palyra
 // executable (symbolic links resolved), never on $PATH: the program that
