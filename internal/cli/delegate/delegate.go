@@ -64,16 +64,16 @@ var (
 	MembersRemove = Command{"secrets members remove", "remove <recipient>", "Take a host out: rotate the vault's key to the other members and rewrap every secret"}
 )
 
-// subcommands lists the subcommands of a delegated group, by its path:
-// the stub of the group (package stub) gets a stub of each, so both trees
-// list the same commands.
-var subcommands = map[string][]Command{
-	Members.Path: {MembersList, MembersAdd, MembersRemove},
-}
-
 // Subcommands returns the subcommands of the delegated group c (none for a
-// command that is not a group).
-func (c Command) Subcommands() []Command { return subcommands[c.Path] }
+// command that is not a group): the stub of the group (package stub) gets
+// a stub of each, so both trees list the same commands. (A switch, not a
+// map: palyra pays for every map built at package init.)
+func (c Command) Subcommands() []Command {
+	if c.Path == Members.Path {
+		return []Command{MembersList, MembersAdd, MembersRemove}
+	}
+	return nil
+}
 
 // Path returns where palyra-extra must be: beside the running executable.
 func Path() (string, error) {
@@ -117,8 +117,6 @@ func Exec(words, args []string) error {
 	return err
 }
 
-// all are the commands palyra-extra holds, for naming them in errors.
-var all = []Command{Daemon, Export, Import, HostKey, Members, MembersList, MembersAdd, MembersRemove}
 
 // commandName names the command words and args make for an error:
 // "palyra <words>" when words are given, else the longest delegated
@@ -128,7 +126,7 @@ func commandName(words, args []string) string {
 		return fmt.Sprintf("%q", "palyra "+strings.Join(words, " "))
 	}
 	best := ""
-	for _, c := range all {
+	for _, c := range []Command{Daemon, Export, Import, HostKey, Members, MembersList, MembersAdd, MembersRemove} {
 		path := strings.Fields(c.Path)
 		if len(path) <= len(args) && slices.Equal(path, args[:len(path)]) && len(c.Path) > len(best) {
 			best = c.Path
