@@ -1,6 +1,8 @@
-// Package cli is the palyra command line: Main builds the command tree with
-// injected streams, runs it, prints any error in palyra's format and decides
-// the exit code, all in this one place.
+// Package cli is palyra's cobra command tree, which palyra-extra runs
+// (MainWith): it builds the tree with injected streams, runs it, and ends
+// with report.Finish, which prints any error in palyra's format and
+// decides the exit code, as palyra's own front (package lean) does for the
+// command lines it serves.
 //
 // UI rules (docs/CLI.md has the full list): results go to stdout and
 // nothing else does; errors, hints and warnings go to stderr prefixed with
@@ -28,12 +30,14 @@ const (
 	ExitInterrupted = report.ExitInterrupted
 )
 
-// Main runs palyra with the process's arguments and streams and returns the
-// exit code; cmd/palyra passes it to os.Exit.
+// Main runs the cobra tree without palyra-extra's own commands (they are
+// stubs that hand over to it) on the process's arguments and streams and
+// returns the exit code. Test binaries use it; palyra itself runs package
+// lean, palyra-extra MainWith.
 func Main() int { return MainWith(nil) }
 
 // MainWith is Main for a program that builds the commands in extra itself
-// (cmdutil.Factory.Extra): palyra-extra passes them, palyra none.
+// (cmdutil.Factory.Extra): palyra-extra passes them.
 func MainWith(extra map[string]func(*cmdutil.Factory) *cobra.Command) int {
 	return RunWith(context.Background(), iostreams.System(), os.Args[1:], extra)
 }
