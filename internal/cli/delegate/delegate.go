@@ -117,7 +117,6 @@ func Exec(words, args []string) error {
 	return err
 }
 
-
 // commandName names the command words and args make for an error:
 // "palyra <words>" when words are given, else the longest delegated
 // command's path that args start with, else "this palyra command".
