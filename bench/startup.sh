@@ -14,11 +14,15 @@
 #                their init (bench/startup/imports): the floor of any
 #                command of this binary with today's dependencies
 #   version      palyra --version
-#   help         palyra --help
 #   get          palyra secrets get global a --reveal, the default path: it
 #                first looks for a daemon socket under the state root (none
 #                runs), then reads the vault itself
 #   get-never    the same with --daemon never: straight to the vault
+#   list         palyra secrets list global (served by palyra too)
+#   help         palyra --help, which palyra hands to palyra-extra
+#                (internal/cli/lean): a delegated command
+#   extra-help   palyra-extra --help, run directly: help minus extra-help
+#                is what handing a command over costs
 #
 # on a throwaway vault on the encrypted_file backend holding one secret, in a
 # temporary state root that is removed at the end.
@@ -60,13 +64,15 @@ p="$work/palyra"
 	"nethttp=$work/nethttp" \
 	"imports=$work/imports" \
 	"version=$p,--version" \
-	"help=$p,--help" \
 	"get=$p,secrets,get,global,a,--reveal" \
-	"get-never=$p,secrets,get,global,a,--reveal,--daemon,never"
+	"get-never=$p,secrets,get,global,a,--reveal,--daemon,never" \
+	"list=$p,secrets,list,global" \
+	"help=$p,--help" \
+	"extra-help=$work/palyra-extra,--help"
 
 echo
-for b in palyra bare nethttp imports; do
-	printf 'size: %-8s %9d bytes\n' "$b" "$(stat -c %s "$work/$b")"
+for b in palyra palyra-extra bare nethttp imports; do
+	printf 'size: %-12s %9d bytes\n' "$b" "$(stat -c %s "$work/$b")"
 done
 if command -v file >/dev/null; then
 	printf 'palyra: %s\n' "$(file -b "$work/palyra" | cut -d, -f1-4)"

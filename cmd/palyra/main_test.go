@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/palyra/palyra-vault/internal/cli"
 	"github.com/palyra/palyra-vault/internal/cli/extra"
+	"github.com/palyra/palyra-vault/internal/cli/lean"
 	"github.com/palyra/palyra-vault/internal/fsutil"
 	"github.com/palyra/palyra-vault/internal/testhook"
 	"github.com/palyra/palyra-vault/vault/backend/filestore"
@@ -26,7 +26,7 @@ import (
 func TestMain(m *testing.M) {
 	testhook.MarkTestBinary() // the scripts' palyra honours PALYRA_TEST_CHEAP_KDF
 	testscript.Main(m, map[string]func(){
-		"palyra":       func() { os.Exit(cli.Main()) },
+		"palyra":       func() { os.Exit(lean.Main()) },
 		"palyra-extra": func() { os.Exit(extra.Main()) }, // beside palyra, as installed
 		"holdlock":     holdLock,
 	})

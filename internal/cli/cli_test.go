@@ -1,74 +1,15 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"errors"
-	"fmt"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/palyra/palyra-vault/internal/cli/clitest"
-	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
 	"github.com/palyra/palyra-vault/internal/iostreams"
-	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 )
-
-func TestExitCodeIsDecidedBySentinel(t *testing.T) {
-	tests := []struct {
-		name string
-		err  error
-		want int
-	}{
-		{"nil", nil, ExitOK},
-		{"plain failure", errors.New("boom"), ExitError},
-		{"usage error", cmdutil.UsageErrorf("bad flag"), ExitUsage},
-		{"invalid scope", fmt.Errorf("x: %w", secret.ErrInvalidScope), ExitUsage},
-		{"invalid key", secret.ErrInvalidKey, ExitUsage},
-		{"invalid ref", secret.ErrInvalidRef, ExitUsage},
-		{"not found", fmt.Errorf("reading: %w", vault.ErrNotFound), ExitNotFound},
-		{"not found with hints", cmdutil.WithHints(vault.ErrNotFound, "h"), ExitNotFound},
-		{"too large", vault.ErrTooLarge, ExitError},
-		{"permission", vault.ErrPermission, ExitError},
-		{"corrupt", vault.ErrCorrupt, ExitError},
-		{"wrong key", vault.ErrWrongKey, ExitError},
-		{"backend unavailable", vault.ErrBackendUnavailable, ExitError},
-		{"interrupted", fmt.Errorf("%w; nothing was stored", iostreams.ErrInterrupted), ExitInterrupted},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := exitCode(tt.err); got != tt.want {
-				t.Fatalf("exitCode(%v) = %d, want %d", tt.err, got, tt.want)
-			}
-		})
-	}
-}
-
-func TestPrintErrorPrefixesEveryLineAndPrintsHints(t *testing.T) {
-	tests := []struct {
-		name string
-		err  error
-		want string
-	}{
-		{"attached hints win", cmdutil.WithHints(fmt.Errorf("x: %w", vault.ErrNotFound), "one", "two"),
-			"palyra: error: x: secret not found\npalyra: hint: one\npalyra: hint: two\n"},
-		{"default hint from the sentinel", fmt.Errorf("x: %w", vault.ErrNotFound),
-			"palyra: error: x: secret not found\npalyra: hint: run \"palyra secrets list\" to see what is stored\n"},
-		{"multi-line error", errors.Join(errors.New("a"), errors.New("b")),
-			"palyra: error: a\npalyra: error: b\n"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var b bytes.Buffer
-			printError(&b, nil, tt.err)
-			if b.String() != tt.want {
-				t.Fatalf("printed %q, want %q", b.String(), tt.want)
-			}
-		})
-	}
-}
 
 // run runs palyra in-process against the vault described by cfg.
 func run(t *testing.T, cfg vault.Config, stdin string, args ...string) (code int, stdout, stderr string) {

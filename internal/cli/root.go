@@ -9,6 +9,7 @@ import (
 	"github.com/palyra/palyra-vault/internal/cli/completion"
 	statusCmd "github.com/palyra/palyra-vault/internal/cli/daemon/status"
 	"github.com/palyra/palyra-vault/internal/cli/delegate"
+	"github.com/palyra/palyra-vault/internal/cli/delegate/stub"
 	"github.com/palyra/palyra-vault/internal/cli/secrets"
 	"github.com/palyra/palyra-vault/internal/iostreams"
 	"github.com/palyra/palyra-vault/internal/version"
@@ -31,10 +32,10 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 // same persistent flags and the status subcommand, which palyra runs
 // itself.
 func newCmdDaemon(f *cmdutil.Factory) *cobra.Command {
-	if build := f.Extra[delegate.Daemon.Path]; build != nil {
+	if build := cmdutil.ExtraCommand(f, delegate.Daemon.Path); build != nil {
 		return build(f)
 	}
-	cmd := delegate.NewCmd(delegate.Daemon)
+	cmd := stub.New(delegate.Daemon)
 	flags := statusCmd.AddDaemonFlags(cmd, f)
 	cmd.AddCommand(statusCmd.NewCmdStatus(f, flags.SocketPath, nil))
 	return cmd

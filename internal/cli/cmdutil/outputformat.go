@@ -1,6 +1,7 @@
 package cmdutil
 
 import (
+	"github.com/palyra/palyra-vault/internal/cli/jsonout"
 	"github.com/palyra/palyra-vault/internal/iostreams"
 	"github.com/spf13/cobra"
 )
@@ -29,17 +30,15 @@ func ApplyOutputFormat(cmd *cobra.Command, ios *iostreams.IOStreams) error {
 	if f == nil {
 		return nil
 	}
-	switch format := f.Value.String(); format {
-	case "text":
-		return nil
-	case "json", "ndjson":
-		if format == "ndjson" {
-			ios.CompactJSON = true
-		}
-		if j := cmd.Flags().Lookup("json"); j != nil && !j.Changed && j.Value.Type() == "bool" {
-			return cmd.Flags().Set(j.Name, "true")
-		}
-		return nil
+	json, compact, err := jsonout.OutputFormat(f.Value.String())
+	if err != nil || !json {
+		return err
 	}
-	return UsageErrorf("--%s: must be text, json or ndjson", OutputFormatFlag)
+	if compact {
+		ios.CompactJSON = true
+	}
+	if j := cmd.Flags().Lookup("json"); j != nil && !j.Changed && j.Value.Type() == "bool" {
+		return cmd.Flags().Set(j.Name, "true")
+	}
+	return nil
 }

@@ -1,18 +1,19 @@
-// Package delegate hands a command to the palyra-extra program.
+// Package delegate hands a command line to the palyra-extra program.
 //
-// Every palyra process pays, before main, the package initialisation of
-// everything the binary links, and most commands are short: a script's
-// "palyra secrets get" pays it on every call. A few commands need large
-// libraries that nothing else does: "palyra daemon" (the HTTP server),
-// "palyra secrets export" / "import" (age, for encrypted backups),
-// "palyra secrets host-key" / "members" (age, for member keys), and every
-// command on a vault shared on etcd (its client). They live in a second
-// program, palyra-extra, installed beside palyra: the whole command tree,
-// those included. In palyra each such command is a stub built here that
-// replaces the process with palyra-extra and the same command line (an
-// etcd vault's commands are handed over by the secrets group, with Exec),
-// so users see one command (docs/CLI.md, "Programs"; docs/PERFORMANCE.md,
-// "Start-up").
+// Every palyra process pays, before main, the package initialisation and
+// first page faults of everything its binary links, and most commands are
+// short: a script's "palyra secrets get" pays it on every call. So the
+// command line is two programs (docs/CLI.md, "Programs"): palyra serves
+// "--version" and "secrets get", "set", "list" and "delete" itself, with a
+// parser of its own and no command-line library (package lean), and hands
+// every other command line, unchanged, to palyra-extra, installed beside
+// it: the whole cobra command tree, with what only it links (the daemon's
+// HTTP server, age for backups and member keys, the etcd client of a
+// shared vault, cobra itself). Exec does the handing over (it replaces the
+// process where the system allows); a hot verb on a vault shared on etcd
+// is handed over too (vaultflags.Prepare). The Commands here are those
+// that only palyra-extra can build; package stub makes their stand-ins for
+// a cobra tree built without them.
 //
 // palyra-extra is looked for only in the directory of the running palyra
 // executable (symbolic links resolved), never on $PATH: the program that
@@ -21,20 +22,16 @@
 package delegate
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
+	"slices"
 	"strings"
-	"time"
 
-	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
-	"github.com/spf13/cobra"
+	"github.com/palyra/palyra-vault/internal/cli/clierr"
 )
 
 // Program is the name of the program that holds the delegated commands.
@@ -45,7 +42,7 @@ const Program = "palyra-extra"
 var ErrNotInstalled = errors.New(Program + " is not installed beside palyra")
 
 // Command is a command that palyra-extra holds: its path below "palyra"
-// (the key of cmdutil.Factory.Extra) and the Use and Short that the real
+// (the key of clierr.Factory.Extra) and the Use and Short that the real
 // command and palyra's stub of it both show.
 type Command struct {
 	Path  string
@@ -67,20 +64,15 @@ var (
 	MembersRemove = Command{"secrets members remove", "remove <recipient>", "Take a host out: rotate the vault's key to the other members and rewrap every secret"}
 )
 
-// subcommands lists the subcommands of a delegated group, by its path:
-// palyra's stub of the group gets a stub of each, so both programs list
-// the same commands.
-var subcommands = map[string][]Command{
-	Members.Path: {MembersList, MembersAdd, MembersRemove},
-}
-
-// Build returns c's real command when f.Extra has it (in palyra-extra),
-// else NewCmd(c) (in palyra).
-func (c Command) Build(f *cmdutil.Factory) *cobra.Command {
-	if build := f.Extra[c.Path]; build != nil {
-		return build(f)
+// Subcommands returns the subcommands of the delegated group c (none for a
+// command that is not a group): the stub of the group (package stub) gets
+// a stub of each, so both trees list the same commands. (A switch, not a
+// map: palyra pays for every map built at package init.)
+func (c Command) Subcommands() []Command {
+	if c.Path == Members.Path {
+		return []Command{MembersList, MembersAdd, MembersRemove}
 	}
-	return NewCmd(c)
+	return nil
 }
 
 // Path returns where palyra-extra must be: beside the running executable.
@@ -99,95 +91,48 @@ func Path() (string, error) {
 	return filepath.Join(filepath.Dir(self), name), nil
 }
 
-// NewCmd returns the stub of c: its Use and Short, no flags of its own,
-// and a run and a help that both hand the whole command line to
-// palyra-extra. Flag parsing is off, so every argument, including --help,
-// reaches palyra-extra as it was typed. Subcommands added to the stub
-// ("palyra daemon status") run in palyra and show their own help.
-func NewCmd(c Command) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:                c.Use,
-		Short:              c.Short,
-		DisableFlagParsing: true,
-		Args:               cobra.ArbitraryArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return Exec(commandWords(cmd), args)
-		},
-		ValidArgsFunction: complete,
-	}
-	for _, sub := range subcommands[c.Path] {
-		cmd.AddCommand(NewCmd(sub))
-	}
-	stub := cmd
-	cmd.SetHelpFunc(func(cmd *cobra.Command, args []string) {
-		if cmd != stub { // a subcommand of the stub, which palyra holds
-			cmd.Root().HelpFunc()(cmd, args)
-			return
-		}
-		if err := Exec(commandWords(cmd), []string{"--help"}); err != nil {
-			fmt.Fprintf(cmd.ErrOrStderr(), "palyra: error: %v\n", err)
-		}
-	})
-	return cmd
-}
-
-// complete answers shell completion for a stub by asking palyra-extra's
-// own completion ("palyra-extra __complete <command> <args> <word>", the
-// request cobra's completion scripts make), so that its flags and their
-// values complete as if palyra had them. Anything amiss completes nothing.
-func complete(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-	none := cobra.ShellCompDirectiveNoFileComp
-	path, err := Path()
-	if err != nil {
-		return nil, none
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	argv := append(append(append([]string{cobra.ShellCompRequestCmd}, commandWords(cmd)...), args...), toComplete)
-	out, err := exec.CommandContext(ctx, path, argv...).Output()
-	if err != nil {
-		return nil, none
-	}
-	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
-	last := lines[len(lines)-1]
-	directive, err := strconv.Atoi(strings.TrimPrefix(last, ":"))
-	if !strings.HasPrefix(last, ":") || err != nil {
-		return nil, none
-	}
-	var comps []cobra.Completion
-	for _, l := range lines[:len(lines)-1] {
-		if l != "" {
-			comps = append(comps, l)
-		}
-	}
-	return comps, cobra.ShellCompDirective(directive)
-}
-
-// commandWords returns cmd's path below the root: ["secrets", "export"].
-func commandWords(cmd *cobra.Command) []string {
-	return strings.Fields(cmd.CommandPath())[1:]
-}
-
 // Exec runs palyra-extra with words and then args as its arguments, in
 // place of this process where the system allows (Unix: the same process
 // id, signals and exit status, which service managers rely on for "palyra
 // daemon"), else as a child whose exit status becomes palyra's. It returns
 // only on failure to start palyra-extra, with an error that says where it
-// was looked for and how to install it.
+// was looked for and how to install it; that error names the command only
+// by words, or by a delegated command's path that args start with, never
+// by an argument (which may be a secret typed in the wrong place).
 func Exec(words, args []string) error {
 	path, err := Path()
 	if err != nil {
 		return err
 	}
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return cmdutil.WithHints(fmt.Errorf("%q needs %s: %w (looked for %s)", "palyra "+strings.Join(words, " "), Program, ErrNotInstalled, path),
+		return clierr.WithHints(fmt.Errorf("%s needs %s: %w (looked for %s)", commandName(words, args), Program, ErrNotInstalled, path),
 			"install both programs in one directory: scripts/build.sh builds palyra and "+Program+" side by side (README, \"Using it\")")
 	}
 	argv := append(append([]string{Program}, words...), args...)
 	err = execProgram(path, argv)
-	var exit *cmdutil.ExitError
+	var exit *clierr.ExitError
 	if err != nil && !errors.As(err, &exit) {
 		err = fmt.Errorf("running %s: %w", path, err)
 	}
 	return err
+}
+
+// commandName names the command words and args make for an error:
+// "palyra <words>" when words are given, else the longest delegated
+// command's path that args start with, else "this palyra command".
+func commandName(words, args []string) string {
+	if len(words) > 0 {
+		return fmt.Sprintf("%q", "palyra "+strings.Join(words, " "))
+	}
+	best := ""
+	for _, c := range []Command{Daemon, Export, Import, HostKey, Members, MembersList, MembersAdd, MembersRemove} {
+		path := strings.Fields(c.Path)
+		if len(path) <= len(args) && slices.Equal(path, args[:len(path)]) && len(c.Path) > len(best) {
+			best = c.Path
+		}
+	}
+	if best == "" {
+		return "this palyra command"
+	}
+	return fmt.Sprintf("%q", "palyra "+best)
 }

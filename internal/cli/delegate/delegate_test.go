@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
+	"github.com/palyra/palyra-vault/internal/cli/clierr"
 )
 
 // TestPathIsBesideTheExecutable checks where palyra-extra is looked for:
@@ -50,10 +50,37 @@ func TestExecWithoutPalyraExtraSaysWhatIsMissing(t *testing.T) {
 			t.Errorf("error %q does not name %s", err, want)
 		}
 	}
-	if hints := cmdutil.Hints(err); len(hints) == 0 || !strings.Contains(hints[0], "scripts/build.sh") {
+	if hints := clierr.Hints(err); len(hints) == 0 || !strings.Contains(hints[0], "scripts/build.sh") {
 		t.Errorf("hints = %q, want one naming scripts/build.sh", hints)
 	}
 	if strings.Contains(err.Error(), "backup.age") {
 		t.Errorf("error %q repeats the command line's arguments", err)
+	}
+}
+
+// TestExecNamesOnlyKnownCommandsFromArgs checks the error of a command
+// line handed over whole (words nil, as palyra's lean front does) when
+// palyra-extra is missing: it names a delegated command that args start
+// with, and otherwise no argument at all, since a stray one may be a
+// secret.
+func TestExecNamesOnlyKnownCommandsFromArgs(t *testing.T) {
+	path, _ := Path()
+	if _, err := os.Stat(path); err == nil {
+		t.Skipf("%s exists beside the test binary", path)
+	}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"secrets", "export", "-o", "sk-backup"}, `"palyra secrets export" needs`},
+		{[]string{"secrets", "members", "add", "sk-recipient"}, `"palyra secrets members add" needs`},
+		{[]string{"sk-proj-secret"}, "this palyra command needs"},
+		{[]string{"secrets", "get", "global", "sk-key"}, "this palyra command needs"},
+	}
+	for _, tt := range tests {
+		err := Exec(nil, tt.args)
+		if !errors.Is(err, ErrNotInstalled) || !strings.HasPrefix(err.Error(), tt.want) || strings.Contains(err.Error(), "sk-") {
+			t.Errorf("Exec(nil, %q) = %v, want an error starting %s that repeats no argument", tt.args, err, tt.want)
+		}
 	}
 }

@@ -7,11 +7,11 @@ import (
 	"os"
 	"os/exec"
 
-	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
+	"github.com/palyra/palyra-vault/internal/cli/clierr"
 )
 
 // execProgram runs path as a child on the same standard streams and
-// returns its exit status as a silent *cmdutil.ExitError (nil for 0):
+// returns its exit status as a silent *clierr.ExitError (nil for 0):
 // Windows cannot replace a process's image.
 func execProgram(path string, argv []string) error {
 	cmd := exec.Command(path, argv[1:]...)
@@ -19,7 +19,7 @@ func execProgram(path string, argv []string) error {
 	err := cmd.Run()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		return &cmdutil.ExitError{Code: ee.ExitCode()}
+		return &clierr.ExitError{Code: ee.ExitCode()}
 	}
 	return err
 }

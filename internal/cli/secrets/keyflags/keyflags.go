@@ -11,12 +11,11 @@ import (
 	"io"
 	"os"
 
-	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
+	"github.com/palyra/palyra-vault/internal/cli/clierr"
 	"github.com/palyra/palyra-vault/internal/iostreams"
 	"github.com/palyra/palyra-vault/internal/readlimit"
 	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
-	"github.com/spf13/pflag"
 )
 
 // The names of the passphrase-file flags. The vault's passphrase has one
@@ -100,7 +99,7 @@ func (s Source) read() ([]byte, error) {
 		return []byte(v), nil
 	}
 	if s.IO == nil || !s.IO.CanPrompt() {
-		return nil, cmdutil.WithHints(fmt.Errorf("the %s is needed and there is no terminal to ask on", s.What),
+		return nil, clierr.WithHints(fmt.Errorf("the %s is needed and there is no terminal to ask on", s.What),
 			fmt.Sprintf("give it with %s FILE, or set $%s", s.FileFlag, s.Env))
 	}
 	first, err := s.IO.ReadSecret(s.Prompt)
@@ -118,7 +117,7 @@ func (s Source) read() ([]byte, error) {
 	}
 	if subtle.ConstantTimeCompare(first, second) != 1 {
 		clear(first)
-		return nil, cmdutil.WithHints(fmt.Errorf("the two entries of the %s differ", s.What), "run the command again and type the same passphrase twice")
+		return nil, clierr.WithHints(fmt.Errorf("the two entries of the %s differ", s.What), "run the command again and type the same passphrase twice")
 	}
 	return first, nil
 }
@@ -168,23 +167,34 @@ func Hints(err error) []string {
 	return nil
 }
 
+// FlagSet is the part of a *pflag.FlagSet that this package uses. It is an
+// interface so that the package links no flag library: the lean front of
+// palyra (package lean) reads passphrases with it and parses its own flags.
+type FlagSet interface {
+	StringVar(p *string, name, value, usage string)
+	String(name, value, usage string) *string
+	MarkHidden(name string) error
+	Changed(name string) bool
+	GetString(name string) (string, error)
+}
+
 // AddVaultPassphraseFile declares --vault-passphrase-file on fs, storing
 // the path in p. "palyra secrets" declares it once, as a persistent flag.
-func AddVaultPassphraseFile(fs *pflag.FlagSet, p *string) {
+func AddVaultPassphraseFile(fs FlagSet, p *string) {
 	fs.StringVar(p, VaultPassphraseFileFlag, "", fmt.Sprintf("file holding the passphrase of a passphrase vault (default $%s, else a prompt on the terminal)", EnvPassphrase))
 }
 
 // AddOldPassphraseFile declares --passphrase-file, the former name of
 // --vault-passphrase-file on the key verbs (rotate-key, verify, export,
 // import, import-keyring), hidden from help. VaultPassphraseFile reads it.
-func AddOldPassphraseFile(fs *pflag.FlagSet) {
+func AddOldPassphraseFile(fs FlagSet) {
 	fs.String(OldPassphraseFileFlag, "", "old name of --"+VaultPassphraseFileFlag)
 	_ = fs.MarkHidden(OldPassphraseFileFlag)
 }
 
 // AddNewPassphraseFile declares --new-passphrase-file on fs, storing the
 // path in p: the file holding the new passphrase (init, rotate-key).
-func AddNewPassphraseFile(fs *pflag.FlagSet, p *string, usage string) {
+func AddNewPassphraseFile(fs FlagSet, p *string, usage string) {
 	fs.StringVar(p, NewPassphraseFileFlag, "", usage)
 }
 
@@ -192,18 +202,15 @@ func AddNewPassphraseFile(fs *pflag.FlagSet, p *string, usage string) {
 // name: --vault-passphrase-file, or its old name --passphrase-file (with a
 // warning on w, naming the new one). Both together is a usage error.
 // "" means none was given.
-func VaultPassphraseFile(fs *pflag.FlagSet, w io.Writer) (string, error) {
-	cur := fs.Lookup(VaultPassphraseFileFlag)
-	old := fs.Lookup(OldPassphraseFileFlag)
-	if old == nil || !old.Changed {
-		if cur == nil {
-			return "", nil
-		}
-		return cur.Value.String(), nil
+func VaultPassphraseFile(fs FlagSet, w io.Writer) (string, error) {
+	cur, _ := fs.GetString(VaultPassphraseFileFlag) // "" when fs lacks it
+	if !fs.Changed(OldPassphraseFileFlag) {
+		return cur, nil
 	}
-	if cur != nil && cur.Changed {
-		return "", cmdutil.UsageErrorf("--%s is the old name of --%s: give only --%s", OldPassphraseFileFlag, VaultPassphraseFileFlag, VaultPassphraseFileFlag)
+	if fs.Changed(VaultPassphraseFileFlag) {
+		return "", clierr.UsageErrorf("--%s is the old name of --%s: give only --%s", OldPassphraseFileFlag, VaultPassphraseFileFlag, VaultPassphraseFileFlag)
 	}
 	fmt.Fprintf(w, "palyra: warning: --%s is the old name of --%s; use --%s\n", OldPassphraseFileFlag, VaultPassphraseFileFlag, VaultPassphraseFileFlag)
-	return old.Value.String(), nil
+	old, _ := fs.GetString(OldPassphraseFileFlag)
+	return old, nil
 }

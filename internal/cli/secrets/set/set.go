@@ -1,41 +1,22 @@
-// Package set implements "palyra secrets set": store a secret whose value
-// comes from stdin or a no-echo prompt, never from the command line.
+// Package set builds the cobra command "palyra secrets set": store a
+// secret whose value comes from stdin or a no-echo prompt, never from the
+// command line. What it does is package setrun's, which the lean front of
+// palyra runs too.
 package set
 
 import (
-	"context"
-	"fmt"
-
 	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
+	"github.com/palyra/palyra-vault/internal/cli/secrets/set/setrun"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/shared"
-	"github.com/palyra/palyra-vault/internal/iostreams"
-	"github.com/palyra/palyra-vault/secret"
-	"github.com/palyra/palyra-vault/vault"
 	"github.com/spf13/cobra"
 )
 
-// SetOptions are the dependencies and flags of "palyra secrets set".
-type SetOptions struct {
-	IO    *iostreams.IOStreams
-	Vault func(context.Context) (*vault.Vault, error)
-
-	// Ref is the secret to store.
-	Ref secret.Ref
-	// ValueStdin reads the value from stdin even when stdin is a terminal
-	// (the reference CLI's flag); without it a terminal gets the prompt.
-	ValueStdin bool
-	// TrimNewline removes one trailing "\n" or "\r\n" from a value read
-	// from stdin. By default the bytes are stored exactly.
-	TrimNewline bool
-	// KeepNewline keeps a trailing newline of a piped value without a
-	// warning.
-	KeepNewline bool
-	// JSON prints the stored secret's metadata as JSON.
-	JSON bool
-}
+// SetOptions are the dependencies and flags of "palyra secrets set"
+// (setrun.Options).
+type SetOptions = setrun.Options
 
 // NewCmdSet returns the "set" command. When runF is not nil it is called
-// with the parsed options instead of setRun, so tests can check parsing.
+// with the parsed options instead of setrun.Run, so tests can check parsing.
 func NewCmdSet(f *cmdutil.Factory, runF func(*SetOptions) error) *cobra.Command {
 	opts := &SetOptions{IO: f.IOStreams}
 	cmd := &cobra.Command{
@@ -68,57 +49,18 @@ its size) and "backend".`,
   palyra secrets set principal:alice password`,
 		Args: cmdutil.RefArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := shared.CheckNewlineFlags(opts.TrimNewline, opts.KeepNewline); err != nil {
+			if err := opts.Complete(args); err != nil {
 				return err
 			}
-			ref, err := cmdutil.ParseRefArgs(args)
-			if err != nil {
-				return err
-			}
-			opts.Ref = ref
-			opts.Vault = f.Vault
+			opts.Bind(f)
 			if runF != nil {
 				return runF(opts)
 			}
-			return setRun(cmd.Context(), opts)
+			return setrun.Run(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().BoolVar(&opts.ValueStdin, "value-stdin", false, "read the value from stdin even when it is a terminal")
 	shared.AddNewlineFlags(cmd.Flags(), &opts.TrimNewline, &opts.KeepNewline)
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the stored secret's metadata as JSON")
 	return cmd
-}
-
-func setRun(ctx context.Context, opts *SetOptions) error {
-	v, err := opts.Vault(ctx)
-	if err != nil {
-		return err
-	}
-	maxSize := v.Info().MaxSecretSize
-	value, err := shared.ReadValue(shared.ValueInput{
-		IO: opts.IO, ForceStdin: opts.ValueStdin, TrimNewline: opts.TrimNewline, KeepNewline: opts.KeepNewline,
-		MaxSize: maxSize, Ref: opts.Ref, Usage: "palyra secrets set <scope> <key>",
-	})
-	if err != nil {
-		return err
-	}
-	defer clear(value)
-
-	md, err := v.Put(ctx, opts.Ref.Scope, opts.Ref.Key, value)
-	if err != nil {
-		return fmt.Errorf("%w; nothing was stored", err)
-	}
-	backend := string(v.Info().Backend)
-	if opts.JSON {
-		return cmdutil.PrintJSON(opts.IO, setJSON{SecretJSON: shared.FromMetadata(md), Backend: backend})
-	}
-	_, err = fmt.Fprintf(opts.IO.Out, "stored %s (backend %s, updated %s)\n", md.Ref(), backend, shared.FormatTime(md.Updated))
-	return err
-}
-
-// setJSON is the JSON form of set's result: the metadata object and the
-// backend, which Palyra's "secrets.set" line names.
-type setJSON struct {
-	shared.SecretJSON
-	Backend string `json:"backend"`
 }

@@ -1,15 +1,15 @@
-package cmdutil
+package refargs
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/palyra/palyra-vault/internal/cli/clierr"
 	"github.com/palyra/palyra-vault/secret"
 )
 
-func TestParseRefArgs(t *testing.T) {
+func TestParse(t *testing.T) {
 	tests := []struct {
 		name    string
 		args    []string
@@ -36,14 +36,14 @@ func TestParseRefArgs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ParseRefArgs(tt.args)
+			got, err := Parse(tt.args)
 			if tt.wantMsg == "" {
 				if err != nil || got != tt.want {
-					t.Fatalf("ParseRefArgs = %v, %v; want %v", got, err, tt.want)
+					t.Fatalf("Parse = %v, %v; want %v", got, err, tt.want)
 				}
 				return
 			}
-			var usage *UsageError
+			var usage *clierr.UsageError
 			if err == nil || !errors.As(err, &usage) || !strings.Contains(err.Error(), tt.wantMsg) {
 				t.Fatalf("error = %v, want a usage error containing %q", err, tt.wantMsg)
 			}
@@ -54,32 +54,5 @@ func TestParseRefArgs(t *testing.T) {
 				t.Fatalf("error repeats an argument: %v", err)
 			}
 		})
-	}
-}
-
-func TestHintsCollectsEveryLayerOutermostFirst(t *testing.T) {
-	inner := WithHints(errors.New("base"), "inner")
-	outer := WithHints(fmt.Errorf("wrapped: %w", inner), "outer1", "outer2")
-	if got := Hints(outer); strings.Join(got, ",") != "outer1,outer2,inner" {
-		t.Fatalf("Hints = %q", got)
-	}
-	if got := Hints(errors.New("plain")); got != nil {
-		t.Fatalf("Hints of a plain error = %q, want none", got)
-	}
-	if WithHints(nil, "x") != nil {
-		t.Fatal("WithHints(nil) is not nil")
-	}
-}
-
-type hinted struct{ err error }
-
-func (h hinted) Error() string { return h.err.Error() }
-func (h hinted) Unwrap() error { return h.err }
-func (h hinted) Hint() string  { return "from a Hint method" }
-
-func TestHintsFindsHintMethodsAndJoinedErrorsWithoutRepeats(t *testing.T) {
-	err := WithHints(errors.Join(hinted{errors.New("a")}, WithHints(errors.New("b"), "same")), "same")
-	if got := Hints(err); strings.Join(got, "|") != "same|from a Hint method" {
-		t.Fatalf("Hints = %q", got)
 	}
 }

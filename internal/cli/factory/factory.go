@@ -1,8 +1,9 @@
-// Package cmdutil holds what every palyra command shares: the Factory that
-// hands commands their streams and a lazily opened vault, the error types
-// that decide exit codes and carry hints, argument parsing for scope/key
-// pairs and refs, and JSON output.
-package cmdutil
+// Package factory holds the Factory that hands palyra's commands their
+// streams and a lazily opened vault (palyra's own, or a Rust Palyra vault
+// read in place). It links no command-line library: the cobra command tree
+// (cmdutil.Factory is this type) and the lean front of palyra (package
+// lean) open vaults through the same code.
+package factory
 
 import (
 	"context"
@@ -10,12 +11,12 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/palyra/palyra-vault/internal/cli/clierr"
 	"github.com/palyra/palyra-vault/internal/errwrap"
 	"github.com/palyra/palyra-vault/internal/iostreams"
 	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 	"github.com/palyra/palyra-vault/vault/palyrars"
-	"github.com/spf13/cobra"
 )
 
 // Factory gives commands their dependencies. Commands copy what they need
@@ -38,9 +39,11 @@ type Factory struct {
 	ExistingVault func(ctx context.Context) (*vault.Vault, error)
 	// Extra builds the commands that only palyra-extra links (see package
 	// delegate), by their path below "palyra": "daemon", "secrets export",
-	// "secrets import". palyra leaves it nil and builds stubs that hand
-	// those commands to palyra-extra; palyra-extra fills it in.
-	Extra map[string]func(*Factory) *cobra.Command
+	// "secrets import". It holds a map[string]func(*Factory)
+	// *cobra.Command, read with cmdutil.ExtraCommand (this package links no
+	// cobra). The in-process tree of tests leaves it nil and builds stubs
+	// that hand those commands to palyra-extra; palyra-extra fills it in.
+	Extra any
 	// PalyraVault and PalyraIdentityStore are the --palyra-vault and
 	// --palyra-identity-store flags of "palyra secrets": a vault the Rust
 	// Palyra wrote, to read in place, and the identity store its key comes
@@ -91,7 +94,7 @@ func (f *Factory) RustVault(ctx context.Context, needKey bool) (*palyrars.Vault,
 	rv, err := palyrars.Open(ctx, palyrars.Options{Root: root, IdentityStore: f.PalyraIdentityStore, SessionBus: f.VaultConfig.SessionBus, MetadataOnly: !needKey})
 	if err != nil {
 		hint := "--palyra-vault names the Rust Palyra's vault directory (holding backend.kind and metadata.json); --palyra-identity-store its identity store"
-		return nil, WithHints(err, hint)
+		return nil, clierr.WithHints(err, hint)
 	}
 	for _, w := range rv.Warnings() {
 		fmt.Fprintf(f.IOStreams.ErrOut, "palyra: warning: %s\n", w)
@@ -138,9 +141,9 @@ func RustMetadata(e palyrars.Entry) vault.Metadata {
 	return vault.Metadata{Scope: scope, Key: e.Key, Created: e.Created, Updated: e.Updated, Size: e.Size}
 }
 
-// NewFactory returns a Factory whose Vault opens f.VaultConfig lazily, so
+// New returns a Factory whose Vault opens f.VaultConfig lazily, so
 // commands that fail on their arguments never touch the disk.
-func NewFactory(ios *iostreams.IOStreams) *Factory {
+func New(ios *iostreams.IOStreams) *Factory {
 	f := &Factory{IOStreams: ios}
 	f.Vault = f.openVault
 	f.ExistingVault = f.openExistingVault
@@ -158,7 +161,7 @@ func (f *Factory) openExistingVault(ctx context.Context) (*vault.Vault, error) {
 		return nil, err
 	}
 	if !exists {
-		return nil, WithHints(fmt.Errorf("%w (looked in %s)", ErrNoVault, root),
+		return nil, clierr.WithHints(fmt.Errorf("%w (looked in %s)", ErrNoVault, root),
 			`store a secret with "palyra secrets set" to create the vault, or point --vault-dir / $PALYRA_VAULT_DIR at an existing one`)
 	}
 	return f.openVault(ctx)

@@ -1,4 +1,7 @@
-package shared
+// Package valuein reads a secret value for a command that stores one: all
+// of stdin when it is piped, else twice at a no-echo prompt, never from the
+// command line. It links no command-line library (see package lean).
+package valuein
 
 import (
 	"bytes"
@@ -6,34 +9,33 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
+	"github.com/palyra/palyra-vault/internal/cli/clierr"
 	"github.com/palyra/palyra-vault/internal/iostreams"
 	"github.com/palyra/palyra-vault/internal/readlimit"
 	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
-	"github.com/spf13/pflag"
 )
 
-// AddNewlineFlags declares --trim-newline and --keep-newline, the flags
-// that say what to do with a final newline of a value read on stdin (set,
+// The help texts of --trim-newline and --keep-newline, the flags that say
+// what to do with a final newline of a value read on stdin (set,
 // configure); CheckNewlineFlags refuses them together.
-func AddNewlineFlags(fs *pflag.FlagSet, trim, keep *bool) {
-	fs.BoolVar(trim, "trim-newline", false, `remove one trailing newline ("\n" or "\r\n") from the value read on stdin`)
-	fs.BoolVar(keep, "keep-newline", false, "keep a trailing newline of a piped value as part of it, without a warning")
-}
+const (
+	TrimNewlineUsage = `remove one trailing newline ("\n" or "\r\n") from the value read on stdin`
+	KeepNewlineUsage = "keep a trailing newline of a piped value as part of it, without a warning"
+)
 
 // CheckNewlineFlags returns a usage error when both --trim-newline and
 // --keep-newline are given.
 func CheckNewlineFlags(trim, keep bool) error {
 	if trim && keep {
-		return cmdutil.UsageErrorf("--trim-newline and --keep-newline exclude each other")
+		return clierr.UsageErrorf("--trim-newline and --keep-newline exclude each other")
 	}
 	return nil
 }
 
-// ValueInput says where ReadValue takes a secret value from and how it
+// Input says where Read takes a secret value from and how it
 // names things in prompts and hints.
-type ValueInput struct {
+type Input struct {
 	// IO supplies stdin and the no-echo prompt.
 	IO *iostreams.IOStreams
 	// ForceStdin reads stdin even when it is a terminal.
@@ -42,7 +44,7 @@ type ValueInput struct {
 	// stdin.
 	TrimNewline bool
 	// KeepNewline keeps a trailing newline of a piped value without the
-	// warning ReadValue otherwise prints.
+	// warning Read otherwise prints.
 	KeepNewline bool
 	// MaxSize is the largest value accepted, in bytes (the vault's limit).
 	MaxSize int
@@ -53,7 +55,7 @@ type ValueInput struct {
 	Usage string
 }
 
-// ReadValue returns a secret value: all of stdin when it is piped or
+// Read returns a secret value: all of stdin when it is piped or
 // redirected (or ForceStdin is set), else what the user types twice at a
 // no-echo prompt. It reads at most MaxSize plus three bytes of stdin with
 // readlimit.ReadAll, so no stray copy of the value is left behind; it
@@ -68,15 +70,15 @@ type ValueInput struct {
 // "echo token | palyra secrets set" is the usual way to store a newline by
 // mistake.
 //
-// It behaves like "palyra secrets set" reads its value.
-func ReadValue(in ValueInput) ([]byte, error) {
+// "palyra secrets set" reads its value with it.
+func Read(in Input) ([]byte, error) {
 	if in.ForceStdin || !in.IO.IsStdinTTY() {
 		return readStdin(in)
 	}
 	return promptTwice(in)
 }
 
-func readStdin(in ValueInput) ([]byte, error) {
+func readStdin(in Input) ([]byte, error) {
 	// "+2": a final "\r\n" that --trim-newline removes is not part of the value.
 	buf, err := readlimit.ReadAll(in.IO.In, in.MaxSize+2, 0)
 	if errors.Is(err, readlimit.ErrTooLarge) {
@@ -104,7 +106,7 @@ func readStdin(in ValueInput) ([]byte, error) {
 		if n > 0 {
 			msg = "empty value on stdin after --trim-newline; nothing was stored"
 		}
-		return nil, cmdutil.WithHints(errors.New(msg),
+		return nil, clierr.WithHints(errors.New(msg),
 			fmt.Sprintf(`pipe the value in, for example: printf '%%s' "$VALUE" | %s`, in.Usage))
 	}
 	if !in.TrimNewline && !in.KeepNewline && !in.IO.IsStdinTTY() && value[len(value)-1] == '\n' {
@@ -119,12 +121,12 @@ const NewlineWarning = "palyra: warning: the value on stdin ends in a newline, w
 
 // tooLarge is the error for a value on stdin of more than max bytes.
 func tooLarge(max int) error {
-	return cmdutil.WithHints(
+	return clierr.WithHints(
 		fmt.Errorf("%w: the value on stdin is more than %d bytes; nothing was stored", vault.ErrTooLarge, max),
 		fmt.Sprintf("the vault stores values of at most %d bytes; keep large files elsewhere and store only their key", max))
 }
 
-func promptTwice(in ValueInput) ([]byte, error) {
+func promptTwice(in Input) ([]byte, error) {
 	first, err := in.IO.ReadSecret(fmt.Sprintf("Value for %s: ", in.Ref))
 	if err != nil {
 		return nil, promptError(err)
@@ -140,7 +142,7 @@ func promptTwice(in ValueInput) ([]byte, error) {
 	}
 	if subtle.ConstantTimeCompare(first, second) != 1 {
 		clear(first)
-		return nil, cmdutil.WithHints(errors.New("the two entries differ; nothing was stored"),
+		return nil, clierr.WithHints(errors.New("the two entries differ; nothing was stored"),
 			"run the command again and type the same value twice")
 	}
 	return first, nil

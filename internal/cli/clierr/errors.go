@@ -1,4 +1,9 @@
-package cmdutil
+// Package clierr holds the errors of palyra's commands that decide their
+// exit code and carry hints: UsageError (the command line was wrong),
+// HintError (what to do next) and ExitError (a chosen exit code). It links
+// nothing but the standard library, so the cobra command tree (package cli)
+// and the lean front of palyra (package lean) report errors alike.
+package clierr
 
 import "fmt"
 
@@ -78,4 +83,12 @@ func Hints(err error) []string {
 	}
 	walk(err)
 	return out
+}
+
+// ArgError is the UsageError for positional argument pos (1-based), which
+// the command calls what (such as "the scope"): "argument 1 (the scope):
+// <err>". It names the argument by position, never by value; err must not
+// hold the value either (the secret package's errors do not).
+func ArgError(pos int, what string, err error) error {
+	return &UsageError{Err: fmt.Errorf("argument %d (%s): %w", pos, what, err)}
 }

@@ -1,4 +1,4 @@
-package list
+package listrun
 
 import (
 	"context"
@@ -67,7 +67,7 @@ func TestListOutputAdaptsToTheTerminal(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ios, _, out, errOut := iostreams.Test()
 			ios.SetStdoutTTY(tt.tty)
-			if err := listRun(ctx, &ListOptions{IO: ios, Vault: open, Scope: tt.scope, JSON: tt.json}); err != nil {
+			if err := Run(ctx, &Options{IO: ios, Vault: open, Scope: tt.scope, JSON: tt.json}); err != nil {
 				t.Fatal(err)
 			}
 			if strings.Contains(out.String(), "sk-") || errOut.Len() != 0 {
@@ -83,7 +83,7 @@ func TestListEmptySaysSoOnlyOnATerminal(t *testing.T) {
 	for _, tty := range []bool{false, true} {
 		ios, _, out, errOut := iostreams.Test()
 		ios.SetStdoutTTY(tty)
-		if err := listRun(context.Background(), &ListOptions{IO: ios, Vault: open, Scope: "global"}); err != nil {
+		if err := Run(context.Background(), &Options{IO: ios, Vault: open, Scope: "global"}); err != nil {
 			t.Fatal(err)
 		}
 		wantNote := ""
@@ -140,7 +140,7 @@ func TestListRecursiveTakesTheScopeAndItsSubtree(t *testing.T) {
 	for _, tt := range tests {
 		for _, asJSON := range []bool{false, true} {
 			ios, _, out, _ := iostreams.Test()
-			if err := listRun(ctx, &ListOptions{IO: ios, Vault: open, Scope: tt.scope, Recursive: tt.recursive, JSON: asJSON}); err != nil {
+			if err := Run(ctx, &Options{IO: ios, Vault: open, Scope: tt.scope, Recursive: tt.recursive, JSON: asJSON}); err != nil {
 				t.Fatal(err)
 			}
 			var got []string

@@ -1,4 +1,8 @@
-package shared
+// Package lookup reads a vault secret for a command: from a running palyra
+// daemon on the vault's state root, or from the vault itself, as the
+// command's --daemon flag says. It links no command-line library (see
+// package lean).
+package lookup
 
 import (
 	"context"
@@ -9,10 +13,11 @@ import (
 	"time"
 
 	"github.com/palyra/palyra-vault/daemon/api"
-	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
+	"github.com/palyra/palyra-vault/internal/cli/clierr"
+	"github.com/palyra/palyra-vault/internal/cli/factory"
+	"github.com/palyra/palyra-vault/internal/cli/secrets/present"
 	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
-	"github.com/spf13/cobra"
 )
 
 // DaemonModes are the values of --daemon: auto asks a running daemon and
@@ -23,25 +28,26 @@ var DaemonModes = []string{"auto", "never", "require"}
 // DaemonTimeout bounds one question to the daemon.
 const DaemonTimeout = 10 * time.Second
 
-// DaemonFlag adds --daemon to cmd, bound to mode (default "auto").
-func DaemonFlag(cmd *cobra.Command, mode *string) {
-	cmd.Flags().StringVar(mode, "daemon", "auto", "ask a running palyra daemon for vault secrets: auto, never or require")
-}
+// DefaultDaemonMode is the default of --daemon.
+const DefaultDaemonMode = "auto"
 
-// CheckDaemonMode returns a usage error unless mode is one of DaemonModes.
-func CheckDaemonMode(mode string) error {
+// DaemonFlagUsage is the help text of --daemon.
+const DaemonFlagUsage = "ask a running palyra daemon for vault secrets: auto, never or require"
+
+// CheckMode returns a usage error unless mode is one of DaemonModes.
+func CheckMode(mode string) error {
 	if !slices.Contains(DaemonModes, mode) {
-		return cmdutil.UsageErrorf("--daemon: must be one of %s", strings.Join(DaemonModes, ", "))
+		return clierr.UsageErrorf("--daemon: must be one of %s", strings.Join(DaemonModes, ", "))
 	}
 	return nil
 }
 
-// VaultLookup is how a command reads vault secrets: it implements
+// Vault is how a command reads vault secrets: it implements
 // resolve.VaultLookup. It asks a running palyra daemon or reads the vault
 // directly, as Mode says (see DaemonModes). In auto mode the daemon is
 // skipped when --vault-dir or $PALYRA_VAULT_DIR names a vault, since the
 // daemon may serve another one.
-type VaultLookup struct {
+type Vault struct {
 	// Mode is "auto", "never" or "require".
 	Mode string
 	// Socket returns the daemon's socket path.
@@ -52,11 +58,11 @@ type VaultLookup struct {
 	VaultDirSet bool
 }
 
-// NewVaultLookup returns the lookup of the factory's vault: the daemon on
+// New returns the lookup of the factory's vault: the daemon on
 // the factory's state root, else the vault through direct (which must never
 // create a vault).
-func NewVaultLookup(f *cmdutil.Factory, mode string, direct func(ctx context.Context, scope, key string) (secret.SensitiveBytes, vault.Metadata, error)) *VaultLookup {
-	return &VaultLookup{
+func New(f *factory.Factory, mode string, direct func(ctx context.Context, scope, key string) (secret.SensitiveBytes, vault.Metadata, error)) *Vault {
+	return &Vault{
 		Mode:        mode,
 		Socket:      func() (string, error) { return api.SocketPath("", f.VaultConfig.StateRoot) },
 		Direct:      direct,
@@ -68,7 +74,7 @@ func NewVaultLookup(f *cmdutil.Factory, mode string, direct func(ctx context.Con
 // reports missing is final (the daemon read the vault); in auto mode any
 // other daemon failure (none running, a refusal, a socket that another
 // user listens on: api.ErrUntrustedDaemon) falls back to the vault.
-func (l *VaultLookup) Get(ctx context.Context, scope, key string) (secret.SensitiveBytes, vault.Metadata, error) {
+func (l *Vault) Get(ctx context.Context, scope, key string) (secret.SensitiveBytes, vault.Metadata, error) {
 	ref := secret.Ref{Scope: scope, Key: key}
 	if l.Mode == "require" || l.Mode == "auto" && !l.VaultDirSet {
 		value, md, err := l.fromDaemon(ctx, ref)
@@ -81,7 +87,7 @@ func (l *VaultLookup) Get(ctx context.Context, scope, key string) (secret.Sensit
 
 // fromDaemon asks the daemon for ref. A secret it reports missing is an
 // error wrapping vault.ErrNotFound; its other refusals are *api.Error.
-func (l *VaultLookup) fromDaemon(ctx context.Context, ref secret.Ref) (secret.SensitiveBytes, vault.Metadata, error) {
+func (l *Vault) fromDaemon(ctx context.Context, ref secret.Ref) (secret.SensitiveBytes, vault.Metadata, error) {
 	none := func(err error) (secret.SensitiveBytes, vault.Metadata, error) {
 		return secret.SensitiveBytes{}, vault.Metadata{}, err
 	}
@@ -97,13 +103,13 @@ func (l *VaultLookup) fromDaemon(ctx context.Context, ref secret.Ref) (secret.Se
 	var answer *api.Error
 	switch {
 	case errors.As(err, &answer) && answer.Code == api.CodeMissing:
-		return none(cmdutil.WithHints(fmt.Errorf("%w: %s (asked the daemon at %s)", vault.ErrNotFound, ref, socket), ListHint(ref.Scope)))
+		return none(clierr.WithHints(fmt.Errorf("%w: %s (asked the daemon at %s)", vault.ErrNotFound, ref, socket), present.ListHint(ref.Scope)))
 	case errors.As(err, &answer) && answer.Code == api.CodeForbidden:
-		return none(cmdutil.WithHints(err, "the daemon's [daemon] readable_scopes and principals decide what it serves; --daemon never reads the vault directly"))
+		return none(clierr.WithHints(err, "the daemon's [daemon] readable_scopes and principals decide what it serves; --daemon never reads the vault directly"))
 	case errors.Is(err, api.ErrUntrustedDaemon):
-		return none(cmdutil.WithHints(err, "it is not your palyra daemon: stop it, or remove the socket and start your own with \"palyra daemon\"; --daemon never reads the vault directly"))
+		return none(clierr.WithHints(err, "it is not your palyra daemon: stop it, or remove the socket and start your own with \"palyra daemon\"; --daemon never reads the vault directly"))
 	case errors.Is(err, api.ErrNotRunning):
-		return none(cmdutil.WithHints(err, "start it with \"palyra daemon\", or use --daemon auto or never to read the vault directly"))
+		return none(clierr.WithHints(err, "start it with \"palyra daemon\", or use --daemon auto or never to read the vault directly"))
 	case err != nil:
 		return none(err)
 	}

@@ -1,7 +1,8 @@
-// Package shared holds what the "palyra secrets" verbs print in common: the
-// JSON form of a secret's metadata, the time format and the hints that
-// point at other commands.
-package shared
+// Package present holds how the "palyra secrets" verbs show a secret: the
+// JSON form of its metadata, the time format, the hints that point at
+// other commands and the shell quoting of what those hints suggest. It
+// links no command-line library (see package lean).
+package present
 
 import (
 	"fmt"
