@@ -50,7 +50,7 @@ nothing.`,
   palyra secrets verify --json | jq '.problems[]'`,
 		Args: cmdutil.MaxArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Config, opts.Vault, opts.Rust = &f.VaultConfig, f.Vault, f.RustVault
+			opts.Config, opts.Vault, opts.Rust = &f.VaultConfig, f.ExistingVault, f.RustVault
 			if runF != nil {
 				return runF(opts)
 			}
