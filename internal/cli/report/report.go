@@ -143,7 +143,7 @@ func defaultHints(err error) []string {
 		return []string{"the stored object was damaged, truncated, edited or moved; restore it from a backup, or delete the secret and set it again"}
 	case errors.Is(err, vault.ErrLockTimeout):
 		return []string{
-			"another palyra process held the vault's writer lock (the file named above) all that time: let it finish, or find it with lsof or fuser on that file",
+			"another palyra process held the vault's lock all that time: let it finish. A lock file is named above (find its holder with lsof or fuser on it); on a vault shared on etcd, the host and process named above hold its key-state lock",
 			"to wait longer, set --lock-timeout or $" + vaultflags.EnvLockTimeout + " (0 waits as long as it takes)",
 		}
 	case errors.Is(err, vault.ErrUnreachable):

@@ -52,6 +52,10 @@ func TestPrintPrefixesEveryLineAndPrintsHints(t *testing.T) {
 			"palyra: error: x: secret not found\npalyra: hint: one\npalyra: hint: two\n"},
 		{"default hint from the sentinel", fmt.Errorf("x: %w", vault.ErrNotFound),
 			"palyra: error: x: secret not found\npalyra: hint: run \"palyra secrets list\" to see what is stored\n"},
+		{"lock timeout, file or etcd lock", fmt.Errorf("%w: another host is changing the vault's key: held by host-b pid 42", vault.ErrLockTimeout),
+			"palyra: error: timed out waiting for a lock: another host is changing the vault's key: held by host-b pid 42\n" +
+				"palyra: hint: another palyra process held the vault's lock all that time: let it finish. A lock file is named above (find its holder with lsof or fuser on it); on a vault shared on etcd, the host and process named above hold its key-state lock\n" +
+				"palyra: hint: to wait longer, set --lock-timeout or $PALYRA_VAULT_LOCK_TIMEOUT (0 waits as long as it takes)\n"},
 		{"multi-line error", errors.Join(errors.New("a"), errors.New("b")),
 			"palyra: error: a\npalyra: error: b\n"},
 	}
