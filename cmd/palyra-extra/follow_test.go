@@ -176,8 +176,9 @@ func newFleet(t testing.TB, c *etcdproc.Cluster) (a, b host) {
 	return a, b
 }
 
-// TestDaemonServesAnotherHostsWrites: a put on host a is served by host b's
-// daemon for its on_change reference, without a reload; the reference held
+// TestDaemonServesAnotherHostsWrites: both hosts run a daemon; a put on
+// host a is served by host b's daemon for its on_change reference, without
+// a reload, and a put on b by a's; the reference held
 // at start keeps its value; a deletion makes the followed reference fail
 // until the secret is back; b's audit log records the refreshes, never a
 // value.
@@ -186,6 +187,8 @@ func TestDaemonServesAnotherHostsWrites(t *testing.T) {
 	a, b := newFleet(t, c)
 	d := b.startDaemon(followConfig)
 	d.waitValue(followedPath, "followed-0", 10*time.Second)
+	da := a.startDaemon(followConfig)
+	da.waitValue(followedPath, "followed-0", 10*time.Second)
 
 	for i := 1; i <= 3; i++ {
 		v := "followed-" + strconv.Itoa(i)
@@ -214,8 +217,15 @@ func TestDaemonServesAnotherHostsWrites(t *testing.T) {
 	a.ok("followed-5", "secrets", "set", "fleet", "followed")
 	d.waitValue(followedPath, "followed-5", 10*time.Second)
 
-	logs := d.out.String() + readAudit(t, b)
-	for _, v := range []string{"followed-1", "followed-4", "followed-5", "pinned-1", "each-0"} {
+	// Each host's daemon follows the other's writes: a's daemon serves
+	// what b stores.
+	da.waitValue(followedPath, "followed-5", 10*time.Second)
+	b.ok("from-b", "secrets", "set", "fleet", "followed")
+	da.waitValue(followedPath, "from-b", 10*time.Second)
+	d.waitValue(followedPath, "from-b", 10*time.Second)
+
+	logs := d.out.String() + readAudit(t, b) + da.out.String() + readAudit(t, a)
+	for _, v := range []string{"followed-1", "followed-4", "followed-5", "from-b", "pinned-1", "each-0"} {
 		if strings.Contains(logs, v) {
 			t.Fatalf("a value reached the daemon's logs or audit log:\n%s", logs)
 		}
