@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -230,8 +231,25 @@ func TestDaemonServesAnotherHostsWrites(t *testing.T) {
 			t.Fatalf("a value reached the daemon's logs or audit log:\n%s", logs)
 		}
 	}
-	if !strings.Contains(readAudit(t, b), "refresh") {
-		t.Fatalf("the audit log records no refresh:\n%s", readAudit(t, b))
+	// b's audit log holds one record per refresh: the path, the secret,
+	// why and the result, for the changes, the deletion and the resync
+	// that starts every watch.
+	counts := map[string]int{}
+	for line := range strings.SplitSeq(strings.TrimSpace(readAudit(t, b)), "\n") {
+		var rec struct{ Event, Path, Scope, Key, Trigger, Result string }
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("audit line %q: %v", line, err)
+		}
+		if rec.Event != "refresh" {
+			continue
+		}
+		if rec.Path != followedPath || rec.Scope != "fleet" || rec.Key != "followed" {
+			t.Fatalf("a refresh record of another reference: %s", line)
+		}
+		counts[rec.Trigger+" "+rec.Result]++
+	}
+	if counts["change ok"] < 6 || counts["change deleted"] != 1 || counts["resync ok"] < 1 {
+		t.Fatalf("refresh records by trigger and result: %v; want at least 6 changes ok, 1 deleted, 1 resync\n%s", counts, readAudit(t, b))
 	}
 }
 
