@@ -181,26 +181,7 @@ func TestStoppedClusterFailsEveryVerbWithItsExitCode(t *testing.T) {
 		{"secrets", "export", "-o", backup, "--force"},
 		{"secrets", "doctor"},
 	}
-	for i := range c.Members() {
-		c.Kill(i)
-	}
-	restarted := false
-	restart := func() {
-		restarted = true
-		for i := range c.Members() {
-			if err := c.Restart(i); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := c.WaitHealthy(30 * time.Second); err != nil {
-			t.Fatal(err)
-		}
-	}
-	defer func() {
-		if !restarted {
-			restart()
-		}
-	}()
+	restart := c.Outage(t)
 	for _, args := range verbs {
 		r := a.run("x", args...)
 		if r.code != 5 || !strings.Contains(r.stderr, c.Endpoints()[0]) {

@@ -275,15 +275,7 @@ func TestDaemonFollowsThroughALeaderKill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Kill(leader)
-	defer func() {
-		if err := c.Restart(leader); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.WaitHealthy(30 * time.Second); err != nil {
-			t.Fatal(err)
-		}
-	}()
+	c.Outage(t, leader)
 	// A write during the election may fail (no leader yet): the user
 	// tries again. Every acknowledged write reaches b's daemon.
 	for i := 1; i <= 5; i++ {
@@ -318,26 +310,7 @@ func TestDaemonSaysStaleWhileTheClusterIsDownThenCatchesUp(t *testing.T) {
 	}
 
 	stopped := time.Now()
-	for i := range c.Members() {
-		c.Kill(i)
-	}
-	restarted := false
-	restart := func() {
-		restarted = true
-		for i := range c.Members() {
-			if err := c.Restart(i); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := c.WaitHealthy(30 * time.Second); err != nil {
-			t.Fatal(err)
-		}
-	}
-	defer func() {
-		if !restarted {
-			restart()
-		}
-	}()
+	restart := c.Outage(t)
 
 	deadline := time.Now().Add(30 * time.Second)
 	var r api.RefStatus
@@ -404,8 +377,7 @@ func TestDaemonResynchronisesAfterCompaction(t *testing.T) {
 	d := b.startDaemon(followConfig)
 	d.waitValue(followedPath, "followed-0", 10*time.Second)
 
-	c.Kill(0)
-	defer c.Restart(0)
+	restart := c.Outage(t, 0)
 	deadline := time.Now().Add(30 * time.Second)
 	for !refStatus(t, d.status(), followedPath).Stale {
 		if time.Now().After(deadline) {
@@ -416,9 +388,7 @@ func TestDaemonResynchronisesAfterCompaction(t *testing.T) {
 	a.ok("followed-1", "secrets", "set", "fleet", "followed")
 	a.ok("followed-2", "secrets", "set", "fleet", "followed")
 	compact(t, c)
-	if err := c.Restart(0); err != nil {
-		t.Fatal(err)
-	}
+	restart()
 	d.waitValue(followedPath, "followed-2", 60*time.Second)
 	deadline = time.Now().Add(30 * time.Second)
 	for refStatus(t, d.status(), followedPath).Stale {

@@ -295,6 +295,39 @@ func (c *Cluster) Restart(i int) error {
 	return c.startMember(m, "", "", "")
 }
 
+// Outage kills the given members (every member when none is given) with
+// SIGKILL, for a test of an outage, and returns restart: it starts them
+// again on their data directories and waits until the cluster is healthy,
+// failing t otherwise. restart runs once; it also runs when t ends, so a
+// test that failed midway leaves the shared cluster whole for the next.
+func (c *Cluster) Outage(t testing.TB, members ...int) (restart func()) {
+	t.Helper()
+	if len(members) == 0 {
+		for i := range c.Members() {
+			members = append(members, i)
+		}
+	}
+	for _, i := range members {
+		c.Kill(i)
+	}
+	var once sync.Once
+	restart = func() {
+		once.Do(func() {
+			for _, i := range members {
+				if err := c.Restart(i); err != nil {
+					t.Errorf("restarting etcd member %d: %v", i, err)
+					return
+				}
+			}
+			if err := c.WaitHealthy(30 * time.Second); err != nil {
+				t.Errorf("etcd after restarting members %v: %v", members, err)
+			}
+		})
+	}
+	t.Cleanup(restart)
+	return restart
+}
+
 // Members returns the number of members.
 func (c *Cluster) Members() int { return len(c.members) }
 

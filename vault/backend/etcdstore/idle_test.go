@@ -23,26 +23,7 @@ func TestIdleStoreReachesARestartedCluster(t *testing.T) {
 	if err := s.Put(t.Context(), id, []byte("v1")); err != nil {
 		t.Fatal(err)
 	}
-	for i := range c.Members() {
-		c.Kill(i)
-	}
-	restarted := false
-	restart := func() {
-		restarted = true
-		for i := range c.Members() {
-			if err := c.Restart(i); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := c.WaitHealthy(30 * time.Second); err != nil {
-			t.Fatal(err)
-		}
-	}
-	defer func() {
-		if !restarted {
-			restart()
-		}
-	}()
+	restart := c.Outage(t)
 	// The store tries while the cluster is down, as a daemon's per_use
 	// read would, and fails.
 	for range 3 {

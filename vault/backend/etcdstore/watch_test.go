@@ -212,15 +212,7 @@ func TestWatchFollowsALeaderKilledMidWatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Kill(leader)
-	t.Cleanup(func() {
-		if err := c.Restart(leader); err != nil {
-			t.Error(err)
-		}
-		if err := c.WaitHealthy(30 * time.Second); err != nil {
-			t.Error(err)
-		}
-	})
+	c.Outage(t, leader)
 	type put struct {
 		key   string
 		seen0 int // changes reported when the put began
@@ -262,26 +254,7 @@ func TestWatchReportsLostAndResyncsWhenTheClusterComesBack(t *testing.T) {
 	}
 	i := log.wait(t, "the put before", 0, isSecret("before", false))
 	stopped := time.Now()
-	for m := range c.Members() {
-		c.Kill(m)
-	}
-	restarted := false
-	restart := func() {
-		for m := range c.Members() {
-			if err := c.Restart(m); err != nil {
-				t.Error(err)
-			}
-		}
-		if err := c.WaitHealthy(30 * time.Second); err != nil {
-			t.Error(err)
-		}
-		restarted = true
-	}
-	t.Cleanup(func() {
-		if !restarted {
-			restart()
-		}
-	})
+	restart := c.Outage(t)
 	j := log.waitWithin(t, "ChangeLost", i+1, lostWait, isKind(vault.ChangeLost))
 	lost := log.get(j)
 	took := log.when(j).Sub(stopped)
@@ -343,26 +316,13 @@ func TestWatchResyncsAfterCompactionWhileAway(t *testing.T) {
 	b := hostOn(t, c, prefix, []string{c.Endpoints()[m]}).open(t, "")
 	ctx := t.Context()
 	log := watch(t, b)
-	c.Kill(m)
-	restarted := false
-	t.Cleanup(func() {
-		if !restarted {
-			_ = c.Restart(m)
-			_ = c.WaitHealthy(30 * time.Second)
-		}
-	})
+	restart := c.Outage(t, m)
 	j := log.waitWithin(t, "ChangeLost", 0, lostWait, isKind(vault.ChangeLost))
 	if _, err := a.Put(ctx, "global", "while_away", []byte("written while b was away")); err != nil {
 		t.Fatal(err)
 	}
 	compact(t, c)
-	if err := c.Restart(m); err != nil {
-		t.Fatal(err)
-	}
-	restarted = true
-	if err := c.WaitHealthy(30 * time.Second); err != nil {
-		t.Fatal(err)
-	}
+	restart()
 	k := log.wait(t, "ChangeResync", j+1, isKind(vault.ChangeResync))
 	got, _, err := b.Get(ctx, "global", "while_away")
 	if err != nil || string(got.Reveal()) != "written while b was away" {
