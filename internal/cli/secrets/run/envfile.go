@@ -9,6 +9,7 @@ import (
 
 	"github.com/palyra/palyra-vault/internal/readlimit"
 	"github.com/palyra/palyra-vault/resolve"
+	"github.com/palyra/palyra-vault/resolve/tomlref"
 )
 
 // MaxEnvFileSize bounds the env file: 1 MiB.
@@ -37,7 +38,7 @@ func parseBinding(s, origin string) (binding, error) {
 	if refText == "" {
 		return binding{}, fmt.Errorf("%s: %s has no reference after '='", origin, name)
 	}
-	ref, err := resolve.Parse(refText)
+	ref, err := tomlref.Parse(refText)
 	if err != nil {
 		return binding{}, fmt.Errorf("%s: %s: %w", origin, name, err)
 	}
