@@ -19,6 +19,11 @@
 #                runs), then reads the vault itself
 #   get-never    the same with --daemon never: straight to the vault
 #   list         palyra secrets list global (served by palyra too)
+#   run          palyra secrets run -e X=vault://global/a -- /bin/true: one
+#                reference resolved (the default path: no daemon runs, so
+#                the vault is read), then the child started, its output
+#                masked, and waited for
+#   true         /bin/true alone: the child's own share of run
 #   help         palyra --help, which palyra hands to palyra-extra
 #                (internal/cli/lean): a delegated command
 #   extra-help   palyra-extra --help, run directly: help minus extra-help
@@ -67,6 +72,8 @@ p="$work/palyra"
 	"get=$p,secrets,get,global,a,--reveal" \
 	"get-never=$p,secrets,get,global,a,--reveal,--daemon,never" \
 	"list=$p,secrets,list,global" \
+	"run=$p,secrets,run,-e,X=vault://global/a,--,/bin/true" \
+	"true=/bin/true" \
 	"help=$p,--help" \
 	"extra-help=$work/palyra-extra,--help"
 

@@ -12,6 +12,7 @@ import (
 	"github.com/palyra/palyra-vault/daemon/internal/audit"
 	"github.com/palyra/palyra-vault/daemon/internal/peercred"
 	"github.com/palyra/palyra-vault/resolve"
+	"github.com/palyra/palyra-vault/resolve/tomlref"
 	"github.com/palyra/palyra-vault/vault"
 )
 
@@ -244,7 +245,7 @@ func (d *Daemon) plan(req api.ResolveRequest, uid uint32, rec *audit.Record) (pl
 		}
 		pl.ref = e.found.Ref
 	} else {
-		ref, err := resolve.Parse(req.Ref)
+		ref, err := tomlref.Parse(req.Ref)
 		if err != nil {
 			pl.refusal = errorf(http.StatusBadRequest, api.CodeBadRequest, "field \"ref\": %s", reason(err))
 			return pl

@@ -31,7 +31,7 @@ func TestOnChangeIsAVaultOnlyRefreshPolicyInEveryForm(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var parsers = map[string]func() (Ref, error){
-				"Parse": func() (Ref, error) { return Parse(tt.text) },
+				"ParseInlineTable": func() (Ref, error) { return ParseInlineTable(decodeTable(t, tt.text)) },
 			}
 			if strings.Contains(tt.text, "kind =") {
 				parsers["ParseSecretRef"] = func() (Ref, error) { return ParseSecretRef(decodeTable(t, tt.text)) }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/palyra/palyra-vault/internal/tomltable"
 	"github.com/palyra/palyra-vault/secret"
-	"github.com/pelletier/go-toml/v2"
 )
 
 // sourceFields are the fields of a reference table that name its source
@@ -175,20 +174,32 @@ func ParseVaultRefField(s string) (Ref, error) {
 	return VaultRef(vr), nil
 }
 
-// Parse parses the string form of a reference, used on command lines and in
-// templates:
+// ErrInlineTable is matched (errors.Is) by the error of ParseString for a
+// reference written as a TOML inline table, which it does not read:
+// package resolve/tomlref does (tomlref.Parse).
+var ErrInlineTable = errors.New("a reference written as a TOML inline table")
+
+// IsInlineTable reports whether s, the string form of a reference, is
+// written as a TOML inline table: its first character other than white
+// space is '{'. It says nothing of whether the table is valid.
+func IsInlineTable(s string) bool { return strings.HasPrefix(strings.TrimSpace(s), "{") }
+
+// ParseString parses the short string forms of a reference, used on
+// command lines and in templates:
 //
 //	vault://<scope>/<key>
 //	env:<NAME>
 //	file:<absolute path>          (trusted directories: the Resolver's defaults)
-//	{ <reference table> }         a TOML inline table, as in palyra.toml
 //
-// Commands have no short form; write them as an inline table, for example
-// { exec = ["pass", "show", "openai"], timeout_ms = 2000 }. An inline table
-// with a kind field is read as Palyra's SecretRef (ParseSecretRef):
-// { kind = "env", variable = "OPENAI_API_KEY" }. Parse fails with an *Error
-// of kind Invalid that does not quote s.
-func Parse(s string) (Ref, error) {
+// The string form has a fourth shape, a TOML inline table as in palyra.toml
+// ({ exec = ["pass", "show", "openai"], timeout_ms = 2000 }), which
+// tomlref.Parse (package resolve/tomlref) reads with everything else: this
+// package links no TOML decoder, so that a program that only resolves the
+// short forms (the palyra command) does not pay for one at start-up. For an
+// inline table (IsInlineTable) ParseString fails with an *Error of kind
+// Invalid matching ErrInlineTable. It fails with an *Error of kind Invalid
+// that does not quote s.
+func ParseString(s string) (Ref, error) {
 	var r Ref
 	switch {
 	case strings.HasPrefix(s, secret.RefPrefix):
@@ -201,8 +212,9 @@ func Parse(s string) (Ref, error) {
 		r = EnvRef(strings.TrimPrefix(s, "env:"))
 	case strings.HasPrefix(s, "file:"):
 		r = FileRef(strings.TrimPrefix(s, "file:"))
-	case strings.HasPrefix(strings.TrimSpace(s), "{"):
-		return parseInline(s)
+	case IsInlineTable(s):
+		return Ref{}, &Error{Kind: Invalid, Err: &safeError{
+			msg: "a TOML inline table is not read here, only vault://<scope>/<key>, env:<NAME> and file:<path>", cause: ErrInlineTable}}
 	default:
 		return Ref{}, invalid(`not a reference: it must be vault://<scope>/<key>, env:<NAME>, file:<path> or a TOML inline table such as { exec = ["pass", "show", "openai"] }`)
 	}
@@ -212,25 +224,11 @@ func Parse(s string) (Ref, error) {
 	return r, nil
 }
 
-// parseInline parses a TOML inline table given as a string.
-func parseInline(s string) (Ref, error) {
-	var doc map[string]any
-	if err := toml.Unmarshal([]byte("ref = "+s), &doc); err != nil {
-		msg := "not a valid TOML inline table"
-		var de *toml.DecodeError
-		if errors.As(err, &de) {
-			row, col := de.Position()
-			if row == 1 {
-				col -= len("ref = ")
-			}
-			msg += fmt.Sprintf(" (line %d, column %d)", row, col)
-		}
-		return Ref{}, invalid(msg)
-	}
-	m, ok := doc["ref"].(map[string]any)
-	if !ok || len(doc) != 1 {
-		return Ref{}, invalid("not a single TOML inline table")
-	}
+// ParseInlineTable parses a reference written as a TOML inline table and
+// decoded into a map (see ParseTable): Palyra's SecretRef when it has a
+// kind field (ParseSecretRef), else an inline reference table
+// (ParseTable). It fails as they do.
+func ParseInlineTable(m map[string]any) (Ref, error) {
 	if _, palyra := m["kind"]; palyra {
 		return ParseSecretRef(m)
 	}

@@ -133,12 +133,12 @@ func TestInvalidReferenceErrorsDoNotQuoteTheirContent(t *testing.T) {
 		}
 	}
 	for _, s := range []string{pasted, "vault://global/" + pasted, "{ env = \"" + pasted + "\" }"} {
-		_, err := Parse(s)
+		_, err := ParseString(s)
 		if err == nil {
-			t.Fatalf("Parse(%q) accepted", s)
+			t.Fatalf("ParseString(%q) accepted", s)
 		}
 		if strings.Contains(err.Error(), "ABCdef") {
-			t.Errorf("Parse error shows the content: %v", err)
+			t.Errorf("ParseString error shows the content: %v", err)
 		}
 	}
 	if _, err := ParseVaultRefField(pasted); err == nil || strings.Contains(err.Error(), "ABCdef") || !errors.Is(err, secret.ErrInvalidRef) {
@@ -154,23 +154,69 @@ func TestParseStringForms(t *testing.T) {
 		{"vault://global/openai_api_key", VaultRef(secret.Ref{Scope: "global", Key: "openai_api_key"})},
 		{"env:OPENAI_API_KEY", EnvRef("OPENAI_API_KEY")},
 		{"file:/run/secrets/key", FileRef("/run/secrets/key")},
+	}
+	for _, tt := range tests {
+		got, err := ParseString(tt.in)
+		if err != nil {
+			t.Fatalf("ParseString(%q): %v", tt.in, err)
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("ParseString(%q) = %s, want %s", tt.in, fields(got), fields(tt.want))
+		}
+	}
+	bad := []string{"", "global/x", "env:", "env:1X", "file:relative", "vault://global/", " env:A"}
+	for _, in := range bad {
+		_, err := ParseString(in)
+		if KindOf(err) != Invalid || errors.Is(err, ErrInlineTable) {
+			t.Errorf("ParseString(%q) error = %v, want kind Invalid, not ErrInlineTable", in, err)
+		}
+	}
+}
+
+// ParseString leaves inline tables, valid or not, to tomlref.Parse: it
+// says so with ErrInlineTable, so that a program that links no TOML
+// decoder can hand them to one that does.
+func TestParseStringLeavesInlineTablesToTomlref(t *testing.T) {
+	for _, in := range []string{`{ env = "A" }`, ` {exec=["x"]}`, "{", `{ kind = "env", variable = "A" }`, "\t{ env = 1 }"} {
+		if !IsInlineTable(in) {
+			t.Errorf("IsInlineTable(%q) = false", in)
+		}
+		_, err := ParseString(in)
+		if !errors.Is(err, ErrInlineTable) || KindOf(err) != Invalid {
+			t.Errorf("ParseString(%q) error = %v, want kind Invalid matching ErrInlineTable", in, err)
+		}
+	}
+	for _, in := range []string{"env:A", "vault://global/a", "file:/x{", "", "x{"} {
+		if IsInlineTable(in) {
+			t.Errorf("IsInlineTable(%q) = true", in)
+		}
+	}
+}
+
+// ParseInlineTable reads Palyra's SecretRef when the table has a kind
+// field, else an inline reference table.
+func TestParseInlineTableDispatchesOnKind(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Ref
+	}{
 		{`{ exec = ["pass", "show", "x"], timeout_ms = 500 }`, Ref{Source: SourceExec, Exec: []string{"pass", "show", "x"}, Timeout: 500 * time.Millisecond}},
 		{` { env = "A", required = false }`, Ref{Source: SourceEnv, Env: "A", Optional: true}},
 	}
 	for _, tt := range tests {
-		got, err := Parse(tt.in)
-		if err != nil {
-			t.Fatalf("Parse(%q): %v", tt.in, err)
-		}
-		if !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("Parse(%q) = %s, want %s", tt.in, fields(got), fields(tt.want))
+		got, err := ParseInlineTable(decodeTable(t, tt.in))
+		if err != nil || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("ParseInlineTable(%s) = %s, %v; want %s", tt.in, fields(got), err, fields(tt.want))
 		}
 	}
-	bad := []string{"", "global/x", "env:", "env:1X", "file:relative", "{ env = 1 }", "{ env = \"A\" }\nother = 1", "{ env = "}
-	for _, in := range bad {
-		if _, err := Parse(in); KindOf(err) != Invalid {
-			t.Errorf("Parse(%q) error = %v, want kind Invalid", in, err)
-		}
+	m := decodeTable(t, `{ kind = "env", variable = "A" }`)
+	got, err := ParseInlineTable(m)
+	want, werr := ParseSecretRef(m)
+	if err != nil || werr != nil || got.Form != FormSecretRef || got.Env != want.Env {
+		t.Errorf("ParseInlineTable(kind = env) = %s, %v; want ParseSecretRef's %s, %v", fields(got), err, fields(want), werr)
+	}
+	if _, err := ParseInlineTable(decodeTable(t, `{ env = 1 }`)); KindOf(err) != Invalid {
+		t.Errorf("ParseInlineTable({ env = 1 }) error = %v, want kind Invalid", err)
 	}
 }
 

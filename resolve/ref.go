@@ -7,7 +7,10 @@
 // passed environment and working directory for commands).
 //
 // The reference grammar, in TOML and in the short string form, is specified
-// in docs/REFERENCES.md; ParseTable and Parse implement it. A Resolver
+// in docs/REFERENCES.md; ParseTable, ParseSecretRef and ParseString
+// implement it, and package resolve/tomlref reads the whole string form
+// (an inline table too) with a TOML decoder that this package does not
+// link. A Resolver
 // resolves a Ref to secret.SensitiveBytes or fails with an *Error whose Kind
 // says why (Missing, Invalid, Blocked, Timeout, TooLarge, IO) and whose
 // message names the reference by a fingerprint only (Ref.String), never by
@@ -141,7 +144,8 @@ const (
 // Ref is a secret reference: a source and its policy. The zero values of the
 // policy fields are the defaults, so a Ref literal naming only its source is
 // a required reference with default limits. Use Validate, or build it with
-// ParseTable, Parse or the constructors, before resolving it.
+// ParseTable, ParseString (tomlref.Parse) or the constructors, before
+// resolving it.
 //
 // String and GoString return the redacted description (source and
 // fingerprint), so printing a Ref with any fmt verb or logging it never

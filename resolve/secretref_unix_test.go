@@ -81,13 +81,13 @@ func TestResolveSecretRefRelativeToWorkingDirectory(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "s", "k"), secretValue)
 	t.Chdir(dir)
-	ref, err := Parse(`{ kind = "file", path = "s/k", trusted_dirs = ["s"] }`)
+	ref, err := ParseSecretRef(decodeTable(t, `{ kind = "file", path = "s/k", trusted_dirs = ["s"] }`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, err := New(nil, Options{}).Resolve(context.Background(), ref)
 	checkResult(t, got, err, 0, secretValue)
 	if strings.Contains(ref.File, dir) {
-		t.Error("Parse anchored the path itself")
+		t.Error("ParseSecretRef anchored the path itself")
 	}
 }

@@ -4,8 +4,8 @@
 // first page faults of everything its binary links, and most commands are
 // short: a script's "palyra secrets get" pays it on every call. So the
 // command line is two programs (docs/CLI.md, "Programs"): palyra serves
-// "--version" and "secrets get", "set", "list" and "delete" itself, with a
-// parser of its own and no command-line library (package lean), and hands
+// "--version" and "secrets get", "set", "list", "delete" and "run" itself,
+// with a parser of its own and no command-line library (package lean), and hands
 // every other command line, unchanged, to palyra-extra, installed beside
 // it: the whole cobra command tree, with what only it links (the daemon's
 // HTTP server, age for backups and member keys, the etcd client of a

@@ -8,13 +8,16 @@ import (
 
 // flag is one flag the lean parser understands: its long name, its
 // one-letter short form (0 for none) and where its value goes. Exactly one
-// of boolP, stringP and durationP is set.
+// of boolP, stringP, stringsP and durationP is set.
 type flag struct {
 	name  string
 	short byte
 
-	boolP     *bool
-	stringP   *string
+	boolP   *bool
+	stringP *string
+	// stringsP is a repeatable flag (pflag's StringArray): each time it is
+	// given, its value is appended, as it is (no splitting on commas).
+	stringsP  *[]string
 	durationP *time.Duration
 	// changed, when not nil, is set when the flag is given (pflag's
 	// Flag.Changed).
@@ -33,6 +36,8 @@ func (f *flag) set(text string) bool {
 		*f.boolP = b
 	case f.stringP != nil:
 		*f.stringP = text
+	case f.stringsP != nil:
+		*f.stringsP = append(*f.stringsP, text)
 	case f.durationP != nil:
 		d, err := time.ParseDuration(text)
 		if err != nil {
@@ -48,15 +53,18 @@ func (f *flag) set(text string) bool {
 	return true
 }
 
-// parseFlags reads args as pflag reads a command's arguments (flags and
-// positional arguments interspersed, "--" ending the flags) against
-// flags, and returns the positional arguments. It returns false for
-// anything it does not understand or that pflag would refuse: an unknown
-// flag (--help and -h among them), a missing or malformed value, a short
-// flag other than a lone "-x" of a boolean flag. Declining is always safe:
-// the caller hands the command line to palyra-extra, whose cobra parser
-// reads it (and reports any mistake) as palyra always has.
-func parseFlags(args []string, flags []*flag) ([]string, bool) {
+// parseFlags reads args as pflag reads a command's arguments against
+// flags, and returns the positional arguments: flags and positional
+// arguments interspersed, "--" ending the flags; or, when interspersed is
+// false (pflag's SetInterspersed(false), as "run" has it), the flags end
+// at the first positional argument too, which is returned with everything
+// after it, untouched. It returns false for anything it does not
+// understand or that pflag would refuse: an unknown flag (--help and -h
+// among them), a missing or malformed value, a short flag other than a
+// lone "-x" (of a boolean flag, or followed by its value). Declining is
+// always safe: the caller hands the command line to palyra-extra, whose
+// cobra parser reads it (and reports any mistake) as palyra always has.
+func parseFlags(args []string, flags []*flag, interspersed bool) ([]string, bool) {
 	var pos []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -85,11 +93,24 @@ func parseFlags(args []string, flags []*flag) ([]string, bool) {
 			}
 		case len(a) > 1 && a[0] == '-':
 			f := lookupShort(flags, a[1])
-			if len(a) != 2 || f == nil || f.boolP == nil {
+			switch {
+			case len(a) != 2 || f == nil:
+				return nil, false
+			case f.boolP != nil:
+				f.set("true")
+			case i+1 < len(args):
+				// "-e value": pflag takes the next argument whatever it
+				// looks like, as for a long flag.
+				i++
+				if !f.set(args[i]) {
+					return nil, false
+				}
+			default:
 				return nil, false
 			}
-			f.set("true")
-		default: // "-" alone is an argument too
+		case !interspersed: // "-" alone is an argument too
+			return append(pos, args[i:]...), true
+		default:
 			pos = append(pos, a)
 		}
 	}

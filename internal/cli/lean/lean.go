@@ -1,6 +1,6 @@
 // Package lean is the palyra command's front: a small hand-written parser
 // that serves the command lines scripts run most ("palyra --version",
-// "palyra secrets get", set, list and delete) and hands every other
+// "palyra secrets get", set, list, delete and run) and hands every other
 // command line, unchanged, to palyra-extra (package delegate), which holds
 // palyra's whole cobra command tree.
 //
@@ -15,19 +15,28 @@
 // too), the verb's own flags and the persistent flags it accepts
 // (--output-format, and the vault flags of "palyra secrets"), in the forms
 // pflag reads ("--flag value", "--flag=value", the short forms that exist,
-// "--", flags after positional arguments), and positional arguments that
-// the verb accepts. Anything else (--help, help, completion, another
-// verb, a flag it does not know, a value pflag would refuse, a scope or
-// key that breaks the naming rules) goes to palyra-extra, whose help and
-// usage errors are palyra's. Each verb's behaviour is one implementation
-// (its getrun, setrun, listrun or deleterun package, with the vault
-// preparation of package vaultflags and the error report of package
-// report), shared with the cobra command; lean_test.go in package cli
-// checks that for a table of command lines the two parsers agree.
+// "--", flags after positional arguments, except for run, whose flags end
+// at the command it runs), and positional arguments that the verb
+// accepts. Anything else (--help, help, completion, another verb, a flag
+// it does not know, a value pflag would refuse, a scope or key that breaks
+// the naming rules) goes to palyra-extra, whose help and usage errors are
+// palyra's. Each verb's behaviour is one implementation (its getrun,
+// setrun, listrun, deleterun or runrun package, with the vault preparation
+// of package vaultflags and the error report of package report), shared
+// with the cobra command; lean_test.go in package cli checks that for a
+// table of command lines the two parsers agree.
+//
+// palyra links no TOML decoder, so run reads the short forms of a
+// reference (vault://, env:, file:) and hands a command line whose
+// references include a TOML inline table (in --env or in the --env-file)
+// to palyra-extra, before it resolves or runs anything; likewise one
+// whose --env-file is not a regular file (a pipe such as <(...) can be
+// read only once).
 package lean
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -42,10 +51,12 @@ import (
 	"github.com/palyra/palyra-vault/internal/cli/secrets/keyflags"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/list/listrun"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/lookup"
+	"github.com/palyra/palyra-vault/internal/cli/secrets/run/runrun"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/set/setrun"
 	"github.com/palyra/palyra-vault/internal/cli/secrets/vaultflags"
 	"github.com/palyra/palyra-vault/internal/iostreams"
 	"github.com/palyra/palyra-vault/internal/version"
+	"github.com/palyra/palyra-vault/resolve"
 	"github.com/palyra/palyra-vault/vault/backend"
 )
 
@@ -67,7 +78,7 @@ func Run(ctx context.Context, ios *iostreams.IOStreams, args []string, handOver 
 	if !ok {
 		return report.Finish(ios.ErrOut, f, "", handOver(nil, args))
 	}
-	return report.Finish(ios.ErrOut, f, inv.Path(), inv.run(ctx, f))
+	return report.Finish(ios.ErrOut, f, inv.Path(), inv.run(ctx, f, func() error { return handOver(nil, args) }))
 }
 
 // Invocation is a command line that the lean front serves, as parsed.
@@ -89,6 +100,7 @@ type Invocation struct {
 	Set    *setrun.Options
 	List   *listrun.Options
 	Delete *deleterun.Options
+	Run    *runrun.Options
 }
 
 // Group holds the persistent flags that a verb of "palyra secrets"
@@ -151,14 +163,16 @@ func Parse(args []string) (*Invocation, bool) {
 		return nil, false
 	}
 	rest := append(append([]string(nil), lead...), args[2:]...)
-	flags, complete, ok := inv.verb(args[1])
+	v, ok := inv.verb(args[1])
 	if !ok {
 		return nil, false
 	}
-	pos, ok := parseFlags(rest, flags)
-	if !ok || complete(pos) != nil {
+	pos, ok := parseFlags(rest, v.flags, v.interspersed)
+	if !ok {
 		return nil, false
 	}
+	// --output-format json sets the verb's --json before the verb checks
+	// its flags, as the cobra tree's pre-run does before the verb runs.
 	asJSON, _, err := jsonout.OutputFormat(inv.Group.OutputFormat)
 	if err != nil {
 		return nil, false
@@ -166,16 +180,28 @@ func Parse(args []string) (*Invocation, bool) {
 	if asJSON && !inv.jsonSet {
 		*inv.jsonP = true
 	}
+	if v.complete(pos) != nil {
+		return nil, false
+	}
 	return inv, true
 }
 
+// verbSpec is how the lean front reads one verb's command line: the flags
+// it accepts (the persistent ones too), bound to the Invocation, its
+// options' Complete, and whether flags may follow positional arguments
+// (false: they end at the first one, pflag's SetInterspersed(false)).
+type verbSpec struct {
+	flags        []*flag
+	complete     func([]string) error
+	interspersed bool
+}
+
 // verb sets inv's verb to the one called name (or by its alias) and
-// returns the flags it accepts (the persistent ones too), bound to inv,
-// and its options' Complete; false when the lean front does not serve it.
-// Each verb's flags are those of its cobra command (NewCmdGet, NewCmdSet,
-// NewCmdList, NewCmdDelete), with the same names, short forms and
-// defaults.
-func (inv *Invocation) verb(name string) ([]*flag, func([]string) error, bool) {
+// returns how to read its command line; false when the lean front does
+// not serve it. Each verb's flags are those of its cobra command
+// (NewCmdGet, NewCmdSet, NewCmdList, NewCmdDelete, NewCmdRun), with the
+// same names, short forms and defaults.
+func (inv *Invocation) verb(name string) (verbSpec, bool) {
 	flags := inv.Group.flags()
 	jsonFlag := func(p *bool) *flag {
 		inv.jsonP = p
@@ -185,39 +211,52 @@ func (inv *Invocation) verb(name string) ([]*flag, func([]string) error, bool) {
 	case "get":
 		o := &getrun.Options{Daemon: lookup.DefaultDaemonMode}
 		inv.Verb, inv.Get = "get", o
-		return append(flags,
+		return verbSpec{append(flags,
 			&flag{name: "reveal", boolP: &o.Reveal},
 			jsonFlag(&o.JSON),
 			&flag{name: "daemon", stringP: &o.Daemon},
-		), o.Complete, true
+		), o.Complete, true}, true
 	case "set":
 		o := &setrun.Options{}
 		inv.Verb, inv.Set = "set", o
-		return append(flags,
+		return verbSpec{append(flags,
 			&flag{name: "value-stdin", boolP: &o.ValueStdin},
 			&flag{name: "trim-newline", boolP: &o.TrimNewline},
 			&flag{name: "keep-newline", boolP: &o.KeepNewline},
 			jsonFlag(&o.JSON),
-		), o.Complete, true
+		), o.Complete, true}, true
 	case "list":
 		o := &listrun.Options{}
 		inv.Verb, inv.List = "list", o
-		return append(flags,
+		return verbSpec{append(flags,
 			&flag{name: "recursive", short: 'r', boolP: &o.Recursive},
 			jsonFlag(&o.JSON),
 			&flag{name: "json-array", boolP: &o.JSONArray},
-		), o.Complete, true
+		), o.Complete, true}, true
 	case "delete", "rm":
 		o := &deleterun.Options{}
 		inv.Verb, inv.Delete = "delete", o
-		return append(flags,
+		return verbSpec{append(flags,
 			&flag{name: "strict", boolP: &o.Strict},
 			&flag{name: "missing-ok", boolP: &o.MissingOK},
 			&flag{name: "force", short: 'f', boolP: &o.MissingOK},
 			jsonFlag(&o.JSON),
-		), o.Complete, true
+		), o.Complete, true}, true
+	case "run":
+		o := &runrun.Options{Daemon: lookup.DefaultDaemonMode}
+		inv.Verb, inv.Run = "run", o
+		return verbSpec{append(flags,
+			&flag{name: "daemon", stringP: &o.Daemon},
+			&flag{name: "env", short: 'e', stringsP: &o.Env},
+			&flag{name: "env-file", stringP: &o.EnvFile},
+			&flag{name: "trusted-dir", stringsP: &o.TrustedDirs},
+			&flag{name: "pass-env", stringsP: &o.PassEnv},
+			&flag{name: "no-masking", boolP: &o.NoMasking},
+			&flag{name: "dry-run", boolP: &o.DryRun},
+			jsonFlag(&o.JSON),
+		), o.Complete, false}, true
 	}
-	return nil, nil, false
+	return verbSpec{}, false
 }
 
 // FlagNames returns the flags the lean front reads for the verb called
@@ -225,12 +264,12 @@ func (inv *Invocation) verb(name string) ([]*flag, func([]string) error, bool) {
 // form -x; nil when it does not serve that verb. A test compares them with
 // the cobra command's.
 func FlagNames(name string) []string {
-	flags, _, ok := new(Invocation).verb(name)
+	v, ok := new(Invocation).verb(name)
 	if !ok {
 		return nil
 	}
-	names := make([]string, len(flags))
-	for i, f := range flags {
+	names := make([]string, len(v.flags))
+	for i, f := range v.flags {
 		names[i] = f.name
 		if f.short != 0 {
 			names[i] += "/-" + string(f.short)
@@ -240,11 +279,17 @@ func FlagNames(name string) []string {
 }
 
 // run runs inv on f, as the cobra command would: the persistent flags take
-// effect (Prepare), then the verb runs.
-func (inv *Invocation) run(ctx context.Context, f *factory.Factory) error {
+// effect (Prepare), then the verb runs. A run that needs palyra-extra (a
+// TOML inline table among its references, or an --env-file that is not a
+// regular file: see the package doc) calls handOver instead, before it
+// resolves or runs anything.
+func (inv *Invocation) run(ctx context.Context, f *factory.Factory, handOver func() error) error {
 	if inv.Version {
 		_, err := fmt.Fprintln(f.IOStreams.Out, version.Get())
 		return err
+	}
+	if inv.Run != nil && !isRegularFile(inv.Run.EnvFile) {
+		return handOver()
 	}
 	if err := inv.Prepare(f); err != nil {
 		return err
@@ -258,8 +303,30 @@ func (inv *Invocation) run(ctx context.Context, f *factory.Factory) error {
 		return listrun.Run(ctx, inv.List)
 	case inv.Delete != nil:
 		return deleterun.Run(ctx, inv.Delete)
+	case inv.Run != nil:
+		// With no ParseRef, runrun reads the short forms of a reference and
+		// stops at a TOML inline table before it resolves or runs anything.
+		err := runrun.Run(ctx, inv.Run)
+		if errors.Is(err, resolve.ErrInlineTable) {
+			return handOver()
+		}
+		return err
 	}
 	return fmt.Errorf("lean: no verb to run") // unreachable: Parse sets one
+}
+
+// isRegularFile reports whether run's --env-file, when given, is a
+// regular file (after symbolic links), which palyra-extra can read again
+// if the file holds a TOML inline table; a pipe (<(...), /dev/stdin on a
+// pipe) can be read only once, and anything else (a missing file) is
+// palyra-extra's to report. An empty path (no --env-file) counts as
+// regular.
+func isRegularFile(path string) bool {
+	if path == "" {
+		return true
+	}
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular()
 }
 
 // Prepare does on f what the cobra tree does before a verb of "palyra
@@ -292,6 +359,8 @@ func (inv *Invocation) Prepare(f *factory.Factory) error {
 		inv.List.Bind(f)
 	case inv.Delete != nil:
 		inv.Delete.Bind(f)
+	case inv.Run != nil:
+		inv.Run.Bind(f)
 	}
 	return nil
 }

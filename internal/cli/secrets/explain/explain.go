@@ -21,6 +21,7 @@ import (
 	"github.com/palyra/palyra-vault/internal/cli/secrets/shared"
 	"github.com/palyra/palyra-vault/internal/iostreams"
 	"github.com/palyra/palyra-vault/resolve"
+	"github.com/palyra/palyra-vault/resolve/tomlref"
 	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 	"github.com/palyra/palyra-vault/vault/palyrars"
@@ -149,7 +150,7 @@ func parseArgs(args []string) (resolve.Ref, error) {
 		}
 		return resolve.VaultRef(r), nil
 	}
-	ref, err := resolve.Parse(args[0])
+	ref, err := tomlref.Parse(args[0])
 	if err != nil && !strings.Contains(args[0], "://") && strings.Contains(args[0], "/") {
 		// Palyra's bare <scope>/<key>.
 		if r, berr := secret.ParseRef(secret.RefPrefix + args[0]); berr == nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/palyra/palyra-vault/resolve"
+	"github.com/palyra/palyra-vault/resolve/tomlref"
 )
 
 // placeholder is one "{{ <reference> }}" in a template.
@@ -61,7 +62,7 @@ func parseTemplate(src []byte) ([]placeholder, error) {
 			return nil, fmt.Errorf("line %d, column %d: {{ is not closed by }} on the same line", line, col)
 		}
 		text := string(bytes.TrimRight(src[j:textEnd], " \t"))
-		ref, err := resolve.Parse(text)
+		ref, err := tomlref.Parse(text)
 		if err != nil {
 			// Not %w: a bad reference in a file is not a bad command line,
 			// so it must not turn into a usage error.

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/palyra/palyra-vault/daemon/api"
-	"github.com/palyra/palyra-vault/resolve"
+	"github.com/palyra/palyra-vault/resolve/tomlref"
 	"github.com/palyra/palyra-vault/vault"
 )
 
@@ -56,7 +56,7 @@ func TestModeOfFollowsTheEffectiveRefreshPolicy(t *testing.T) {
 		{`{ kind = "vault", vault_ref = "global/k", refresh_policy = "on_change", snapshot_policy = "refresh_per_use" }`, ModeLive},
 	}
 	for _, tt := range tests {
-		r, err := resolve.Parse(tt.text)
+		r, err := tomlref.Parse(tt.text)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.text, err)
 		}

@@ -4,6 +4,7 @@ package run_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -19,17 +20,25 @@ import (
 	"github.com/creack/pty"
 
 	"github.com/palyra/palyra-vault/internal/cli"
+	"github.com/palyra/palyra-vault/internal/cli/lean"
+	"github.com/palyra/palyra-vault/internal/iostreams"
 )
 
 // These tests run the real palyra binary (this test binary, re-executed
 // as palyra) as a separate process, so that signals and terminals reach it
-// exactly as they would from a shell.
+// exactly as they would from a shell. It is palyra as installed: the lean
+// front (package lean), which serves "secrets run" itself and hands what
+// it does not serve to palyra-extra's cobra tree, here in the same
+// process.
 
 const asPalyra = "PALYRA_RUN_TEST_AS_PALYRA"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(asPalyra) == "1" {
-		os.Exit(cli.Main())
+		os.Exit(lean.Run(context.Background(), iostreams.System(), os.Args[1:], func(_, args []string) error {
+			os.Exit(cli.Run(context.Background(), iostreams.System(), args))
+			return nil
+		}))
 	}
 	if socket := os.Getenv(asFakeDaemon); socket != "" {
 		os.Exit(fakeDaemonMain(socket))
@@ -319,5 +328,39 @@ func TestRunNoMaskingOnATerminalConnectsTheTerminalDirectly(t *testing.T) {
 	finish()
 	if !strings.Contains(screen.String(), "tty "+secret) {
 		t.Fatalf("screen = %q", screen.String())
+	}
+}
+
+// A reference written as a TOML inline table needs palyra-extra's
+// decoder: palyra hands the whole command line over before it resolves
+// or runs anything, and the command runs once, as it would have. From an
+// env file that is a pipe, palyra-extra reads it (palyra never does: a
+// pipe can be read only once).
+func TestRunHandsInlineTablesToPalyraExtraAndRunsOnce(t *testing.T) {
+	e := newEnv(t)
+	script := `echo x >> count; printf '%s|%s\n' "$A" "$T"`
+	tests := []struct {
+		name  string
+		args  []string
+		stdin string
+	}{
+		{"in --env", []string{"--env", `T={ env = "PALYRA_RUN_TEST_T" }`}, ""},
+		{"in an env file on a pipe", []string{"--env-file", "/dev/stdin"}, "T={ env = \"PALYRA_RUN_TEST_T\" }\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			os.Remove(filepath.Join(e.dir, "count"))
+			args := append(append([]string{"secrets", "run", "--env", "A=vault://global/a"}, tt.args...), "--", "sh", "-c", script)
+			cmd := e.palyra(args...)
+			cmd.Env = append(cmd.Env, "PALYRA_RUN_TEST_T=t-value")
+			cmd.Stdin = strings.NewReader(tt.stdin)
+			out, err := cmd.Output()
+			if err != nil || string(out) != "[REDACTED]|[REDACTED]\n" {
+				t.Fatalf("output %q, %v", out, err)
+			}
+			if n, _ := os.ReadFile(filepath.Join(e.dir, "count")); string(n) != "x\n" {
+				t.Fatalf("the command ran %d times", strings.Count(string(n), "x"))
+			}
+		})
 	}
 }

@@ -1,4 +1,4 @@
-package run
+package runrun
 
 import (
 	"errors"
@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/palyra/palyra-vault/resolve"
+	"github.com/palyra/palyra-vault/resolve/tomlref"
 )
 
 func TestParseEnvFile(t *testing.T) {
@@ -34,7 +35,7 @@ func TestParseEnvFile(t *testing.T) {
 			if err := os.WriteFile(path, []byte(tt.text), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			got, err := parseEnvFile(path)
+			got, err := parseEnvFile(tomlref.Parse, path)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error = %v, want %q", err, tt.wantErr)
@@ -63,10 +64,10 @@ func TestParseEnvFileBoundsItsInput(t *testing.T) {
 	if err := os.WriteFile(path, []byte(strings.Repeat("#", MaxEnvFileSize+1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := parseEnvFile(path); err == nil || !strings.Contains(err.Error(), "more than 1048576 bytes") {
+	if _, err := parseEnvFile(tomlref.Parse, path); err == nil || !strings.Contains(err.Error(), "more than 1048576 bytes") {
 		t.Fatalf("error = %v", err)
 	}
-	if _, err := parseEnvFile(filepath.Join(t.TempDir(), "missing.env")); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := parseEnvFile(tomlref.Parse, filepath.Join(t.TempDir(), "missing.env")); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("error = %v", err)
 	}
 }
@@ -79,9 +80,37 @@ func TestParseBindingKeepsTheSourceKinds(t *testing.T) {
 		`A={ exec = ["true"], required = false }`: resolve.SourceExec,
 	}
 	for in, want := range tests {
-		b, err := parseBinding(in, "test")
+		b, err := parseBinding(tomlref.Parse, in, "test")
 		if err != nil || b.Ref.Source != want {
 			t.Errorf("parseBinding(%q) = %v, %v; want source %s", in, b.Ref.Source, err, want)
 		}
+	}
+}
+
+// Without a TOML decoder (the lean front's resolve.ParseString) an inline
+// table in the env file fails with resolve.ErrInlineTable, so that the
+// caller can hand the command line to one that has it; any other broken
+// line is reported as before.
+func TestParseEnvFileWithoutTOMLReportsInlineTables(t *testing.T) {
+	tests := []struct {
+		name, text string
+		inline     bool
+	}{
+		{"inline table", "A=vault://global/a\nT={ exec = [\"pass\"] }\n", true},
+		{"quoted inline table", "T='{ env = \"X\" }'\n", true},
+		{"short forms only", "A=vault://global/a\nB=env:HOME\n", false},
+		{"plaintext value", "A=sk-proj-secret-value\n", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "refs.env")
+			if err := os.WriteFile(path, []byte(tt.text), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := parseEnvFile(resolve.ParseString, path)
+			if errors.Is(err, resolve.ErrInlineTable) != tt.inline {
+				t.Fatalf("error = %v, want ErrInlineTable: %v", err, tt.inline)
+			}
+		})
 	}
 }

@@ -1,4 +1,4 @@
-package run
+package runrun
 
 import (
 	"io"
@@ -91,7 +91,7 @@ func closeAll(files ...*os.File) {
 }
 
 // newCommand builds the command with env, after finding the program.
-func newCommand(opts *RunOptions, env []string) (*exec.Cmd, error) {
+func newCommand(opts *Options, env []string) (*exec.Cmd, error) {
 	path, err := lookPath(opts.Command[0])
 	if err != nil {
 		return nil, err
@@ -106,7 +106,7 @@ func newCommand(opts *RunOptions, env []string) (*exec.Cmd, error) {
 // connect gives the command palyra's streams: directly without secrets to
 // mask, else stdout and stderr through maskers on pipes. It returns the
 // pipe ends to close after Start.
-func connect(cmd *exec.Cmd, opts *RunOptions, out *outputs, secrets [][]byte) ([]*os.File, error) {
+func connect(cmd *exec.Cmd, opts *Options, out *outputs, secrets [][]byte) ([]*os.File, error) {
 	cmd.Stdin = opts.IO.In
 	if len(secrets) == 0 {
 		cmd.Stdout, cmd.Stderr = opts.IO.Out, opts.IO.ErrOut
@@ -125,7 +125,7 @@ func connect(cmd *exec.Cmd, opts *RunOptions, out *outputs, secrets [][]byte) ([
 	return []*os.File{w1, w2}, nil
 }
 
-func (opts *RunOptions) hold() time.Duration {
+func (opts *Options) hold() time.Duration {
 	if opts.Hold > 0 {
 		return opts.Hold
 	}

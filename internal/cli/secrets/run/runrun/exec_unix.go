@@ -1,6 +1,6 @@
 //go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
 
-package run
+package runrun
 
 import (
 	"context"
@@ -25,7 +25,7 @@ var forwardedSignals = []os.Signal{
 // execute runs the command with env and returns its exit status. secrets
 // are the values to mask (none: no masking). It fails only when the
 // command cannot be started.
-func execute(ctx context.Context, opts *RunOptions, env []string, secrets [][]byte) (int, error) {
+func execute(ctx context.Context, opts *Options, env []string, secrets [][]byte) (int, error) {
 	cmd, err := newCommand(opts, env)
 	if err != nil {
 		return 0, err
@@ -108,7 +108,7 @@ func exitStatus(ps *os.ProcessState) int {
 // palyra's process group, so when that group is the terminal's foreground
 // group, the keyboard's SIGINT and SIGQUIT have reached the command already
 // and are not sent twice.
-func forward(cmd *exec.Cmd, sig os.Signal, usePty bool, opts *RunOptions, ptmx *os.File) {
+func forward(cmd *exec.Cmd, sig os.Signal, usePty bool, opts *Options, ptmx *os.File) {
 	if sig == syscall.SIGWINCH {
 		if f, ok := opts.IO.Out.(*os.File); ok && ptmx != nil {
 			_ = pty.InheritSize(f, ptmx) // the kernel tells the command
@@ -140,7 +140,7 @@ func inForegroundGroup() bool {
 // terminal gets a masked pipe; a standard input that is not one is passed
 // on as it is. It returns the master side and the files to close after
 // Start.
-func connectPty(cmd *exec.Cmd, opts *RunOptions, out *outputs, secrets [][]byte) (*os.File, []*os.File, error) {
+func connectPty(cmd *exec.Cmd, opts *Options, out *outputs, secrets [][]byte) (*os.File, []*os.File, error) {
 	ptmx, tty, err := pty.Open()
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening a pseudo-terminal: %w", err)
@@ -200,7 +200,7 @@ func (p ptyReader) Close() error { return p.f.Close() }
 // included) go to the command's terminal as they are typed, and copies
 // them there. It returns the function that restores the terminal; when
 // standard input is not a terminal it does nothing.
-func rawStdin(opts *RunOptions, ptmx *os.File) func() {
+func rawStdin(opts *Options, ptmx *os.File) func() {
 	in, ok := opts.IO.In.(*os.File)
 	if !ok || !opts.IO.IsStdinTTY() {
 		return func() {}

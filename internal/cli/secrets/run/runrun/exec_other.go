@@ -1,6 +1,6 @@
 //go:build !(linux || darwin || freebsd || netbsd || openbsd || dragonfly)
 
-package run
+package runrun
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 // always gets pipes (no pseudo-terminal), and signals are not forwarded:
 // Ctrl-C reaches every process on the console, the command included, so
 // palyra only ignores it and waits for the command.
-func execute(ctx context.Context, opts *RunOptions, env []string, secrets [][]byte) (int, error) {
+func execute(ctx context.Context, opts *Options, env []string, secrets [][]byte) (int, error) {
 	cmd, err := newCommand(opts, env)
 	if err != nil {
 		return 0, err

@@ -1,11 +1,19 @@
-package shared
+// Package refread is what the verbs that resolve secret references (run,
+// inject, explain, audit) share: a vault opened for reading only, never
+// created (ExistingVault), how a reference is named to the user
+// (DisplayRef), the report of failed resolutions (ListError, ResolveHints)
+// and the check of --trusted-dir (CheckTrustedDirs). It links no
+// command-line library and no TOML decoder, so the lean front of palyra
+// (package lean) serves "palyra secrets run" with it; package shared
+// forwards to it under the same names.
+package refread
 
 import (
 	"context"
 	"errors"
 	"sync"
 
-	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
+	"github.com/palyra/palyra-vault/internal/cli/factory"
 	"github.com/palyra/palyra-vault/secret"
 	"github.com/palyra/palyra-vault/vault"
 	"github.com/palyra/palyra-vault/vault/palyrars"
@@ -23,11 +31,11 @@ type ExistingVault struct {
 	// Config says which vault (the --vault-dir, --state-root and --backend
 	// flags).
 	Config vault.Config
-	// Open opens the vault (cmdutil.Factory.Vault, which also closes it).
+	// Open opens the vault (factory.Factory.Vault, which also closes it).
 	Open func(context.Context) (*vault.Vault, error)
 	// Rust, when not nil, opens a Rust Palyra vault to read in place
 	// instead, or returns nil when there is none
-	// (cmdutil.Factory.RustVault).
+	// (factory.Factory.RustVault).
 	Rust func(context.Context, bool) (*palyrars.Vault, error)
 
 	mu     sync.Mutex
@@ -85,7 +93,7 @@ func (e *ExistingVault) Get(ctx context.Context, scope, key string) (secret.Sens
 			return secret.SensitiveBytes{}, vault.Metadata{}, err
 		}
 		if rv != nil {
-			return cmdutil.RustGet(ctx, rv, scope, key)
+			return factory.RustGet(ctx, rv, scope, key)
 		}
 	}
 	v, err := e.Vault(ctx)
@@ -104,7 +112,7 @@ func (e *ExistingVault) Stat(ctx context.Context, scope, key string) (vault.Meta
 			return vault.Metadata{}, err
 		}
 		if rv != nil {
-			return cmdutil.RustStat(rv, scope, key)
+			return factory.RustStat(rv, scope, key)
 		}
 	}
 	v, err := e.Vault(ctx)

@@ -1,10 +1,10 @@
-package shared
+package refread
 
 import (
 	"path/filepath"
 	"strings"
 
-	"github.com/palyra/palyra-vault/internal/cli/cmdutil"
+	"github.com/palyra/palyra-vault/internal/cli/clierr"
 )
 
 // CheckTrustedDirs returns a usage error unless every --trusted-dir is an
@@ -12,7 +12,7 @@ import (
 func CheckTrustedDirs(dirs []string) error {
 	for _, d := range dirs {
 		if !strings.HasPrefix(d, "~/") && !filepath.IsAbs(d) {
-			return cmdutil.UsageErrorf("--trusted-dir %q: must be an absolute path (or start with ~/)", d)
+			return clierr.UsageErrorf("--trusted-dir %q: must be an absolute path (or start with ~/)", d)
 		}
 	}
 	return nil

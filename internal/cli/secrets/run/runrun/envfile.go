@@ -1,4 +1,4 @@
-package run
+package runrun
 
 import (
 	"bytes"
@@ -22,10 +22,10 @@ type binding struct {
 	Origin string // "--env #2" or `env file "x.env", line 3`
 }
 
-// parseBinding parses "NAME=<ref>". Errors name origin and the rule, never
+// parseBinding parses "NAME=<ref>", the reference with parseRef. Errors name origin and the rule, never
 // the text: a plaintext value written where a reference belongs must not be
 // echoed.
-func parseBinding(s, origin string) (binding, error) {
+func parseBinding(parseRef func(string) (resolve.Ref, error), s, origin string) (binding, error) {
 	name, refText, ok := strings.Cut(s, "=")
 	if !ok {
 		return binding{}, fmt.Errorf("%s: expected NAME=<reference>", origin)
@@ -37,7 +37,7 @@ func parseBinding(s, origin string) (binding, error) {
 	if refText == "" {
 		return binding{}, fmt.Errorf("%s: %s has no reference after '='", origin, name)
 	}
-	ref, err := resolve.Parse(refText)
+	ref, err := parseRef(refText)
 	if err != nil {
 		return binding{}, fmt.Errorf("%s: %s: %w", origin, name, err)
 	}
@@ -58,14 +58,14 @@ func validName(name string) bool {
 	return true
 }
 
-// parseEnvFile reads an env file: one "NAME=<reference>" per line, where the
+// parseEnvFile reads an env file, parsing references with parseRef: one "NAME=<reference>" per line, where the
 // reference is any string form (vault://scope/key, env:NAME, file:/path or
 // a TOML inline table on one line). Blank lines and lines whose first
 // non-blank character is '#' are ignored; a leading "export " is allowed;
 // a reference wrapped whole in matching single or double quotes is
 // unwrapped. A name given twice is an error. At most MaxEnvFileSize bytes
 // are read (a pipe such as <(…) works too).
-func parseEnvFile(path string) ([]binding, error) {
+func parseEnvFile(parseRef func(string) (resolve.Ref, error), path string) ([]binding, error) {
 	data, err := readLimited(path)
 	if err != nil {
 		return nil, err
@@ -88,7 +88,10 @@ func parseEnvFile(path string) ([]binding, error) {
 				line = strings.TrimSpace(name) + "=" + val
 			}
 		}
-		b, err := parseBinding(line, origin)
+		b, err := parseBinding(parseRef, line, origin)
+		if errors.Is(err, resolve.ErrInlineTable) {
+			return nil, err // for the caller to read with a TOML decoder
+		}
 		if err != nil {
 			// A bad line in a file is not a bad command line: drop the
 			// chain so that it does not become a usage error.
