@@ -14,7 +14,7 @@ func TestNewCmdVerifyParsesArgsAndFlags(t *testing.T) {
 		{Name: "an argument", Args: []string{"global"}, WantErr: "accepts at most 0 argument(s), got 1"},
 	}
 	clitest.ParseTests(t, NewCmdVerify, tests, func(t *testing.T, o *VerifyOptions, f *cmdutil.Factory) {
-		clitest.CheckWiring(t, f, o.IO, o.Vault, "Vault")
+		clitest.CheckWiring(t, f, o.IO, o.Vault, "ExistingVault")
 		clitest.CheckConfig(t, f, o.Config)
 		if o.Rust == nil {
 			t.Error("verify is not wired to read a Rust vault (Factory.RustVault)")
