@@ -258,7 +258,8 @@ func TestLeanParserAgreesWithCobra(t *testing.T) {
 		{"secrets run -e A=vault://global/a", false},         // no command
 		{"secrets run", false},
 		{"secrets run --json -e A=vault://global/a -- true", false},
-		{"--output-format json secrets run -e A=vault://global/a -- true", false}, // sets --json, then as above
+		{"--output-format json secrets run -e A=vault://global/a -- true", true}, // --json shapes the dry run only: not set
+		{"secrets run -e A=vault://global/a --output-format ndjson -- true", true},
 		{"secrets run --trusted-dir relative -- true", false},
 		{"secrets run --pass-env HOME -- true", false},
 		{"secrets run --daemon sometimes -- true", false},

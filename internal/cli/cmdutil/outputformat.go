@@ -6,6 +6,12 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// JSONNeedsAnnotation is the key of a command's annotation naming the
+// boolean flag its --json depends on ("dry-run" for run, whose --json
+// shapes only the --dry-run report): --output-format json sets --json only
+// when that flag is on, and the command otherwise prints as without it.
+const JSONNeedsAnnotation = "palyra/json-needs"
+
 // OutputFormatFlag is the name of the global flag that Palyra's CLI calls
 // --output-format: text (the default), json or ndjson.
 const OutputFormatFlag = "output-format"
@@ -21,7 +27,7 @@ func AddOutputFormatFlag(root *cobra.Command) {
 
 // ApplyOutputFormat makes --output-format take effect for cmd, the command
 // that runs: json and ndjson set its --json flag when it has one (and it
-// was not given), and ndjson makes JSON one line even on a terminal. A
+// was not given, and the flag its JSONNeedsAnnotation names is on), and ndjson makes JSON one line even on a terminal. A
 // command without --json prints text whatever the format, as Palyra's
 // commands without a JSON form do. Every pre-run hook of a command group
 // calls it (cobra runs only the nearest).
@@ -36,6 +42,11 @@ func ApplyOutputFormat(cmd *cobra.Command, ios *iostreams.IOStreams) error {
 	}
 	if compact {
 		ios.CompactJSON = true
+	}
+	if dep := cmd.Annotations[JSONNeedsAnnotation]; dep != "" {
+		if d := cmd.Flags().Lookup(dep); d != nil && d.Value.String() != "true" {
+			return nil
+		}
 	}
 	if j := cmd.Flags().Lookup("json"); j != nil && !j.Changed && j.Value.Type() == "bool" {
 		return cmd.Flags().Set(j.Name, "true")

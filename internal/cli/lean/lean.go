@@ -93,8 +93,12 @@ type Invocation struct {
 
 	// jsonP is the verb's --json, which --output-format json sets unless
 	// it was given (jsonSet).
-	jsonP   *bool
-	jsonSet bool
+	jsonP *bool
+	// jsonNeeds is the flag the verb's --json depends on (run's
+	// --dry-run, as cmdutil.JSONNeedsAnnotation), nil for none:
+	// --output-format json sets --json only when it is on.
+	jsonNeeds *bool
+	jsonSet   bool
 	// The options of the verb that runs; the others are nil.
 	Get    *getrun.Options
 	Set    *setrun.Options
@@ -177,7 +181,7 @@ func Parse(args []string) (*Invocation, bool) {
 	if err != nil {
 		return nil, false
 	}
-	if asJSON && !inv.jsonSet {
+	if asJSON && !inv.jsonSet && (inv.jsonNeeds == nil || *inv.jsonNeeds) {
 		*inv.jsonP = true
 	}
 	if v.complete(pos) != nil {
@@ -244,7 +248,7 @@ func (inv *Invocation) verb(name string) (verbSpec, bool) {
 		), o.Complete, true}, true
 	case "run":
 		o := &runrun.Options{Daemon: lookup.DefaultDaemonMode}
-		inv.Verb, inv.Run = "run", o
+		inv.Verb, inv.Run, inv.jsonNeeds = "run", o, &o.DryRun
 		return verbSpec{append(flags,
 			&flag{name: "daemon", stringP: &o.Daemon},
 			&flag{name: "env", short: 'e', stringsP: &o.Env},

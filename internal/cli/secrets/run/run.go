@@ -32,8 +32,11 @@ type RunOptions = runrun.Options
 func NewCmdRun(f *cmdutil.Factory, runF func(*RunOptions) error) *cobra.Command {
 	opts := &RunOptions{IO: f.IOStreams, ParseRef: tomlref.Parse}
 	cmd := &cobra.Command{
-		Use:   "run [--env NAME=<ref>]... [--env-file FILE] [flags] -- <command> [args...]",
-		Short: "Run a command with secrets in its environment, masking them in its output",
+		// --output-format json makes the --dry-run report JSON; a run
+		// prints nothing of its own for it to shape.
+		Annotations: map[string]string{cmdutil.JSONNeedsAnnotation: "dry-run"},
+		Use:         "run [--env NAME=<ref>]... [--env-file FILE] [flags] -- <command> [args...]",
+		Short:       "Run a command with secrets in its environment, masking them in its output",
 		Long: `Resolve secret references and run a command with them as environment
 variables. The variables are set in the command's environment only, never
 in palyra's own, and never on a command line.
