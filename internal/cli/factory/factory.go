@@ -155,14 +155,21 @@ func New(ios *iostreams.IOStreams) *Factory {
 // secret.
 var ErrNoVault = errwrap.New("no vault here yet", vault.ErrNotFound)
 
+// NoVaultAt returns the error of a command, or of a reference, that needs
+// the vault at root where none has been created: it wraps ErrNoVault (and
+// so vault.ErrNotFound), names root and says how to make one.
+func NoVaultAt(root string) error {
+	return clierr.WithHints(fmt.Errorf("%w (looked in %s)", ErrNoVault, root),
+		`store a secret with "palyra secrets set" to create the vault, or point --vault-dir / $PALYRA_VAULT_DIR at an existing one`)
+}
+
 func (f *Factory) openExistingVault(ctx context.Context) (*vault.Vault, error) {
 	exists, root, err := vault.Exists(f.VaultConfig)
 	if err != nil {
 		return nil, err
 	}
 	if !exists {
-		return nil, clierr.WithHints(fmt.Errorf("%w (looked in %s)", ErrNoVault, root),
-			`store a secret with "palyra secrets set" to create the vault, or point --vault-dir / $PALYRA_VAULT_DIR at an existing one`)
+		return nil, NoVaultAt(root)
 	}
 	return f.openVault(ctx)
 }

@@ -10,7 +10,6 @@ package refread
 
 import (
 	"context"
-	"errors"
 	"sync"
 
 	"github.com/palyra/palyra-vault/internal/cli/factory"
@@ -45,15 +44,10 @@ type ExistingVault struct {
 }
 
 // ErrNoVault is matched by ExistingVault's errors when no vault has been
-// created at the configured root. Those errors match vault.ErrNotFound
-// too, so a reference into a vault that does not exist counts as missing.
-var ErrNoVault = errors.New("no vault")
-
-// noVaultError names the root where no vault exists.
-type noVaultError struct{ root string }
-
-func (e *noVaultError) Error() string   { return "no vault has been created at " + e.root }
-func (e *noVaultError) Unwrap() []error { return []error{ErrNoVault, vault.ErrNotFound} }
+// created at the configured root (factory.ErrNoVault, the commands' own).
+// Those errors match vault.ErrNotFound too, so a reference into a vault
+// that does not exist counts as missing.
+var ErrNoVault = factory.ErrNoVault
 
 // Vault returns the open vault, opening it on first call. When no vault
 // exists at the root, it fails with an error matching ErrNoVault and
@@ -65,7 +59,7 @@ func (e *ExistingVault) Vault(ctx context.Context) (*vault.Vault, error) {
 		return e.opened, nil
 	}
 	if e.absent {
-		return nil, &noVaultError{root: e.root}
+		return nil, factory.NoVaultAt(e.root)
 	}
 	exists, root, err := vault.Exists(e.Config)
 	if err != nil {
@@ -74,7 +68,7 @@ func (e *ExistingVault) Vault(ctx context.Context) (*vault.Vault, error) {
 	e.root = root
 	if !exists {
 		e.absent = true
-		return nil, &noVaultError{root: root}
+		return nil, factory.NoVaultAt(root)
 	}
 	v, err := e.Open(ctx)
 	if err != nil {

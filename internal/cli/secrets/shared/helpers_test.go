@@ -87,7 +87,7 @@ func TestExistingVaultNeverCreatesAVault(t *testing.T) {
 		return vault.Open(ctx, cfg)
 	}}
 	_, _, err := ev.Get(context.Background(), "global", "k")
-	if !errors.Is(err, ErrNoVault) || !errors.Is(err, vault.ErrNotFound) || !strings.Contains(err.Error(), "no vault has been created at "+cfg.Root) {
+	if !errors.Is(err, ErrNoVault) || !errors.Is(err, vault.ErrNotFound) || !strings.Contains(err.Error(), "no vault here yet: secret not found (looked in "+cfg.Root+")") {
 		t.Fatalf("error = %v", err)
 	}
 	if _, err := os.Stat(cfg.Root); err == nil || opened != 0 {
