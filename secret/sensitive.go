@@ -2,7 +2,6 @@ package secret
 
 import (
 	"fmt"
-	"log/slog"
 )
 
 // Redacted is what every printable form of SensitiveBytes shows.
@@ -68,8 +67,7 @@ func (s SensitiveBytes) Format(f fmt.State, verb rune) {
 func (s SensitiveBytes) MarshalJSON() ([]byte, error) { return []byte(`"` + Redacted + `"`), nil }
 
 // MarshalText returns Redacted, so encoders that use text (TOML, YAML, XML
-// attributes) never see the value.
+// attributes, log/slog's text handler) never see the value. (log/slog's
+// JSON handler uses MarshalJSON; neither needs a LogValue method, whose
+// slog import would cost every palyra process log/slog's initialisation.)
 func (s SensitiveBytes) MarshalText() ([]byte, error) { return []byte(Redacted), nil }
-
-// LogValue makes log/slog record Redacted.
-func (s SensitiveBytes) LogValue() slog.Value { return slog.StringValue(Redacted) }
