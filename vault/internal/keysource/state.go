@@ -1,7 +1,6 @@
 package keysource
 
 import (
-	"bytes"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
@@ -10,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"path/filepath"
 	"strings"
@@ -197,19 +195,14 @@ func parseState(data []byte, where string) (*State, error) {
 	if len(data) > maxFileSize {
 		return nil, fmt.Errorf("%w: %s is over %d bytes", vaulterr.ErrCorrupt, where, maxFileSize)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	var st State
-	if err := dec.Decode(&st); err != nil {
-		return nil, fmt.Errorf("%w: %s is not valid: %w", vaulterr.ErrCorrupt, where, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("%w: %s has data after its JSON object", vaulterr.ErrCorrupt, where)
+	st, err := decodeState(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s is not valid JSON of its format: %w", vaulterr.ErrCorrupt, where, err)
 	}
 	if err := st.check(); err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", vaulterr.ErrCorrupt, where, err)
 	}
-	return &st, nil
+	return st, nil
 }
 
 // Read reads the key-source state of the vault at root: the file
