@@ -51,9 +51,17 @@ type Keyring struct {
 
 // NewKeyring returns a ring for the vault at root whose key-source file
 // holds st. It loads no key; pass will be asked for the passphrase of a
-// passphrase key, at most once per successful load.
+// passphrase key, at most once per successful load. When st is what
+// ReadState returned, the ring reads the file again only once it has
+// changed (see fsutil.PathStamp): a vault opened for one Get reads it
+// once.
 func NewKeyring(root string, site Site, st *State, pass func() ([]byte, error)) *Keyring {
-	return &Keyring{root: root, site: site, pass: pass, state: *st, keys: map[[envelope.KEKIDSize]byte]*envelope.KEK{}}
+	kr := &Keyring{root: root, site: site, pass: pass, state: *st, keys: map[[envelope.KEKIDSize]byte]*envelope.KEK{}}
+	if st.stamp != nil {
+		kr.stateStamp.Remember(st.stamp)
+		kr.state.stamp = nil
+	}
+	return kr
 }
 
 // NewSharedKeyring is NewKeyring for a vault whose key-source state is the
@@ -131,12 +139,20 @@ func (kr *Keyring) load(ctx context.Context) error {
 	if kr.loaded || kr.askErr != nil {
 		return kr.askErr
 	}
-	var fi fs.FileInfo
+	var (
+		fi   fs.FileInfo
+		same bool
+		st   *State
+		rev  int64
+		err  error
+	)
 	if kr.shared == nil {
-		fi, _ = kr.stateStamp.Current(Path(kr.root))
+		fi, same = kr.stateStamp.Current(Path(kr.root))
 	}
-	st, rev, err := kr.reread(ctx)
-	if err != nil {
+	if same { // the file the ring's state was read from: no need to read it again
+		cur := kr.state
+		st, rev = &cur, kr.rev
+	} else if st, rev, err = kr.reread(ctx); err != nil {
 		return err
 	}
 	src := mustLookup(st.Active.Source)

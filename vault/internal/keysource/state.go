@@ -50,6 +50,11 @@ type State struct {
 	// Retired is the KEK a finished rotation replaced, while its key
 	// material is being deleted.
 	Retired *Spec `json:"retired,omitempty"`
+
+	// stamp is the file info of keysource.json taken by ReadState just
+	// before it read the file: a Keyring made from this state remembers
+	// it, and need not read the file again while it is unchanged.
+	stamp fs.FileInfo
 }
 
 // Spec says where one KEK comes from. Exactly the fields of its source are
@@ -180,6 +185,8 @@ func ReadState(root string) (*State, error) {
 		}
 		return nil, vaulterr.Permission("key source file", err)
 	}
+	var ps fsutil.PathStamp
+	stamp, _ := ps.Current(path) // before reading: a change after it is seen later
 	data, err := fsutil.ReadFileLimited(path, maxFileSize)
 	if err != nil {
 		if errors.Is(err, fsutil.ErrTooLarge) {
@@ -187,7 +194,12 @@ func ReadState(root string) (*State, error) {
 		}
 		return nil, fmt.Errorf("reading key source file: %w", err)
 	}
-	return parseState(data, "key source file "+path)
+	st, err := parseState(data, "key source file "+path)
+	if err != nil {
+		return nil, err
+	}
+	st.stamp = stamp
+	return st, nil
 }
 
 // parseState decodes and checks a key-source state read from where.
