@@ -185,9 +185,16 @@ func TestDecodeStateReadsWhatEncodeStateWrites(t *testing.T) {
 	}
 }
 
-// TestDecodeStateEdgeCases lists inputs where a hand-written decoder could
-// drift from encoding/json, each with the decision both must make.
-func TestDecodeStateEdgeCases(t *testing.T) {
+// edgeCase is an input where a hand-written decoder could drift from
+// encoding/json, with the decisions both must make.
+type edgeCase struct {
+	name   string
+	in     string
+	accept bool // the decode alone, before State.check
+	valid  bool // parseState, with State.check
+}
+
+func edgeCases() []edgeCase {
 	dev := `"source":"device","kek_id":"` + testKEKID + `","file":"device.key"`
 	doc := func(active string, rest ...string) string {
 		s := `{"format":"palyra-vault keysource v1","vault_id":"` + testVaultID + `","active":{` + active + `}`
@@ -200,12 +207,7 @@ func TestDecodeStateEdgeCases(t *testing.T) {
 		return `"source":"passphrase","kek_id":"` + testKEKID + `","kdf":{` + members + `}`
 	}
 	okKDF := `"algorithm":"argon2id","version":19,"memory_kib":8,"time":1,"threads":1,"salt":"vjpjd9rGMyfSgoVqG4Q8uA=="`
-	tests := []struct {
-		name   string
-		in     string
-		accept bool // the decode alone, before State.check
-		valid  bool // parseState, with State.check
-	}{
+	return []edgeCase{
 		{"minimal device", doc(dev), true, true},
 		{"white space everywhere", " \t\r\n" + strings.ReplaceAll(doc(dev), ",", " ,\n ") + "\n\t ", true, true},
 		{"empty input", ``, false, false},
@@ -276,7 +278,11 @@ func TestDecodeStateEdgeCases(t *testing.T) {
 		{"nul literal", doc(dev, `"pending":nul`), false, false},
 		{"member element as number", doc(`"source":"member","kek_id":"` + testKEKID + `","members":[1]`), false, false},
 	}
-	for _, tt := range tests {
+}
+
+// TestDecodeStateEdgeCases runs the edge cases through both decoders.
+func TestDecodeStateEdgeCases(t *testing.T) {
+	for _, tt := range edgeCases() {
 		t.Run(tt.name, func(t *testing.T) {
 			data := []byte(tt.in)
 			_, oerr := oracleDecodeState(data)
@@ -346,6 +352,9 @@ func FuzzParseStateMatchesEncodingJSON(f *testing.F) {
 		f.Add(data)
 		f.Add(bytes.ToUpper(data))
 		f.Add(bytes.ReplaceAll(data, []byte(`": "`), []byte(`": null, "x": "`)))
+	}
+	for _, tt := range edgeCases() {
+		f.Add([]byte(tt.in))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		compare(t, data)
