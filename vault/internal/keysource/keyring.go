@@ -124,8 +124,9 @@ func (kr *Keyring) Held(id [envelope.KEKIDSize]byte) *envelope.KEK {
 
 // Load loads the active key, unless it is loaded already, and then, best
 // effort, the pending and retired ones. It rereads the key-source file
-// first, so that a rotation by another process since the ring was made is
-// followed. A missing key file or an unreachable store is its error, and
+// first, unless the path still names the file the ring's state was read
+// from (see NewKeyring), so that a rotation by another process since the
+// ring was made is followed. A missing key file or an unreachable store is its error, and
 // the next call tries again; a key that needs the user (a passphrase) is
 // asked for once: a wrong or missing passphrase stays the ring's error.
 func (kr *Keyring) Load(ctx context.Context) error {
