@@ -170,16 +170,8 @@ func (d *stateDecoder) object(path string, names []string, field func(i int, pat
 		if err := field(i, join(path, names[i])); err != nil {
 			return err
 		}
-		d.space()
-		switch {
-		case d.peek(','):
-			d.off++
-			d.space()
-		case d.peek('}'):
-			d.off++
-			return nil
-		default:
-			return d.errorf(path, "want ',' or '}' after a member")
+		if end, err := d.afterItem(path, '}', "a member"); end || err != nil {
+			return err
 		}
 	}
 }
@@ -368,18 +360,27 @@ func (d *stateDecoder) array(path string, elem func(path string) error) error {
 		if err := elem(path + "[" + strconv.Itoa(n) + "]"); err != nil {
 			return err
 		}
-		d.space()
-		switch {
-		case d.peek(','):
-			d.off++
-			d.space()
-		case d.peek(']'):
-			d.off++
-			return nil
-		default:
-			return d.errorf(path, "want ',' or ']' after an element")
+		if end, err := d.afterItem(path, ']', "an element"); end || err != nil {
+			return err
 		}
 	}
+}
+
+// afterItem reads what follows a member of an object or an element of an
+// array: ',' and the white space after it (end false: another comes), or
+// closing, the object's '}' or the array's ']' (end true).
+func (d *stateDecoder) afterItem(path string, closing byte, what string) (end bool, err error) {
+	d.space()
+	switch {
+	case d.peek(','):
+		d.off++
+		d.space()
+		return false, nil
+	case d.peek(closing):
+		d.off++
+		return true, nil
+	}
+	return false, d.errorf(path, "want ',' or '"+string(closing)+"' after "+what)
 }
 
 // stringInto reads a string into *s; null leaves *s as it is.
