@@ -30,14 +30,10 @@ const (
 	ExitInterrupted = report.ExitInterrupted
 )
 
-// Main runs the cobra tree without palyra-extra's own commands (they are
-// stubs that hand over to it) on the process's arguments and streams and
-// returns the exit code. Test binaries use it; palyra itself runs package
-// lean, palyra-extra MainWith.
-func Main() int { return MainWith(nil) }
-
-// MainWith is Main for a program that builds the commands in extra itself
-// (cmdutil.Factory.Extra): palyra-extra passes them.
+// MainWith runs the cobra tree on the process's arguments and streams and
+// returns the exit code, with the commands in extra built for real
+// (cmdutil.Factory.Extra): palyra-extra passes them. (palyra itself runs
+// package lean.)
 func MainWith(extra map[string]func(*cmdutil.Factory) *cobra.Command) int {
 	return RunWith(context.Background(), iostreams.System(), os.Args[1:], extra)
 }
